@@ -1,0 +1,92 @@
+"""The `mirrorkit` command line: a thin click layer.
+
+Each command lives in :mod:`mirrorkit.commands` and turns options into one call into the library.
+This module only wires the commands together and turns every failure into one line on stderr and
+an exit code (0 ok, 1 a check or mirror failed, 2 bad usage or input, 130 interrupted); the
+traceback is shown only with ``--debug`` (or ``MIRRORKIT_DEBUG=1``).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import traceback
+from collections.abc import Sequence
+
+import click
+
+from mirrorkit import __version__
+from mirrorkit.errors import MirrorkitError
+from mirrorkit.redact import redact
+
+CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+@click.group(context_settings=CONTEXT_SETTINGS)
+@click.version_option(__version__, "-V", "--version", prog_name="mirrorkit", message="%(prog)s %(version)s")
+@click.option("--debug", is_flag=True, help="Show tracebacks and debug logging on failure.")
+def cli(debug: bool) -> None:
+    """Mirror Red Hat Developer Hub with the Orchestrator into disconnected OpenShift clusters.
+
+    \b
+    Connected host:  mirrorkit pack --profile rhdh-orchestrator-1.8 --output DIR --sign-key KEY
+    Bastion host:    mirrorkit push DIR --registry HOST --npm-registry URL --verify-key PUB --output OUT
+    Anywhere:        mirrorkit verify DIR [--registry HOST] [--npm-registry URL]
+    """
+    logging.basicConfig(
+        level=logging.DEBUG if debug else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+
+
+# Commands register here, one line each (keep alphabetical; the modules live in mirrorkit/commands/).
+# -- commands --
+# -- end commands --
+
+
+def _debug_requested(argv: Sequence[str]) -> bool:
+    return "--debug" in argv or os.environ.get("MIRRORKIT_DEBUG", "") not in ("", "0")
+
+
+def _fail(message: str, code: int) -> int:
+    click.echo(f"mirrorkit: error: {redact(message)}", err=True)
+    return code
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI and return its exit code instead of exiting (tests call this)."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    debug = _debug_requested(args)
+    try:
+        rv = cli.main(args=args, prog_name="mirrorkit", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except click.exceptions.NoArgsIsHelpError as exc:
+        click.echo(exc.ctx.get_help() if exc.ctx else exc.format_message())
+        return 0
+    except click.exceptions.UsageError as exc:
+        where = f"mirrorkit {exc.ctx.command_path.partition(' ')[2]}".strip() if exc.ctx else "mirrorkit"
+        return _fail(f"{exc.format_message().rstrip('.')} (see '{where} --help')", 2)
+    except click.exceptions.FileError as exc:
+        return _fail(exc.format_message(), 2)
+    except click.ClickException as exc:
+        return _fail(exc.format_message(), exc.exit_code)
+    except (click.exceptions.Abort, KeyboardInterrupt):
+        return _fail("interrupted; run the same command again to resume", 130)
+    except MirrorkitError as exc:
+        if debug:
+            traceback.print_exc()
+        return _fail(str(exc), exc.exit_code)
+    except Exception as exc:  # a bug: say so, keep it to one line unless --debug
+        if debug:
+            traceback.print_exc()
+        return _fail(
+            f"internal error ({type(exc).__name__}: {exc}); re-run with --debug and report it", 1
+        )
+    return rv if isinstance(rv, int) else 0
+
+
+def run() -> None:
+    """Console-script entry point."""
+    sys.exit(main())
