@@ -1,0 +1,1 @@
+"""Everything mirrorkit does with OCI registries: references, credentials, manifests, blobs."""
