@@ -40,7 +40,8 @@ def cli(debug: bool) -> None:
     )
 
 
-# Commands register here, one line each (keep alphabetical; the modules live in mirrorkit/commands/).
+# Commands register here: one import and one add_command per command module (mirrorkit/commands/).
+# Keep the block alphabetical; each helper edits only its own lines.
 # -- commands --
 # -- end commands --
 
