@@ -1,0 +1,109 @@
+"""The ImageSetConfiguration document: load (case-insensitive keys), validate, render canonically."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from mirrorkit.errors import ConfigError
+from mirrorkit.imageset.issues import InvalidConfiguration, Issue
+from mirrorkit.imageset.model import (
+    API_VERSION,
+    KIND,
+    AdditionalImage,
+    Helm,
+    Mirror,
+    Operator,
+    Platform,
+    spec,
+)
+from mirrorkit.imageset.parse import load_yaml, parse_object
+from mirrorkit.imageset.render import render_yaml, to_data
+from mirrorkit.imageset.validate import sort_issues, validate_config
+
+WHAT = "ImageSetConfiguration"
+
+
+@dataclass(frozen=True)
+class ImageSetConfig:
+    """An ImageSetConfiguration for ``oc-mirror --v2``.
+
+    :meth:`load` and :meth:`loads` validate and raise :class:`InvalidConfiguration` listing every
+    problem; a config built in code is checked with :meth:`validate` (or :meth:`check`).
+    """
+
+    api_version: str | None = spec("apiVersion", str, required=True)
+    kind: str | None = spec("kind", str, required=True)
+    archive_size: int | None = spec("archiveSize", int)
+    mirror: Mirror | None = spec("mirror", Mirror, required=True)
+
+    @classmethod
+    def new(cls, mirror: Mirror, *, archive_size: int | None = None) -> ImageSetConfig:
+        return cls(api_version=API_VERSION, kind=KIND, archive_size=archive_size, mirror=mirror)
+
+    @classmethod
+    def loads(cls, text: str, *, source: str = "<string>") -> ImageSetConfig:
+        """Parse and validate YAML *text*; *source* names the file in every error."""
+        issues: list[Issue] = []
+        data = load_yaml(text, issues)
+        config = None
+        if not issues:
+            if data is None:
+                issues.append(Issue("", "is empty; expected an ImageSetConfiguration"))
+            else:
+                config = parse_object(cls, data, "", issues)
+        if config is not None:
+            issues.extend(config.validate())
+        if issues or config is None:
+            raise InvalidConfiguration(source, sort_issues(issues), what=WHAT)
+        return config
+
+    @classmethod
+    def load(cls, path: str | Path) -> ImageSetConfig:
+        """Read and validate the file at *path* (errors name it as given)."""
+        source = str(path)
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise ConfigError(f"cannot read {source}", "no such file", "check the path") from None
+        except IsADirectoryError:
+            raise ConfigError(f"cannot read {source}", "it is a directory", "pass an ImageSetConfiguration file") from None
+        except UnicodeDecodeError:
+            raise ConfigError(f"cannot read {source}", "it is not UTF-8 text", "pass a YAML file") from None
+        except OSError as exc:
+            raise ConfigError(f"cannot read {source}", exc.strerror or str(exc), "check the path and its permissions") from None
+        return cls.loads(text, source=source)
+
+    def validate(self) -> list[Issue]:
+        """Every problem oc-mirror (or a mirror run) would hit; empty when the config is good."""
+        return sort_issues(validate_config(self))
+
+    def check(self, source: str = "<generated>") -> ImageSetConfig:
+        """Raise :class:`InvalidConfiguration` when :meth:`validate` finds anything; else return self."""
+        issues = self.validate()
+        if issues:
+            raise InvalidConfiguration(source, issues, what=WHAT)
+        return self
+
+    def render(self) -> str:
+        """Canonical YAML (camelCase keys, stable order); the same config always gives the same bytes."""
+        return render_yaml(to_data(self))
+
+    # -- accessors the other commands use --
+    @property
+    def additional_images(self) -> list[str]:
+        """The names under ``mirror.additionalImages``, in file order."""
+        images: tuple[AdditionalImage, ...] = (self.mirror.additional_images or ()) if self.mirror else ()
+        return [image.name for image in images if image.name is not None]
+
+    @property
+    def operators(self) -> tuple[Operator, ...]:
+        return (self.mirror.operators or ()) if self.mirror else ()
+
+    @property
+    def helm(self) -> Helm | None:
+        return self.mirror.helm if self.mirror else None
+
+    @property
+    def platform(self) -> Platform | None:
+        return self.mirror.platform if self.mirror else None

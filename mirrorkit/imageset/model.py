@@ -1,0 +1,119 @@
+"""The ImageSetConfiguration (mirror.openshift.io/v2alpha1) as frozen values.
+
+Every field carries its canonical camelCase key, its kind and whether oc-mirror needs it, in the
+dataclass field metadata. One generic reader (:mod:`.parse`) and one generic writer (:mod:`.render`)
+walk that metadata, so the key order of the written YAML is the field order below (oc-mirror's own
+struct order) and adding a field is a one-line change.
+
+``None`` means "not written in the file": oc-mirror distinguishes an omitted ``charts`` (every chart
+of the repository) from an empty one, so the model keeps that difference instead of defaulting.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+API_VERSION = "mirror.openshift.io/v2alpha1"
+KIND = "ImageSetConfiguration"
+
+
+def spec(key: str, kind: Any, *, required: bool = False) -> Any:
+    """A dataclass field that maps to YAML key *key*; *kind* is str, bool, int, a model class or [kind]."""
+    return field(default=None, metadata={"key": key, "kind": kind, "required": required})
+
+
+@dataclass(frozen=True)
+class PlatformChannel:
+    name: str | None = spec("name", str, required=True)
+    type: str | None = spec("type", str)
+    min_version: str | None = spec("minVersion", str)
+    max_version: str | None = spec("maxVersion", str)
+    shortest_path: bool | None = spec("shortestPath", bool)
+    full: bool | None = spec("full", bool)
+
+
+@dataclass(frozen=True)
+class PlatformTarget:
+    os: str | None = spec("os", str, required=True)
+    architecture: str | None = spec("architecture", str, required=True)
+
+
+@dataclass(frozen=True)
+class Platform:
+    graph: bool | None = spec("graph", bool)
+    architectures: tuple[str, ...] | None = spec("architectures", [str])
+    platforms: tuple[PlatformTarget, ...] | None = spec("platforms", [PlatformTarget])
+    channels: tuple[PlatformChannel, ...] | None = spec("channels", [PlatformChannel])
+
+
+@dataclass(frozen=True)
+class Channel:
+    name: str | None = spec("name", str, required=True)
+    min_version: str | None = spec("minVersion", str)
+    max_version: str | None = spec("maxVersion", str)
+
+
+@dataclass(frozen=True)
+class Package:
+    name: str | None = spec("name", str, required=True)
+    default_channel: str | None = spec("defaultChannel", str)
+    min_version: str | None = spec("minVersion", str)
+    max_version: str | None = spec("maxVersion", str)
+    channels: tuple[Channel, ...] | None = spec("channels", [Channel])
+
+
+@dataclass(frozen=True)
+class Operator:
+    catalog: str | None = spec("catalog", str, required=True)
+    target_catalog: str | None = spec("targetCatalog", str)
+    target_tag: str | None = spec("targetTag", str)
+    full: bool | None = spec("full", bool)
+    packages: tuple[Package, ...] | None = spec("packages", [Package])
+
+
+@dataclass(frozen=True)
+class AdditionalImage:
+    name: str | None = spec("name", str, required=True)
+    target_repo: str | None = spec("targetRepo", str)
+    target_tag: str | None = spec("targetTag", str)
+
+
+@dataclass(frozen=True)
+class Chart:
+    name: str | None = spec("name", str, required=True)
+    version: str | None = spec("version", str)
+    image_paths: tuple[str, ...] | None = spec("imagePaths", [str])
+
+
+@dataclass(frozen=True)
+class HelmRepository:
+    name: str | None = spec("name", str, required=True)
+    url: str | None = spec("url", str, required=True)
+    charts: tuple[Chart, ...] | None = spec("charts", [Chart])
+
+
+@dataclass(frozen=True)
+class LocalChart:
+    name: str | None = spec("name", str, required=True)
+    path: str | None = spec("path", str, required=True)
+
+
+@dataclass(frozen=True)
+class Helm:
+    repositories: tuple[HelmRepository, ...] | None = spec("repositories", [HelmRepository])
+    local: tuple[LocalChart, ...] | None = spec("local", [LocalChart])
+
+
+@dataclass(frozen=True)
+class BlockedImage:
+    name: str | None = spec("name", str, required=True)
+
+
+@dataclass(frozen=True)
+class Mirror:
+    platform: Platform | None = spec("platform", Platform)
+    operators: tuple[Operator, ...] | None = spec("operators", [Operator])
+    additional_images: tuple[AdditionalImage, ...] | None = spec("additionalImages", [AdditionalImage])
+    helm: Helm | None = spec("helm", Helm)
+    blocked_images: tuple[BlockedImage, ...] | None = spec("blockedImages", [BlockedImage])
