@@ -1,0 +1,146 @@
+"""Read oc-mirror's log output line by line and turn the lines that matter into events.
+
+oc-mirror writes colour codes even when its output is not a terminal, so every line is stripped of
+ANSI escapes first. Only a handful of lines carry information mirrorkit needs (how many images,
+each success and failure, the Results block); everything else is kept in the log file only.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Union
+
+_ANSI_RE = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]")
+_PREFIX_RE = re.compile(r"^\d{4}/\d{2}/\d{2} \d{2}:\d{2}:\d{2}\s+\[(?P<level>[A-Za-z]+)\]\s*:\s?(?P<msg>.*)$")
+_ARROW = r"(?:➡️|➡|->|=>)"
+_TO_COPY_RE = re.compile(r"\bimages to copy\s*:?\s*(?P<n>\d+)", re.IGNORECASE)
+_SUCCESS_RE = re.compile(rf"Success copying\s+(?P<src>\S+)\s*{_ARROW}\s*(?P<dest>\S+)")
+_FAILED_RE = re.compile(r"Failed to copy\s+(?P<kind>.+?)\s+(?P<ref>(?:docker://|oci:|file://)?[^\s]*[/@:][^\s]*?)(?:\s*:?\s+(?P<reason>.+))?\s*$")
+_WORKER_RE = re.compile(r"\[Worker\]\s+error mirroring image\s+(?P<ref>\S+?):?(?:\s+(?P<rest>.*))?$")
+_RESULTS_RE = re.compile(r"^=+\s*Results\s*=+$")
+_RESULT_LINE_RE = re.compile(
+    r"^(?P<mark>[✓✔✗✘])\s*(?P<done>\d+)\s*/\s*(?P<total>\d+)\s+(?P<kind>.+?)\s+images?\s+mirrored"
+    r"(?:\s+successfully)?\s*(?::\s*(?P<message>.*))?$"
+)
+
+
+def strip_ansi(text: str) -> str:
+    """*text* without terminal escape sequences (colours, cursor moves) or a trailing CR/LF."""
+    return _ANSI_RE.sub("", text).rstrip("\r\n")
+
+
+@dataclass(frozen=True)
+class ImagesToCopy:
+    """oc-mirror computed how many images this run copies."""
+
+    count: int
+
+
+@dataclass(frozen=True)
+class CopySucceeded:
+    source: str
+    destination: str
+
+
+@dataclass(frozen=True)
+class CopyFailed:
+    """One image failed; *kind* is what oc-mirror called it (release, operator, additional, helm, ...)."""
+
+    image: str
+    kind: str = ""
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class ResultsStarted:
+    """The ``=== Results ===`` header."""
+
+
+@dataclass(frozen=True)
+class CategoryResult:
+    """One Results line, e.g. ``✗ 272 / 281 operator images mirrored: ...``."""
+
+    kind: str
+    mirrored: int
+    total: int
+    ok: bool
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class ErrorMessage:
+    """Any other ``[ERROR]`` line: kept so a generic failure can say what oc-mirror complained about."""
+
+    text: str
+
+
+Event = Union[ImagesToCopy, CopySucceeded, CopyFailed, ResultsStarted, CategoryResult, ErrorMessage]
+
+
+def _kind_word(text: str) -> str:
+    text = text.strip().lower()
+    for word in ("release", "operator", "additional", "helm"):
+        if word in text:
+            return word
+    return text
+
+
+def _split_reason(rest: str) -> str:
+    """The text after ``error:`` in a worker error line (or the whole rest if there is none)."""
+    rest = rest.strip()
+    index = rest.find("error:")
+    return rest[index + len("error:") :].strip() if index >= 0 else rest
+
+
+def parse_line(raw: str) -> Event | None:
+    """The event *raw* (one line of oc-mirror output) carries, or None for lines that carry none."""
+    line = strip_ansi(raw).strip()
+    if not line:
+        return None
+    level = ""
+    message = line
+    prefixed = _PREFIX_RE.match(line)
+    if prefixed:
+        level = prefixed.group("level").upper()
+        message = prefixed.group("msg").strip()
+    if _RESULTS_RE.match(message):
+        return ResultsStarted()
+    result = _RESULT_LINE_RE.match(message)
+    if result:
+        return CategoryResult(
+            kind=_kind_word(result.group("kind")),
+            mirrored=int(result.group("done")),
+            total=int(result.group("total")),
+            ok=result.group("mark") in "✓✔" and result.group("done") == result.group("total"),
+            message=(result.group("message") or "").strip(),
+        )
+    success = _SUCCESS_RE.search(message)
+    if success:
+        return CopySucceeded(source=success.group("src"), destination=success.group("dest"))
+    worker = _WORKER_RE.search(message)
+    if worker:
+        return CopyFailed(image=worker.group("ref"), reason=_split_reason(worker.group("rest") or ""))
+    failed = _FAILED_RE.search(message)
+    if failed:
+        return CopyFailed(
+            image=failed.group("ref"), kind=_kind_word(failed.group("kind")), reason=_split_reason(failed.group("reason") or "")
+        )
+    to_copy = _TO_COPY_RE.search(message)
+    if to_copy:
+        return ImagesToCopy(count=int(to_copy.group("n")))
+    if level in ("ERROR", "FATAL"):
+        return ErrorMessage(text=message)
+    return None
+
+
+def parse_error_file_line(line: str) -> CopyFailed | None:
+    """One line of ``mirroring_errors_*.txt``: ``error mirroring image REF error: REASON`` or ``REF[ REASON]``."""
+    text = strip_ansi(line).strip()
+    if not text or text.startswith("#"):
+        return None
+    worker = re.search(r"error mirroring image\s+(?P<ref>\S+?):?(?:\s+(?P<rest>.*))?$", text)
+    if worker:
+        return CopyFailed(image=worker.group("ref"), reason=_split_reason(worker.group("rest") or ""))
+    ref, _, rest = text.partition(" ")
+    return CopyFailed(image=ref.rstrip(":"), reason=_split_reason(rest))

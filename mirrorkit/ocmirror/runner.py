@@ -1,0 +1,93 @@
+"""Run oc-mirror as a child process: argument list, output streamed to a log file, clean interrupts.
+
+oc-mirror runs in its own session so a terminal Ctrl-C reaches mirrorkit only; mirrorkit then stops
+oc-mirror and its helpers itself (SIGTERM, a grace period, then SIGKILL) and raises
+:class:`~mirrorkit.errors.Interrupted` with how to resume, instead of leaving half-dead processes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from mirrorkit.errors import Interrupted, MirrorError
+from mirrorkit.redact import redact
+
+STOP_GRACE_S = 10.0
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    """How the process ended: its exit status (negative = killed by that signal) and how long it took."""
+
+    exit_code: int
+    duration_s: float
+    log_file: Path
+
+
+def _stop(proc: subprocess.Popen[bytes], grace_s: float) -> None:
+    """SIGTERM oc-mirror's process group, wait *grace_s*, then SIGKILL whatever is left."""
+    for sig, wait_s in ((signal.SIGTERM, grace_s), (signal.SIGKILL, 5.0)):
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(proc.pid, sig)
+        try:
+            proc.wait(timeout=wait_s)
+            return
+        except subprocess.TimeoutExpired:
+            continue
+
+
+def run_streaming(
+    argv: Sequence[str],
+    log_file: Path,
+    on_line: Callable[[str], None],
+    *,
+    resume_command: str,
+    env: dict[str, str] | None = None,
+    grace_s: float = STOP_GRACE_S,
+) -> RunOutcome:
+    """Run *argv*, append every output line to *log_file* and hand it to *on_line* as it arrives."""
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    started = time.monotonic()
+    with open(log_file, "ab") as log:
+        log.write(f"# mirrorkit ran: {redact(' '.join(argv))}\n".encode())
+        log.flush()
+        try:
+            proc = subprocess.Popen(
+                list(argv),
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                env={**os.environ, **(env or {})},
+                start_new_session=True,
+            )
+        except OSError as exc:
+            raise MirrorError(f"cannot start {argv[0]}", str(exc), "check the --oc-mirror path") from exc
+        try:
+            assert proc.stdout is not None
+            for raw in iter(proc.stdout.readline, b""):
+                log.write(raw)
+                log.flush()
+                on_line(raw.decode("utf-8", errors="replace"))
+            exit_code = proc.wait()
+        except KeyboardInterrupt:
+            _stop(proc, grace_s)
+            log.write(b"# mirrorkit: interrupted by the user; oc-mirror was stopped\n")
+            raise Interrupted(
+                "interrupted: oc-mirror was stopped",
+                hint=f"run the same command again to resume ({resume_command}); oc-mirror's cache makes it "
+                f"incremental. Log: {log_file}",
+            ) from None
+        except BaseException:
+            _stop(proc, grace_s)
+            raise
+        finally:
+            if proc.stdout is not None:
+                proc.stdout.close()
+    return RunOutcome(exit_code=exit_code, duration_s=time.monotonic() - started, log_file=log_file)
