@@ -7,6 +7,7 @@ Modules: :mod:`.model` (frozen values), :mod:`.parse` (YAML -> model, case-insen
 
 from __future__ import annotations
 
+from mirrorkit.imageset.build import BuildResult, BundleResolver, build_imageset
 from mirrorkit.imageset.config import ImageSetConfig
 from mirrorkit.imageset.issues import InvalidConfiguration, Issue
 from mirrorkit.imageset.model import (
@@ -32,6 +33,8 @@ __all__ = [
     "KIND",
     "AdditionalImage",
     "BlockedImage",
+    "BuildResult",
+    "BundleResolver",
     "Channel",
     "Chart",
     "Helm",
@@ -46,4 +49,5 @@ __all__ = [
     "Platform",
     "PlatformChannel",
     "PlatformTarget",
+    "build_imageset",
 ]

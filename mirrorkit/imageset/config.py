@@ -65,13 +65,13 @@ class ImageSetConfig:
         try:
             text = Path(path).read_text(encoding="utf-8")
         except FileNotFoundError:
-            raise ConfigError(f"cannot read {source}", "no such file", "check the path") from None
+            raise ConfigError(f"cannot read {source}", "no such file", "Check the path") from None
         except IsADirectoryError:
-            raise ConfigError(f"cannot read {source}", "it is a directory", "pass an ImageSetConfiguration file") from None
+            raise ConfigError(f"cannot read {source}", "it is a directory", "Pass an ImageSetConfiguration file") from None
         except UnicodeDecodeError:
-            raise ConfigError(f"cannot read {source}", "it is not UTF-8 text", "pass a YAML file") from None
+            raise ConfigError(f"cannot read {source}", "it is not UTF-8 text", "Pass a YAML file") from None
         except OSError as exc:
-            raise ConfigError(f"cannot read {source}", exc.strerror or str(exc), "check the path and its permissions") from None
+            raise ConfigError(f"cannot read {source}", exc.strerror or str(exc), "Check the path and its permissions") from None
         return cls.loads(text, source=source)
 
     def validate(self) -> list[Issue]:

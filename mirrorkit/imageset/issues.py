@@ -42,7 +42,7 @@ class InvalidConfiguration(ConfigError):
         super().__init__(
             f"{source} is not a valid {what} ({count} problem{'s' if count != 1 else ''})",
             details,
-            hint or "fix every listed key and run the command again",
+            hint or "Fix every listed key and run the command again",
         )
 
     def lines(self) -> list[str]:
