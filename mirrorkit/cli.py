@@ -43,6 +43,10 @@ def cli(debug: bool) -> None:
 # Commands register here: one import and one add_command per command module (mirrorkit/commands/).
 # Keep the block alphabetical; each helper edits only its own lines.
 # -- commands --
+from mirrorkit.commands.imageset import imageset, profiles  # noqa: E402
+
+cli.add_command(imageset)
+cli.add_command(profiles)
 # -- end commands --
 
 
