@@ -43,6 +43,9 @@ def cli(debug: bool) -> None:
 # Commands register here: one import and one add_command per command module (mirrorkit/commands/).
 # Keep the block alphabetical; each helper edits only its own lines.
 # -- commands --
+from mirrorkit.commands.bundle_images import bundle_images  # noqa: E402
+
+cli.add_command(bundle_images)
 from mirrorkit.commands.imageset import imageset, profiles  # noqa: E402
 
 cli.add_command(imageset)
