@@ -98,3 +98,9 @@ def cli_run(capsys: pytest.CaptureFixture[str]) -> Callable[..., tuple[int, str,
         return code, out, err
 
     return run
+
+
+@pytest.fixture(scope="session")
+def oc_mirror_double() -> Path:
+    """The oc-mirror test double (tests/ocmirror_double/oc-mirror); see its README: it is not oc-mirror."""
+    return Path(__file__).parent / "ocmirror_double" / "oc-mirror"
