@@ -50,6 +50,18 @@ from mirrorkit.commands.imageset import imageset, profiles  # noqa: E402
 
 cli.add_command(imageset)
 cli.add_command(profiles)
+from mirrorkit.commands.npm import npm  # noqa: E402
+
+cli.add_command(npm)
+from mirrorkit.commands.values import values  # noqa: E402
+
+cli.add_command(values)
+from mirrorkit.commands.keygen import keygen  # noqa: E402
+
+cli.add_command(keygen)
+from mirrorkit.commands.verify import verify  # noqa: E402
+
+cli.add_command(verify)
 # -- end commands --
 
 

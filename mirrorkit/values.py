@@ -1,0 +1,186 @@
+"""values.yaml and dynamic-plugins ConfigMap that point RHDH at the mirrored plugins.
+
+Both list every mirrored package (the newest version per package) by the tarball URL the local npm
+server serves (`<npm server>/@scope/name/-/name-<version>.tgz`) with the sha512 `integrity` recorded
+when it was pulled, which is what the RHDH plugin installer checks.
+
+* Helm flavour (RHDH chart 1.8): `orchestrator.plugins: [{disabled, package, integrity}]`, the layout
+  the air-gapped install docs show. When an existing values file is given, everything else in it is
+  kept and only the plugin entries for the mirrored packages are replaced.
+* Operator flavour: a ConfigMap whose `dynamic-plugins.yaml` includes
+  `dynamic-plugins.default.yaml` and lists the same plugins, with the `pluginConfig` and
+  `dependencies` the Orchestrator docs give for the known Orchestrator plugins.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from mirrorkit.errors import ConfigError
+from mirrorkit.fsutil import atomic_write_text
+from mirrorkit.npm.index import IndexEntry, NpmIndex
+from mirrorkit.npm.npmrc import normalise_registry
+from mirrorkit.npm.semver import Version
+
+DEFAULT_CONFIGMAP_NAME = "dynamic-plugins-rhdh"
+DATA_INDEX_URL = "http://sonataflow-platform-data-index-service"
+
+
+class _Dumper(yaml.SafeDumper):
+    """Safe YAML with multi-line strings as literal blocks (readable embedded dynamic-plugins.yaml)."""
+
+
+def _str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    style = "|" if "\n" in value else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_Dumper.add_representer(str, _str)
+
+
+def dump_yaml(doc: Any) -> str:
+    return yaml.dump(doc, Dumper=_Dumper, sort_keys=False, default_flow_style=False, allow_unicode=True)
+
+
+def newest_entries(index: NpmIndex) -> list[IndexEntry]:
+    """One entry per package (its highest version), in name order: RHDH loads each plugin once."""
+    best: dict[str, IndexEntry] = {}
+    for entry in index.entries:
+        current = best.get(entry.name)
+        key = (Version.try_parse(entry.version) or Version(0, 0, 0))._key()
+        if current is None or key > (Version.try_parse(current.version) or Version(0, 0, 0))._key():
+            best[entry.name] = entry
+    return [best[name] for name in sorted(best)]
+
+
+def plugin_entries(index: NpmIndex, npm_url: str) -> list[dict[str, Any]]:
+    """`[{disabled: false, package: <tarball URL>, integrity: sha512-...}]` in the docs' key order."""
+    registry = normalise_registry(npm_url)
+    return [
+        {"disabled": False, "package": e.package.tarball_path(registry), "integrity": e.integrity}
+        for e in newest_entries(index)
+    ]
+
+
+def _package_name(package: str) -> str | None:
+    """The npm name a plugin entry refers to: a tarball URL (`.../@s/n/-/n-1.tgz`) or a spec (`@s/n@1`)."""
+    if "/-/" in package:
+        path = package.split("/-/", 1)[0]
+        segments = path.split("/")
+        return "/".join(segments[-2:]) if len(segments) >= 2 and segments[-2].startswith("@") else segments[-1]
+    if package.startswith((".", "/")):
+        return None
+    at = package.find("@", 1)
+    return package if at < 0 else package[:at]
+
+
+def merge_plugins(existing: list[Any], ours: list[dict[str, Any]]) -> list[Any]:
+    """Replace entries for the same packages in place, keep unrelated ones, append the rest."""
+    by_name = {_package_name(p["package"]): p for p in ours}
+    merged: list[Any] = []
+    used: set[str | None] = set()
+    for item in existing:
+        name = _package_name(str(item.get("package", ""))) if isinstance(item, dict) else None
+        if name in by_name and name not in used:
+            merged.append(by_name[name])
+            used.add(name)
+        elif name not in by_name:
+            merged.append(item)
+    merged.extend(p for name, p in by_name.items() if name not in used)
+    return merged
+
+
+def _load_values(path: Path) -> dict[str, Any]:
+    try:
+        doc = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"cannot read values file {path}", exc.strerror, "pass an existing file with --values-in") from exc
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"values file {path} is not valid YAML", str(exc).splitlines()[0], "fix the file and try again") from exc
+    if doc is None:
+        return {}
+    if not isinstance(doc, dict):
+        raise ConfigError(f"values file {path} is not a YAML mapping", hint="a Helm values file starts with top-level keys")
+    return doc
+
+
+def build_values(index: NpmIndex, npm_url: str, values_in: Path | None = None) -> dict[str, Any]:
+    doc = _load_values(values_in) if values_in else {}
+    orchestrator = doc.get("orchestrator")
+    if orchestrator is None:
+        orchestrator = doc["orchestrator"] = {}
+    if not isinstance(orchestrator, dict):
+        raise ConfigError(f"'orchestrator' in {values_in} is not a mapping", hint="fix the values file")
+    existing = orchestrator.get("plugins") or []
+    if not isinstance(existing, list):
+        raise ConfigError(f"'orchestrator.plugins' in {values_in} is not a list", hint="fix the values file")
+    orchestrator["plugins"] = merge_plugins(existing, plugin_entries(index, npm_url))
+    return doc
+
+
+def write_values(index: NpmIndex, npm_url: str, out: Path, values_in: Path | None = None) -> Path:
+    """Write the Helm values override to *out* (a file path), merged into *values_in* when given."""
+    atomic_write_text(Path(out), dump_yaml(build_values(index, npm_url, values_in)))
+    return Path(out)
+
+
+def orchestrator_plugin_extras(package_name: str) -> dict[str, Any]:
+    """`pluginConfig`/`dependencies` the Orchestrator docs give for each Orchestrator plugin.
+
+    Built fresh on each call (callers may mutate it); unknown packages get nothing extra.
+    """
+    base = package_name.rpartition("/")[2]
+    data_index = {"orchestrator": {"dataIndexService": {"url": DATA_INDEX_URL}}}
+    if base == "backstage-plugin-orchestrator":
+        return {"pluginConfig": {"dynamicPlugins": {"frontend": {"red-hat-developer-hub.backstage-plugin-orchestrator": {
+            "appIcons": [{"importName": "OrchestratorIcon", "name": "orchestratorIcon"}],
+            "dynamicRoutes": [{"importName": "OrchestratorPage",
+                               "menuItem": {"icon": "orchestratorIcon", "text": "Orchestrator"},
+                               "path": "/orchestrator"}],
+            "entityTabs": [{"path": "/workflows", "title": "Workflows", "mountPoint": "entity.page.workflows"}],
+            "mountPoints": [{"mountPoint": "entity.page.workflows/cards",
+                             "importName": "OrchestratorCatalogTab",
+                             "config": {"layout": {"gridColumn": "1 / -1"},
+                                        "if": {"anyOf": ["IsOrchestratorCatalogTabAvailable"]}}}],
+        }}}}}
+    if base == "backstage-plugin-orchestrator-backend-dynamic":
+        return {"pluginConfig": data_index, "dependencies": [{"ref": "sonataflow"}]}
+    if base == "backstage-plugin-scaffolder-backend-module-orchestrator-dynamic":
+        return {"pluginConfig": data_index}
+    if base == "backstage-plugin-orchestrator-form-widgets":
+        return {"pluginConfig": {"dynamicPlugins": {"frontend": {"red-hat-developer-hub.backstage-plugin-orchestrator-form-widgets": {}}}}}
+    return {}
+
+
+def build_dynamic_plugins_configmap(
+    index: NpmIndex, npm_url: str, *, name: str = DEFAULT_CONFIGMAP_NAME, namespace: str | None = None, plugin_config: bool = True
+) -> dict[str, Any]:
+    plugins = []
+    for entry, item in zip(newest_entries(index), plugin_entries(index, npm_url)):
+        plugin = {"package": item["package"], "integrity": item["integrity"], "disabled": False}
+        if plugin_config:
+            plugin.update(orchestrator_plugin_extras(entry.name))
+        plugins.append(plugin)
+    content = dump_yaml({"includes": ["dynamic-plugins.default.yaml"], "plugins": plugins})
+    metadata: dict[str, Any] = {"name": name}
+    if namespace:
+        metadata["namespace"] = namespace
+    return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": metadata, "data": {"dynamic-plugins.yaml": content}}
+
+
+def write_dynamic_plugins_configmap(
+    index: NpmIndex,
+    npm_url: str,
+    out: Path,
+    *,
+    name: str = DEFAULT_CONFIGMAP_NAME,
+    namespace: str | None = None,
+    plugin_config: bool = True,
+) -> Path:
+    """Write the Operator flavour: a dynamic-plugins ConfigMap for `spec.application.dynamicPluginsConfigMapName`."""
+    doc = build_dynamic_plugins_configmap(index, npm_url, name=name, namespace=namespace, plugin_config=plugin_config)
+    atomic_write_text(Path(out), dump_yaml(doc))
+    return Path(out)
