@@ -1,0 +1,304 @@
+"""Verify a bundle, directory tree or parts, and say exactly what differs.
+
+Everything is a :class:`~mirrorkit.report.CheckItem`: nothing is raised for a bundle that does not
+verify, so one run reports *every* problem (a damaged archive, an extra file, a bad part) instead of
+stopping at the first. Only a bundle directory that does not exist or an unusable key is an error.
+
+Order of trust: the signature is checked over the raw manifest bytes before they are parsed; the
+parsed manifest then pins every payload file; the parts index is only a locator for damage.
+Without a verify key the report carries a *warning* saying the bundle is unauthenticated, never a
+passed signature item.
+
+Target checks plug in as callables ``checker(manifest) -> Iterable[CheckItem]`` (images present in a
+registry by digest, npm packages served with the recorded integrity).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+import stat
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from mirrorkit.bundle import layout
+from mirrorkit.bundle.hashing import FileHash, hash_files
+from mirrorkit.bundle.manifest import Manifest
+from mirrorkit.bundle.parts import PartsIndex, load_index, scan_parts
+from mirrorkit.bundle.safepath import check_relpath
+from mirrorkit.bundle.signing import fingerprint, load_public_key, verify_signature
+from mirrorkit.errors import BundleError, InputError, MirrorkitError
+from mirrorkit.report.model import BundleIdentity, CheckItem, Report, Status
+
+Checker = Callable[[Manifest], Iterable[CheckItem]]
+
+_P, _F, _W = Status.PASSED, Status.FAILED, Status.WARNING
+
+
+def _desc(size: int | None, sha256: str | None) -> str:
+    return f"size {size}, sha256 {sha256}"
+
+
+def _walk(root: Path) -> tuple[dict[str, int], dict[str, str]]:
+    """All regular files under *root* ({name: size}) and everything that is not one ({name: kind}).
+    Links are reported, never followed."""
+    regular: dict[str, int] = {}
+    unsafe: dict[str, str] = {}
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+        rel = Path(dirpath).relative_to(root).as_posix()
+        prefix = "" if rel == "." else rel + "/"
+        for d in list(dirnames):
+            if os.path.islink(os.path.join(dirpath, d)):
+                unsafe[prefix + d] = "a symbolic link"
+                dirnames.remove(d)
+        for f in filenames:
+            st = os.lstat(os.path.join(dirpath, f))
+            if stat.S_ISREG(st.st_mode):
+                regular[prefix + f] = st.st_size
+            else:
+                unsafe[prefix + f] = "a symbolic link" if stat.S_ISLNK(st.st_mode) else "a device, FIFO or socket"
+    return regular, unsafe
+
+
+def _signature_items(root: Path, data: bytes, key: Ed25519PublicKey | None) -> tuple[list[CheckItem], str | None]:
+    sig_path = root / layout.SIGNATURE
+    has_sig = sig_path.is_file() and not sig_path.is_symlink()
+    if key is None:
+        detail = (
+            "a signature file is present but was not checked" if has_sig else "the bundle is not signed"
+        ) + "; give --verify-key PUB to authenticate it"
+        return [CheckItem("signature", layout.MANIFEST, "signature checked with a verify key",
+                          "UNAUTHENTICATED: no verify key given", _W, detail)], None
+    fp = fingerprint(key)
+    expected = f"valid Ed25519 signature by {fp}"
+    if not has_sig:
+        return [CheckItem("signature", layout.SIGNATURE, expected, "missing",
+                          _F, "the bundle carries no signature; it cannot be authenticated")], None
+    try:
+        ok = verify_signature(data, sig_path.read_bytes(), key)
+    except BundleError as exc:
+        return [CheckItem("signature", layout.SIGNATURE, expected, "unreadable signature", _F, str(exc))], None
+    if ok:
+        return [CheckItem("signature", layout.MANIFEST, expected, f"valid signature by {fp}", _P)], fp
+    return [CheckItem(
+        "signature", layout.MANIFEST, expected, "signature does not match",
+        _F, "manifest.json was changed after signing, or it was signed with another key",
+    )], None
+
+
+def _compare(category: str, name: str, want_size: int, want_sha: str, got: FileHash | None, error: str = "") -> CheckItem:
+    expected = _desc(want_size, want_sha)
+    if error:
+        return CheckItem(category, name, expected, "unreadable", _F, error)
+    assert got is not None
+    actual = _desc(got.size, got.sha256)
+    if got.size != want_size:
+        return CheckItem(category, name, expected, actual, _F, "size differs: the file is truncated or was replaced")
+    if got.sha256 != want_sha:
+        return CheckItem(category, name, expected, actual, _F, "content differs: the file is damaged or was modified")
+    return CheckItem(category, name, expected, actual, _P)
+
+
+def _npm_integrity_items(root: Path, manifest: Manifest, present: set[str]) -> list[CheckItem]:
+    """Check each npm tarball against its recorded SRI integrity (small files: cheap)."""
+    items = []
+    for pkg in manifest.npm:
+        if pkg.file not in present:
+            continue
+        algo, _, _b64 = pkg.integrity.partition("-")
+        h = hashlib.new(algo)
+        with open(root / pkg.file, "rb") as handle:
+            while block := handle.read(1024 * 1024):
+                h.update(block)
+        actual = f"{algo}-{base64.b64encode(h.digest()).decode('ascii')}"
+        items.append(CheckItem(
+            "npm-integrity", f"{pkg.name}@{pkg.version} ({pkg.file})", pkg.integrity, actual,
+            _P if actual == pkg.integrity else _F,
+            "" if actual == pkg.integrity else "tarball does not match its recorded integrity",
+        ))
+    return items
+
+
+def _tree_items(root: Path, manifest: Manifest, regular: dict[str, int], unsafe: dict[str, str],
+                allowed_extra: set[str], jobs: int | None, progress: bool) -> list[CheckItem]:
+    items: list[CheckItem] = []
+    listed = {f.path: f for f in manifest.files}
+    for name, kind in sorted(unsafe.items()):
+        items.append(CheckItem("file", name, "regular file" if name in listed else "nothing",
+                               kind, _F, "bundles only contain regular files; links and devices are refused"))
+    to_hash = [n for n in listed if n in regular]
+    results = hash_files(root, to_hash, sizes=regular, jobs=jobs, progress=progress, desc="verifying")
+    for name, entry in listed.items():
+        if name in unsafe:
+            continue
+        if name not in regular:
+            items.append(CheckItem("file", name, _desc(entry.size, entry.sha256), "missing", _F,
+                                   "listed in the manifest but not in the bundle"))
+            continue
+        got = results[name]
+        if isinstance(got, FileHash):
+            items.append(_compare("file", name, entry.size, entry.sha256, got))
+        else:
+            items.append(_compare("file", name, entry.size, entry.sha256, None, got.error))
+    for name in sorted(set(regular) - set(listed) - allowed_extra):
+        items.append(CheckItem("file", name, "not present (not in the manifest)", f"present, size {regular[name]}",
+                               _F, "unlisted file: it was added after the bundle was sealed"))
+    return items
+
+
+def _parts_items(root: Path, manifest: Manifest, data: bytes, index: PartsIndex, progress: bool) -> list[CheckItem]:
+    items: list[CheckItem] = []
+    manifest_sha = hashlib.sha256(data).hexdigest()
+    if index.manifest_sha256 != manifest_sha:
+        items.append(CheckItem("parts", layout.PARTS_INDEX, f"parts cut from manifest sha256 {manifest_sha}",
+                               f"parts cut from manifest sha256 {index.manifest_sha256}", _F,
+                               "the parts belong to another packing run; copy the matching parts"))
+    scan = scan_parts(root, index, progress=progress)
+    for part in scan.parts:
+        if part.error:
+            items.append(CheckItem("part", f"{layout.PARTS_DIR}/{part.name}", _desc(part.expected_size, part.expected_sha256),
+                                   "missing or unreadable", _F, part.error))
+        else:
+            detail = "" if part.ok else ("part is truncated or too long" if part.size != part.expected_size
+                                         else "part content is damaged")
+            items.append(CheckItem("part", f"{layout.PARTS_DIR}/{part.name}", _desc(part.expected_size, part.expected_sha256),
+                                   _desc(part.size, part.sha256), _P if part.ok else _F, detail))
+    stream_ok = scan.stream_size == index.stream_size and scan.stream_sha256 == index.stream_sha256
+    items.append(CheckItem("parts", "reassembled stream", _desc(index.stream_size, index.stream_sha256),
+                           _desc(scan.stream_size, scan.stream_sha256), _P if stream_ok else _F,
+                           "" if stream_ok else "the concatenated parts differ from what was written"))
+    for error in scan.errors:
+        items.append(CheckItem("parts", "reassembly", "a complete tar stream of regular files with safe names",
+                               "refused", _F, error))
+    expected: dict[str, tuple[int, str]] = {layout.MANIFEST: (len(data), manifest_sha)}
+    sig = root / layout.SIGNATURE
+    if sig.is_file() and not sig.is_symlink():
+        raw = sig.read_bytes()
+        expected[layout.SIGNATURE] = (len(raw), hashlib.sha256(raw).hexdigest())
+    for f in manifest.files:
+        expected[f.path] = (f.size, f.sha256)
+    members = {m.name: m for m in scan.members}
+    for name, (size, sha) in expected.items():
+        m = members.get(name)
+        if m is None:
+            if name == layout.SIGNATURE:
+                continue  # signed after splitting is impossible; an unsigned tar with an outer sig is caught by the signature check
+            items.append(CheckItem("part-file", name, _desc(size, sha), "missing from the parts", _F,
+                                   "listed in the manifest but not in the reassembled parts"))
+            continue
+        items.append(_compare("part-file", name, size, sha, FileHash(name, m.size, m.sha256)))
+    for name in sorted(set(members) - set(expected)):
+        items.append(CheckItem("part-file", name, "not present (not in the manifest)", _desc(members[name].size, members[name].sha256),
+                               _F, "unlisted file inside the parts"))
+    return items
+
+
+def verify_bundle(
+    bundle_dir: Path,
+    *,
+    verify_key: Path | Ed25519PublicKey | None = None,
+    image_checker: Checker | None = None,
+    npm_checker: Checker | None = None,
+    jobs: int | None = None,
+    progress: bool = True,
+    title: str = "mirrorkit bundle verification",
+) -> Report:
+    """Check everything that can be checked about *bundle_dir* and return one report."""
+    root = Path(bundle_dir)
+    if not root.is_dir():
+        raise InputError(f"bundle directory {root} does not exist", hint="give the directory written by 'mirrorkit pack'")
+    key = load_public_key(verify_key) if isinstance(verify_key, (str, Path)) else verify_key
+    items: list[CheckItem] = []
+    identity = BundleIdentity(path=str(root))
+
+    manifest_path = root / layout.MANIFEST
+    if manifest_path.is_symlink() or not manifest_path.is_file():
+        items.append(CheckItem("manifest", layout.MANIFEST, "present (regular file)", "missing or not a regular file", _F,
+                               "this is not a mirrorkit bundle, or the copy is incomplete"))
+        return Report(title, identity, None, tuple(items))
+    data = manifest_path.read_bytes()
+    manifest_sha = hashlib.sha256(data).hexdigest()
+    identity = BundleIdentity(manifest_sha256=manifest_sha, path=str(root))
+
+    sig_items, signer = _signature_items(root, data, key)
+    items += sig_items
+    try:
+        manifest = Manifest.from_bytes(data)
+    except BundleError as exc:
+        items.append(CheckItem("manifest", layout.MANIFEST, "a valid mirrorkit manifest", "refused", _F, str(exc)))
+        return Report(title, identity, signer, tuple(items))
+    identity = BundleIdentity(manifest_sha256=manifest_sha, profile=manifest.profile, created=manifest.created, path=str(root))
+    items.append(CheckItem("manifest", layout.MANIFEST, "a valid mirrorkit manifest",
+                           f"format {manifest.format_version}, {len(manifest.files)} files, {len(manifest.npm)} npm packages, "
+                           f"{len(manifest.images)} images", _P))
+
+    regular, unsafe = _walk(root)
+    regular.pop(layout.MANIFEST, None)
+    sig = regular.pop(layout.SIGNATURE, None)
+    del sig
+    index: PartsIndex | None = None
+    has_parts = (root / layout.PARTS_DIR).exists() or (root / layout.PARTS_DIR).is_symlink()
+    allowed: set[str] = set()
+    if has_parts:
+        try:
+            index = load_index(root)
+            allowed = {layout.PARTS_INDEX} | {f"{layout.PARTS_DIR}/{p.name}" for p in index.parts}
+        except BundleError as exc:
+            items.append(CheckItem("parts", layout.PARTS_INDEX, "a valid parts index", "refused", _F, str(exc)))
+            allowed = {layout.PARTS_INDEX}
+    payload_present = any(f.path in regular or f.path in unsafe for f in manifest.files)
+    in_parts_dir = {n for n in list(regular) + list(unsafe) if n.split("/", 1)[0] == layout.PARTS_DIR}
+
+    if payload_present or index is None:
+        items += _tree_items(root, manifest, {k: v for k, v in regular.items() if k not in in_parts_dir},
+                             {k: v for k, v in unsafe.items() if k not in in_parts_dir}, set(), jobs, progress)
+        items += _npm_integrity_items(root, manifest, set(regular))
+    if index is not None:
+        items += _parts_items(root, manifest, data, index, progress)
+    for name in sorted(in_parts_dir - allowed):
+        kind = unsafe.get(name)
+        items.append(CheckItem("part", name, "not present (not in the parts index)",
+                               kind or f"present, size {regular.get(name)}", _F, "unlisted file in parts/"))
+
+    for category, checker in (("image", image_checker), ("npm", npm_checker)):
+        if checker is None:
+            continue
+        try:
+            items += list(checker(manifest))
+        except MirrorkitError as exc:
+            items.append(CheckItem(category, "target check", "the check completes", "error", _F, str(exc)))
+    return Report(title, identity, signer, tuple(items))
+
+
+def reassemble(bundle_dir: Path, out_dir: Path, *, verify_key: Path | Ed25519PublicKey | None = None,
+               progress: bool = True) -> Report:
+    """Rebuild the bundle tree from its parts into *out_dir* (which must not exist), then verify the
+    result as a tree. On any failure *out_dir* is removed and :class:`BundleError` names the problem."""
+    import shutil
+
+    root, out = Path(bundle_dir), Path(out_dir)
+    if out.exists():
+        raise InputError(f"{out} already exists", hint="give a new directory to reassemble into")
+    index = load_index(root)
+    out.mkdir(parents=True)
+    try:
+        scan = scan_parts(root, index, extract_to=out, progress=progress)
+        bad = [p for p in scan.parts if not p.ok]
+        if scan.errors or bad:
+            why = scan.errors[0] if scan.errors else f"part {bad[0].name} does not match the parts index"
+            raise BundleError(f"cannot reassemble {root}", why, "get a fresh copy of the damaged part(s)")
+        report = verify_bundle(out, verify_key=verify_key, progress=progress, title="mirrorkit reassembled bundle")
+        if not report.ok:
+            first = report.failures()[0]
+            raise BundleError(f"reassembled bundle does not verify: {first.subject}",
+                              f"expected {first.expected}, actual {first.actual}", "get a fresh copy of the bundle")
+        return report
+    except BaseException:
+        shutil.rmtree(out, ignore_errors=True)
+        raise
+
+
+__all__ = ["Checker", "check_relpath", "reassemble", "verify_bundle"]

@@ -1,0 +1,73 @@
+"""`mirrorkit verify`: check a bundle (tree or parts) and optionally the targets it was pushed to."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from mirrorkit.bundle.verify import Checker, verify_bundle
+from mirrorkit.report import json as report_json
+from mirrorkit.report import write_reports
+from mirrorkit.report.model import Report, Status
+
+
+def _image_checker(registry: str | None) -> Checker | None:
+    """Images present in *registry* by digest. Wired to the OCI client once it exists."""
+    if not registry:
+        return None
+    from mirrorkit.bundle.targets import image_checker
+
+    return image_checker(registry)
+
+
+def _npm_checker(npm_registry: str | None) -> Checker | None:
+    if not npm_registry:
+        return None
+    from mirrorkit.bundle.targets import npm_checker
+
+    return npm_checker(npm_registry)
+
+
+def _echo_text(report: Report, paths: dict[str, Path] | None) -> None:
+    s = report.summary
+    for item in report.ordered_items():
+        if item.status is Status.PASSED:
+            continue
+        label = "FAILED " if item.status is Status.FAILED else "WARNING"
+        line = f"{label} {item.category} {item.subject}: expected {item.expected}; actual {item.actual}"
+        if item.detail:
+            line += f" ({item.detail})"
+        click.echo(line)
+    if report.signer_fingerprint:
+        click.echo(f"signed by {report.signer_fingerprint}")
+    click.echo(f"{'OK' if report.ok else 'FAILED'}: {s.passed} passed, {s.failed} failed, {s.warnings} warnings"
+               f" (manifest sha256 {report.identity.manifest_sha256 or '-'})")
+    if paths:
+        click.echo(f"report: {paths['html']}")
+
+
+@click.command("verify")
+@click.argument("bundle", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--verify-key", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Public key (NAME.pub) the manifest must be signed with; without it the bundle is reported as unauthenticated.")
+@click.option("--registry", metavar="HOST", help="Also check every image of the bundle is in this registry by digest.")
+@click.option("--npm-registry", metavar="URL", help="Also check every npm package is served there with its recorded integrity.")
+@click.option("--report", "report_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Write report.json, report.md and report.html into this directory.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON on stdout.")
+@click.option("--jobs", type=click.IntRange(min=1), help="Hashing threads (default: CPU count).")
+def verify(bundle: Path, verify_key: Path | None, registry: str | None, npm_registry: str | None,
+           report_dir: Path | None, as_json: bool, jobs: int | None) -> int:
+    """Verify a bundle's signature, files and parts (and optionally the targets); exit 1 on any failure."""
+    report = verify_bundle(bundle, verify_key=verify_key, image_checker=_image_checker(registry),
+                           npm_checker=_npm_checker(npm_registry), jobs=jobs)
+    paths = write_reports(report, report_dir) if report_dir else None
+    if as_json:
+        click.echo(report_json.render(report), nl=False)
+    else:
+        _echo_text(report, paths)
+    return 0 if report.ok else 1
+
+
+__all__ = ["verify"]

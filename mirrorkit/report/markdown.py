@@ -1,0 +1,41 @@
+"""Markdown report, meant to be pasted into a change ticket: summary first, then a table per status."""
+
+from __future__ import annotations
+
+from mirrorkit.report.model import Report, Status
+
+
+def _cell(text: str) -> str:
+    """Keep a value inside one table cell: escape pipes and backticks, fold newlines."""
+    text = text.replace("\\", "\\\\").replace("|", "\\|").replace("`", "\\`")
+    return " ".join(text.splitlines()) or " "
+
+
+def render(report: Report) -> str:
+    s = report.summary
+    verdict = "PASSED" if report.ok else "FAILED"
+    lines = [
+        f"# {_cell(report.title)}",
+        "",
+        f"**Result: {verdict}**: {s.passed} passed, {s.failed} failed, {s.warnings} warnings ({s.total} checks)",
+        "",
+        "| Bundle | |",
+        "|---|---|",
+        f"| Manifest sha256 | {_cell(report.identity.manifest_sha256)} |",
+        f"| Profile | {_cell(report.identity.profile)} |",
+        f"| Created | {_cell(report.identity.created)} |",
+        f"| Path | {_cell(report.identity.path)} |",
+        f"| Signer | {_cell(report.signer_fingerprint or 'none: UNAUTHENTICATED (no verify key given)')} |",
+        "",
+    ]
+    for status, heading in ((Status.FAILED, "Failed"), (Status.WARNING, "Warnings"), (Status.PASSED, "Passed")):
+        items = [i for i in report.items if i.status is status]
+        if not items:
+            continue
+        lines += [f"## {heading} ({len(items)})", "", "| Category | Subject | Expected | Actual | Detail |", "|---|---|---|---|---|"]
+        lines += [
+            f"| {_cell(i.category)} | {_cell(i.subject)} | {_cell(i.expected)} | {_cell(i.actual)} | {_cell(i.detail)} |"
+            for i in items
+        ]
+        lines.append("")
+    return "\n".join(lines)
