@@ -59,6 +59,9 @@ cli.add_command(values)
 from mirrorkit.commands.keygen import keygen  # noqa: E402
 
 cli.add_command(keygen)
+from mirrorkit.commands.mirror import mirror  # noqa: E402
+
+cli.add_command(mirror)
 from mirrorkit.commands.verify import verify  # noqa: E402
 
 cli.add_command(verify)
