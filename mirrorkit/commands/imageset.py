@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 
+from mirrorkit.commands.bundle_images import registry_options
 from mirrorkit.errors import MirrorkitError
 from mirrorkit.fsutil import atomic_write_text
 from mirrorkit.imageset import ImageSetConfig, InvalidConfiguration, build_imageset
@@ -32,9 +33,19 @@ def _summary(config: ImageSetConfig) -> dict[str, int]:
     }
 
 
-def _bundle_resolver(profile_name: str) -> BundleResolver | None:
+def _bundle_resolver(
+    inspect: bool, authfile: str | None, tls_verify: bool, platform: str | None
+) -> BundleResolver | None:
     """Where operator-bundle inspection plugs in; without it the profile's images are used as they are."""
-    return None
+    if not inspect:
+        return None
+    from mirrorkit.commands.bundle_images import make_client
+    from mirrorkit.oci.platform import Platform
+    from mirrorkit.operator_bundle import resolve_bundle_images
+
+    client = make_client(authfile, tls_verify)
+    wanted = Platform.parse(platform) if platform else None
+    return lambda refs: resolve_bundle_images(refs, client, platform=wanted)
 
 
 @click.group("imageset")
@@ -53,16 +64,26 @@ def imageset() -> None:
               help="Also mirror this image (fully qualified reference); repeatable.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write the configuration to FILE (atomically) instead of standard output.")
-def build(profile_name: str, ocp: str | None, helm: bool, add_images: tuple[str, ...], output: Path | None) -> None:
+@click.option("--inspect-bundles/--no-inspect-bundles", default=False, show_default=True,
+              help="Read the profile's operator bundle images from their registry and add the images they "
+                   "name that the profile lacks (needs registry access; see 'mirrorkit bundle-images').")
+@registry_options
+def build(profile_name: str, ocp: str | None, helm: bool, add_images: tuple[str, ...], output: Path | None,
+          inspect_bundles: bool, authfile: str | None, tls_verify: bool, platform: str | None) -> None:
     """Write the ImageSetConfiguration of a profile (deterministic: same input, same bytes)."""
     try:
         profile = load_profile(profile_name)
         result = build_imageset(
-            profile, ocp=ocp, helm=helm, extra_images=add_images, bundle_resolver=_bundle_resolver(profile.name)
+            profile, ocp=ocp, helm=helm, extra_images=add_images,
+            bundle_resolver=_bundle_resolver(inspect_bundles, authfile, tls_verify, platform),
         )
     except InvalidConfiguration as exc:
         _fail_with_issues(exc)
         return
+    if inspect_bundles:
+        click.echo(f"operator bundles added {len(result.added_images)} image(s) the profile lacked", err=True)
+        for ref in result.added_images:
+            click.echo(f"  added {ref}", err=True)
     text = result.config.render()
     if output is None:
         click.echo(text, nl=False)
