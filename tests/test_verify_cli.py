@@ -1,0 +1,63 @@
+"""`mirrorkit verify` on the command line: exit codes, messages, --json and --report."""
+
+from __future__ import annotations
+
+import json
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from mirrorkit.bundle import generate_keypair, seal_bundle
+
+
+@pytest.fixture()
+def sealed(tmp_path: Path):
+    root = tmp_path / "bundle"
+    (root / "images").mkdir(parents=True)
+    (root / "images" / "mirror_000001.tar").write_bytes(b"archive" * 1000)
+    (root / "imageset-config.yaml").write_text("kind: ImageSetConfiguration\n")
+    private, public, fp = generate_keypair(tmp_path / "k")
+    seal_bundle(root, profile="demo", sign_key=private, cache_file=False, progress=False)
+    return root, public, fp
+
+
+def test_verify_ok(cli_run, sealed):
+    root, public, fp = sealed
+    code, out, err = cli_run("verify", root, "--verify-key", public)
+    assert code == 0, out + err
+    assert f"signed by {fp}" in out and out.strip().splitlines()[-1].startswith("OK: ")
+
+
+def test_verify_without_key_warns_unauthenticated(cli_run, sealed):
+    code, out, _ = cli_run("verify", sealed[0])
+    assert code == 0
+    assert "WARNING signature" in out and "UNAUTHENTICATED" in out
+
+
+def test_tampered_archive_exit_1_names_file_expected_actual(cli_run, sealed, tmp_path: Path):
+    root, public, _ = sealed
+    p = root / "images" / "mirror_000001.tar"
+    p.write_bytes(b"Archive" + p.read_bytes()[7:])
+    code, out, _ = cli_run("verify", root, "--verify-key", public, "--report", tmp_path / "rep")
+    assert code == 1
+    line = next(line for line in out.splitlines() if line.startswith("FAILED"))
+    assert "images/mirror_000001.tar" in line and "expected size 7000, sha256" in line and "actual size 7000" in line
+    html = (tmp_path / "rep" / "report.html").read_text()
+    HTMLParser().feed(html)
+    assert "images/mirror_000001.tar" in html and "FAILED" in html
+    doc = json.loads((tmp_path / "rep" / "report.json").read_text())
+    assert doc["ok"] is False and doc["items"][0]["subject"] == "images/mirror_000001.tar"
+
+
+def test_verify_json_output(cli_run, sealed):
+    root, public, fp = sealed
+    code, out, _ = cli_run("verify", root, "--verify-key", public, "--json")
+    doc = json.loads(out)
+    assert code == 0 and doc["ok"] is True and doc["signer_fingerprint"] == fp
+    assert doc["bundle"]["profile"] == "demo"
+
+
+def test_verify_missing_bundle_is_input_error(cli_run, tmp_path: Path):
+    code, _, err = cli_run("verify", tmp_path / "nope")
+    assert code == 2 and "does not exist" in err
