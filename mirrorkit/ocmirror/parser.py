@@ -16,7 +16,7 @@ _PREFIX_RE = re.compile(r"^\d{4}/\d{2}/\d{2} \d{2}:\d{2}:\d{2}\s+\[(?P<level>[A-
 _ARROW = r"(?:➡️|➡|->|=>)"
 _TO_COPY_RE = re.compile(r"\bimages to copy\s*:?\s*(?P<n>\d+)", re.IGNORECASE)
 _SUCCESS_RE = re.compile(rf"Success copying\s+(?P<src>\S+)\s*{_ARROW}\s*(?P<dest>\S+)")
-_FAILED_RE = re.compile(r"Failed to copy\s+(?P<kind>.+?)\s+(?P<ref>(?:docker://|oci:|file://)?[^\s]*[/@:][^\s]*?)(?:\s*:?\s+(?P<reason>.+))?\s*$")
+_FAILED_RE = re.compile(r"Failed to copy\s+(?P<kind>.+?)\s+(?P<ref>[^\s/@:]*[/@:]\S*?):?(?:\s+(?P<reason>.+))?$")
 _WORKER_RE = re.compile(r"\[Worker\]\s+error mirroring image\s+(?P<ref>\S+?):?(?:\s+(?P<rest>.*))?$")
 _RESULTS_RE = re.compile(r"^=+\s*Results\s*=+$")
 _RESULT_LINE_RE = re.compile(
