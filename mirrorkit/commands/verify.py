@@ -12,21 +12,21 @@ from mirrorkit.report import write_reports
 from mirrorkit.report.model import Report, Status
 
 
-def _image_checker(registry: str | None) -> Checker | None:
-    """Images present in *registry* by digest. Wired to the OCI client once it exists."""
+def _image_checker(registry: str | None, authfile: Path | None, tls_verify: bool) -> Checker | None:
+    """Images present in *registry* by digest (following oc-mirror's IDMS path mapping)."""
     if not registry:
         return None
     from mirrorkit.bundle.targets import image_checker
 
-    return image_checker(registry)
+    return image_checker(registry, authfile=authfile, tls_verify=tls_verify)
 
 
-def _npm_checker(npm_registry: str | None) -> Checker | None:
+def _npm_checker(npm_registry: str | None, npmrc: Path | None) -> Checker | None:
     if not npm_registry:
         return None
     from mirrorkit.bundle.targets import npm_checker
 
-    return npm_checker(npm_registry)
+    return npm_checker(npm_registry, npmrc=npmrc)
 
 
 def _echo_text(report: Report, paths: dict[str, Path] | None) -> None:
@@ -53,15 +53,21 @@ def _echo_text(report: Report, paths: dict[str, Path] | None) -> None:
               help="Public key (NAME.pub) the manifest must be signed with; without it the bundle is reported as unauthenticated.")
 @click.option("--registry", metavar="HOST", help="Also check every image of the bundle is in this registry by digest.")
 @click.option("--npm-registry", metavar="URL", help="Also check every npm package is served there with its recorded integrity.")
+@click.option("--authfile", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Registry auth file for --registry (default: oc-mirror's lookup order).")
+@click.option("--tls-verify/--no-tls-verify", default=True, help="Verify the target registry's TLS certificate.")
+@click.option("--npmrc", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help=".npmrc with the token for --npm-registry, if it needs one.")
 @click.option("--report", "report_dir", type=click.Path(file_okay=False, path_type=Path),
               help="Write report.json, report.md and report.html into this directory.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON on stdout.")
 @click.option("--jobs", type=click.IntRange(min=1), help="Hashing threads (default: CPU count).")
 def verify(bundle: Path, verify_key: Path | None, registry: str | None, npm_registry: str | None,
+           authfile: Path | None, tls_verify: bool, npmrc: Path | None,
            report_dir: Path | None, as_json: bool, jobs: int | None) -> int:
     """Verify a bundle's signature, files and parts (and optionally the targets); exit 1 on any failure."""
-    report = verify_bundle(bundle, verify_key=verify_key, image_checker=_image_checker(registry),
-                           npm_checker=_npm_checker(npm_registry), jobs=jobs)
+    report = verify_bundle(bundle, verify_key=verify_key, image_checker=_image_checker(registry, authfile, tls_verify),
+                           npm_checker=_npm_checker(npm_registry, npmrc), jobs=jobs)
     paths = write_reports(report, report_dir) if report_dir else None
     if as_json:
         click.echo(report_json.render(report), nl=False)
