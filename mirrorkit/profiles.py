@@ -164,11 +164,10 @@ def loads_profile(text: str, *, source: str = "<string>", expect_name: str | Non
     issues: list[Issue] = []
     data = load_yaml(text, issues)
     doc = None
-    if not issues:
-        if data is None:
-            issues.append(Issue("", "is empty; expected a mirrorkit profile"))
-        else:
-            doc = parse_object(_ProfileDocument, data, "", issues)
+    if data is None and not issues:
+        issues.append(Issue("", "is empty; expected a mirrorkit profile"))
+    elif data is not None:  # after a duplicate-key report the rest is still checked
+        doc = parse_object(_ProfileDocument, data, "", issues)
     if doc is not None:
         _check_document(doc, expect_name, issues)
     if issues or doc is None:

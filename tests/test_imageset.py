@@ -332,3 +332,10 @@ def test_in_code_config_check_raises_with_all_issues():
     assert [i.path for i in config.validate()] == ["mirror.additionalImages[0].name", "mirror.additionalImages[1].name"]
     with pytest.raises(InvalidConfiguration):
         config.check()
+
+
+def test_duplicate_yaml_key_does_not_hide_other_problems():
+    text = HEADER + "kind: ImageSetConfiguration\nmirror:\n  additionalImages: [{name: nohost}]\n"
+    with pytest.raises(InvalidConfiguration) as info:
+        ImageSetConfig.loads(text, source="d.yaml")
+    assert [i.path for i in info.value.issues] == ["line 3", "mirror.additionalImages[0].name"]

@@ -47,11 +47,10 @@ class ImageSetConfig:
         issues: list[Issue] = []
         data = load_yaml(text, issues)
         config = None
-        if not issues:
-            if data is None:
-                issues.append(Issue("", "is empty; expected an ImageSetConfiguration"))
-            else:
-                config = parse_object(cls, data, "", issues)
+        if data is None and not issues:
+            issues.append(Issue("", "is empty; expected an ImageSetConfiguration"))
+        elif data is not None:  # after a duplicate-key report the rest is still checked
+            config = parse_object(cls, data, "", issues)
         if config is not None:
             issues.extend(config.validate())
         if issues or config is None:
