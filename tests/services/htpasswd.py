@@ -19,7 +19,8 @@ def bcrypt_hash(password: str) -> str:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)
             import crypt  # noqa: PLC0415 - deprecated module, imported only here
-        hashed = crypt.crypt(password, crypt.mksalt(crypt.METHOD_BLOWFISH))
+        # cost 4 (the minimum): the registry checks the hash on every request, tests make many
+        hashed = crypt.crypt(password, crypt.mksalt(crypt.METHOD_BLOWFISH, rounds=16))
         if hashed and hashed.startswith("$2"):
             return hashed
     except ImportError:
@@ -27,7 +28,7 @@ def bcrypt_hash(password: str) -> str:
     tool = shutil.which("htpasswd")
     if not tool:
         raise ServiceUnavailable("no bcrypt available: install apache2-utils (htpasswd) for registry auth tests")
-    out = subprocess.run([tool, "-Bbn", "user", password], check=True, capture_output=True, text=True).stdout
+    out = subprocess.run([tool, "-Bbn", "-C", "4", "user", password], check=True, capture_output=True, text=True).stdout
     return out.strip().split(":", 1)[1]
 
 
