@@ -145,8 +145,11 @@ class MirrorResult:
         )
         if self.dry_run:
             name += " (dry run)"
-        total = self.images_total if self.images_total is not None else len(self.copied) + len(self.failed)
-        counted = f"{len(self.copied)} / {total} images copied"
+        if self.images_total is None and not self.copied and not self.failed:
+            counted = "no image copied (oc-mirror stopped before it counted them)"
+        else:
+            total = self.images_total if self.images_total is not None else len(self.copied) + len(self.failed)
+            counted = f"{len(self.copied)} / {total} images copied"
         if self.ok:
             return f"oc-mirror {name} succeeded: {counted} in {self.duration_s:.1f}s (log: {self.log_file})"
         parts = [f"oc-mirror {name} failed ({describe_exit(self.exit_code)})", counted]

@@ -1,0 +1,385 @@
+"""oc-mirror workflows end to end: the oc-mirror test double (tests/ocmirror_double, see its README)
+really copies images with skopeo between two real local registries; mirrorkit drives it."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+
+from mirrorkit.errors import ConfigError, InputError
+from mirrorkit.ocmirror import (
+    DiskToMirrorOptions,
+    MirrorToDiskOptions,
+    MirrorToMirrorOptions,
+    OcMirror,
+    disk_to_mirror,
+    dry_run,
+    find_oc_mirror,
+    mirror_to_disk,
+    mirror_to_mirror,
+)
+from tests.services.images import PushedImage, push_image, push_index
+from tests.services.registry import LocalRegistry
+
+pytestmark = pytest.mark.integration
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def source(registry_factory: Callable[..., LocalRegistry]) -> LocalRegistry:
+    return registry_factory()
+
+
+@pytest.fixture(scope="module")
+def target(registry_factory: Callable[..., LocalRegistry]) -> LocalRegistry:
+    return registry_factory()
+
+
+@pytest.fixture(scope="module")
+def images(source: LocalRegistry) -> dict[str, PushedImage]:
+    """A Docker single-arch image by tag, an OCI multi-arch index by digest, a Docker manifest list by tag."""
+    return {
+        "app": push_image(source.host, "ocm/app", "1.0", docker=True),
+        "multi": push_index(source.host, "ocm/multi", "2.0"),
+        "dlist": push_index(source.host, "ocm/tools/dlist", "3.1", docker=True),
+    }
+
+
+@pytest.fixture
+def double_on_path(oc_mirror_double: Path, skopeo: str, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The double first on PATH, with this venv's python3 (it has pyyaml) right behind it."""
+    monkeypatch.delenv("MIRRORKIT_OC_MIRROR", raising=False)
+    path = os.pathsep.join([str(oc_mirror_double.parent), str(Path(sys.executable).parent), os.environ["PATH"]])
+    monkeypatch.setenv("PATH", path)
+    return oc_mirror_double
+
+
+@pytest.fixture
+def tool(double_on_path: Path) -> OcMirror:
+    return find_oc_mirror()
+
+
+def write_isc(path: Path, names: list[str], extra: str = "") -> Path:
+    entries = "".join(f"  - name: {name}\n" for name in names)
+    path.write_text(
+        "apiVersion: mirror.openshift.io/v2alpha1\nkind: ImageSetConfiguration\n"
+        f"mirror:\n  additionalImages:\n{entries}{extra}"
+    )
+    return path
+
+
+def isc_for(tmp_path: Path, imgs: dict[str, PushedImage]) -> Path:
+    return write_isc(tmp_path / "isc.yaml", [imgs["app"].ref, imgs["multi"].by_digest, imgs["dlist"].ref])
+
+
+def remote_digest(ref: str) -> str:
+    """The digest of the top manifest at *ref*, read with skopeo (independent of mirrorkit)."""
+    raw = subprocess.run(
+        ["skopeo", "inspect", "--raw", "--tls-verify=false", f"docker://{ref}"], capture_output=True, check=True
+    ).stdout
+    return "sha256:" + hashlib.sha256(raw).hexdigest()
+
+
+def test_find_oc_mirror_reads_version(tool: OcMirror, oc_mirror_double: Path) -> None:
+    assert tool.path == oc_mirror_double
+    assert tool.version == "4.19.0-mirrorkit-test-double"
+    assert tool.exits_nonzero_on_mirror_errors
+
+
+def test_mirror_to_disk_then_disk_to_mirror(
+    tool: OcMirror, images: dict[str, PushedImage], target: LocalRegistry, tmp_path: Path
+) -> None:
+    isc = isc_for(tmp_path, images)
+    archive = tmp_path / "archive"
+    archive.mkdir()
+    (archive / "mirror_000007.tar").write_bytes(b"stale archive from an older run")
+    common = dict(config=isc, cache_dir=tmp_path / "cache", src_tls_verify=False, dest_tls_verify=False)
+
+    m2d = mirror_to_disk(tool, MirrorToDiskOptions(archive_dir=archive, **common), progress=False)
+    assert m2d.ok, m2d.summary
+    assert m2d.exit_code == 0 and m2d.images_total == 3 and len(m2d.copied) == 3
+    assert sorted(p.name for p in archive.glob("mirror_*.tar")) == ["mirror_000001.tar"]
+    assert m2d.cluster_resources == ()
+    log_text = m2d.log_file.read_text(encoding="utf-8")
+    assert "Success copying" in log_text and "\x1b[" in log_text  # raw output, colours included
+    assert m2d.summary.startswith("oc-mirror mirror to disk succeeded: 3 / 3 images copied")
+
+    # The bastion side: a fresh cache, only the archive folder carried over.
+    carried = tmp_path / "carried"
+    carried.mkdir()
+    (carried / "mirror_000001.tar").write_bytes((archive / "mirror_000001.tar").read_bytes())
+    d2m = disk_to_mirror(
+        tool,
+        DiskToMirrorOptions(archive_dir=carried, target=f"docker://{target.host}/mirrored", config=isc,
+                            cache_dir=tmp_path / "bastion-cache", src_tls_verify=False, dest_tls_verify=False),
+        progress=False,
+    )
+    assert d2m.ok, d2m.summary
+    assert len(d2m.copied) == 3
+    for image in images.values():
+        mirrored = f"{target.host}/mirrored/{image.repo}"
+        ref = f"{mirrored}@{image.digest}" if image is images["multi"] else f"{mirrored}:{image.tag}"
+        assert remote_digest(ref) == image.digest == remote_digest(image.by_digest)
+
+    kinds = {(r.kind, r.name): r for r in d2m.cluster_resources}
+    assert set(kinds) == {("ImageDigestMirrorSet", "idms-generic-0"), ("ImageTagMirrorSet", "itms-generic-0")}
+    idms = yaml.safe_load(kinds[("ImageDigestMirrorSet", "idms-generic-0")].path.read_text())
+    assert idms["spec"]["imageDigestMirrors"] == [
+        {"mirrors": [f"{target.host}/mirrored/ocm/multi"], "source": f"{images['multi'].host}/ocm/multi"}
+    ]
+    itms = yaml.safe_load(kinds[("ImageTagMirrorSet", "itms-generic-0")].path.read_text())
+    assert {m["source"]: m["mirrors"] for m in itms["spec"]["imageTagMirrors"]} == {
+        f"{images['app'].host}/ocm/app": [f"{target.host}/mirrored/ocm/app"],
+        f"{images['dlist'].host}/ocm/tools/dlist": [f"{target.host}/mirrored/ocm/tools/dlist"],
+    }
+    assert d2m.to_dict()["clusterResources"][0]["path"].endswith("-oc-mirror.yaml")
+
+
+def test_mirror_to_mirror(tool: OcMirror, images: dict[str, PushedImage], target: LocalRegistry, tmp_path: Path) -> None:
+    result = mirror_to_mirror(
+        tool,
+        MirrorToMirrorOptions(workspace=tmp_path / "ws", target=f"{target.host}/direct", config=isc_for(tmp_path, images),
+                              cache_dir=tmp_path / "cache", src_tls_verify=False, dest_tls_verify=False),
+        progress=False,
+    )
+    assert result.ok, result.summary
+    assert {c.destination for c in result.copied} == {
+        f"{target.host}/direct/ocm/app:1.0",
+        f"{target.host}/direct/ocm/multi@{images['multi'].digest}",
+        f"{target.host}/direct/ocm/tools/dlist:3.1",
+    }
+    for copied in result.copied:
+        source_digest = next(i.digest for i in images.values() if copied.source.startswith(f"{i.host}/{i.repo}"))
+        assert remote_digest(copied.destination) == source_digest
+    assert result.working_dir == tmp_path / "ws" / "working-dir"
+    assert {r.kind for r in result.cluster_resources} == {"ImageDigestMirrorSet", "ImageTagMirrorSet"}
+
+
+def test_dry_run_plans_with_digests(tool: OcMirror, images: dict[str, PushedImage], tmp_path: Path) -> None:
+    plan = dry_run(
+        tool,
+        MirrorToDiskOptions(archive_dir=tmp_path / "a", config=isc_for(tmp_path, images), cache_dir=tmp_path / "empty",
+                            src_tls_verify=False),
+        progress=False,
+    )
+    assert plan.result.ok, plan.result.summary
+    expected = {(f"{i.host}/{i.repo}@{i.digest}", f"localhost:55000/{i.repo}@{i.digest}") for i in images.values()}
+    assert set(plan.mapping) == expected
+    assert set(plan.missing) == {src for src, _ in expected}  # nothing cached yet
+    assert not list((tmp_path / "a").glob("mirror_*.tar"))  # a dry run copies nothing
+
+
+def test_missing_image_is_reported_with_its_reason(
+    tool: OcMirror, images: dict[str, PushedImage], source: LocalRegistry, tmp_path: Path
+) -> None:
+    missing = f"{source.host}/ocm/not-there:9.9"
+    isc = write_isc(tmp_path / "isc.yaml", [images["app"].ref, missing])
+    result = mirror_to_disk(
+        tool,
+        MirrorToDiskOptions(archive_dir=tmp_path / "a", config=isc, cache_dir=tmp_path / "c", src_tls_verify=False),
+        progress=False,
+    )
+    assert not result.ok
+    assert result.exit_code == 8 and result.failed_categories == ("additional",)
+    assert [f.image for f in result.failed] == [missing]
+    assert "manifest unknown" in result.failed[0].reason
+    assert [c.source for c in result.copied] == [images["app"].ref]
+    assert result.categories[0].mirrored == 1 and result.categories[0].total == 2
+    assert "exit 8 (additional images failed)" in result.summary and missing in result.summary
+
+
+def test_old_oc_mirror_exit_0_still_fails(
+    tool: OcMirror, source: LocalRegistry, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OC_MIRROR_DOUBLE_LEGACY_EXIT", "1")
+    missing = f"{source.host}/ocm/gone:1"
+    result = mirror_to_disk(
+        tool,
+        MirrorToDiskOptions(archive_dir=tmp_path / "a", config=write_isc(tmp_path / "isc.yaml", [missing]),
+                            cache_dir=tmp_path / "c", src_tls_verify=False),
+        progress=False,
+    )
+    assert result.exit_code == 0
+    assert not result.ok and [f.image for f in result.failed] == [missing]
+    assert list((tmp_path / "a" / "working-dir" / "logs").glob("mirroring_errors_*.txt"))
+
+
+def test_wrong_target_unreachable_registry(
+    tool: OcMirror, images: dict[str, PushedImage], tmp_path: Path
+) -> None:
+    from tests.services.process import free_port
+
+    result = mirror_to_mirror(
+        tool,
+        MirrorToMirrorOptions(workspace=tmp_path / "ws", target=f"docker://127.0.0.1:{free_port()}/x",
+                              config=write_isc(tmp_path / "isc.yaml", [images["app"].ref]), cache_dir=tmp_path / "c",
+                              src_tls_verify=False, dest_tls_verify=False, retry_times=0),
+        progress=False,
+    )
+    assert not result.ok and result.exit_code == 8
+    assert [f.image for f in result.failed] == [images["app"].ref]
+    assert "connection refused" in result.failed[0].reason
+
+
+def test_unparseable_config(tool: OcMirror, oc_mirror_double: Path, tmp_path: Path) -> None:
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("kind: ImageSetConfiguration\nmirror: [unclosed\n")
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        mirror_to_disk(tool, MirrorToDiskOptions(archive_dir=tmp_path / "a", config=broken), progress=False)
+    # The double refuses it the way oc-mirror does (generic error, exit 1).
+    proc = subprocess.run([str(oc_mirror_double), "--v2", "-c", str(broken), f"file://{tmp_path / 'b'}"],
+                          capture_output=True, text=True)
+    assert proc.returncode == 1 and "[ERROR]" in proc.stdout and "imagesetconfig" in proc.stdout
+    # A config mirrorkit can read but oc-mirror refuses: oc-mirror's own message reaches the result.
+    unknown = write_isc(tmp_path / "unknown.yaml", ["127.0.0.1:1/a/b:1"], extra="  foo: bar\n")
+    result = mirror_to_disk(tool, MirrorToDiskOptions(archive_dir=tmp_path / "c", config=unknown,
+                                                      cache_dir=tmp_path / "cache"), progress=False)
+    assert result.exit_code == 1 and not result.ok and result.failed_categories == ("generic",)
+    assert 'unknown field "foo"' in result.summary
+
+
+def test_disk_to_mirror_without_archive_is_an_input_error(tool: OcMirror, tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="no mirror_"):
+        disk_to_mirror(tool, DiskToMirrorOptions(archive_dir=tmp_path, target="docker://127.0.0.1:5000",
+                                                 config=write_isc(tmp_path / "isc.yaml", [])))
+
+
+def _wait_for(path: Path, timeout: float = 20.0) -> int:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if path.is_file() and path.read_text().strip():
+            return int(path.read_text())
+        time.sleep(0.05)
+    raise AssertionError(f"{path} never appeared")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # A zombie is dead for our purposes.
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            return handle.read().split(")")[-1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def test_killed_oc_mirror(tool: OcMirror, images: dict[str, PushedImage], tmp_path: Path,
+                          monkeypatch: pytest.MonkeyPatch) -> None:
+    pidfile = tmp_path / "pid"
+    monkeypatch.setenv("OC_MIRROR_DOUBLE_SLEEP", "30")
+    monkeypatch.setenv("OC_MIRROR_DOUBLE_PIDFILE", str(pidfile))
+    oc_log = tmp_path / "a" / "working-dir" / "logs"
+
+    def kill_once_counted() -> None:
+        pid = _wait_for(pidfile)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            if any("images to copy" in p.read_text() for p in oc_log.glob("oc-mirror-*.log")):
+                break
+            time.sleep(0.05)
+        os.kill(pid, signal.SIGKILL)
+
+    killer = threading.Thread(target=kill_once_counted, daemon=True)
+    killer.start()
+    started = time.monotonic()
+    result = mirror_to_disk(
+        tool,
+        MirrorToDiskOptions(archive_dir=tmp_path / "a", config=isc_for(tmp_path, images), cache_dir=tmp_path / "c",
+                            src_tls_verify=False),
+        progress=False,
+    )
+    assert time.monotonic() - started < 20
+    assert result.killed and result.exit_code == -signal.SIGKILL and not result.ok
+    assert "killed by SIGKILL" in result.summary and "0 / 3 images copied" in result.summary
+
+
+@pytest.fixture
+def cli_env(double_on_path: Path, tmp_path: Path) -> Iterator[dict[str, str]]:
+    yield {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
+
+
+def _cli(env: dict[str, str], *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "mirrorkit", *args], env=env, capture_output=True, text=True,
+                          timeout=timeout)
+
+
+def test_cli_workflows_and_exit_codes(
+    cli_env: dict[str, str], images: dict[str, PushedImage], source: LocalRegistry, target: LocalRegistry,
+    tmp_path: Path
+) -> None:
+    isc = isc_for(tmp_path, images)
+    common = ["-c", str(isc), "--cache-dir", str(tmp_path / "c"), "--no-src-tls-verify", "--no-dest-tls-verify",
+              "--no-progress"]
+    done = _cli(cli_env, "mirror", "to-disk", "--archive-dir", str(tmp_path / "a"), *common)
+    assert done.returncode == 0, done.stderr
+    assert "mirror to disk succeeded: 3 / 3" in done.stdout
+    pushed = _cli(cli_env, "mirror", "to-mirror", "--from", str(tmp_path / "a"), "--target",
+                  f"docker://{target.host}/cli", "--json", *common)
+    assert pushed.returncode == 0, pushed.stderr
+    import json
+
+    report = json.loads(pushed.stdout)
+    assert report["ok"] and len(report["copied"]) == 3
+    assert {r["kind"] for r in report["clusterResources"]} == {"ImageDigestMirrorSet", "ImageTagMirrorSet"}
+
+    # Missing image: exit 1, the image and the reason on one line, no traceback.
+    bad_isc = write_isc(tmp_path / "bad.yaml", [f"{source.host}/ocm/absent:0"])
+    failed = _cli(cli_env, "mirror", "direct", "--workspace", str(tmp_path / "w"), "--target",
+                  f"docker://{target.host}/cli", *common[2:], "-c", str(bad_isc))
+    assert failed.returncode == 1
+    assert f"{source.host}/ocm/absent:0 (" in failed.stderr and "manifest unknown" in failed.stderr
+    assert "Traceback" not in failed.stderr
+
+    # Wrong target syntax: exit 2 before oc-mirror runs.
+    wrong = _cli(cli_env, "mirror", "direct", "--workspace", str(tmp_path / "w"), "--target", "https://x", *common)
+    assert wrong.returncode == 2 and "docker://HOST" in wrong.stderr
+
+    # Unparseable config: exit 2 with the file named.
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("mirror: [\n")
+    unparsed = _cli(cli_env, "mirror", "to-disk", "--archive-dir", str(tmp_path / "z"), "-c", str(broken))
+    assert unparsed.returncode == 2 and str(broken) in unparsed.stderr and "Traceback" not in unparsed.stderr
+
+    # oc-mirror missing: exit 2 with install hints.
+    absent = _cli(cli_env, "mirror", "to-disk", "--archive-dir", str(tmp_path / "z"), "-c", str(isc),
+                  "--oc-mirror", str(tmp_path / "no-such-oc-mirror"))
+    assert absent.returncode == 2 and "mirror.openshift.com" in absent.stderr
+
+
+def test_cli_ctrl_c_stops_oc_mirror_and_says_how_to_resume(
+    cli_env: dict[str, str], images: dict[str, PushedImage], tmp_path: Path
+) -> None:
+    pidfile = tmp_path / "pid"
+    env = {**cli_env, "OC_MIRROR_DOUBLE_SLEEP": "30", "OC_MIRROR_DOUBLE_PIDFILE": str(pidfile)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mirrorkit", "mirror", "to-disk", "--archive-dir", str(tmp_path / "a"),
+         "-c", str(isc_for(tmp_path, images)), "--cache-dir", str(tmp_path / "c"), "--no-src-tls-verify"],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        child = _wait_for(pidfile)
+        time.sleep(0.3)  # let mirrorkit reach its read loop
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130, err
+    assert "run the same command again to resume" in err and "Traceback" not in err
+    assert not _alive(child), "oc-mirror was left running"
+    logs = list((tmp_path / "a" / "mirrorkit-logs").glob("oc-mirror-mirrorToDisk-*.log"))
+    assert logs and "interrupted by the user" in logs[0].read_text()
