@@ -338,3 +338,37 @@ def test_cli_manifest_digest_mismatch(cli_run: Callable[..., tuple[int, str, str
                   headers={"Docker-Content-Digest": "sha256:" + "f" * 64})
     rc, _, err = cli_run("bundle-images", "quay.example.com/ns/bundle:1")
     assert rc == 1 and "does not verify" in err and "Traceback" not in err
+
+
+# -- the profile build uses bundle inspection ------------------------------------------------------
+
+
+@pytest.mark.integration
+def test_imageset_build_inspect_bundles_adds_only_missing_images(
+    registry: LocalRegistry, tmp_path: Path, cli_run: Callable[..., tuple[int, str, str]]
+) -> None:
+    pushed = push_image(registry.host, "bundles/for-profile", "1.36.0", [make_layer(bundle_files())])
+    present = [logic_image("logic-swf-builder-rhel8"), logic_image("logic-swf-devmode-rhel8")]
+    profile = {
+        "apiVersion": "mirrorkit/v1",
+        "kind": "Profile",
+        "name": "bundle-test",
+        "description": "bundle inspection test",
+        "release": "1.8",
+        "ocp": "4.19",
+        "mirror": {"additionalImages": [{"name": ref} for ref in present]},
+        "bundleImages": [pushed.ref],
+    }
+    path = tmp_path / "bundle-test.yaml"
+    path.write_text(yaml.safe_dump(profile))
+    rc, out, err = cli_run("imageset", "build", "--profile", str(path), "--no-helm", "--inspect-bundles")
+    assert rc == 0, err
+    names = [entry["name"] for entry in yaml.safe_load(out)["mirror"]["additionalImages"]]
+    expected_added = sorted(set(expected_sources()) - set(present))
+    assert names == present + expected_added
+    assert f"added {len(expected_added)} image(s)" in err
+    assert all(f"  added {ref}" in err for ref in expected_added)
+    assert not any(f"  added {ref}" in err for ref in present)
+    # without the flag the build stays offline and unchanged
+    rc, out, err = cli_run("imageset", "build", "--profile", str(path), "--no-helm")
+    assert rc == 0 and [e["name"] for e in yaml.safe_load(out)["mirror"]["additionalImages"]] == present
