@@ -11,7 +11,7 @@ import pytest
 import requests
 import yaml
 
-from mirrorkit.npm import NpmSettings, check_served, publish_packages, pull_packages, read_index
+from mirrorkit.npm import IndexEntry, NpmIndex, NpmSettings, write_index, check_served, publish_packages, pull_packages, read_index
 from mirrorkit.values import write_dynamic_plugins_configmap, write_values
 from tests.services.npmpkg import make_tarball, npm_publish
 
@@ -121,3 +121,39 @@ def test_publish_conflict_with_different_bytes_names_both(source, target, tmp_pa
     assert not report.ok
     reason = report.failed[0].reason
     assert ours.integrity in reason and theirs.integrity in reason and name in reason
+
+
+def test_rerun_refetches_a_corrupted_file(source, tmp_path):
+    src, _, tarballs = source
+    settings = NpmSettings.load(registry=src.url, env={"HOME": str(tmp_path)})
+    mirror = tmp_path / "npm"
+    spec = "plain-package@2.0.0"
+    assert pull_packages([spec], mirror, settings=settings, progress=False).ok
+    path = mirror / "plain-package-2.0.0.tgz"
+    data = bytearray(path.read_bytes())
+    data[100] ^= 0xFF
+    path.write_bytes(bytes(data))
+    report = pull_packages([spec], mirror, settings=settings, progress=False)
+    assert report.results[0].status == "downloaded"
+    assert path.read_bytes() == tarballs[("plain-package", "2.0.0")].data
+    assert pull_packages([spec], mirror, settings=settings, progress=False).results[0].status == "present"
+
+
+def test_real_verdaccio_413_and_401(source, target, verdaccio_factory, tmp_path, cli_run):
+    src, _, _ = source
+    small = verdaccio_factory(max_body_size="20kb")
+    token = small.add_user("small-user", "small-pass")
+    mirror = tmp_path / "npm"
+    settings = NpmSettings.load(registry=src.url, env={"HOME": str(tmp_path)})
+    assert pull_packages(["@redhat/backstage-plugin-orchestrator@1.8.0"], mirror, settings=settings, progress=False).ok
+    code, _, err = cli_run("npm", "publish", mirror, "--registry", small.url, "--token", token, "-q")
+    assert code == 1 and "413" in err and "max_body_size" in err and "@redhat/backstage-plugin-orchestrator@1.8.0" in err
+    tiny = make_tarball("@redhat/tiny-plugin", "1.0.0")
+    tiny_mirror = tmp_path / "tiny"
+    (tiny_mirror / "@redhat").mkdir(parents=True)
+    (tiny_mirror / "@redhat" / tiny.filename).write_bytes(tiny.data)
+    write_index(NpmIndex(tiny_mirror, (IndexEntry(tiny.name, tiny.version, tiny.integrity, tiny.shasum, len(tiny.data),
+                                                  f"@redhat/{tiny.filename}", "test"),)))
+    code, _, err = cli_run("npm", "publish", tiny_mirror, "--registry", small.url, "--token", "not-a-valid-token", "-q")
+    assert code == 1 and small.url in err and ("401" in err or "403" in err) and "token" in err
+    assert "not-a-valid-token" not in err
