@@ -74,9 +74,9 @@ def _report(outcome: MirrorResult | DryRunResult, as_json: bool) -> None:
     result = outcome.result if isinstance(outcome, DryRunResult) else outcome
     if as_json:
         click.echo(json.dumps(outcome.to_dict(), indent=2))
-    else:
+    elif result.ok:  # a failure's summary is the error line raise_for_result prints
         click.echo(result.summary)
-        if isinstance(outcome, DryRunResult) and result.ok:
+        if isinstance(outcome, DryRunResult):
             click.echo(f"{len(outcome.mapping)} images planned ({outcome.mapping_file}); "
                        f"{len(outcome.missing)} missing from the cache"
                        + (f" ({outcome.missing_file})" if outcome.missing_file else ""))

@@ -23,7 +23,7 @@ EXIT_BITS: tuple[tuple[int, str], ...] = (
     (16, "helm"),
 )
 
-RESUME_HINT = "fix the cause and run the same command again; oc-mirror's cache makes the retry incremental"
+RESUME_HINT = "Fix the cause and run the same command again; oc-mirror's cache makes the retry incremental"
 
 
 def failed_categories(exit_code: int) -> tuple[str, ...]:
@@ -152,7 +152,7 @@ class MirrorResult:
             counted = f"{len(self.copied)} / {total} images copied"
         if self.ok:
             return f"oc-mirror {name} succeeded: {counted} in {self.duration_s:.1f}s (log: {self.log_file})"
-        parts = [f"oc-mirror {name} failed ({describe_exit(self.exit_code)})", counted]
+        parts = [f"oc-mirror {name} failed, {describe_exit(self.exit_code)}", counted]
         if self.failed:
             shown = "; ".join(
                 f"{f.image} ({f.reason})" if f.reason else f.image for f in self.failed[:5]

@@ -48,7 +48,6 @@ def run_streaming(
     log_file: Path,
     on_line: Callable[[str], None],
     *,
-    resume_command: str,
     env: dict[str, str] | None = None,
     grace_s: float = STOP_GRACE_S,
 ) -> RunOutcome:
@@ -81,8 +80,8 @@ def run_streaming(
             log.write(b"# mirrorkit: interrupted by the user; oc-mirror was stopped\n")
             raise Interrupted(
                 "interrupted: oc-mirror was stopped",
-                hint=f"run the same command again to resume ({resume_command}); oc-mirror's cache makes it "
-                f"incremental. Log: {log_file}",
+                hint=f"Run the same command again to resume; oc-mirror's cache makes it incremental "
+                f"(log: {log_file})",
             ) from None
         except BaseException:
             _stop(proc, grace_s)

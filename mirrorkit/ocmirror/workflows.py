@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as _dt
-import shlex
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -38,6 +37,7 @@ from mirrorkit.ocmirror.progress import ImageProgress
 from mirrorkit.ocmirror.resources import read_cluster_resources, read_error_files, read_mapping, read_missing
 from mirrorkit.ocmirror.result import (
     CategoryCount,
+    ClusterResource,
     CopiedImage,
     DryRunResult,
     FailedImage,
@@ -128,10 +128,10 @@ def run(tool: OcMirror, options: AnyOptions, *, progress: bool = True, log_file:
     started_wall = time.time()
     with ImageProgress(f"oc-mirror {_describe(options)}", enabled=progress) as bar:
         collector = _Collector(bar.update)
-        outcome = run_streaming(argv, log_path, collector.feed, resume_command=shlex.join(argv))
+        outcome = run_streaming(argv, log_path, collector.feed)
     for failure in read_error_files(options.working_dir, newer_than=started_wall):
         collector.add_failure(failure)
-    resources: tuple = ()
+    resources: tuple[ClusterResource, ...] = ()
     problems: tuple[str, ...] = ()
     if isinstance(options, (DiskToMirrorOptions, MirrorToMirrorOptions)) and not options.dry_run:
         resources, problems = read_cluster_resources(options.working_dir)
