@@ -339,8 +339,9 @@ class OciClient:
                 return result  # type: ignore[return-value]
             challenge = Challenge.parse(resp.headers.get("WWW-Authenticate"))
             resp.close()
-            if resp.status_code == 401 and round_ == 1 and challenge is not None and challenge != endpoint.challenge:
-                # the registry wants something other than what the ping suggested: follow it once
+            renew = challenge is not None and (challenge != endpoint.challenge or challenge.scheme == "bearer")
+            if resp.status_code == 401 and round_ == 1 and renew:
+                # the registry wants other auth than the ping suggested, or our token expired: once more
                 self._endpoints[registry] = replace(endpoint, challenge=challenge)
                 self._tokens.pop((registry, image.repository), None)
                 continue
