@@ -9,7 +9,6 @@ thread-safe and downloads run in a thread pool.
 
 from __future__ import annotations
 
-import json
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -136,7 +135,3 @@ class NpmClient:
 def _origin(url: str) -> str:
     parts = urlsplit(strip_credentials(url))
     return f"{parts.scheme}://{parts.netloc}"
-
-
-def json_bytes(doc: Any) -> bytes:
-    return json.dumps(doc, separators=(",", ":")).encode()

@@ -10,7 +10,6 @@ per package); different packages run in parallel.
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
@@ -121,9 +120,14 @@ def publish_packages(
     with tqdm(total=len(index.entries), unit="pkg", desc="npm publish", file=sys.stderr, disable=not show, leave=False) as bar:
         with ThreadPoolExecutor(max_workers=max(1, jobs), thread_name_prefix="npm-publish") as pool:
             futures = [pool.submit(_publish_group, client, index, registry, entries, bar) for entries in groups.values()]
-            for future in as_completed(futures):
-                for result in future.result():
-                    results[(result.name, result.version)] = result
+            try:
+                for future in as_completed(futures):
+                    for result in future.result():
+                        results[(result.name, result.version)] = result
+            except KeyboardInterrupt:
+                for future in futures:
+                    future.cancel()
+                raise
     return PublishReport(strip_credentials(registry), tuple(results[e.key] for e in index.entries))
 
 

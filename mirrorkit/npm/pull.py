@@ -136,9 +136,14 @@ def pull_packages(
     with tqdm(total=len(wanted), unit="pkg", desc="npm pull", file=sys.stderr, disable=not show, leave=False) as bar:
         with ThreadPoolExecutor(max_workers=max(1, jobs), thread_name_prefix="npm-pull") as pool:
             futures = {pool.submit(_pull_one, run, spec): spec for spec in wanted}
-            for future in as_completed(futures):
-                results[futures[future]] = future.result()
-                bar.update(1)
+            try:
+                for future in as_completed(futures):
+                    results[futures[future]] = future.result()
+                    bar.update(1)
+            except KeyboardInterrupt:  # stop queued downloads; running ones clean up their temp files
+                for future in futures:
+                    future.cancel()
+                raise
     return PullReport(tuple(results[s] for s in wanted), run.index, write_index(run.index))
 
 
