@@ -442,3 +442,13 @@ def test_checkers_are_called_with_the_manifest(bundle: Path):
     report = verify_bundle(bundle, image_checker=images, npm_checker=npm, progress=False)
     assert seen and seen[0][0].source == "quay.io/a/b:1"
     assert {(i.category, i.subject) for i in failed(report)} == {("image", "quay.io/a/b:1"), ("npm", "target check")}
+
+
+def test_reseal_removes_parts_left_by_a_killed_run(split_bundle: Path, keys):
+    junk = split_bundle / ".parts.abc123"
+    junk.mkdir()
+    (junk / "bundle.part-0001").write_bytes(b"half")
+    files = {n: b"" for n in scan(split_bundle)}
+    seal(split_bundle, files, keys[0], split=16 * 1024)
+    assert not junk.exists()
+    assert verify_bundle(split_bundle, verify_key=keys[1], progress=False).ok

@@ -61,3 +61,23 @@ def test_verify_json_output(cli_run, sealed):
 def test_verify_missing_bundle_is_input_error(cli_run, tmp_path: Path):
     code, _, err = cli_run("verify", tmp_path / "nope")
     assert code == 2 and "does not exist" in err
+
+
+def test_verify_parts_and_reassemble(cli_run, tmp_path: Path):
+    import shutil
+
+    root = tmp_path / "bundle"
+    (root / "images").mkdir(parents=True)
+    (root / "images" / "mirror_000001.tar").write_bytes(bytes(range(256)) * 300)
+    private, public, _ = generate_keypair(tmp_path / "k")
+    seal_bundle(root, sign_key=private, split_size=20_000, cache_file=False, progress=False)
+    carried = tmp_path / "carried"
+    carried.mkdir()
+    for name in ("manifest.json", "manifest.json.sig"):
+        shutil.copy(root / name, carried / name)
+    shutil.copytree(root / "parts", carried / "parts")
+    code, out, err = cli_run("verify", carried, "--verify-key", public, "--reassemble", tmp_path / "tree")
+    assert code == 0, out + err
+    assert (tmp_path / "tree" / "images" / "mirror_000001.tar").read_bytes() == (root / "images" / "mirror_000001.tar").read_bytes()
+    code, _, err = cli_run("verify", root, "--reassemble", tmp_path / "tree")
+    assert code == 2 and "already exists" in err

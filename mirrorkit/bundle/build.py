@@ -137,6 +137,9 @@ def seal_bundle(
             stale.unlink()
     if (root / layout.PARTS_DIR).is_dir() and not split_size:
         shutil.rmtree(root / layout.PARTS_DIR)
+    for leftover in root.glob(".parts.*"):  # parts of a run killed mid-write (see parts.write_parts)
+        if leftover.is_dir() and not leftover.is_symlink():
+            shutil.rmtree(leftover)
     cache: HashCache | None = None
     if cache_file is not False:
         cache = HashCache.load(default_cache_file(root) if cache_file in (None, True) else Path(cache_file))  # type: ignore[arg-type]

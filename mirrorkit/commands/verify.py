@@ -6,7 +6,9 @@ from pathlib import Path
 
 import click
 
-from mirrorkit.bundle.verify import Checker, verify_bundle
+from mirrorkit.bundle import layout
+from mirrorkit.bundle.verify import Checker, reassemble, verify_bundle
+from mirrorkit.errors import InputError
 from mirrorkit.report import json as report_json
 from mirrorkit.report import write_reports
 from mirrorkit.report.model import Report, Status
@@ -60,11 +62,13 @@ def _echo_text(report: Report, paths: dict[str, Path] | None) -> None:
               help=".npmrc with the token for --npm-registry, if it needs one.")
 @click.option("--report", "report_dir", type=click.Path(file_okay=False, path_type=Path),
               help="Write report.json, report.md and report.html into this directory.")
+@click.option("--reassemble", "reassemble_to", type=click.Path(file_okay=False, path_type=Path),
+              help="When the bundle is carried as parts and verifies, rebuild its directory tree here (a new directory).")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON on stdout.")
 @click.option("--jobs", type=click.IntRange(min=1), help="Hashing threads (default: CPU count).")
 def verify(bundle: Path, verify_key: Path | None, registry: str | None, npm_registry: str | None,
            authfile: Path | None, tls_verify: bool, npmrc: Path | None,
-           report_dir: Path | None, as_json: bool, jobs: int | None) -> int:
+           report_dir: Path | None, reassemble_to: Path | None, as_json: bool, jobs: int | None) -> int:
     """Verify a bundle's signature, files and parts (and optionally the targets); exit 1 on any failure."""
     report = verify_bundle(bundle, verify_key=verify_key, image_checker=_image_checker(registry, authfile, tls_verify),
                            npm_checker=_npm_checker(npm_registry, npmrc), jobs=jobs)
@@ -73,7 +77,14 @@ def verify(bundle: Path, verify_key: Path | None, registry: str | None, npm_regi
         click.echo(report_json.render(report), nl=False)
     else:
         _echo_text(report, paths)
-    return 0 if report.ok else 1
+    if not report.ok:
+        return 1
+    if reassemble_to is not None:
+        if not (bundle / layout.PARTS_INDEX).is_file():
+            raise InputError(f"{bundle} has no parts to reassemble", hint="--reassemble is for bundles carried as parts/")
+        reassemble(bundle, reassemble_to, verify_key=verify_key)
+        click.echo(f"reassembled into {reassemble_to}", err=as_json)
+    return 0
 
 
 __all__ = ["verify"]
