@@ -39,7 +39,7 @@ def npm() -> None:
 @click.option("--npmrc", type=click.Path(dir_okay=False, exists=True, path_type=Path), default=None, help=_NPMRC_HELP)
 @click.option("--token", default=None, envvar=TOKEN_ENV, show_envvar=True,
               help="Bearer token for the default registry only (never sent to other hosts).")
-@click.option("-j", "--jobs", default=4, show_default=True, type=click.IntRange(1, 32), help="Parallel downloads.")
+@click.option("-j", "--jobs", default=8, show_default=True, type=click.IntRange(1, 32), help="Parallel downloads.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 def pull(specs: tuple[str, ...], out_dir: Path, registry: str | None, npmrc: Path | None, token: str | None,

@@ -115,7 +115,7 @@ def pull_packages(
     out_dir: Path,
     *,
     settings: NpmSettings | None = None,
-    jobs: int = 4,
+    jobs: int = 8,
     progress: bool | None = None,
     policy: RetryPolicy = DEFAULT_POLICY,
 ) -> PullReport:
