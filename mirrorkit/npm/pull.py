@@ -2,14 +2,15 @@
 
 A tarball is streamed into a temporary file beside its final name while sha512 and sha1 are computed;
 only when both match the registry's `dist.integrity` / `dist.shasum` is it renamed into place and
-added to the index. The index is rewritten (atomically) after every success, so an interrupted run
-keeps what it finished and the next run skips it.
+added to the index. The index is rewritten atomically, so an interrupted run
+keeps what it finished (the index is flushed about once a second and at the end) and the next run skips it.
 """
 
 from __future__ import annotations
 
 import sys
 import threading
+import time
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
@@ -31,6 +32,7 @@ from mirrorkit.npm.spec import PackageSpec, PinnedPackage
 DOWNLOADED = "downloaded"
 PRESENT = "present"
 FAILED = "failed"
+INDEX_FLUSH_SECONDS = 1.0
 
 
 @dataclass(frozen=True)
@@ -82,10 +84,16 @@ class _Run:
     policy: RetryPolicy
     lock: threading.Lock = field(default_factory=threading.Lock)
 
+    last_write: float = field(default_factory=time.monotonic)
+
     def record(self, entry: IndexEntry) -> None:
+        """Add *entry*; persist the index at most about once a second (and always at the end of the run),
+        so an interrupted run keeps most of its work without an fsync per package."""
         with self.lock:
             self.index = self.index.with_entries([entry])
-            write_index(self.index)
+            if time.monotonic() - self.last_write >= INDEX_FLUSH_SECONDS:
+                write_index(self.index)
+                self.last_write = time.monotonic()
 
     def present(self, pkg: PinnedPackage) -> IndexEntry | None:
         """The index entry for *pkg* if its file is there and its bytes still match."""
@@ -133,18 +141,21 @@ def pull_packages(
     run = _Run(NpmClient(settings, policy=policy), existing, policy)
     show = sys.stderr.isatty() if progress is None else progress
     results: dict[PackageSpec, PullResult] = {}
-    with tqdm(total=len(wanted), unit="pkg", desc="npm pull", file=sys.stderr, disable=not show, leave=False) as bar:
-        with ThreadPoolExecutor(max_workers=max(1, jobs), thread_name_prefix="npm-pull") as pool:
-            futures = {pool.submit(_pull_one, run, spec): spec for spec in wanted}
-            try:
-                for future in as_completed(futures):
-                    results[futures[future]] = future.result()
-                    bar.update(1)
-            except KeyboardInterrupt:  # stop queued downloads; running ones clean up their temp files
-                for future in futures:
-                    future.cancel()
-                raise
-    return PullReport(tuple(results[s] for s in wanted), run.index, write_index(run.index))
+    try:
+        with tqdm(total=len(wanted), unit="pkg", desc="npm pull", file=sys.stderr, disable=not show, leave=False) as bar:
+            with ThreadPoolExecutor(max_workers=max(1, jobs), thread_name_prefix="npm-pull") as pool:
+                futures = {pool.submit(_pull_one, run, spec): spec for spec in wanted}
+                try:
+                    for future in as_completed(futures):
+                        results[futures[future]] = future.result()
+                        bar.update(1)
+                except KeyboardInterrupt:  # stop queued downloads; running ones clean up their temp files
+                    for future in futures:
+                        future.cancel()
+                    raise
+    finally:  # also after Ctrl-C: keep what finished
+        index_path = write_index(run.index)
+    return PullReport(tuple(results[s] for s in wanted), run.index, index_path)
 
 
 def _exact(wanted: str) -> str | None:
