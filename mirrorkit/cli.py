@@ -8,6 +8,7 @@ traceback is shown only with ``--debug`` (or ``MIRRORKIT_DEBUG=1``).
 
 from __future__ import annotations
 
+import importlib
 import logging
 import os
 import sys
@@ -22,8 +23,40 @@ from mirrorkit.redact import redact
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
+#: Every command, as "module:attribute". Modules load only when their command runs (or for --help),
+#: so `mirrorkit npm pull` does not pay for importing oras, cryptography and the rest at start-up.
+COMMANDS: dict[str, str] = {
+    "bundle-images": "mirrorkit.commands.bundle_images:bundle_images",
+    "imageset": "mirrorkit.commands.imageset:imageset",
+    "keygen": "mirrorkit.commands.keygen:keygen",
+    "mirror": "mirrorkit.commands.mirror:mirror",
+    "npm": "mirrorkit.commands.npm:npm",
+    "pack": "mirrorkit.commands.pack:pack",
+    "profiles": "mirrorkit.commands.imageset:profiles",
+    "push": "mirrorkit.commands.push:push",
+    "values": "mirrorkit.commands.values:values",
+    "verify": "mirrorkit.commands.verify:verify",
+}
 
-@click.group(context_settings=CONTEXT_SETTINGS)
+
+class LazyGroup(click.Group):
+    """A click group that imports a command's module only when that command is needed."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = COMMANDS.get(cmd_name)
+        if target is None:
+            return None
+        module, _, attr = target.partition(":")
+        command = getattr(importlib.import_module(module), attr)
+        if not isinstance(command, click.Command):
+            raise TypeError(f"{target} is not a click command")
+        return command
+
+
+@click.group(cls=LazyGroup, context_settings=CONTEXT_SETTINGS)
 @click.version_option(__version__, "-V", "--version", prog_name="mirrorkit", message="%(prog)s %(version)s")
 @click.option("--debug", is_flag=True, help="Show tracebacks and debug logging on failure.")
 def cli(debug: bool) -> None:
@@ -40,32 +73,7 @@ def cli(debug: bool) -> None:
     )
 
 
-# Commands register here: one import and one add_command per command module (mirrorkit/commands/).
-# Keep the block alphabetical; each helper edits only its own lines.
-# -- commands --
-from mirrorkit.commands.bundle_images import bundle_images  # noqa: E402
 
-cli.add_command(bundle_images)
-from mirrorkit.commands.imageset import imageset, profiles  # noqa: E402
-
-cli.add_command(imageset)
-cli.add_command(profiles)
-from mirrorkit.commands.npm import npm  # noqa: E402
-
-cli.add_command(npm)
-from mirrorkit.commands.values import values  # noqa: E402
-
-cli.add_command(values)
-from mirrorkit.commands.keygen import keygen  # noqa: E402
-
-cli.add_command(keygen)
-from mirrorkit.commands.mirror import mirror  # noqa: E402
-
-cli.add_command(mirror)
-from mirrorkit.commands.verify import verify  # noqa: E402
-
-cli.add_command(verify)
-# -- end commands --
 
 
 def _debug_requested(argv: Sequence[str]) -> bool:

@@ -17,11 +17,19 @@ def test_version(cli_run):
 def test_help_lists_commands_with_purpose(cli_run):
     from mirrorkit.cli import cli
 
+    import click
+
     code, out, _ = cli_run("--help")
     assert code == 0
-    for name, command in cli.commands.items():
-        assert name in out
-        assert command.get_short_help_str(), f"{name} has no one-line purpose"
+    ctx = click.Context(cli)
+    names = cli.list_commands(ctx)
+    assert {"pack", "push", "verify", "keygen", "imageset", "profiles", "npm", "values", "mirror", "bundle-images"} <= set(names)
+    for name in names:
+        command = cli.get_command(ctx, name)
+        assert command is not None and command.name == name
+        purpose = command.get_short_help_str()
+        assert purpose, f"{name} has no one-line purpose"
+        assert f"  {name} " in out and purpose[:20] in out
 
 
 def test_unknown_option_is_one_line_exit_2(cli_run):

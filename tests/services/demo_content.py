@@ -146,3 +146,21 @@ def fill_demo_sources(registry_host: str, npm_url: str, npm_token: str, workdir:
     images, bundle, operator, logic = push_demo_images(registry_host)
     packages = publish_demo_plugins(npm_url, npm_token, workdir)
     return DemoContent(registry_host, images, bundle, operator, logic, npm_url, packages)
+
+
+def write_demo_profile(content: DemoContent, path: Path, name: str = "rhdh-orchestrator-demo") -> Path:
+    """A profile in the imagesets/ format pointing at the local source services."""
+    doc = {
+        "apiVersion": "mirrorkit/v1",
+        "kind": "Profile",
+        "name": name,
+        "description": "RHDH Orchestrator in miniature, served by local demo registries",
+        "release": "1.8",
+        "ocp": "4.19",
+        "mirror": {"additionalImages": [{"name": content.images[0].ref}, {"name": content.operator_image.ref}]},
+        "bundleImages": [content.bundle_image.ref],
+        "npm": {"registry": content.npm_registry, "packages": list(content.npm_specs)},
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    return path

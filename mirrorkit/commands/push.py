@@ -1,0 +1,58 @@
+"""`mirrorkit push`: the bastion-side command (verify first, then registry, npm, install files, report)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from mirrorkit.push import PushOptions, push as push_bundle
+
+
+@click.command("push")
+@click.argument("bundle", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--registry", required=True, metavar="HOST[:PORT][/PREFIX]", help="Target registry (docker:// optional).")
+@click.option("--npm-registry", required=True, metavar="URL", help="Target npm server, e.g. http://npm.local:4873.")
+@click.option("-o", "--output", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Folder for values.yaml, dynamic-plugins.yaml, cluster-resources/ and report.{json,md,html}.")
+@click.option("--verify-key", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Public key the bundle must be signed with (strongly recommended).")
+@click.option("--authfile", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="Credentials for the target registry.")
+@click.option("--tls-verify/--no-tls-verify", default=True, show_default=True, help="Verify the target registry's TLS certificate.")
+@click.option("--npm-token", envvar="NPM_TOKEN", metavar="TOKEN", help="Token for the npm server (or NPM_TOKEN, or --npmrc).")
+@click.option("--npmrc", type=click.Path(exists=True, dir_okay=False, path_type=Path), help=".npmrc with the npm server's token.")
+@click.option("--values-in", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Your RHDH values.yaml to merge the plugin entries into.")
+@click.option("--oc-mirror", "oc_mirror", type=click.Path(dir_okay=False, path_type=Path), help="oc-mirror binary (default: $PATH).")
+@click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path), help="oc-mirror cache (default: in the output folder).")
+@click.option("-j", "--jobs", type=click.IntRange(1, 32), default=4, show_default=True, help="Parallel publishes and checks.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bars or step messages.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+def push(bundle: Path, registry: str, npm_registry: str, output: Path, verify_key: Path | None, authfile: Path | None,
+         tls_verify: bool, npm_token: str | None, npmrc: Path | None, values_in: Path | None, oc_mirror: Path | None,
+         cache_dir: Path | None, jobs: int, quiet: bool, as_json: bool) -> int:
+    """Verify a bundle, then load it into the local registry and npm server and write install files."""
+    opts = PushOptions(
+        bundle=bundle, registry=registry, npm_registry=npm_registry, output=output, verify_key=verify_key,
+        authfile=authfile, tls_verify=tls_verify, npm_token=npm_token, npmrc=npmrc, oc_mirror=oc_mirror,
+        cache_dir=cache_dir, values_in=values_in, jobs=jobs, progress=not quiet,
+    )
+    result = push_bundle(opts, say=(lambda m: None) if quiet else (lambda m: click.echo(f"push: {m}", err=True)))
+    if as_json:
+        click.echo(json.dumps(result.to_dict(), indent=2, sort_keys=True))
+    else:
+        for item in result.report.failures():
+            click.echo(f"FAILED {item.category} {item.subject}: expected {item.expected}; actual {item.actual}"
+                       + (f" ({item.detail})" if item.detail else ""))
+        if not result.touched_targets:
+            click.echo("the bundle did not verify: nothing was pushed")
+        for path in result.written:
+            click.echo(f"wrote {path}")
+        s = result.report.summary
+        click.echo(f"{'OK' if result.ok else 'FAILED'}: {s.passed} passed, {s.failed} failed, {s.warnings} warnings")
+        click.echo(f"report: {result.report_paths['html']}")
+    return 0 if result.ok else 1
+
+
+__all__ = ["push"]

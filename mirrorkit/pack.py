@@ -1,0 +1,342 @@
+"""`mirrorkit pack`: everything the bastion will need, in one sealed bundle directory.
+
+The steps, in the order that keeps a failure cheap and an interruption harmless:
+
+1. settle the ImageSetConfiguration (a profile, optionally with the images found inside its
+   operator bundles, or the user's own file) and the NPM package list;
+2. invalidate any earlier seal (manifest, signature, parts) before touching the payload, so an
+   interrupted run can never leave a manifest that describes files it no longer matches;
+3. ask oc-mirror for its plan (a dry run): the image list with digests, recorded in the manifest;
+4. check free disk space against an estimate taken from the registries;
+5. run oc-mirror mirror-to-disk, unless the previous bundle already holds archives made from the
+   same ImageSetConfiguration and the same image digests and they still hash to what was sealed
+   (this is what makes a second `pack` with nothing changed near free);
+6. pull the NPM tarballs (already-present tarballs are re-hashed, not re-downloaded);
+7. remove payload files this run did not produce (stale archives, dropped packages), then seal:
+   hash (with the resume cache), write the manifest, sign, split.
+
+oc-mirror works in a sibling folder (``.NAME.mirrorkit-work``) on the same filesystem so its
+``working-dir/``, logs and plan never land in the bundle, and finished archives move in by rename.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from mirrorkit.bundle import layout
+from mirrorkit.bundle.build import check_free_space, hash_payload, scan, seal_bundle
+from mirrorkit.bundle.hashcache import HashCache, default_cache_file
+from mirrorkit.bundle.manifest import ImageEntry, Manifest, NpmPackage
+from mirrorkit.bundle.signing import fingerprint, load_private_key
+from mirrorkit.errors import BundleError, InputError, MirrorError, MirrorkitError, NpmError
+from mirrorkit.fsutil import atomic_write_text
+from mirrorkit.imageset import ImageSetConfig, build_imageset
+from mirrorkit.npm.index import INDEX_NAME, NpmIndex, write_index
+from mirrorkit.npm.npmrc import NpmSettings
+from mirrorkit.npm.pull import pull_packages
+from mirrorkit.oci.client import OciClient
+from mirrorkit.oci.reference import ImageReference
+from mirrorkit.ocmirror import MirrorToDiskOptions, OcMirror, dry_run, find_oc_mirror, mirror_to_disk, raise_for_result
+from mirrorkit.profiles import load_profile
+
+log = logging.getLogger(__name__)
+
+#: Headroom on top of the estimate: oc-mirror's tar framing, npm tarballs, the manifest.
+SPACE_MARGIN = 1.10
+#: Allowance per npm package when the registry does not say how big a tarball is.
+NPM_ALLOWANCE = 16 * 1024 * 1024
+WORK_SUFFIX = ".mirrorkit-work"
+
+
+@dataclass(frozen=True, kw_only=True)
+class PackOptions:
+    """Everything `mirrorkit pack` was asked to do. Exactly one of *profile* and *config*."""
+
+    output: Path
+    profile: str | None = None
+    config: Path | None = None
+    ocp: str | None = None
+    helm: bool = True
+    extra_images: tuple[str, ...] = ()
+    inspect_bundles: bool = True
+    npm_packages: tuple[str, ...] = ()
+    npm_registry: str | None = None
+    npmrc: Path | None = None
+    npm_token: str | None = None
+    authfile: Path | None = None
+    tls_verify: bool = True
+    oc_mirror: Path | None = None
+    cache_dir: Path | None = None
+    sign_key: Path | None = None
+    passphrase: bytes | None = field(default=None, repr=False)
+    split_size: int | None = None
+    jobs: int = 8
+    progress: bool = True
+
+    def __post_init__(self) -> None:
+        if (self.profile is None) == (self.config is None):
+            raise InputError("pack needs exactly one of --profile and --config", hint="e.g. --profile rhdh-orchestrator-1.8")
+
+
+@dataclass(frozen=True)
+class PackResult:
+    bundle: Path
+    manifest: Manifest
+    archives_reused: bool
+    added_images: tuple[str, ...]
+    removed_stale: tuple[str, ...]
+    signer: str | None
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "bundle": str(self.bundle),
+            "manifest_sha256": self.manifest.sha256(),
+            "profile": self.manifest.profile,
+            "files": len(self.manifest.files),
+            "bytes": self.manifest.total_size,
+            "images": len(self.manifest.images),
+            "npm_packages": len(self.manifest.npm),
+            "archives_reused": self.archives_reused,
+            "added_images": list(self.added_images),
+            "removed_stale": list(self.removed_stale),
+            "signed_by": self.signer,
+        }
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """What goes into the bundle before any byte is copied."""
+
+    profile: str
+    isc_text: str
+    npm_specs: tuple[str, ...]
+    npm_settings: NpmSettings
+    added_images: tuple[str, ...]
+
+
+def work_dir_for(output: Path) -> Path:
+    """oc-mirror's scratch folder: beside the bundle, on the same filesystem, never inside it."""
+    return output.parent / f".{output.name}{WORK_SUFFIX}"
+
+
+def _settle_plan(opts: PackOptions, client: OciClient, say: Callable[[str], None]) -> _Plan:
+    specs = list(opts.npm_packages)
+    registry = opts.npm_registry
+    if opts.profile is not None:
+        profile = load_profile(opts.profile)
+        resolver = None
+        if opts.inspect_bundles and profile.bundle_images:
+            from mirrorkit.operator_bundle import resolve_bundle_images
+
+            resolver = lambda refs: resolve_bundle_images(refs, client)  # noqa: E731
+        built = build_imageset(profile, ocp=opts.ocp, helm=opts.helm, extra_images=opts.extra_images, bundle_resolver=resolver)
+        for ref in built.added_images:
+            say(f"operator bundle adds {ref}")
+        specs = list(profile.npm_packages) + [s for s in specs if s not in profile.npm_packages]
+        registry = registry or profile.npm_registry or None
+        name, text, added = profile.name, built.config.render(), built.added_images
+    else:
+        assert opts.config is not None
+        if not opts.config.is_file():
+            raise InputError(f"ImageSetConfiguration {opts.config} does not exist", hint="pass an existing file with --config")
+        config = ImageSetConfig.load(opts.config)
+        name, text, added = "", config.render(), ()
+    settings = NpmSettings.load(registry=registry, token=opts.npm_token, npmrc=opts.npmrc)
+    return _Plan(name, text, tuple(specs), settings, added)
+
+
+def _check_output(output: Path) -> Manifest | None:
+    """The previous bundle's manifest, if *output* holds one; refuse a folder that is not a bundle."""
+    if not output.exists():
+        return None
+    if not output.is_dir():
+        raise InputError(f"--output {output} exists and is not a directory", hint="choose a new or empty directory")
+    manifest_path = output / layout.MANIFEST
+    entries = [p.name for p in output.iterdir()]
+    if not entries:
+        return None
+    if not manifest_path.is_file() and not (output / layout.ISC).is_file():
+        raise InputError(
+            f"--output {output} is not empty and is not a mirrorkit bundle",
+            hint="choose a new or empty directory; pack removes stale files from its own bundles only",
+        )
+    if not manifest_path.is_file():
+        return None  # an interrupted pack: resumable, nothing sealed to compare with
+    try:
+        return Manifest.from_bytes(manifest_path.read_bytes())
+    except MirrorkitError as exc:
+        log.info("previous manifest unreadable (%s); starting the bundle afresh", exc)
+        return None
+
+
+def _unseal(output: Path) -> None:
+    """Remove the seal first: a manifest must never outlive the payload it describes."""
+    for name in (layout.SIGNATURE, layout.MANIFEST):
+        path = output / name
+        if path.exists() or path.is_symlink():
+            path.unlink()
+    if (output / layout.PARTS_DIR).exists():
+        shutil.rmtree(output / layout.PARTS_DIR)
+
+
+def _image_entries(mapping: Sequence[tuple[str, str]], client: OciClient, jobs: int) -> tuple[ImageEntry, ...]:
+    """(source, digest, destination repository) for every planned image; tags resolved to digests."""
+
+    def entry(pair: tuple[str, str]) -> ImageEntry:
+        source, destination = pair
+        src = ImageReference.parse(source)
+        dst = ImageReference.parse(destination)
+        digest = src.digest or dst.digest or client.resolve_digest(src)
+        return ImageEntry(source=str(src), digest=digest, destination=dst.repository)
+
+    with ThreadPoolExecutor(max_workers=max(1, min(jobs, 8)), thread_name_prefix="resolve") as pool:
+        return tuple(sorted(set(pool.map(entry, mapping))))
+
+
+def _image_bytes(images: Sequence[ImageEntry], client: OciClient, jobs: int) -> int:
+    """Sum of config and layer sizes of every platform of every image (what oc-mirror will copy)."""
+
+    def size(image: ImageEntry) -> int:
+        ref = ImageReference.parse(image.source).with_digest(image.digest)
+        top = client.get_manifest(ref)
+        platforms = 1
+        if top.index_digest:  # a multi-arch image: oc-mirror copies every platform
+            platforms = max(1, len(client.get_manifest(ref.with_digest(top.index_digest), platform=None).manifests or ()) or 1)
+        per = sum(d.size for d in top.layers) + (top.config.size if top.config else 0) + len(top.raw)
+        return per * platforms
+
+    with ThreadPoolExecutor(max_workers=max(1, min(jobs, 8)), thread_name_prefix="estimate") as pool:
+        return sum(pool.map(size, images))
+
+
+def _archives_reusable(previous: Manifest | None, isc_text: str, images: tuple[ImageEntry, ...], output: Path) -> bool:
+    """True when the previous bundle's archives were made from exactly this plan and still hash right."""
+    if previous is None or previous.imageset_config != isc_text or tuple(sorted(previous.images)) != images:
+        return False
+    archived = [f for f in previous.files if f.path.startswith(layout.IMAGES_DIR + "/")]
+    if not archived:
+        return False
+    sizes: dict[str, int] = {}
+    for entry in archived:
+        path = output / entry.path
+        if not path.is_file() or path.is_symlink() or path.stat().st_size != entry.size:
+            return False
+        sizes[entry.path] = entry.size
+    cache = HashCache.load(default_cache_file(output))
+    hashes = hash_payload(output, sizes, cache=cache, progress=False)
+    return all(hashes[e.path].sha256 == e.sha256 for e in archived)
+
+
+def _move_archives(source: Path, images_dir: Path) -> list[str]:
+    """Replace the bundle's archives with oc-mirror's fresh ones (rename: same filesystem)."""
+    if images_dir.exists():
+        shutil.rmtree(images_dir)
+    images_dir.mkdir(parents=True)
+    moved = []
+    for archive in sorted(source.glob("mirror_*.tar")):
+        os.replace(archive, images_dir / archive.name)
+        moved.append(archive.name)
+    if not moved:
+        raise MirrorError(
+            f"oc-mirror wrote no mirror_*.tar archive in {source}",
+            hint="check the oc-mirror log under that folder's mirrorkit-logs/ and run pack again",
+        )
+    return moved
+
+
+def _prune(output: Path, keep: set[str]) -> tuple[str, ...]:
+    """Delete payload files this run did not produce; returns what was removed (bundle-relative)."""
+    removed = []
+    for name in scan(output):
+        if name not in keep:
+            (output / name).unlink()
+            removed.append(name)
+    for dirpath, dirnames, filenames in os.walk(output, topdown=False):
+        if Path(dirpath) != output and not dirnames and not filenames:
+            os.rmdir(dirpath)
+    return tuple(removed)
+
+
+def pack(opts: PackOptions, say: Callable[[str], None] = lambda _msg: None) -> PackResult:
+    """Build, fill and seal the bundle at ``opts.output``; see the module docstring for the steps."""
+    output = Path(opts.output).absolute()
+    if opts.sign_key is not None:
+        load_private_key(opts.sign_key, opts.passphrase)  # a wrong key or passphrase fails before any work
+    client = OciClient(authfile=opts.authfile, tls_verify=opts.tls_verify)
+    plan = _settle_plan(opts, client, say)
+    tool: OcMirror = find_oc_mirror(opts.oc_mirror)
+    previous = _check_output(output)
+    output.mkdir(parents=True, exist_ok=True)
+    _unseal(output)
+    work = work_dir_for(output)
+    work.mkdir(parents=True, exist_ok=True)
+    isc_path = work / layout.ISC
+    atomic_write_text(isc_path, plan.isc_text)
+    atomic_write_text(output / layout.ISC, plan.isc_text)
+    cache_dir = opts.cache_dir or work / "cache"
+    common = dict(config=isc_path, authfile=opts.authfile, cache_dir=cache_dir, src_tls_verify=opts.tls_verify)
+
+    say(f"planning with oc-mirror {tool.version or '(unknown version)'} (dry run)")
+    planned = dry_run(tool, MirrorToDiskOptions(archive_dir=work / "plan", **common), progress=opts.progress)
+    # missing.txt lists what the cache lacks (what mirror-to-disk will download), not an error.
+    if not planned.result.ok:
+        failed = "; ".join(f"{f.image}: {f.reason}" for f in planned.result.failed[:5])
+        raise MirrorError("oc-mirror could not plan the mirror", failed or planned.result.summary,
+                          "check the image references and your --authfile, then run pack again")
+    images = _image_entries(planned.mapping, client, opts.jobs)
+    say(f"plan: {len(images)} images, {len(plan.npm_specs)} npm packages")
+
+    reuse = _archives_reusable(previous, plan.isc_text, images, output)
+    needed = 0 if reuse else int(_image_bytes(images, client, opts.jobs) * SPACE_MARGIN)
+    needed += NPM_ALLOWANCE * len(plan.npm_specs)
+    check_free_space(output, needed * (2 if opts.split_size else 1))
+
+    if reuse:
+        say("images unchanged since the last pack: reusing the archives (they still hash as sealed)")
+        archives = {f.path for f in previous.files if f.path.startswith(layout.IMAGES_DIR + "/")}  # type: ignore[union-attr]
+    else:
+        archive_dir = work / "archive"
+        result = mirror_to_disk(tool, MirrorToDiskOptions(archive_dir=archive_dir, **common), progress=opts.progress)
+        raise_for_result(result)
+        archives = {f"{layout.IMAGES_DIR}/{name}" for name in _move_archives(archive_dir, output / layout.IMAGES_DIR)}
+
+    npm_dir = output / layout.NPM_DIR
+    npm_keep: set[str] = set()
+    npm_entries: list[NpmPackage] = []
+    if plan.npm_specs:
+        pulled = pull_packages(plan.npm_specs, npm_dir, settings=plan.npm_settings, jobs=opts.jobs, progress=opts.progress)
+        if not pulled.ok:
+            detail = "; ".join(f"{r.spec}: {r.reason}" for r in pulled.failed)
+            raise NpmError(f"{len(pulled.failed)} npm package(s) could not be pulled", detail, "fix the cause and run pack again")
+        wanted = [r.entry for r in pulled.results if r.entry is not None]
+        write_index(NpmIndex(npm_dir, tuple(wanted)))  # only this run's packages: no stale entries
+        npm_keep = {f"{layout.NPM_DIR}/{INDEX_NAME}"} | {f"{layout.NPM_DIR}/{e.path}" for e in wanted}
+        npm_entries = [NpmPackage(e.name, e.version, e.integrity, f"{layout.NPM_DIR}/{e.path}") for e in wanted]
+
+    removed = _prune(output, {layout.ISC} | archives | npm_keep)
+    for name in removed:
+        say(f"removed stale file {name}")
+    manifest = seal_bundle(
+        output,
+        profile=plan.profile,
+        imageset_config=plan.isc_text,
+        oc_mirror_version=tool.version or "",
+        npm=sorted(npm_entries),
+        images=images,
+        sign_key=opts.sign_key,
+        passphrase=opts.passphrase,
+        split_size=opts.split_size,
+        jobs=None,
+        progress=opts.progress,
+    )
+    signer = fingerprint(load_private_key(opts.sign_key, opts.passphrase).public_key()) if opts.sign_key else None
+    return PackResult(output, manifest, reuse, plan.added_images, removed, signer)
+
+
+__all__ = ["PackOptions", "PackResult", "pack", "work_dir_for"]

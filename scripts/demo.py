@@ -1,0 +1,96 @@
+"""The main job end to end, on local services this script starts and stops itself.
+
+connected side:  source registry + source npm server (filled with demo content)
+                 -> mirrorkit keygen, mirrorkit pack, mirrorkit verify
+bastion side:    target registry + target npm server (empty)
+                 -> mirrorkit push (verifies first), mirrorkit verify --registry --npm-registry
+Run it with scripts/demo.sh (which installs what is needed first).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests.services.demo_content import fill_demo_sources, write_demo_profile  # noqa: E402
+from tests.services.registry import start_registry  # noqa: E402
+from tests.services.verdaccio import start_verdaccio  # noqa: E402
+
+DOUBLE = ROOT / "tests" / "ocmirror_double"
+
+
+def step(title: str) -> None:
+    print(f"\n=== {title}", flush=True)
+
+
+def run(*args: str, env: dict[str, str], check: bool = True) -> int:
+    print("$ mirrorkit " + " ".join(args), flush=True)
+    code = subprocess.run([sys.executable, "-m", "mirrorkit", *args], env=env).returncode
+    if check and code != 0:
+        raise SystemExit(f"demo: 'mirrorkit {args[0]}' exited {code}")
+    return code
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--out", type=Path, default=ROOT / "demo-out", help="where bundle, keys and reports go [demo-out/]")
+    args = parser.parse_args()
+    out: Path = args.out.absolute()
+    if out.exists():
+        shutil.rmtree(out)
+    out.mkdir(parents=True)
+    services = Path(tempfile.mkdtemp(prefix="mirrorkit-demo-"))
+    env = dict(os.environ)
+    if shutil.which("oc-mirror") or env.get("MIRRORKIT_OC_MIRROR"):
+        print("demo: using the real oc-mirror found on this machine")
+    else:
+        print("demo: oc-mirror is not installed here, so this demo uses mirrorkit's oc-mirror TEST DOUBLE\n"
+              "      (tests/ocmirror_double: it copies images with skopeo like oc-mirror would; it is not oc-mirror)")
+        env["PATH"] = f"{DOUBLE}{os.pathsep}{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    started = []
+    try:
+        step("starting local services on 127.0.0.1")
+        src_reg = start_registry(services / "source-registry"); started.append(src_reg)
+        dst_reg = start_registry(services / "target-registry"); started.append(dst_reg)
+        src_npm = start_verdaccio(services / "source-npm"); started.append(src_npm)
+        dst_npm = start_verdaccio(services / "target-npm"); started.append(dst_npm)
+        print(f"source registry {src_reg.host}, target registry {dst_reg.host}")
+        print(f"source npm {src_npm.url}, target npm {dst_npm.url}")
+        content = fill_demo_sources(src_reg.host, src_npm.url, src_npm.add_user("publisher", "demo-pass"), services / "npm-work")
+        profile = write_demo_profile(content, out / "rhdh-orchestrator-demo.yaml")
+        print(f"demo content: {len(content.images)} images (one operator bundle), {len(content.npm_packages)} npm plugins")
+        bundle, install, key = out / "bundle", out / "install", out / "demo-key"
+
+        step("connected host: create a signing key, pack the bundle, verify it")
+        run("keygen", "-o", str(key), env=env)
+        run("pack", "--profile", str(profile), "--output", str(bundle), "--sign-key", f"{key}.pem",
+            "--no-tls-verify", "--split-size", "1MiB", env=env)
+        run("verify", str(bundle), "--verify-key", f"{key}.pub", "--report", str(out / "bundle-report"), env=env)
+
+        step("bastion host: push (verifies first), then verify the targets")
+        env["NPM_TOKEN"] = dst_npm.add_user("bastion", "demo-pass")
+        run("push", str(bundle), "--registry", f"{dst_reg.host}/rhdh", "--npm-registry", dst_npm.url,
+            "--verify-key", f"{key}.pub", "--output", str(install), "--no-tls-verify", env=env)
+        run("verify", str(bundle), "--verify-key", f"{key}.pub", "--registry", f"{dst_reg.host}/rhdh",
+            "--npm-registry", dst_npm.url, "--no-tls-verify", "--report", str(out / "target-report"), env=env)
+
+        step("done")
+        print(f"install files: {install}/values.yaml, {install}/dynamic-plugins.yaml, {install}/cluster-resources/")
+        print(f"HTML report: {install / 'report.html'}")
+        return 0
+    finally:
+        for service in reversed(started):
+            service.stop()
+        shutil.rmtree(services, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
