@@ -193,7 +193,9 @@ def _image_entries(mapping: Sequence[tuple[str, str]], client: OciClient, jobs: 
         src = ImageReference.parse(source)
         dst = ImageReference.parse(destination)
         digest = src.digest or dst.digest or client.resolve_digest(src)
-        return ImageEntry(source=str(src), digest=digest, destination=dst.repository)
+        # The digest is recorded on its own; the source keeps its tag when the plan had one.
+        source_name = f"{src.name}:{src.tag}" if src.tag else src.name
+        return ImageEntry(source=source_name, digest=digest, destination=dst.repository)
 
     with ThreadPoolExecutor(max_workers=max(1, min(jobs, 8)), thread_name_prefix="resolve") as pool:
         return tuple(sorted(set(pool.map(entry, mapping))))
