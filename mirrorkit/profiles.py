@@ -23,7 +23,7 @@ from mirrorkit.errors import ConfigError, InputError, InvalidReference
 from mirrorkit.imageset.issues import InvalidConfiguration, Issue, join
 from mirrorkit.imageset.model import Mirror, spec
 from mirrorkit.imageset.parse import load_yaml, parse_object
-from mirrorkit.imageset.semver import SemVer
+from mirrorkit.semver import Version
 from mirrorkit.imageset.validate import sort_issues, validate_mirror
 from mirrorkit.oci.reference import ImageReference
 
@@ -231,7 +231,7 @@ def _check_npm(npm: _NpmSection, issues: list[Issue]) -> None:
         if not match:
             issues.append(Issue(where, f"{package!r} must be NAME@VERSION, e.g. @redhat/backstage-plugin-orchestrator@1.8.0"))
             continue
-        if SemVer.parse(match.group("version")) is None:
+        if Version.try_parse(match.group("version")) is None:
             issues.append(Issue(where, f"{package!r} must pin an exact semantic version, not {match.group('version')!r}"))
         name = match.group("name")
         if name in names:

@@ -50,8 +50,8 @@ def newest_entries(index: NpmIndex) -> list[IndexEntry]:
     best: dict[str, IndexEntry] = {}
     for entry in index.entries:
         current = best.get(entry.name)
-        key = (Version.try_parse(entry.version) or Version(0, 0, 0))._key()
-        if current is None or key > (Version.try_parse(current.version) or Version(0, 0, 0))._key():
+        key = (Version.try_parse(entry.version, loose=True) or Version(0, 0, 0)).sort_key()
+        if current is None or key > (Version.try_parse(current.version, loose=True) or Version(0, 0, 0)).sort_key():
             best[entry.name] = entry
     return [best[name] for name in sorted(best)]
 

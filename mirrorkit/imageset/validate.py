@@ -25,7 +25,7 @@ from mirrorkit.imageset.model import (
     Operator,
     Platform,
 )
-from mirrorkit.imageset.semver import SemVer
+from mirrorkit.semver import Version
 from mirrorkit.oci.reference import ImageReference
 
 if TYPE_CHECKING:
@@ -109,11 +109,11 @@ def _check_not_empty(value: str | None, path: str, issues: list[Issue]) -> bool:
 
 
 def _check_range(min_version: str | None, max_version: str | None, path: str, issues: list[Issue]) -> None:
-    parsed: dict[str, SemVer] = {}
+    parsed: dict[str, Version] = {}
     for key, value in (("minVersion", min_version), ("maxVersion", max_version)):
         if value is None:
             continue
-        version = SemVer.parse(value)
+        version = Version.try_parse(value)
         if version is None:
             issues.append(Issue(join(path, key), f"{value!r} is not a semantic version (MAJOR.MINOR.PATCH, e.g. 1.36.0)"))
         else:

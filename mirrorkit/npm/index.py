@@ -53,8 +53,8 @@ def relative_path(pkg: PinnedPackage) -> str:
 
 
 def _sort_key(entry: IndexEntry) -> tuple[str, object, str]:
-    parsed = Version.try_parse(entry.version)
-    return (entry.name, parsed._key() if parsed else (), entry.version)
+    parsed = Version.try_parse(entry.version, loose=True)
+    return (entry.name, parsed.sort_key() if parsed else (), entry.version)
 
 
 @dataclass(frozen=True)

@@ -132,7 +132,7 @@ def publish_packages(
 
 
 def _publish_group(client: NpmClient, index: NpmIndex, registry: str, entries: list[IndexEntry], bar: tqdm) -> list[PublishResult]:
-    newest = max(entries, key=lambda e: (Version.try_parse(e.version) or Version(0, 0, 0))._key())
+    newest = max(entries, key=lambda e: (Version.try_parse(e.version, loose=True) or Version(0, 0, 0)).sort_key())
     out = []
     for entry in entries:
         try:

@@ -160,7 +160,7 @@ def pull_packages(
 
 def _exact(wanted: str) -> str | None:
     text = wanted[1:] if wanted.startswith("=") else wanted
-    parsed = Version.try_parse(text)
+    parsed = Version.try_parse(text, loose=True)
     return text.lstrip("v") if parsed is not None and "+" not in text else None
 
 

@@ -22,64 +22,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from mirrorkit.errors import InvalidReference, NpmError
+from mirrorkit.semver import Version
 
-_VERSION = re.compile(
-    r"^v?(?P<major>0|[1-9]\d*)\.(?P<minor>0|[1-9]\d*)\.(?P<patch>0|[1-9]\d*)"
-    r"(?:-(?P<pre>[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*))?(?:\+[0-9A-Za-z.-]+)?$"
-)
 _PARTIAL = re.compile(r"^v?(?P<major>\d+|[xX*])(?:\.(?P<minor>\d+|[xX*]))?(?:\.(?P<patch>\d+|[xX*]))?(?:-(?P<pre>[0-9A-Za-z.-]+))?(?:\+[0-9A-Za-z.-]+)?$")
 _COMPARATOR = re.compile(r"^(?P<op><=|>=|<|>|=|\^|~>?|)(?P<ver>.+)$")
-
-
-@dataclass(frozen=True)
-class Version:
-    """A semantic version; ordering follows semver precedence (build metadata ignored)."""
-
-    major: int
-    minor: int
-    patch: int
-    prerelease: tuple[str, ...] = ()
-
-    @classmethod
-    def parse(cls, text: str) -> Version:
-        match = _VERSION.match(text.strip())
-        if not match:
-            raise ValueError(f"not a semantic version: {text!r}")
-        pre = tuple(match.group("pre").split(".")) if match.group("pre") else ()
-        return cls(int(match.group("major")), int(match.group("minor")), int(match.group("patch")), pre)
-
-    @classmethod
-    def try_parse(cls, text: str) -> Version | None:
-        try:
-            return cls.parse(text)
-        except ValueError:
-            return None
-
-    @property
-    def release(self) -> tuple[int, int, int]:
-        return (self.major, self.minor, self.patch)
-
-    def _key(self) -> tuple[object, ...]:
-        if not self.prerelease:
-            return (*self.release, 1, ())
-        ids = tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in self.prerelease)
-        return (*self.release, 0, ids)
-
-    def __lt__(self, other: Version) -> bool:
-        return self._key() < other._key()
-
-    def __le__(self, other: Version) -> bool:
-        return self._key() <= other._key()
-
-    def __gt__(self, other: Version) -> bool:
-        return self._key() > other._key()
-
-    def __ge__(self, other: Version) -> bool:
-        return self._key() >= other._key()
-
-    def __str__(self) -> str:
-        pre = "-" + ".".join(self.prerelease) if self.prerelease else ""
-        return f"{self.major}.{self.minor}.{self.patch}{pre}"
 
 
 _FLOOR = ("0",)  # `<2.0.0-0`: below every prerelease of 2.0.0
@@ -207,13 +153,13 @@ def resolve_version(name: str, wanted: str, versions: Iterable[str], dist_tags: 
 
     Raises :class:`NpmError` when nothing matches, listing what the registry has.
     """
-    available = {text: parsed for text in versions if (parsed := Version.try_parse(text)) is not None}
+    available = {text: parsed for text in versions if (parsed := Version.try_parse(text, loose=True)) is not None}
     if wanted in dist_tags:
         tagged = dist_tags[wanted]
         if tagged in available:
             return tagged
         raise NpmError(f"{name}@{wanted}", f"the dist-tag points at {tagged}, which the registry does not list")
-    exact = Version.try_parse(wanted.lstrip("="))
+    exact = Version.try_parse(wanted, loose=True)
     if exact is not None:
         for text, parsed in available.items():
             if parsed == exact:
