@@ -67,7 +67,8 @@ def setup_source(workdir: Path, *, count: int = 20, size: int = 1_000_000, publi
     return BenchSource(server, [f"{t.name}@{t.version}" for t in tarballs], sum(len(t.data) for t in tarballs))
 
 
-def _npm_env(workdir: Path) -> dict[str, str]:
+def npm_env(workdir: Path) -> dict[str, str]:
+    """Environment for the npm client: an empty user config under *workdir*, no notifier/fund/audit calls."""
     npmrc = workdir / "empty.npmrc"
     npmrc.write_text("")
     return {**os.environ, "npm_config_userconfig": str(npmrc), "npm_config_update_notifier": "false",
@@ -77,7 +78,7 @@ def _npm_env(workdir: Path) -> dict[str, str]:
 def measure_npm_pack(source: BenchSource, workdir: Path) -> float:
     """Seconds for `npm pack` of every spec, one after another, cold cache (as the docs do it)."""
     workdir.mkdir(parents=True, exist_ok=True)
-    env = _npm_env(workdir)
+    env = npm_env(workdir)
     cache = workdir / "npm-cache"
     start = time.perf_counter()
     for spec in source.specs:

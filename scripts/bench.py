@@ -1,0 +1,146 @@
+#!/usr/bin/env python3
+"""Benchmarks that put mirrorkit beside the tools users would otherwise use, on local services.
+
+Cases (each run --runs times; median time and largest peak RSS reported):
+  npm_pull          mirrorkit npm pull   vs npm pack of each package, one after another and 8 at a time
+  npm_publish       mirrorkit npm publish vs npm publish of each tarball (each into an empty Verdaccio)
+  verify            mirrorkit verify     vs sha256sum -c and openssl dgst -sha256 over the same files
+  bundle_inspect    mirrorkit bundle-images vs skopeo copy + tar -xzf each layer + grep
+  pack_incremental  a second mirrorkit pack with nothing changed vs the first
+
+It starts its own docker-registry and Verdaccio instances (tests/services; run scripts/setup.sh first)
+and works in a temporary directory that it removes at the end (unless --keep).
+
+  .cache/venv/bin/python scripts/bench.py                 # defaults: under 10 minutes on 2 cores
+  .cache/venv/bin/python scripts/bench.py --quick --runs 1 --json
+  .cache/venv/bin/python scripts/bench.py --cases verify --verify-size 16GiB
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+if str(REPO_ROOT) not in sys.path:
+    sys.path.insert(0, str(REPO_ROOT))
+
+from mirrorkit.bundle import parse_size  # noqa: E402
+from scripts.bench.measure import BenchFailure, launcher_floor_kib  # noqa: E402
+from scripts.bench.report import json_document, markdown  # noqa: E402
+from scripts.bench.results import CaseResult  # noqa: E402
+
+CASES = ("npm_pull", "npm_publish", "verify", "bundle_inspect", "pack_incremental")
+
+#: option -> (default, --quick value)
+SIZES: dict[str, tuple[object, object]] = {
+    "npm_count": (20, 4),
+    "npm_size": (1_000_000, 100_000),
+    "verify_size": ("4GiB", "64MiB"),
+    "verify_files": (8, 4),
+    "inspect_filler_mb": (100, 4),
+    "pack_image_mb": (64, 2),
+}
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], epilog=__doc__.split("\n\n", 1)[1],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=int, default=3, help="runs per case; the median is reported [3]")
+    parser.add_argument("--quick", action="store_true", help="small sizes for a smoke run (explicit size options still win)")
+    parser.add_argument("--json", action="store_true", help="print a JSON document instead of the Markdown table")
+    parser.add_argument("--cases", default=",".join(CASES), help=f"comma-separated subset of: {', '.join(CASES)}")
+    parser.add_argument("--npm-count", type=int, help="packages to pull and publish [20; quick 4]")
+    parser.add_argument("--npm-size", type=int, help="incompressible payload bytes per package [1000000; quick 100000]")
+    parser.add_argument("--npm-jobs", type=int, default=8, help="mirrorkit npm pull --jobs [8, its default]")
+    parser.add_argument("--publish-jobs", type=int, default=4, help="mirrorkit npm publish --jobs [4, its default]")
+    parser.add_argument("--verify-size", help="total size of the bundle to verify [4GiB; quick 64MiB]")
+    parser.add_argument("--verify-files", type=int, help="files in that bundle [8; quick 4]")
+    parser.add_argument("--inspect-filler-mb", type=int, help="MiB of filler layer in the bundle image [100; quick 4]")
+    parser.add_argument("--pack-image-mb", type=int, help="MiB of the extra image in the pack profile [64; quick 2]")
+    parser.add_argument("--workdir", type=Path, help="where data and services live (default: a new temporary directory)")
+    parser.add_argument("--keep", action="store_true", help="keep the working directory")
+    return parser
+
+
+def _resolve(args: argparse.Namespace) -> dict[str, object]:
+    options = {name: getattr(args, name) if getattr(args, name) is not None else pair[int(args.quick)]
+               for name, pair in SIZES.items()}
+    options["verify_size"] = parse_size(str(options["verify_size"]))
+    options.update(npm_jobs=args.npm_jobs, publish_jobs=args.publish_jobs)
+    return options
+
+
+def _say(message: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def run_cases(selected: list[str], options: dict[str, object], runs: int, workdir: Path,
+              say: Callable[[str], None] = _say) -> list[CaseResult]:
+    """Run the *selected* cases in order; each sets up (and stops) its own services under *workdir*."""
+    from scripts.bench.cases_bundle import inspect_case, verify_case
+    from scripts.bench.cases_npm import npm_publish_case, npm_pull_case
+    from scripts.bench.cases_pack import pack_case
+    from scripts.bench_npm import setup_source
+
+    results: list[CaseResult] = []
+    if {"npm_pull", "npm_publish"} & set(selected):
+        say(f"npm: starting Verdaccio and publishing {options['npm_count']} packages of {options['npm_size']} bytes")
+        source = setup_source(workdir / "npm", count=int(options["npm_count"]), size=int(options["npm_size"]))  # type: ignore[call-overload]
+        try:
+            if "npm_pull" in selected:
+                results.append(npm_pull_case(source, workdir / "npm-pull", runs=runs, jobs=int(options["npm_jobs"]), say=say))  # type: ignore[call-overload]
+            if "npm_publish" in selected:
+                results.append(npm_publish_case(source, workdir / "npm-publish", runs=runs,
+                                                jobs=int(options["publish_jobs"]), say=say))  # type: ignore[call-overload]
+        finally:
+            source.stop()
+    if "verify" in selected:
+        results.append(verify_case(workdir / "verify", size=int(options["verify_size"]),  # type: ignore[call-overload]
+                                   files=int(options["verify_files"]), runs=runs, say=say))  # type: ignore[call-overload]
+    if "bundle_inspect" in selected:
+        results.append(inspect_case(workdir / "inspect", filler_mb=int(options["inspect_filler_mb"]), runs=runs, say=say))  # type: ignore[call-overload]
+    if "pack_incremental" in selected:
+        results.append(pack_case(workdir / "pack", image_mb=int(options["pack_image_mb"]), runs=runs, say=say))  # type: ignore[call-overload]
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    args = _parser().parse_args(argv)
+    selected = [c.strip() for c in args.cases.split(",") if c.strip()]
+    unknown = sorted(set(selected) - set(CASES))
+    if unknown or args.runs < 1:
+        _parser().error(f"unknown case(s) {', '.join(unknown)}; choose from {', '.join(CASES)}" if unknown else "--runs must be at least 1")
+    options = _resolve(args)
+    workdir = args.workdir.absolute() if args.workdir else Path(tempfile.mkdtemp(prefix="mirrorkit-bench-"))
+    workdir.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    try:
+        floor_mib = launcher_floor_kib() / 1024
+        cases = run_cases(selected, options, args.runs, workdir)
+    except BenchFailure as exc:
+        print(f"bench: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        if not args.keep:
+            shutil.rmtree(workdir, ignore_errors=True)
+    total = time.perf_counter() - started
+    _say(f"done in {total:.0f} s; load average now {os.getloadavg()[0]:.2f}")
+    if args.json:
+        print(json.dumps(json_document(cases, runs=args.runs, floor_mib=floor_mib, options=options, total_seconds=total), indent=2))
+    else:
+        command = " ".join([".cache/venv/bin/python", "scripts/bench.py", *argv])
+        print(markdown(cases, runs=args.runs, floor_mib=floor_mib, command=command))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
