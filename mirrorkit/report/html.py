@@ -22,6 +22,8 @@ th{background:#eee}
 td.v{font-family:ui-monospace,SFMono-Regular,Menlo,monospace;font-size:.85rem;word-break:break-all}
 tr.failed{background:#fdecea}tr.warning{background:#fff4e5}
 .ident td:first-child{width:12rem;font-weight:600}
+table.items{table-layout:fixed}
+col.status{width:5.5rem}col.category{width:6.5rem}col.subject{width:18%}col.value{width:22%}
 """
 
 
@@ -60,6 +62,7 @@ def render(report: Report) -> str:
 <tr><td>Signer fingerprint</td><td class="v">{_e(signer)}</td></tr>
 </table>
 <table class="items">
+<colgroup><col class="status"><col class="category"><col class="subject"><col class="value"><col class="value"><col></colgroup>
 <thead><tr><th>Status</th><th>Category</th><th>Subject</th><th>Expected</th><th>Actual</th><th>Detail</th></tr></thead>
 <tbody>
 {rows}
