@@ -41,6 +41,7 @@ from mirrorkit.npm.index import INDEX_NAME, NpmIndex, write_index
 from mirrorkit.npm.npmrc import NpmSettings
 from mirrorkit.npm.pull import pull_packages
 from mirrorkit.oci.client import OciClient
+from mirrorkit.oci.manifest import Manifest as ImageManifest
 from mirrorkit.oci.reference import ImageReference
 from mirrorkit.ocmirror import MirrorToDiskOptions, OcMirror, dry_run, find_oc_mirror, mirror_to_disk, raise_for_result
 from mirrorkit.profiles import load_profile
@@ -202,16 +203,17 @@ def _image_entries(mapping: Sequence[tuple[str, str]], client: OciClient, jobs: 
 
 
 def _image_bytes(images: Sequence[ImageEntry], client: OciClient, jobs: int) -> int:
-    """Sum of config and layer sizes of every platform of every image (what oc-mirror will copy)."""
+    """Sum of manifest, config and layer sizes of every platform of every image (what oc-mirror copies)."""
+
+    def one(manifest: ImageManifest) -> int:
+        return len(manifest.raw) + sum(d.size for d in manifest.layers) + (manifest.config.size if manifest.config else 0)
 
     def size(image: ImageEntry) -> int:
         ref = ImageReference.parse(image.source).with_digest(image.digest)
-        top = client.get_manifest(ref)
-        platforms = 1
-        if top.index_digest:  # a multi-arch image: oc-mirror copies every platform
-            platforms = max(1, len(client.get_manifest(ref.with_digest(top.index_digest), platform=None).manifests or ()) or 1)
-        per = sum(d.size for d in top.layers) + (top.config.size if top.config else 0) + len(top.raw)
-        return per * platforms
+        top = client.get_top_manifest(ref)
+        if not top.is_index:
+            return one(top)
+        return len(top.raw) + sum(one(client.get_top_manifest(ref.with_digest(child.digest))) for child in top.manifests)
 
     with ThreadPoolExecutor(max_workers=max(1, min(jobs, 8)), thread_name_prefix="estimate") as pool:
         return sum(pool.map(size, images))

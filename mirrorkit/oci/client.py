@@ -135,6 +135,11 @@ class OciClient:
             "choose one of those with --platform os/arch",
         )
 
+    def get_top_manifest(self, ref: RefLike) -> Manifest:
+        """The manifest or index *ref* names, exactly as served and verified (an index is not resolved)."""
+        image = _as_ref(ref)
+        return self._fetch_manifest(image, image.reference)
+
     def resolve_digest(self, ref: RefLike) -> str:
         """The digest *ref*'s tag points at (the index digest for multi-arch images)."""
         image = _as_ref(ref)

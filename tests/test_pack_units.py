@@ -1,0 +1,33 @@
+"""pack's planning helpers against a real registry: the space estimate and archive reuse rules."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from mirrorkit.bundle.manifest import ImageEntry
+from mirrorkit.oci.client import OciClient
+from mirrorkit.pack import _image_bytes, work_dir_for
+from tests.services.images import make_layer, push_image, push_index
+
+
+@pytest.mark.integration
+def test_space_estimate_counts_every_platform_of_an_index(registry):
+    big = 200_000
+    layers = {
+        ("linux", "amd64"): [make_layer({"blob": os.urandom(big)})],
+        ("linux", "arm64"): [make_layer({"blob": os.urandom(big)})],
+    }
+    multi = push_index(registry.host, "estimate/multi", "v1", layers_for=layers)
+    single = push_image(registry.host, "estimate/single", "v1", [make_layer({"blob": os.urandom(big)})])
+    client = OciClient(tls_verify=False)
+    images = [ImageEntry(f"{registry.host}/estimate/multi:v1", multi.digest),
+              ImageEntry(f"{registry.host}/estimate/single:v1", single.digest)]
+    estimate = _image_bytes(images, client, jobs=2)
+    assert 3 * big <= estimate < 3 * big + 64 * 1024  # gzip of random bytes adds a little; manifests are small
+
+
+def test_work_dir_is_a_hidden_sibling(tmp_path):
+    work = work_dir_for(tmp_path / "bundle")
+    assert work.parent == tmp_path and work.name.startswith(".bundle") and work != tmp_path / "bundle"
