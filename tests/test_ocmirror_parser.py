@@ -302,3 +302,58 @@ def test_find_oc_mirror_errors(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     broken.chmod(0o755)
     with pytest.raises(ToolNotFound, match="exit code 3"):
         find_oc_mirror(broken)
+
+
+# Lines as oc-mirror's own sources print them without a terminal (batch worker, logResult): the
+# Success line names the ISC origin and `cache` or `host/namespace/`; the image type is oc-mirror's
+# ImageType name (`generic` for additionalImages); 4.18 printed `Failed copying image REF` and no
+# arrow; releases before the spinner marks used ✅/❌.
+@pytest.mark.parametrize(
+    ("line", "event"),
+    [
+        (
+            "2025/06/01 10:00:00  [INFO]   : Success copying quay.io/ns/tool:1.2 ➡️ cache",
+            CopySucceeded("quay.io/ns/tool:1.2", "cache"),
+        ),
+        (
+            "2025/06/01 10:00:00  [INFO]   : Success copying quay.io/ns/tool:1.2 ➡️ mirror.local:5000/rhdh/ns/",
+            CopySucceeded("quay.io/ns/tool:1.2", "mirror.local:5000/rhdh/ns/"),
+        ),
+        (
+            "2025/01/30 14:14:04  [INFO]   : Success copying oci:///home/u/redhat-operator-index",
+            CopySucceeded("oci:///home/u/redhat-operator-index", ""),
+        ),
+        (
+            "2025/01/30 14:14:05  [ERROR]  : Failed copying image registry.redhat.io/invalid/invalid:latest",
+            CopyFailed("registry.redhat.io/invalid/invalid:latest"),
+        ),
+        (
+            "2025/06/01 10:00:00  [ERROR]  : Failed to copy generic quay.io/ns/missing:1.0",
+            CopyFailed("quay.io/ns/missing:1.0", kind="additional"),
+        ),
+        (
+            "2025/06/01 10:00:00  [ERROR]  : Failed to copy operatorRelatedImage quay.io/ns/op@" + DIGEST,
+            CopyFailed("quay.io/ns/op@" + DIGEST, kind="operator"),
+        ),
+        (
+            "2025/06/01 10:00:00  [ERROR]  : Failed to copy ocpReleaseContent quay.io/ocp/art@" + DIGEST,
+            CopyFailed("quay.io/ocp/art@" + DIGEST, kind="release"),
+        ),
+        (
+            "2024/07/26 12:48:38  [INFO]   : ✅ 185 / 185 release images mirrored successfully",
+            CategoryResult("release", 185, 185, True),
+        ),
+        (
+            "2024/07/26 12:48:38  [INFO]   : ❌ 1 / 2 additional images mirrored: Some additional images failed",
+            CategoryResult("additional", 1, 2, False, "Some additional images failed"),
+        ),
+        (
+            "2025/06/01 10:00:00  [INFO]   : \x1b[1;92m ✓ \x1b[0m 3 / 3 additional images mirrored successfully",
+            CategoryResult("additional", 3, 3, True),
+        ),
+        ("2025/06/01 10:00:00  [INFO]   : === Results ===", ResultsStarted()),
+        ("2025/06/01 10:00:00  [INFO]   : 📌 images to copy 8", ImagesToCopy(8)),
+    ],
+)
+def test_parse_line_matches_oc_mirror_source_formats(line: str, event: object) -> None:
+    assert parse_line(line) == event

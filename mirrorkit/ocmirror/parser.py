@@ -15,12 +15,15 @@ _ANSI_RE = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b
 _PREFIX_RE = re.compile(r"^\d{4}/\d{2}/\d{2} \d{2}:\d{2}:\d{2}\s+\[(?P<level>[A-Za-z]+)\]\s*:\s?(?P<msg>.*)$")
 _ARROW = r"(?:➡️|➡|->|=>)"
 _TO_COPY_RE = re.compile(r"\bimages to copy\s*:?\s*(?P<n>\d+)", re.IGNORECASE)
-_SUCCESS_RE = re.compile(rf"Success copying\s+(?P<src>\S+)\s*{_ARROW}\s*(?P<dest>\S+)")
+# `Success copying ORIGIN ➡️ DEST` (DEST is `cache` or `host/namespace/`); 4.18 printed no arrow.
+_SUCCESS_RE = re.compile(rf"Success copying\s+(?P<src>\S+)(?:\s*{_ARROW}\s*(?P<dest>\S+))?")
 _FAILED_RE = re.compile(r"Failed to copy\s+(?P<kind>.+?)\s+(?P<ref>[^\s/@:]*[/@:]\S*?):?(?:\s+(?P<reason>.+))?$")
+# oc-mirror 4.18 without a terminal: `Failed copying image REF` (no image type).
+_FAILED_OLD_RE = re.compile(r"Failed copying image\s+(?P<ref>\S+?):?(?:\s+(?P<reason>.+))?$")
 _WORKER_RE = re.compile(r"\[Worker\]\s+error mirroring image\s+(?P<ref>\S+?):?(?:\s+(?P<rest>.*))?$")
 _RESULTS_RE = re.compile(r"^=+\s*Results\s*=+$")
 _RESULT_LINE_RE = re.compile(
-    r"^(?P<mark>[✓✔✗✘])\s*(?P<done>\d+)\s*/\s*(?P<total>\d+)\s+(?P<kind>.+?)\s+images?\s+mirrored"
+    r"^(?P<mark>[✓✔✅✗✘❌])\s*(?P<done>\d+)\s*/\s*(?P<total>\d+)\s+(?P<kind>.+?)\s+images?\s+mirrored"
     r"(?:\s+successfully)?\s*(?::\s*(?P<message>.*))?$"
 )
 
@@ -78,10 +81,17 @@ class ErrorMessage:
 Event = Union[ImagesToCopy, CopySucceeded, CopyFailed, ResultsStarted, CategoryResult, ErrorMessage]
 
 
+#: oc-mirror's image type names (`Failed to copy generic REF`) -> its exit-bit categories.
+_TYPE_WORDS = {"generic": "additional", "cincinnatigraph": "release", "kubevirtcontainer": "release"}
+
+
 def _kind_word(text: str) -> str:
     text = text.strip().lower()
     for word in ("release", "operator", "additional", "helm"):
         if word in text:
+            return word
+    for name, word in _TYPE_WORDS.items():
+        if name in text:
             return word
     return text
 
@@ -112,15 +122,18 @@ def parse_line(raw: str) -> Event | None:
             kind=_kind_word(result.group("kind")),
             mirrored=int(result.group("done")),
             total=int(result.group("total")),
-            ok=result.group("mark") in "✓✔" and result.group("done") == result.group("total"),
+            ok=result.group("mark") in "✓✔✅" and result.group("done") == result.group("total"),
             message=(result.group("message") or "").strip(),
         )
     success = _SUCCESS_RE.search(message)
     if success:
-        return CopySucceeded(source=success.group("src"), destination=success.group("dest"))
+        return CopySucceeded(source=success.group("src"), destination=success.group("dest") or "")
     worker = _WORKER_RE.search(message)
     if worker:
         return CopyFailed(image=worker.group("ref"), reason=_split_reason(worker.group("rest") or ""))
+    old_failed = _FAILED_OLD_RE.search(message)
+    if old_failed:
+        return CopyFailed(image=old_failed.group("ref"), reason=_split_reason(old_failed.group("reason") or ""))
     failed = _FAILED_RE.search(message)
     if failed:
         return CopyFailed(
