@@ -25,9 +25,10 @@ from pathlib import Path
 
 from mirrorkit.bundle import layout
 from mirrorkit.bundle.manifest import Manifest
+from mirrorkit.bundle.mirrorsets import MirrorSets
 from mirrorkit.bundle.targets import image_checker, npm_checker
 from mirrorkit.bundle.verify import reassemble, verify_bundle
-from mirrorkit.errors import NpmError
+from mirrorkit.errors import InputError, NpmError
 from mirrorkit.fsutil import atomic_write_bytes
 from mirrorkit.npm.index import read_index
 from mirrorkit.npm.publish import publish_packages
@@ -116,9 +117,18 @@ def _link_archives(tree: Path, manifest: Manifest, archives: Path) -> int:
     return count
 
 
+def _mirror_sets(resources: Path) -> MirrorSets | None:
+    """The IDMS/ITMS this push's disk-to-mirror wrote (the final check follows them), if any."""
+    try:
+        return MirrorSets.load(resources) if resources.is_dir() else None
+    except InputError:
+        return None  # no mirror set among them: every image falls back to the path convention
+
+
 def push(opts: PushOptions, say: Callable[[str], None] = lambda _msg: None) -> PushResult:
     """Verify, then load the bundle into the targets, write install files, verify the targets."""
     bundle, output = Path(opts.bundle), Path(opts.output)
+    target = Target.parse(opts.registry)  # a malformed --registry fails before any work
     output.mkdir(parents=True, exist_ok=True)
     say("verifying the bundle before touching any registry")
     first = verify_bundle(bundle, verify_key=opts.verify_key, jobs=None, progress=opts.progress,
@@ -131,7 +141,6 @@ def push(opts: PushOptions, say: Callable[[str], None] = lambda _msg: None) -> P
     tree = _payload_tree(bundle, manifest, work, opts, say)
     written: list[Path] = []
 
-    target = Target.parse(opts.registry)
     archives = work / "archives"
     if _link_archives(tree, manifest, archives):
         tool = find_oc_mirror(opts.oc_mirror)
@@ -144,9 +153,9 @@ def push(opts: PushOptions, say: Callable[[str], None] = lambda _msg: None) -> P
         resources = output / CLUSTER_RESOURCES
         if resources.exists():
             shutil.rmtree(resources)
-        for resource in result.cluster_resources:
-            dest = resources / resource.path.name
-            atomic_write_bytes(dest, resource.path.read_bytes())
+        for source in sorted({r.path for r in result.cluster_resources}):
+            dest = resources / source.name
+            atomic_write_bytes(dest, source.read_bytes())
             written.append(dest)
 
     if manifest.npm:
@@ -164,7 +173,8 @@ def push(opts: PushOptions, say: Callable[[str], None] = lambda _msg: None) -> P
     say("verifying the targets")
     final = verify_bundle(
         tree, verify_key=opts.verify_key, jobs=None, progress=opts.progress,
-        image_checker=image_checker(str(target), authfile=opts.authfile, tls_verify=opts.tls_verify),
+        image_checker=image_checker(str(target), mirror_sets=_mirror_sets(output / CLUSTER_RESOURCES),
+                                    authfile=opts.authfile, tls_verify=opts.tls_verify),
         npm_checker=npm_checker(opts.npm_registry, token=opts.npm_token, npmrc=opts.npmrc),
         title="mirrorkit push: bundle and target verification",
     )

@@ -1,10 +1,16 @@
 """Target-side checks for ``verify --registry`` / ``--npm-registry`` (and push's final report).
 
-Images: oc-mirror's disk-to-mirror keeps each image's repository path and puts it under the target
-(``docker://HOST[/prefix]``), and the IDMS it writes maps ``source-registry/path`` to
-``HOST[/prefix]/path``. So an image is looked up, by digest, at ``HOST[/prefix]/<path>`` where
-``<path>`` is the repository of the recorded destination (the dry-run mapping) when known, else the
-source's repository without its registry host.
+Images: where an image must be is decided, in this order, by
+
+1. the IDMS/ITMS oc-mirror wrote after disk-to-mirror (:mod:`mirrorkit.bundle.mirrorsets`), when they
+   are given (push always uses the ones its own disk-to-mirror run wrote; ``verify`` with
+   ``--cluster-resources DIR``): that is what the cluster will pull from, renamed repositories included;
+2. else the path convention: disk-to-mirror keeps each image's repository path under the target
+   (``docker://HOST[/prefix]``), so the image is looked up at ``HOST[/prefix]/<path>`` where ``<path>``
+   is the repository of the recorded destination (the dry-run mapping, which already carries a
+   ``targetRepo``) when known, else the source's repository without its registry host.
+
+Either way the lookup is by digest: a tag that moved cannot make a wrong image pass.
 
 npm: each package must be served by the target with the exact integrity recorded in the manifest
 (:func:`mirrorkit.npm.publish.check_served` downloads and hashes it; nothing is stored).
@@ -17,40 +23,79 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from mirrorkit.bundle.manifest import ImageEntry, Manifest
+from mirrorkit.bundle.mirrorsets import MirrorSets
 from mirrorkit.errors import MirrorkitError
 from mirrorkit.oci.reference import ImageReference
 from mirrorkit.report.model import CheckItem, Status
 
 
+def target_root(registry: str) -> str:
+    """``host[:port][/prefix]`` from what a user may type for a target registry (``docker://``,
+    ``https://`` and ``http://`` accepted); refuses anything else with an :class:`InputError`."""
+    from mirrorkit.ocmirror import Target
+
+    text = registry.strip()
+    for scheme in ("https://", "http://"):
+        if text.startswith(scheme):
+            text = text[len(scheme):]
+    target = Target.parse(text.rstrip("/"))
+    return f"{target.registry}/{target.prefix}" if target.prefix else target.registry
+
+
 def target_reference(image: ImageEntry, registry: str) -> str:
-    """Where *image* lives in the target *registry* (``host[:port][/prefix]``), by digest."""
-    registry = registry.rstrip("/")
-    for scheme in ("docker://", "https://", "http://"):
-        if registry.startswith(scheme):
-            registry = registry[len(scheme):]
+    """Where *image* lives in the target *registry* by the path convention (``host[:port][/prefix]``), by digest."""
+    root = target_root(registry)
     recorded = image.destination or image.source
     try:
         repository = ImageReference.parse(recorded).repository
     except MirrorkitError:
         repository = recorded.split("@", 1)[0].rsplit(":", 1)[0].split("/", 1)[-1]
-    return f"{registry}/{repository}@{image.digest}"
+    return f"{root}/{repository}@{image.digest}"
 
 
-def image_checker(registry: str, *, authfile: Path | None = None, tls_verify: bool = True, jobs: int = 4):
-    """A checker: every image of the manifest is present in *registry* by digest."""
+def image_locations(image: ImageEntry, registry: str | None, mirror_sets: MirrorSets | None) -> tuple[tuple[str, ...], str]:
+    """Every place *image* may be found (by digest, in the order the cluster tries them) and how
+    that was decided; empty when there is neither a mirror-set rule nor a *registry*."""
+    if mirror_sets is not None:
+        try:
+            repository = ImageReference.parse(image.source).name
+        except MirrorkitError:
+            repository = image.source.split("@", 1)[0]
+        found = mirror_sets.match(repository)
+        if found is not None:
+            return tuple(f"{repo}@{image.digest}" for repo in found.repositories), found.via
+    if registry is None:
+        return (), "no mirror set covers this image and no --registry was given"
+    via = "path convention" + (" (no mirror set covers this image)" if mirror_sets is not None else "")
+    return (target_reference(image, registry),), via
+
+
+def image_checker(registry: str | None, *, mirror_sets: MirrorSets | None = None, authfile: Path | None = None,
+                  tls_verify: bool = True, jobs: int = 4):
+    """A checker: every image of the manifest is present by digest where the cluster will look for it."""
     from mirrorkit.oci.client import OciClient
 
+    if registry is not None:
+        target_root(registry)  # a malformed target fails now, before any hashing
     client = OciClient(authfile, tls_verify=tls_verify)
 
     def check_one(image: ImageEntry) -> CheckItem:
-        target = target_reference(image, registry)
-        try:
-            present = client.has_manifest(target)
-        except MirrorkitError as exc:
-            return CheckItem("image", image.source, f"{target} present", "error", Status.FAILED, str(exc))
-        return CheckItem("image", image.source, f"{target} present", "present" if present else "absent",
-                         Status.PASSED if present else Status.FAILED,
-                         "" if present else "not in the target registry by digest: run push again")
+        locations, via = image_locations(image, registry, mirror_sets)
+        if not locations:
+            return CheckItem("image", image.source, f"{image.digest} present in a mirror", "not checked", Status.FAILED, via)
+        expected = " or ".join(locations) + " present"
+        errors = []
+        for location in locations:
+            try:
+                if client.has_manifest(location):
+                    return CheckItem("image", image.source, expected, f"present at {location}" if len(locations) > 1 else "present",
+                                     Status.PASSED, via)
+            except MirrorkitError as exc:
+                errors.append(str(exc))
+        if errors:
+            return CheckItem("image", image.source, expected, "error", Status.FAILED, f"{via}; " + "; ".join(errors))
+        return CheckItem("image", image.source, expected, "absent", Status.FAILED,
+                         f"not in the target registry by digest ({via}): run push again")
 
     def check(manifest: Manifest) -> Iterable[CheckItem]:
         with ThreadPoolExecutor(max_workers=max(1, jobs), thread_name_prefix="image-check") as pool:

@@ -14,13 +14,17 @@ from mirrorkit.report import write_reports
 from mirrorkit.report.model import Report, Status
 
 
-def _image_checker(registry: str | None, authfile: Path | None, tls_verify: bool) -> Checker | None:
-    """Images present in *registry* by digest (following oc-mirror's IDMS path mapping)."""
-    if not registry:
+def _image_checker(registry: str | None, cluster_resources: Path | None, authfile: Path | None,
+                   tls_verify: bool) -> Checker | None:
+    """Images present by digest where the IDMS/ITMS in *cluster_resources* send the cluster, else at
+    *registry* by oc-mirror's path convention."""
+    if not registry and cluster_resources is None:
         return None
+    from mirrorkit.bundle.mirrorsets import MirrorSets
     from mirrorkit.bundle.targets import image_checker
 
-    return image_checker(registry, authfile=authfile, tls_verify=tls_verify)
+    mirror_sets = MirrorSets.load(cluster_resources) if cluster_resources is not None else None
+    return image_checker(registry or None, mirror_sets=mirror_sets, authfile=authfile, tls_verify=tls_verify)
 
 
 def _npm_checker(npm_registry: str | None, npmrc: Path | None) -> Checker | None:
@@ -54,6 +58,9 @@ def _echo_text(report: Report, paths: dict[str, Path] | None) -> None:
 @click.option("--verify-key", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Public key (NAME.pub) the manifest must be signed with; without it the bundle is reported as unauthenticated.")
 @click.option("--registry", metavar="HOST", help="Also check every image of the bundle is in this registry by digest.")
+@click.option("--cluster-resources", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="Follow the IDMS/ITMS in this folder (push's output or oc-mirror's cluster-resources/) to find each "
+                   "image; images they do not cover are looked up in --registry.")
 @click.option("--npm-registry", metavar="URL", help="Also check every npm package is served there with its recorded integrity.")
 @click.option("--authfile", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Registry auth file for --registry (default: oc-mirror's lookup order).")
@@ -66,11 +73,11 @@ def _echo_text(report: Report, paths: dict[str, Path] | None) -> None:
               help="When the bundle is carried as parts and verifies, rebuild its directory tree here (a new directory).")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON on stdout.")
 @click.option("--jobs", type=click.IntRange(min=1), help="Hashing threads (default: CPU count).")
-def verify(bundle: Path, verify_key: Path | None, registry: str | None, npm_registry: str | None,
+def verify(bundle: Path, verify_key: Path | None, registry: str | None, cluster_resources: Path | None, npm_registry: str | None,
            authfile: Path | None, tls_verify: bool, npmrc: Path | None,
            report_dir: Path | None, reassemble_to: Path | None, as_json: bool, jobs: int | None) -> int:
     """Verify a bundle's signature, files and parts (and optionally the targets); exit 1 on any failure."""
-    report = verify_bundle(bundle, verify_key=verify_key, image_checker=_image_checker(registry, authfile, tls_verify),
+    report = verify_bundle(bundle, verify_key=verify_key, image_checker=_image_checker(registry, cluster_resources, authfile, tls_verify),
                            npm_checker=_npm_checker(npm_registry, npmrc), jobs=jobs)
     paths = write_reports(report, report_dir) if report_dir else None
     if as_json:
