@@ -4,9 +4,14 @@ Both list every mirrored package (the newest version per package) by the tarball
 server serves (`<npm server>/@scope/name/-/name-<version>.tgz`) with the sha512 `integrity` recorded
 when it was pulled, which is what the RHDH plugin installer checks.
 
-* Helm flavour (RHDH chart 1.8): `orchestrator.plugins: [{disabled, package, integrity}]`, the layout
-  the air-gapped install docs show. When an existing values file is given, everything else in it is
-  kept and only the plugin entries for the mirrored packages are replaced.
+* Helm flavour (RHDH chart 1.8): `orchestrator.plugins: [{disabled, package, integrity, pluginConfig}]`.
+  The air-gapped docs show only the first three keys, but Helm replaces a list value as a whole: the
+  chart's own default entries also carry each plugin's `pluginConfig` (the data index URL
+  `http://sonataflow-platform-data-index-service.{{ .Release.Namespace }}`, the frontend routes and
+  mount points), and an override without them would silently drop that configuration. So the known
+  Orchestrator plugins get the chart's `pluginConfig` too (``plugin_config=False`` writes the bare
+  docs layout). When an existing values file is given, everything else in it is kept; an existing
+  entry for a mirrored package gets our package URL and integrity but keeps its own other keys.
 * Operator flavour: a ConfigMap whose `dynamic-plugins.yaml` includes
   `dynamic-plugins.default.yaml` and lists the same plugins, with the `pluginConfig` and
   `dependencies` the Orchestrator docs give for the known Orchestrator plugins.
@@ -27,6 +32,9 @@ from mirrorkit.npm.semver import Version
 
 DEFAULT_CONFIGMAP_NAME = "dynamic-plugins-rhdh"
 DATA_INDEX_URL = "http://sonataflow-platform-data-index-service"
+# The RHDH chart renders its values through `tpl`, so the data index is addressed in the release namespace.
+HELM_DATA_INDEX_URL = "http://sonataflow-platform-data-index-service.{{ .Release.Namespace }}"
+_OURS = ("disabled", "package", "integrity")
 
 
 class _Dumper(yaml.SafeDumper):
@@ -78,14 +86,20 @@ def _package_name(package: str) -> str | None:
 
 
 def merge_plugins(existing: list[Any], ours: list[dict[str, Any]]) -> list[Any]:
-    """Replace entries for the same packages in place, keep unrelated ones, append the rest."""
+    """Replace entries for the same packages in place, keep unrelated ones, append the rest.
+
+    A replaced entry takes our `disabled`/`package`/`integrity`; its other keys (a `pluginConfig` the
+    user wrote) win over our defaults.
+    """
     by_name = {_package_name(p["package"]): p for p in ours}
     merged: list[Any] = []
     used: set[str | None] = set()
     for item in existing:
         name = _package_name(str(item.get("package", ""))) if isinstance(item, dict) else None
         if name in by_name and name not in used:
-            merged.append(by_name[name])
+            mine = by_name[name]
+            theirs = {k: v for k, v in item.items() if k not in _OURS}
+            merged.append({**{k: mine[k] for k in _OURS}, **{k: v for k, v in mine.items() if k not in _OURS}, **theirs})
             used.add(name)
         elif name not in by_name:
             merged.append(item)
@@ -107,7 +121,18 @@ def _load_values(path: Path) -> dict[str, Any]:
     return doc
 
 
-def build_values(index: NpmIndex, npm_url: str, values_in: Path | None = None) -> dict[str, Any]:
+def helm_plugin_entries(index: NpmIndex, npm_url: str, *, plugin_config: bool = True) -> list[dict[str, Any]]:
+    """The `orchestrator.plugins` entries: the docs' keys, plus the chart's `pluginConfig` when asked."""
+    out = []
+    for entry, item in zip(newest_entries(index), plugin_entries(index, npm_url)):
+        if plugin_config:
+            extras = orchestrator_plugin_extras(entry.name, data_index_url=HELM_DATA_INDEX_URL)
+            item.update({k: v for k, v in extras.items() if k == "pluginConfig"})  # `dependencies` is Operator-only
+        out.append(item)
+    return out
+
+
+def build_values(index: NpmIndex, npm_url: str, values_in: Path | None = None, *, plugin_config: bool = True) -> dict[str, Any]:
     doc = _load_values(values_in) if values_in else {}
     orchestrator = doc.get("orchestrator")
     if orchestrator is None:
@@ -117,23 +142,23 @@ def build_values(index: NpmIndex, npm_url: str, values_in: Path | None = None) -
     existing = orchestrator.get("plugins") or []
     if not isinstance(existing, list):
         raise ConfigError(f"'orchestrator.plugins' in {values_in} is not a list", hint="fix the values file")
-    orchestrator["plugins"] = merge_plugins(existing, plugin_entries(index, npm_url))
+    orchestrator["plugins"] = merge_plugins(existing, helm_plugin_entries(index, npm_url, plugin_config=plugin_config))
     return doc
 
 
-def write_values(index: NpmIndex, npm_url: str, out: Path, values_in: Path | None = None) -> Path:
+def write_values(index: NpmIndex, npm_url: str, out: Path, values_in: Path | None = None, *, plugin_config: bool = True) -> Path:
     """Write the Helm values override to *out* (a file path), merged into *values_in* when given."""
-    atomic_write_text(Path(out), dump_yaml(build_values(index, npm_url, values_in)))
+    atomic_write_text(Path(out), dump_yaml(build_values(index, npm_url, values_in, plugin_config=plugin_config)))
     return Path(out)
 
 
-def orchestrator_plugin_extras(package_name: str) -> dict[str, Any]:
-    """`pluginConfig`/`dependencies` the Orchestrator docs give for each Orchestrator plugin.
+def orchestrator_plugin_extras(package_name: str, *, data_index_url: str = DATA_INDEX_URL) -> dict[str, Any]:
+    """`pluginConfig`/`dependencies` the Orchestrator docs (and the RHDH chart's defaults) give each plugin.
 
     Built fresh on each call (callers may mutate it); unknown packages get nothing extra.
     """
     base = package_name.rpartition("/")[2]
-    data_index = {"orchestrator": {"dataIndexService": {"url": DATA_INDEX_URL}}}
+    data_index = {"orchestrator": {"dataIndexService": {"url": data_index_url}}}
     if base == "backstage-plugin-orchestrator":
         return {"pluginConfig": {"dynamicPlugins": {"frontend": {"red-hat-developer-hub.backstage-plugin-orchestrator": {
             "appIcons": [{"importName": "OrchestratorIcon", "name": "orchestratorIcon"}],

@@ -30,7 +30,7 @@ def make_index(tmp_path: Path) -> NpmIndex:
 
 
 def test_values_layout_matches_the_docs(tmp_path):
-    out = write_values(make_index(tmp_path), NPM, tmp_path / "values.yaml")
+    out = write_values(make_index(tmp_path), NPM, tmp_path / "values.yaml", plugin_config=False)
     text = out.read_text()
     doc = yaml.safe_load(text)
     assert list(doc) == ["orchestrator"]
@@ -42,8 +42,34 @@ def test_values_layout_matches_the_docs(tmp_path):
          "integrity": "sha512-BBB"},
     ]
     assert text.index("disabled") < text.index("package") < text.index("integrity")  # the docs' key order
-    again = write_values(make_index(tmp_path), NPM + "/", tmp_path / "values2.yaml")
+    again = write_values(make_index(tmp_path), NPM + "/", tmp_path / "values2.yaml", plugin_config=False)
     assert again.read_text() == text  # deterministic, trailing slash irrelevant
+
+
+def test_values_keep_the_chart_plugin_config_an_override_would_drop(tmp_path):
+    """Helm replaces the chart's orchestrator.plugins list as a whole; its default entries carry a
+    pluginConfig (data index URL in the release namespace, frontend routes), so ours must too."""
+    doc = yaml.safe_load(write_values(make_index(tmp_path), NPM, tmp_path / "values.yaml").read_text())
+    front, back = doc["orchestrator"]["plugins"]
+    assert list(front)[:3] == ["disabled", "package", "integrity"]
+    assert back["pluginConfig"] == {"orchestrator": {"dataIndexService": {
+        "url": "http://sonataflow-platform-data-index-service.{{ .Release.Namespace }}"}}}
+    frontend = front["pluginConfig"]["dynamicPlugins"]["frontend"]["red-hat-developer-hub.backstage-plugin-orchestrator"]
+    assert frontend["dynamicRoutes"][0]["path"] == "/orchestrator"
+    assert "dependencies" not in back  # an Operator (ConfigMap) feature, not in the chart's entries
+
+
+def test_values_merge_keeps_a_users_own_plugin_config(tmp_path):
+    values_in = tmp_path / "in.yaml"
+    custom = {"orchestrator": {"dataIndexService": {"url": "http://my-data-index.ns"}}}
+    values_in.write_text(yaml.safe_dump({"orchestrator": {"plugins": [
+        {"disabled": True, "package": "@redhat/backstage-plugin-orchestrator-backend-dynamic@1.8.0",
+         "integrity": "sha512-upstream", "pluginConfig": custom},
+    ]}}))
+    doc = yaml.safe_load(write_values(make_index(tmp_path), NPM, tmp_path / "out.yaml", values_in).read_text())
+    back = doc["orchestrator"]["plugins"][0]
+    assert (back["disabled"], back["integrity"], back["pluginConfig"]) == (False, "sha512-BBB", custom)
+    assert back["package"].startswith(NPM)
 
 
 def test_values_merge_keeps_other_keys_and_plugins(tmp_path):
@@ -55,7 +81,7 @@ def test_values_merge_keeps_other_keys_and_plugins(tmp_path):
             {"disabled": True, "package": "@other/custom-plugin@1.0.0"},
         ]},
     }))
-    doc = yaml.safe_load(write_values(make_index(tmp_path), NPM, tmp_path / "out.yaml", values_in).read_text())
+    doc = yaml.safe_load(write_values(make_index(tmp_path), NPM, tmp_path / "out.yaml", values_in, plugin_config=False).read_text())
     assert doc["global"]["dynamic"]["plugins"][0]["package"].endswith("backstage-plugin-signals")
     assert doc["orchestrator"]["enabled"] is True and doc["orchestrator"]["sonataflowPlatform"] == {"externalDBName": "db"}
     plugins = doc["orchestrator"]["plugins"]

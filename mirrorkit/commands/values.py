@@ -27,7 +27,9 @@ from mirrorkit.values import DEFAULT_CONFIGMAP_NAME, write_dynamic_plugins_confi
               help="metadata.name of the ConfigMap (the Backstage CR's dynamicPluginsConfigMapName).")
 @click.option("--namespace", default=None, help="metadata.namespace of the ConfigMap (omitted by default).")
 @click.option("--plugin-config/--no-plugin-config", default=True, show_default=True,
-              help="Add the pluginConfig/dependencies the Orchestrator docs give to the ConfigMap's plugins.")
+              help="Give the Orchestrator plugins the pluginConfig the RHDH chart and docs give them (values.yaml: the "
+                   "chart's defaults, which an orchestrator.plugins override would otherwise drop; ConfigMap: also "
+                   "dependencies). --no-plugin-config writes only disabled/package/integrity.")
 @click.option("--check/--no-check", default=True, show_default=True,
               help="First download every tarball from the npm server and compare its sha512 with the index.")
 @click.option("--token", default=None, envvar=TOKEN_ENV, show_envvar=True, help="Token for --npm-registry when reading needs one.")
@@ -53,7 +55,7 @@ def values(directory: Path, npm_url: str, values_in: Path | None, out_dir: Path,
             ", ".join(f"{c.name}@{c.version}" for c in bad),
             "publish them first with 'mirrorkit npm publish', or pass --no-check to write the files anyway",
         )
-    values_path = write_values(index, npm_url, out_dir / "values.yaml", values_in)
+    values_path = write_values(index, npm_url, out_dir / "values.yaml", values_in, plugin_config=plugin_config)
     cm_path = write_dynamic_plugins_configmap(index, npm_url, configmap_out or out_dir / "dynamic-plugins.yaml",
                                               name=configmap_name, namespace=namespace, plugin_config=plugin_config)
     if as_json:
