@@ -227,8 +227,9 @@ def test_publish_409_with_same_integrity_is_fine(fake_npm, tmp_path):
     report = publish_packages(mirror, fake_npm.url, token=TOKEN, policy=FAST)
     assert report.ok and report.results[0].status == "present"
     body = json.loads(next(b for m, p, _, b in fake_npm.seen if m == "PUT"))
-    assert list(body["versions"]) == ["1.0.0"] and list(body["_attachments"]) == [pkg.filename]
-    assert base64.b64decode(body["_attachments"][pkg.filename]["data"]) == pkg.data
+    attachment = f"{pkg.name}-{pkg.version}.tgz"  # npm's name for it: the full, scoped package name
+    assert list(body["versions"]) == ["1.0.0"] and list(body["_attachments"]) == [attachment]
+    assert base64.b64decode(body["_attachments"][attachment]["data"]) == pkg.data
     assert body["versions"]["1.0.0"]["dist"]["integrity"] == pkg.integrity
     assert body["versions"]["1.0.0"]["description"] == "test package @acme/dup"  # from package.json
 

@@ -142,3 +142,38 @@ def test_mismatches_rules():
     assert mismatches(ours, {"integrity": sha1_sri}) == []
     with pytest.raises(ValueError):
         mismatches(ours, {})
+
+
+def test_publish_document_is_what_libnpmpublish_builds():
+    """npm names the attachment and the tarball after the full (scoped) name: `<registry>/<name>/-/<name>-<v>.tgz`."""
+    from mirrorkit.npm.index import IndexEntry
+    from mirrorkit.npm.publish import publish_document
+
+    entry = IndexEntry("@redhat/backstage-plugin-orchestrator", "1.8.0", "sha512-AAA", "ab" * 20, 3, "x", "src")
+    manifest = {"name": entry.name, "version": "1.8.0", "main": "index.js"}
+    doc, attachment = publish_document(manifest, entry, "http://npm.local:4873/npm/")
+    assert attachment == "@redhat/backstage-plugin-orchestrator-1.8.0.tgz"
+    assert doc["versions"]["1.8.0"]["dist"] == {
+        "integrity": "sha512-AAA", "shasum": "ab" * 20,
+        "tarball": "http://npm.local:4873/npm/@redhat/backstage-plugin-orchestrator/-/@redhat/backstage-plugin-orchestrator-1.8.0.tgz"}
+    assert doc["versions"]["1.8.0"]["_id"] == "@redhat/backstage-plugin-orchestrator@1.8.0"
+    assert doc["versions"]["1.8.0"]["main"] == "index.js"
+    assert (doc["_id"], doc["name"], doc["access"], doc["dist-tags"]) == (entry.name, entry.name, "public", {"latest": "1.8.0"})
+    assert "description" not in doc  # npm sends manifest.description, absent when the package has none
+    assert publish_document(manifest, entry, "http://h:1", tag_latest=False)[0]["dist-tags"] == {}
+
+
+def test_streaming_publish_body_is_the_json_npm_sends(tmp_path):
+    import json
+
+    from mirrorkit.npm.body import StreamingPublishBody
+
+    data = bytes(range(256)) * 3001  # not a multiple of the block size or of 3
+    tarball = tmp_path / "t.tgz"
+    tarball.write_bytes(data)
+    body = StreamingPublishBody({"name": "x"}, "@s/x-1.0.0.tgz", tarball, len(data))
+    raw = body.read()
+    assert len(raw) == len(body)
+    doc = json.loads(raw)
+    assert doc["_attachments"] == {"@s/x-1.0.0.tgz": {"content_type": "application/octet-stream",
+                                                       "data": base64.b64encode(data).decode(), "length": len(data)}}

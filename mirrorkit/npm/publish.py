@@ -14,6 +14,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urljoin
 
 from tqdm import tqdm
 
@@ -174,6 +175,29 @@ def _differs(entry: IndexEntry, registry: str, served: tuple[str | None, str | N
     )
 
 
+def publish_document(manifest: dict[str, Any], entry: IndexEntry, registry: str, *, tag_latest: bool = True) -> tuple[dict[str, Any], str]:
+    """The document `npm publish` PUTs (libnpmpublish), without `_attachments`, and the attachment's name.
+
+    As npm builds it: the attachment is named `<name>-<version>.tgz` with the full (scoped) name and
+    `dist.tarball` is `<registry>/<name>/-/<name>-<version>.tgz`; servers keep only the basename
+    (Verdaccio stores `Path.basename` of the attachment key and serves `.../-/<basename>`). Unlike npm,
+    an older version published next to a newer one of the same mirror does not move `latest` back,
+    and the URL keeps the registry's scheme (npm rewrites https to http here; clients ignore it).
+    """
+    name, version = entry.name, entry.version
+    attachment = f"{name}-{version}.tgz"
+    version_doc = {**manifest, "_id": f"{name}@{version}",
+                   "dist": {"integrity": entry.integrity, "shasum": entry.shasum,
+                            "tarball": urljoin(registry if registry.endswith("/") else registry + "/", f"{name}/-/{attachment}")}}
+    document: dict[str, Any] = {"_id": name, "name": name}
+    if manifest.get("description") is not None:
+        document["description"] = manifest["description"]
+    document.update({"dist-tags": {"latest": version} if tag_latest else {}, "versions": {version: version_doc}, "access": "public"})
+    if manifest.get("readme"):
+        document["readme"] = manifest["readme"]
+    return document, attachment
+
+
 def _publish_one(client: NpmClient, index: NpmIndex, registry: str, entry: IndexEntry, *, tag_latest: bool) -> str:
     path = index.file(entry)
     pkg = entry.package
@@ -193,16 +217,10 @@ def _publish_one(client: NpmClient, index: NpmIndex, registry: str, entry: Index
             return PRESENT
         raise _differs(entry, registry, served)
     url = f"{registry.rstrip('/')}/{pkg.name.escaped}"
-    version_doc = {**manifest, "_id": f"{entry.name}@{entry.version}",
-                   "dist": {"integrity": entry.integrity, "shasum": entry.shasum, "tarball": pkg.tarball_path(registry)}}
-    document = {"_id": entry.name, "name": entry.name, "description": manifest.get("description", ""),
-                "access": "public", "dist-tags": {"latest": entry.version} if tag_latest else {},
-                "versions": {entry.version: version_doc}}
-    if manifest.get("readme"):
-        document["readme"] = manifest["readme"]
+    document, attachment = publish_document(manifest, entry, registry, tag_latest=tag_latest)
 
     def put() -> str:
-        body = StreamingPublishBody(document, pkg.filename, path, entry.size)
+        body = StreamingPublishBody(document, attachment, path, entry.size)
         resp = client.put_json(url, body, content_length=len(body))
         with resp:
             if resp.status_code == 409:
