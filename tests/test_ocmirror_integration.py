@@ -134,14 +134,17 @@ def test_mirror_to_disk_then_disk_to_mirror(
 
     kinds = {(r.kind, r.name): r for r in d2m.cluster_resources}
     assert set(kinds) == {("ImageDigestMirrorSet", "idms-generic-0"), ("ImageTagMirrorSet", "itms-generic-0")}
+    # oc-mirror scopes each entry to the namespace (the path without its last component) when the
+    # mirror path ends with the source path; digest-only references go to the IDMS, tags to the ITMS.
     idms = yaml.safe_load(kinds[("ImageDigestMirrorSet", "idms-generic-0")].path.read_text())
+    assert idms["apiVersion"] == "config.openshift.io/v1"
     assert idms["spec"]["imageDigestMirrors"] == [
-        {"mirrors": [f"{target.host}/mirrored/ocm/multi"], "source": f"{images['multi'].host}/ocm/multi"}
+        {"mirrors": [f"{target.host}/mirrored/ocm"], "source": f"{images['multi'].host}/ocm"}
     ]
     itms = yaml.safe_load(kinds[("ImageTagMirrorSet", "itms-generic-0")].path.read_text())
     assert {m["source"]: m["mirrors"] for m in itms["spec"]["imageTagMirrors"]} == {
-        f"{images['app'].host}/ocm/app": [f"{target.host}/mirrored/ocm/app"],
-        f"{images['dlist'].host}/ocm/tools/dlist": [f"{target.host}/mirrored/ocm/tools/dlist"],
+        f"{images['app'].host}/ocm": [f"{target.host}/mirrored/ocm"],
+        f"{images['dlist'].host}/ocm/tools": [f"{target.host}/mirrored/ocm/tools"],
     }
     assert d2m.to_dict()["clusterResources"][0]["path"].endswith("-oc-mirror.yaml")
 
@@ -154,19 +157,20 @@ def test_mirror_to_mirror(tool: OcMirror, images: dict[str, PushedImage], target
         progress=False,
     )
     assert result.ok, result.summary
-    assert {c.destination for c in result.copied} == {
-        f"{target.host}/direct/ocm/app:1.0",
-        f"{target.host}/direct/ocm/multi@{images['multi'].digest}",
-        f"{target.host}/direct/ocm/tools/dlist:3.1",
+    # oc-mirror's success line names the ISC origin and the destination namespace (`host/ns/`)
+    assert {(c.source, c.destination) for c in result.copied} == {
+        (images["app"].ref, f"{target.host}/direct/ocm/"),
+        (images["multi"].by_digest, f"{target.host}/direct/ocm/"),
+        (images["dlist"].ref, f"{target.host}/direct/ocm/tools/"),
     }
-    for copied in result.copied:
-        source_digest = next(i.digest for i in images.values() if copied.source.startswith(f"{i.host}/{i.repo}"))
-        assert remote_digest(copied.destination) == source_digest
+    for image in images.values():
+        mirrored = f"{target.host}/direct/{image.repo}"
+        assert remote_digest(f"{mirrored}@{image.digest}" if image is images["multi"] else f"{mirrored}:{image.tag}") == image.digest
     assert result.working_dir == tmp_path / "ws" / "working-dir"
     assert {r.kind for r in result.cluster_resources} == {"ImageDigestMirrorSet", "ImageTagMirrorSet"}
 
 
-def test_dry_run_plans_with_digests(tool: OcMirror, images: dict[str, PushedImage], tmp_path: Path) -> None:
+def test_dry_run_plans_as_oc_mirror_writes_it(tool: OcMirror, images: dict[str, PushedImage], tmp_path: Path) -> None:
     plan = dry_run(
         tool,
         MirrorToDiskOptions(archive_dir=tmp_path / "a", config=isc_for(tmp_path, images), cache_dir=tmp_path / "empty",
@@ -174,9 +178,16 @@ def test_dry_run_plans_with_digests(tool: OcMirror, images: dict[str, PushedImag
         progress=False,
     )
     assert plan.result.ok, plan.result.summary
-    expected = {(f"{i.host}/{i.repo}@{i.digest}", f"localhost:55000/{i.repo}@{i.digest}") for i in images.values()}
+    # oc-mirror resolves nothing for additionalImages: a tag stays a tag, a digest-only image goes to
+    # the tag sha256-<hex> of the local cache.
+    multi = images["multi"]
+    expected = {
+        (images["app"].ref, f"localhost:55000/{images['app'].repo}:{images['app'].tag}"),
+        (multi.by_digest, f"localhost:55000/{multi.repo}:{multi.digest.replace(':', '-')}"),
+        (images["dlist"].ref, f"localhost:55000/{images['dlist'].repo}:{images['dlist'].tag}"),
+    }
     assert set(plan.mapping) == expected
-    assert set(plan.missing) == {src for src, _ in expected}  # nothing cached yet
+    assert set(plan.missing) == {src for src, _ in expected}  # nothing cached yet: all will be downloaded
     assert not list((tmp_path / "a").glob("mirror_*.tar"))  # a dry run copies nothing
 
 
@@ -193,8 +204,9 @@ def test_missing_image_is_reported_with_its_reason(
     assert not result.ok
     assert result.exit_code == 8 and result.failed_categories == ("additional",)
     assert [f.image for f in result.failed] == [missing]
-    assert "manifest unknown" in result.failed[0].reason
+    assert result.failed[0].kind == "additional" and "manifest unknown" in result.failed[0].reason
     assert [c.source for c in result.copied] == [images["app"].ref]
+    assert not list((tmp_path / "a").glob("mirror_*.tar"))  # oc-mirror 4.19+ archives nothing after copy errors
     assert result.categories[0].mirrored == 1 and result.categories[0].total == 2
     assert "exit 8 (additional images failed)" in result.summary and missing in result.summary
 
@@ -227,9 +239,10 @@ def test_wrong_target_unreachable_registry(
                               src_tls_verify=False, dest_tls_verify=False, retry_times=0),
         progress=False,
     )
-    assert not result.ok and result.exit_code == 8
-    assert [f.image for f in result.failed] == [images["app"].ref]
-    assert "connection refused" in result.failed[0].reason
+    # oc-mirror checks the destination before copying anything: a generic error (exit 1)
+    assert not result.ok and result.exit_code == 1 and result.failed_categories == ("generic",)
+    assert result.copied == () and result.failed == ()
+    assert "checking registry" in result.summary and "onnection refused" in result.summary
 
 
 def test_unparseable_config(tool: OcMirror, oc_mirror_double: Path, tmp_path: Path) -> None:
@@ -341,7 +354,8 @@ def test_cli_workflows_and_exit_codes(
     assert planned.returncode == 0, planned.stderr
     assert "3 images planned" in planned.stdout and "0 missing" in planned.stdout
     mapping = (tmp_path / "plan" / "working-dir" / "dry-run" / "mapping.txt").read_text()
-    assert f"={'docker://'}{target.host}/cli/ocm/multi@{images['multi'].digest}" in mapping
+    multi = images["multi"]
+    assert f"docker://{multi.by_digest}=docker://{target.host}/cli/ocm/multi:{multi.digest.replace(':', '-')}\n" in mapping
 
     # Missing image: exit 1, the image and the reason on one line, no traceback.
     bad_isc = write_isc(tmp_path / "bad.yaml", [f"{source.host}/ocm/absent:0"])
