@@ -88,6 +88,36 @@ def test_nerf_dart():
     assert nerf_dart("https://user:pw@npm.example.com:8443/repo/npm/?q=1") == "//npm.example.com:8443/repo/npm/"
     assert nerf_dart("http://h:4873") == "//h:4873/"
     assert nerf_dart("http://h:4873/@s/p/-/p-1.tgz") == "//h:4873/@s/p/-/"
+    # npm keys on WHATWG URL.host: the scheme's default port is not part of it
+    assert nerf_dart("https://NPM.example.com:443/repo/") == "//npm.example.com/repo/"
+    assert nerf_dart("http://h:80/") == "//h/"
+    assert nerf_dart("http://h:443/") == "//h:443/"
+
+
+def test_npmrc_matching_follows_npm_registry_fetch(tmp_path):
+    npmrc = tmp_path / ".npmrc"
+    basic = base64.b64encode(b"u:p").decode()
+    npmrc.write_text(
+        "//npm.example.com/:_authToken=host-token\n"
+        # one key with several kinds: npm takes _auth before username/_password whatever the line order
+        "//both.example/:username=bob\n"
+        "//both.example/:_password=" + base64.b64encode(b"pw").decode() + "\n"
+        "//both.example/:_auth=" + basic + "\n"
+        # username and _password must be written under the same key
+        "//split.example/:username=bob\n"
+        "//split.example:_password=" + base64.b64encode(b"pw").decode() + "\n"
+        "//npm.corp.example/repo/npm/:_authToken=repo-token\n"
+    )
+    s = NpmSettings.load(npmrc=npmrc, env={})
+    assert s.authorization("https://npm.example.com:443/pkg") == "Bearer host-token"
+    assert s.authorization("https://both.example/pkg") == f"Basic {basic}"
+    assert s.authorization("https://split.example/pkg") is None
+    # a tarball outside the registry's path, on the registry's host, gets the registry's credential ...
+    registry = "https://npm.corp.example/repo/npm/"
+    assert s.authorization("https://npm.corp.example/files/p-1.0.0.tgz") is None
+    assert s.authorization("https://npm.corp.example/files/p-1.0.0.tgz", registry) == "Bearer repo-token"
+    # ... and never one on another host
+    assert s.authorization("https://cdn.example/files/p-1.0.0.tgz", registry) is None
 
 
 def test_npmrc_registries_and_longest_prefix_tokens(tmp_path):

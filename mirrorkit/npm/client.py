@@ -61,9 +61,9 @@ class NpmClient:
             session = self._local.session = new_session(self._verify)
         return session
 
-    def headers(self, url: str, accept: str | None = None) -> dict[str, str]:
+    def headers(self, url: str, accept: str | None = None, registry: str | None = None) -> dict[str, str]:
         headers = {}
-        auth = self.settings.authorization(url)
+        auth = self.settings.authorization(url, registry)
         if auth:
             headers["Authorization"] = auth
         if accept:
@@ -115,9 +115,12 @@ class NpmClient:
         return retrying(get, what=f"read {name} from {strip_credentials(registry)}", error=NpmError, policy=self.policy)
 
     @contextmanager
-    def open_stream(self, url: str, what: str) -> Iterator[requests.Response]:
-        """GET *url* streaming (raises on bad status); the caller iterates `iter_content`."""
-        resp = self.session.get(url, headers=self.headers(url), stream=True, timeout=self.policy.timeout)
+    def open_stream(self, url: str, what: str, registry: str | None = None) -> Iterator[requests.Response]:
+        """GET *url* streaming (raises on bad status); the caller iterates `iter_content`.
+
+        *registry* is the registry that listed *url*: its credential applies on the same host.
+        """
+        resp = self.session.get(url, headers=self.headers(url, registry=registry), stream=True, timeout=self.policy.timeout)
         try:
             if resp.status_code == 404:
                 raise NpmError(f"{what}: tarball not found at {strip_credentials(url)}")

@@ -11,8 +11,12 @@ Sources, strongest first:
    (base64), and a global ``_auth=`` for the default registry. ``${VAR}`` is expanded as npm does.
 
 A credential is sent to a URL when its ``//host[:port]/path/`` key (npm's "nerf dart") is a prefix
-of the URL's; the longest such key wins. Tokens are kept out of ``repr`` and listed in
-:attr:`NpmSettings.secrets` so messages can be redacted.
+of the URL's; the longest such key wins (npm-registry-fetch walks up the URL's path the same way).
+As in npm, a default port (443 for https, 80 for http) is not part of the key, one key's
+``_authToken`` wins over its ``_auth``, which wins over ``username`` + ``_password``, and a URL with
+no credential of its own on the same host as its registry (a tarball outside the registry's path)
+gets the registry's. Tokens are kept out of ``repr`` and listed in :attr:`NpmSettings.secrets` so
+messages can be redacted.
 """
 
 from __future__ import annotations
@@ -44,11 +48,18 @@ def normalise_registry(url: str) -> str:
 def nerf_dart(url: str) -> str:
     """`https://u:p@host:443/a/b?x` -> `//host:443/a/` (npm's credential key for a URL)."""
     parts = urlsplit(url)
-    host = parts.hostname or ""
-    netloc = f"{host}:{parts.port}" if parts.port else host
+    netloc = _host(url)
     path = parts.path or "/"
     path = path if path.endswith("/") else path.rsplit("/", 1)[0] + "/"
     return f"//{netloc}{path}"
+
+
+def _host(url: str) -> str:
+    """`host[:port]` as WHATWG URL's `.host` gives it: lowercase, default port dropped."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    default = {"http": 80, "https": 443}.get(parts.scheme)
+    return f"{host}:{parts.port}" if parts.port and parts.port != default else host
 
 
 def parse_npmrc(text: str, env: Mapping[str, str]) -> dict[str, str]:
@@ -107,25 +118,30 @@ class NpmSettings:
             if key.startswith("@") and key.endswith(":registry")
         ))
         creds: dict[str, Credential] = {}
+        rank: dict[str, int] = {}  # npm's precedence within one key: _authToken, then _auth, then username/_password
         for key, value in config.items():
             if not key.startswith("//") or ":" not in key or not value:
                 continue
-            prefix, _, what = key.rpartition(":")
-            prefix = prefix if prefix.endswith("/") else prefix + "/"
+            raw_prefix, _, what = key.rpartition(":")
+            prefix = raw_prefix if raw_prefix.endswith("/") else raw_prefix + "/"
             if what == "_authToken":
-                creds[prefix] = Credential(prefix, f"Bearer {value}", value)
+                cred, strength = Credential(prefix, f"Bearer {value}", value), 3
             elif what == "_auth":
-                creds.setdefault(prefix, Credential(prefix, f"Basic {value}", value))
+                cred, strength = Credential(prefix, f"Basic {value}", value), 2
             elif what == "_password":
-                user = config.get(f"{prefix}:username") or config.get(f"{prefix.rstrip('/')}:username")
+                user = config.get(f"{raw_prefix}:username")
                 if not user:
                     continue
                 try:
                     password = base64.b64decode(value, validate=True).decode()
                 except ValueError as exc:
-                    raise ConfigError(f"{prefix}:_password in .npmrc is not base64", hint="npm expects _password base64-encoded") from exc
+                    raise ConfigError(f"{raw_prefix}:_password in .npmrc is not base64", hint="npm expects _password base64-encoded") from exc
                 basic = base64.b64encode(f"{user}:{password}".encode()).decode()
-                creds.setdefault(prefix, Credential(prefix, f"Basic {basic}", password))
+                cred, strength = Credential(prefix, f"Basic {basic}", password), 1
+            else:
+                continue
+            if strength > rank.get(prefix, 0):
+                creds[prefix], rank[prefix] = cred, strength
         if config.get("_auth"):
             prefix = nerf_dart(default)
             creds.setdefault(prefix, Credential(prefix, f"Basic {config['_auth']}", config["_auth"]))
@@ -143,13 +159,19 @@ class NpmSettings:
                     return url
         return self.registry
 
-    def authorization(self, url: str) -> str | None:
-        """The Authorization header for *url*: the credential with the longest matching prefix."""
+    def authorization(self, url: str, registry: str | None = None) -> str | None:
+        """The Authorization header for *url*: the credential with the longest matching prefix.
+
+        With no credential of its own, a URL on the same host as *registry* (the registry it was
+        listed by, e.g. a tarball URL) gets the registry's, as npm-registry-fetch does.
+        """
         key = nerf_dart(url)
         best: Credential | None = None
         for cred in self.credentials:
             if key.startswith(cred.prefix) and (best is None or len(cred.prefix) > len(best.prefix)):
                 best = cred
+        if best is None and registry and _host(url) == _host(registry) and key != nerf_dart(registry):
+            return self.authorization(registry)
         return best.header if best else None
 
     @property

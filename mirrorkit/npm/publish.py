@@ -266,7 +266,7 @@ def check_served(
 
         def fetch() -> Digests:
             hasher = new_hasher()
-            with client.open_stream(url, f"fetch {entry.name}@{entry.version}") as resp:
+            with client.open_stream(url, f"fetch {entry.name}@{entry.version}", registry) as resp:
                 hasher.consume(resp.iter_content(CHUNK))
             return Digests.from_hasher(hasher)
 

@@ -197,7 +197,7 @@ def _download(run: _Run, pkg: PinnedPackage, url: str, dist: dict[str, object]) 
     def attempt() -> Digests:
         with atomic_writer(dest) as sink:  # the temporary file is removed on any exception
             hasher = new_hasher()
-            with run.client.open_stream(url, what) as resp:
+            with run.client.open_stream(url, what, run.client.settings.registry_for(pkg.name)) as resp:
                 hasher.consume(resp.iter_content(CHUNK), sink)
             digests = Digests.from_hasher(hasher)
             if digests.size == 0:
