@@ -6,6 +6,9 @@ devmode, data-index, jobs-service and db-migrator images in a ConfigMap (`contro
 The RHDH docs find them with `podman create` + `podman cp` + `yq`; this module does the same over
 the distribution API (no container engine) and remembers where each reference was found.
 
+The folders come from the image's labels `operators.operatorframework.io.bundle.manifests.v1` and
+`...metadata.v1` when set (opm sets them), else the conventional `manifests/` and `metadata/`.
+
 Where references are collected, per YAML/JSON document under `manifests/`:
 
 * ClusterServiceVersion: `spec.relatedImages[].image`; every container and init container `image`
@@ -17,6 +20,7 @@ Where references are collected, per YAML/JSON document under `manifests/`:
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -25,7 +29,8 @@ from typing import Any
 import yaml
 
 from mirrorkit.errors import InputError
-from mirrorkit.oci.layers import FileLimits, merged_paths, read_files
+from mirrorkit.oci.layers import FileLimits, merged_paths, normalise_member, read_files
+from mirrorkit.oci.manifest import Manifest
 from mirrorkit.oci.platform import Platform
 from mirrorkit.oci.reference import ImageReference, is_image_reference
 
@@ -33,8 +38,13 @@ log = logging.getLogger(__name__)
 
 MANIFESTS = "manifests"
 METADATA = "metadata"
-ANNOTATIONS_FILE = "metadata/annotations.yaml"
+ANNOTATIONS_FILE = "annotations.yaml"
 PACKAGE_ANNOTATION = "operators.operatorframework.io.bundle.package.v1"
+#: Image labels (set by `opm` / operator-sdk) that say where a bundle keeps its files.
+MANIFESTS_LABEL = "operators.operatorframework.io.bundle.manifests.v1"
+METADATA_LABEL = "operators.operatorframework.io.bundle.metadata.v1"
+#: An image config is small JSON; a larger one is not read for labels.
+MAX_CONFIG_BYTES = 1024 * 1024
 YAML_SUFFIXES = (".yaml", ".yml", ".json")
 #: Strings visited per ConfigMap value: YAML aliases can make a small document huge to walk.
 MAX_NODES = 200_000
@@ -96,23 +106,50 @@ def inspect_bundle(
     """Read the bundle image *ref* (via an :class:`~mirrorkit.oci.client.OciClient`) and collect its images."""
     image = ref if isinstance(ref, ImageReference) else ImageReference.parse(ref)
     manifest = client.get_manifest(image, platform=platform)
-    files = read_files(client, manifest, (MANIFESTS, METADATA), limits)
-    manifest_files = merged_paths(files, MANIFESTS)
+    labels = _config_labels(client, manifest)
+    manifests_dir = _label_dir(labels, MANIFESTS_LABEL, MANIFESTS)
+    metadata_dir = _label_dir(labels, METADATA_LABEL, METADATA)
+    files = read_files(client, manifest, (manifests_dir, metadata_dir), limits)
+    manifest_files = merged_paths(files, manifests_dir)
     if not manifest_files:
         raise InputError(
             f"{image} is not an operator bundle image",
-            "it has no manifests/ folder",
+            f"it has no {manifests_dir}/ folder",
             "pass the operator's *bundle* image (e.g. .../logic-operator-bundle:1.36), not the operator or catalog image",
         )
     images, warnings = collect_images({p: files[p] for p in manifest_files})
     return BundleImages(
         bundle=str(image),
         digest=manifest.digest,
-        package=_package(files.get(ANNOTATIONS_FILE)),
+        package=_package(files.get(f"{metadata_dir}/{ANNOTATIONS_FILE}")),
         files=tuple(sorted(files)),
         images=images,
         warnings=warnings,
     )
+
+
+def _config_labels(client: Any, manifest: Manifest) -> dict[str, str]:
+    """The image config's `config.Labels` (verified like every blob); {} when absent or unreadable."""
+    config = manifest.config
+    if config is None or config.size > MAX_CONFIG_BYTES:
+        return {}
+    with client.open_blob(manifest.name, config) as reader:
+        raw = reader.read()
+    try:
+        data = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        return {}
+    labels = data.get("config", {}).get("Labels") if isinstance(data, dict) and isinstance(data.get("config"), dict) else None
+    return {str(k): str(v) for k, v in labels.items()} if isinstance(labels, dict) else {}
+
+
+def _label_dir(labels: Mapping[str, str], label: str, default: str) -> str:
+    """The bundle folder a label names (`manifests/` -> `manifests`); *default* when unset or unsafe."""
+    value = labels.get(label, "").strip()
+    folder = normalise_member(value.lstrip("/")) if value else None
+    if value and folder is None and value.strip("/"):
+        log.debug("ignoring unsafe bundle label %s=%r", label, value)
+    return folder or default
 
 
 def resolve_bundle_images(refs: Iterable[str], client: Any, platform: Platform | str | None = None) -> list[str]:

@@ -238,6 +238,28 @@ def test_docker_single_manifest_with_uncompressed_layer(registry: LocalRegistry,
     assert resolve_bundle_images([pushed.ref, pushed.by_digest], client) == sorted(expected_sources())
 
 
+@pytest.mark.integration
+def test_bundle_labels_name_the_manifests_and_metadata_folders(registry: LocalRegistry, client: OciClient) -> None:
+    """`operators.operatorframework.io.bundle.manifests.v1` (and `.metadata.v1`) say where the files are."""
+    files = {path.replace("manifests/", "deploy/olm/", 1).replace("metadata/", "meta/", 1): data
+             for path, data in bundle_files().items()}
+    decoy = {"manifests/decoy_v1_configmap.yaml": yaml.safe_dump(
+        {"kind": "ConfigMap", "data": {"x": "quay.io/decoy/not-the-bundle:1"}}).encode()}
+    labels = {"operators.operatorframework.io.bundle.manifests.v1": "deploy/olm/",
+              "operators.operatorframework.io.bundle.metadata.v1": "meta/"}
+    pushed = push_image(registry.host, "bundles/labelled", "1", [make_layer({**files, **decoy})], labels=labels)
+    result = inspect_bundle(client, pushed.ref)
+    expected = {ref: {Source(s.file.replace("manifests/", "deploy/olm/", 1), s.path) for s in sources}
+                for ref, sources in expected_sources().items()}
+    assert as_map(result.images) == expected
+    assert result.package == "logic-operator-rhel8"
+    assert not any(f.startswith("manifests/") for f in result.files)
+    # an unsafe label falls back to the conventional manifests/ folder
+    unsafe = push_image(registry.host, "bundles/labelled-unsafe", "1", [make_layer(bundle_files())],
+                        labels={"operators.operatorframework.io.bundle.manifests.v1": "../etc/"})
+    assert as_map(inspect_bundle(client, unsafe.ref).images) == expected_sources()
+
+
 def _raw_tar(entries: list[tarfile.TarInfo | tuple[tarfile.TarInfo, bytes]]) -> bytes:
     raw = io.BytesIO()
     with tarfile.open(fileobj=raw, mode="w", format=tarfile.GNU_FORMAT) as tar:
