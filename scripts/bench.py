@@ -46,7 +46,7 @@ SIZES: dict[str, tuple[object, object]] = {
     "verify_size": ("4GiB", "64MiB"),
     "verify_files": (8, 4),
     "inspect_filler_mb": (100, 4),
-    "pack_image_mb": (64, 2),
+    "pack_image_mb": (256, 2),
 }
 
 
@@ -64,7 +64,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--verify-size", help="total size of the bundle to verify [4GiB; quick 64MiB]")
     parser.add_argument("--verify-files", type=int, help="files in that bundle [8; quick 4]")
     parser.add_argument("--inspect-filler-mb", type=int, help="MiB of filler layer in the bundle image [100; quick 4]")
-    parser.add_argument("--pack-image-mb", type=int, help="MiB of the extra image in the pack profile [64; quick 2]")
+    parser.add_argument("--pack-image-mb", type=int, help="MiB of the extra image in the pack profile [256; quick 2]")
     parser.add_argument("--workdir", type=Path, help="where data and services live (default: a new temporary directory)")
     parser.add_argument("--keep", action="store_true", help="keep the working directory")
     return parser

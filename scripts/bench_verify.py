@@ -18,14 +18,18 @@ import argparse
 import json
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from mirrorkit.bundle import generate_keypair, parse_size, seal_bundle
+REPO_ROOT = Path(__file__).resolve().parents[1]
+if str(REPO_ROOT) not in sys.path:
+    sys.path.insert(0, str(REPO_ROOT))
+
+from mirrorkit.bundle import generate_keypair, parse_size, seal_bundle  # noqa: E402
+from scripts.bench.measure import BenchFailure, run_measured  # noqa: E402
 
 BLOCK = 8 * 1024 * 1024
 
@@ -70,30 +74,18 @@ def warm(paths: list[Path]) -> None:
                 pass
 
 
-# A forked child's ru_maxrss starts at its parent's RSS (Linux keeps the high-water mark across
-# fork and exec), so each command is started by this tiny launcher (python -S, ~10 MiB) instead of
-# by the benchmark process itself; it prints the command's exit code and peak RSS in KiB.
-_LAUNCHER = (
-    "import os,sys\n"
-    "pid=os.fork()\n"
-    "if pid==0:\n"
-    " fd=os.open(os.devnull,os.O_WRONLY);os.dup2(fd,1);os.dup2(fd,2);os.execvp(sys.argv[1],sys.argv[1:])\n"
-    "_,st,ru=os.wait4(pid,0)\n"
-    "print(os.waitstatus_to_exitcode(st),ru.ru_maxrss)\n"
-)
-
-
 def _timed(name: str, argv_list: list[list[str]]) -> Timing:
-    """Wall time of running the commands one after another; peak RSS of the largest one."""
+    """Wall time of running the commands one after another; peak RSS of the largest one.
+
+    Measured by the benchmark suite's launcher (scripts/bench/measure.py), so these figures share
+    one method (and one launcher floor) with every other case of scripts/bench.py.
+    """
     start = time.perf_counter()
-    ok = True
-    peak = 0
-    for argv in argv_list:
-        out = subprocess.run([sys.executable, "-S", "-c", _LAUNCHER, *argv], capture_output=True, text=True,
-                             check=True).stdout.split()
-        ok = ok and out[0] == "0"
-        peak = max(peak, int(out[1]))
-    return Timing(name, time.perf_counter() - start, peak / 1024, ok)
+    try:
+        sample = run_measured(argv_list)
+    except BenchFailure:
+        return Timing(name, time.perf_counter() - start, 0.0, False)
+    return Timing(name, sample.seconds, sample.peak_rss_mib, True)
 
 
 def run_verify(bundle: Path, public: Path, jobs: int | None = None) -> Timing:
