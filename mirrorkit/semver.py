@@ -1,7 +1,9 @@
 """Semantic versions (semver.org 2.0.0), shared by the ImageSetConfiguration checks and npm.
 
-oc-mirror accepts only strict semver for min/max ranges (``1.36`` and ``v1.36.0`` are refused), while
-npm tolerates a leading ``v`` or ``=``: :meth:`Version.parse` is strict unless ``loose=True``.
+ImageSetConfiguration ranges are checked strictly: oc-mirror itself parses them with Masterminds
+semver's ``NewVersion``, which coerces ``1.36`` and ``v1.36.0``, but mirrorkit refuses those so a
+range always names one exact bundle version. npm tolerates a leading ``v`` or ``=``:
+:meth:`Version.parse` is strict unless ``loose=True``.
 Ordering follows semver precedence: a release sorts after its prereleases, numeric identifiers sort
 before alphanumeric ones, build metadata is ignored.
 """

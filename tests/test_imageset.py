@@ -196,6 +196,11 @@ MALFORMED = [
     ("archive-size-zero", HEADER + "archiveSize: 0\nmirror:\n  " + IMG.replace("\n  -", "\n    -"), "archiveSize", "positive"),
     ("catalog-missing", _mirror("operators:\n  - packages: [{name: p}]\n"), "mirror.operators[0].catalog", "is required"),
     ("duplicate-catalog", _mirror("operators:\n  - catalog: registry.io/a/b:v1\n  - catalog: registry.io/a/b:v1\n"), "mirror.operators[1].catalog", "duplicates mirror.operators[0].catalog"),
+    ("duplicate-catalog-target", _mirror("operators:\n  - catalog: registry.io/a/b:v1\n    targetCatalog: x/idx\n    targetTag: t\n"
+                                         "  - catalog: registry.io/c/d:v2\n    targetCatalog: x/idx\n    targetTag: t\n"),
+     "mirror.operators[1].catalog", "duplicates mirror.operators[0].catalog"),
+    ("duplicate-release-channel", _mirror("platform:\n  channels: [{name: stable-4.19, type: ocp}, {name: stable-4.19, type: okd}]\n"),
+     "mirror.platform.channels[1].name", "duplicates"),
     ("duplicate-package", _mirror(OPS + "      - name: p\n      - name: p\n"), "mirror.operators[0].packages[1].name", "duplicates"),
     ("duplicate-channel", _mirror(OPS + "      - name: p\n        channels: [{name: alpha}, {name: alpha}]\n"), "mirror.operators[0].packages[0].channels[1].name", "duplicates"),
     ("duplicate-image", _mirror("additionalImages:\n  - name: registry.io/a/b:1\n  - name: docker://registry.io/a/b:1\n"), "mirror.additionalImages[1].name", "duplicates"),
@@ -339,3 +344,14 @@ def test_duplicate_yaml_key_does_not_hide_other_problems():
     with pytest.raises(InvalidConfiguration) as info:
         ImageSetConfig.loads(text, source="d.yaml")
     assert [i.path for i in info.value.issues] == ["line 3", "mirror.additionalImages[0].name"]
+
+
+def test_one_catalog_mirrored_to_two_targets_is_not_a_duplicate():
+    """oc-mirror keys catalogs by GetUniqueName: targetCatalog/targetTag replace the source's path/tag."""
+    config = ImageSetConfig.loads(_mirror(
+        "operators:\n"
+        "  - catalog: registry.redhat.io/redhat/redhat-operator-index:v4.19\n    packages: [{name: a}]\n"
+        "  - catalog: registry.redhat.io/redhat/redhat-operator-index:v4.19\n    targetTag: v4.19-extra\n    packages: [{name: b}]\n"
+        "  - catalog: registry.redhat.io/redhat/redhat-operator-index:v4.19\n    targetCatalog: mine/index\n    packages: [{name: c}]\n"
+    ))
+    assert len(config.operators) == 3

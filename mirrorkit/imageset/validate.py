@@ -146,7 +146,8 @@ def _check_platform(platform: Platform, path: str, issues: list[Issue]) -> None:
         if channel.type is not None and channel.type not in CHANNEL_TYPES:
             issues.append(Issue(join(where, "type"), f"{channel.type!r} is not one of {', '.join(CHANNEL_TYPES)}"))
         _check_range(channel.min_version, channel.max_version, where, issues)
-    _check_duplicates(platform.channels or (), channels_path, "name", lambda c: (c.name, c.type or "ocp"), issues)
+    # oc-mirror (validateReleaseChannels) keys release channels by name alone, whatever their type
+    _check_duplicates(platform.channels or (), channels_path, "name", lambda c: c.name, issues)
 
 
 def _check_image(value: str | None, path: str, issues: list[Issue]) -> str | None:
@@ -168,7 +169,13 @@ def _check_target(repo: str | None, tag: str | None, path: str, repo_key: str, i
         issues.append(Issue(join(path, "targetTag"), f"{tag!r} is not a valid tag (letters, digits, _ . -; max 128)"))
 
 
-def _catalog_identity(catalog: str | None, path: str, issues: list[Issue]) -> str | None:
+def _catalog_identity(operator: Operator, path: str, issues: list[Issue]) -> str | None:
+    """The name oc-mirror tracks a catalog under (its ``GetUniqueName``), None when it does not parse.
+
+    ``targetCatalog`` replaces the catalog's path and ``targetTag`` its tag, so one index mirrored twice
+    under different targets is not a duplicate, and two sources mirrored to one target are.
+    """
+    catalog = operator.catalog
     if not _check_not_empty(catalog, path, issues):
         return None
     assert catalog is not None
@@ -176,15 +183,24 @@ def _catalog_identity(catalog: str | None, path: str, issues: list[Issue]) -> st
         if not catalog[len("oci://") :].strip("/"):
             issues.append(Issue(path, f"{catalog!r} names no directory; write oci:///absolute/path/to/catalog"))
             return None
-        return catalog
-    return _check_image(catalog, path, issues)
+        if operator.target_catalog is None and operator.target_tag is None:
+            return catalog
+        return f"{operator.target_catalog or catalog}:{operator.target_tag or ''}"
+    canonical = _check_image(catalog, path, issues)
+    if canonical is None or (operator.target_catalog is None and operator.target_tag is None):
+        return canonical
+    ref = ImageReference.parse(canonical, require_registry=True)
+    name = f"{ref.registry}/{operator.target_catalog or ref.repository}"
+    if operator.target_tag is not None:
+        return f"{name}:{operator.target_tag}"
+    return f"{name}:{ref.tag}" if ref.tag else f"{name}@{ref.digest}"
 
 
 def _check_operators(operators: Sequence[Operator], path: str, issues: list[Issue]) -> None:
     identities: list[str | None] = []
     for index, operator in enumerate(operators):
         where = join(path, index)
-        identities.append(_catalog_identity(operator.catalog, join(where, "catalog"), issues))
+        identities.append(_catalog_identity(operator, join(where, "catalog"), issues))
         _check_target(operator.target_catalog, operator.target_tag, where, "targetCatalog", issues)
         packages_path = join(where, "packages")
         for pindex, package in enumerate(operator.packages or ()):
