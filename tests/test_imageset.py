@@ -123,11 +123,24 @@ def _facts(config: ImageSetConfig) -> dict:
     }
 
 
+def _everything(config: ImageSetConfig) -> dict:
+    """The whole document as data, with the one deliberate difference (catalog tag ``4.19`` vs ``v4.19``) evened out."""
+    from mirrorkit.imageset.render import to_data
+
+    data = to_data(config)
+    for operator in data["mirror"].get("operators", []):
+        repo, _, tag = operator["catalog"].rpartition(":")
+        operator["catalog"] = f"{repo}:{tag.removeprefix('v')}"
+    return data
+
+
 @pytest.mark.parametrize("helm", [True, False], ids=["helm-flow", "operator-flow"])
 def test_built_profile_holds_what_the_seed_examples_hold(helm):
     built = build_imageset(load_profile("rhdh-orchestrator-1.8"), ocp="4.19", helm=helm).config
     for seed in HELM_SEEDS if helm else OPERATOR_SEEDS:
         assert _facts(built) == _facts(ImageSetConfig.load(seed)), seed.name
+        # nothing more and nothing less: same keys, same order of images, charts, packages and channels
+        assert _everything(built) == _everything(ImageSetConfig.load(seed)), seed.name
     # The one deliberate difference: the catalog tag uses the v-prefixed form the docs' comment gives.
     assert built.operators[0].catalog == "registry.redhat.io/redhat/redhat-operator-index:v4.19"
     assert len(built.operators) == 1 and len(built.operators[0].packages) == 2
