@@ -36,8 +36,13 @@ from mirrorkit.bundle import parse_size  # noqa: E402
 from scripts.bench.measure import BenchFailure, launcher_floor_kib  # noqa: E402
 from scripts.bench.report import json_document, markdown  # noqa: E402
 from scripts.bench.results import CaseResult  # noqa: E402
+from tests.services.process import ServiceUnavailable  # noqa: E402
 
 CASES = ("npm_pull", "npm_publish", "verify", "bundle_inspect", "pack_incremental")
+
+#: programs each case runs besides mirrorkit (the local services are checked when they start)
+TOOLS = {"npm_pull": ("node", "npm"), "npm_publish": ("node", "npm"), "verify": ("sha256sum", "openssl"),
+         "bundle_inspect": ("skopeo", "tar", "grep"), "pack_incremental": ("skopeo", "node")}
 
 #: option -> (default, --quick value)
 SIZES: dict[str, tuple[object, object]] = {
@@ -119,15 +124,24 @@ def main(argv: list[str] | None = None) -> int:
     unknown = sorted(set(selected) - set(CASES))
     if unknown or args.runs < 1:
         _parser().error(f"unknown case(s) {', '.join(unknown)}; choose from {', '.join(CASES)}" if unknown else "--runs must be at least 1")
+    missing = sorted({tool for case in selected for tool in TOOLS[case] if shutil.which(tool) is None})
+    if missing:
+        print(f"bench: {', '.join(missing)} not found on PATH; run scripts/setup.sh (openssl, tar and grep come from "
+              "the Debian packages of the same names), or leave the cases that need them out with --cases", file=sys.stderr)
+        return 2
     options = _resolve(args)
     workdir = args.workdir.absolute() if args.workdir else Path(tempfile.mkdtemp(prefix="mirrorkit-bench-"))
     workdir.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
+    _say(f"working in {workdir}; load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
     try:
         floor_mib = launcher_floor_kib() / 1024
         cases = run_cases(selected, options, args.runs, workdir)
     except BenchFailure as exc:
         print(f"bench: {exc}", file=sys.stderr)
+        return 1
+    except ServiceUnavailable as exc:
+        print(f"bench: a local service could not start: {exc}", file=sys.stderr)
         return 1
     finally:
         if not args.keep:
