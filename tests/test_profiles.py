@@ -83,6 +83,9 @@ def test_profile_1_7_uses_the_1_7_plugins_and_says_what_is_assumed():
     assert p.npm_packages == tuple(f"@redhat/{name}@1.7.1" for name in PLUGINS)
     assert {c.version for c in p.mirror.helm.repositories[0].charts} == {"1.7.3"}
     assert any("assumed" in note.lower() and "1.7.3" in note for note in p.notes)
+    # no invented source: the RHDH 1.7 Orchestrator guide has no air-gapped chapter printing a chart version
+    assert any("1.7.3" in note and "not documented" in note for note in p.notes)
+    assert not any("edition" in note for note in p.notes)
     packages = {pkg.name: pkg.channels[0] for pkg in p.mirror.operators[0].packages}
     assert (packages["serverless-operator"].name, packages["serverless-operator"].max_version) == ("stable", "1.36.1")
     assert (packages["logic-operator-rhel8"].name, packages["logic-operator-rhel8"].max_version) == ("alpha", "1.36.0")
