@@ -32,10 +32,11 @@ from pathlib import Path
 from mirrorkit.bundle import layout
 from mirrorkit.bundle.build import check_free_space, hash_payload, scan, seal_bundle
 from mirrorkit.bundle.hashcache import HashCache, default_cache_file
-from mirrorkit.bundle.manifest import ImageEntry, Manifest, NpmPackage
+from mirrorkit import __version__
+from mirrorkit.bundle.manifest import FileEntry, ImageEntry, Manifest, NpmPackage, utc_now
 from mirrorkit.bundle.signing import fingerprint, load_private_key
 from mirrorkit.errors import BundleError, InputError, MirrorError, MirrorkitError, NpmError
-from mirrorkit.fsutil import atomic_write_text
+from mirrorkit.fsutil import atomic_write_bytes, atomic_write_text
 from mirrorkit.imageset import ImageSetConfig, build_imageset
 from mirrorkit.npm.index import INDEX_NAME, NpmIndex, write_index
 from mirrorkit.npm.npmrc import NpmSettings
@@ -45,6 +46,7 @@ from mirrorkit.oci.manifest import Manifest as ImageManifest
 from mirrorkit.oci.reference import ImageReference
 from mirrorkit.ocmirror import MirrorToDiskOptions, OcMirror, dry_run, find_oc_mirror, mirror_to_disk, raise_for_result
 from mirrorkit.profiles import load_profile
+from mirrorkit.steps import Steps
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +55,8 @@ SPACE_MARGIN = 1.10
 #: Allowance per npm package when the registry does not say how big a tarball is.
 NPM_ALLOWANCE = 16 * 1024 * 1024
 WORK_SUFFIX = ".mirrorkit-work"
+#: In the work folder: the archives an interrupted run already moved into the bundle (see _record_archives).
+ARCHIVES_RECORD = "archives.json"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -69,7 +73,7 @@ class PackOptions:
     npm_packages: tuple[str, ...] = ()
     npm_registry: str | None = None
     npmrc: Path | None = None
-    npm_token: str | None = None
+    npm_token: str | None = field(default=None, repr=False)
     authfile: Path | None = None
     tls_verify: bool = True
     oc_mirror: Path | None = None
@@ -267,18 +271,55 @@ def _prune(output: Path, keep: set[str]) -> tuple[str, ...]:
     return tuple(removed)
 
 
+RESUME_HINT = (
+    "Run the same pack command again to resume: archives and tarballs that still hash as recorded are "
+    "reused, nothing stale is kept, and the bundle is sealed only when everything is in it (do not carry it before)"
+)
+
+
 def pack(opts: PackOptions, say: Callable[[str], None] = lambda _msg: None) -> PackResult:
-    """Build, fill and seal the bundle at ``opts.output``; see the module docstring for the steps."""
+    """Build, fill and seal the bundle at ``opts.output``; see the module docstring for the steps.
+    Ctrl-C leaves as :class:`~mirrorkit.errors.Interrupted` naming the step and how to resume."""
+    with Steps("pack", RESUME_HINT, say) as step:
+        return _pack(opts, say, step)
+
+
+def _record_archives(output: Path, work: Path, isc_text: str, images: tuple[ImageEntry, ...], archives: set[str]) -> None:
+    """Remember the archives this run moved into the bundle (hashed now, through the resume cache
+    that sealing reads, so nothing is hashed twice) so a run interrupted before sealing can reuse
+    them instead of running mirror-to-disk again."""
+    cache = HashCache.load(default_cache_file(output))
+    hashes = hash_payload(output, {name: (output / name).stat().st_size for name in sorted(archives)}, cache=cache, progress=False)
+    cache.entries.update(hashes)
+    cache.save()
+    record = Manifest(created=utc_now(), mirrorkit_version=__version__, imageset_config=isc_text, images=images,
+                      files=tuple(FileEntry(h.path, h.size, h.sha256) for h in hashes.values()))
+    atomic_write_bytes(work / ARCHIVES_RECORD, record.to_bytes())
+
+
+def _recorded_archives(work: Path) -> Manifest | None:
+    """The archives record of an interrupted run, if any (it is only a hint: reuse re-hashes)."""
+    try:
+        return Manifest.from_bytes((work / ARCHIVES_RECORD).read_bytes())
+    except (OSError, MirrorkitError):
+        return None
+
+
+def _pack(opts: PackOptions, say: Callable[[str], None], step: Steps) -> PackResult:
     output = Path(opts.output).absolute()
     if opts.sign_key is not None:
         load_private_key(opts.sign_key, opts.passphrase)  # a wrong key or passphrase fails before any work
     client = OciClient(authfile=opts.authfile, tls_verify=opts.tls_verify)
+    step("settling the ImageSetConfiguration (nothing written yet)")
     plan = _settle_plan(opts, client, say)
     tool: OcMirror = find_oc_mirror(opts.oc_mirror)
     previous = _check_output(output)
+    work = work_dir_for(output)
+    if previous is None:
+        previous = _recorded_archives(work)
+    step("unsealing the previous bundle")
     output.mkdir(parents=True, exist_ok=True)
     _unseal(output)
-    work = work_dir_for(output)
     work.mkdir(parents=True, exist_ok=True)
     isc_path = work / layout.ISC
     atomic_write_text(isc_path, plan.isc_text)
@@ -286,13 +327,14 @@ def pack(opts: PackOptions, say: Callable[[str], None] = lambda _msg: None) -> P
     cache_dir = opts.cache_dir or work / "cache"
     common = dict(config=isc_path, authfile=opts.authfile, cache_dir=cache_dir, src_tls_verify=opts.tls_verify)
 
-    say(f"planning with oc-mirror {tool.version or '(unknown version)'} (dry run)")
+    step("planning with oc-mirror (dry run)", f"planning with oc-mirror {tool.version or '(unknown version)'} (dry run)")
     planned = dry_run(tool, MirrorToDiskOptions(archive_dir=work / "plan", **common), progress=opts.progress)
     # missing.txt lists what the cache lacks (what mirror-to-disk will download), not an error.
     if not planned.result.ok:
         failed = "; ".join(f"{f.image}: {f.reason}" for f in planned.result.failed[:5])
         raise MirrorError("oc-mirror could not plan the mirror", failed or planned.result.summary,
                           "check the image references and your --authfile, then run pack again")
+    step("resolving image digests and sizes")
     images = _image_entries(planned.mapping, client, opts.jobs)
     say(f"plan: {len(images)} images, {len(plan.npm_specs)} npm packages")
 
@@ -305,15 +347,22 @@ def pack(opts: PackOptions, say: Callable[[str], None] = lambda _msg: None) -> P
         say("images unchanged since the last pack: reusing the archives (they still hash as sealed)")
         archives = {f.path for f in previous.files if f.path.startswith(layout.IMAGES_DIR + "/")}  # type: ignore[union-attr]
     else:
+        step("mirroring images to disk (oc-mirror mirror-to-disk)")
+        (work / ARCHIVES_RECORD).unlink(missing_ok=True)
         archive_dir = work / "archive"
+        for stale in archive_dir.glob("mirror_*.tar"):  # never move an older run's archive into the bundle
+            stale.unlink()
         result = mirror_to_disk(tool, MirrorToDiskOptions(archive_dir=archive_dir, **common), progress=opts.progress)
         raise_for_result(result)
+        step("moving the archives into the bundle")
         archives = {f"{layout.IMAGES_DIR}/{name}" for name in _move_archives(archive_dir, output / layout.IMAGES_DIR)}
+        _record_archives(output, work, plan.isc_text, images, archives)
 
     npm_dir = output / layout.NPM_DIR
     npm_keep: set[str] = set()
     npm_entries: list[NpmPackage] = []
     if plan.npm_specs:
+        step("pulling npm packages")
         pulled = pull_packages(plan.npm_specs, npm_dir, settings=plan.npm_settings, jobs=opts.jobs, progress=opts.progress)
         if not pulled.ok:
             detail = "; ".join(f"{r.spec}: {r.reason}" for r in pulled.failed)
@@ -323,6 +372,7 @@ def pack(opts: PackOptions, say: Callable[[str], None] = lambda _msg: None) -> P
         npm_keep = {f"{layout.NPM_DIR}/{INDEX_NAME}"} | {f"{layout.NPM_DIR}/{e.path}" for e in wanted}
         npm_entries = [NpmPackage(e.name, e.version, e.integrity, f"{layout.NPM_DIR}/{e.path}") for e in wanted]
 
+    step("sealing the bundle (hashing, manifest, signature, parts)")
     removed = _prune(output, {layout.ISC} | archives | npm_keep)
     for name in removed:
         say(f"removed stale file {name}")
@@ -339,6 +389,7 @@ def pack(opts: PackOptions, say: Callable[[str], None] = lambda _msg: None) -> P
         jobs=None,
         progress=opts.progress,
     )
+    (work / ARCHIVES_RECORD).unlink(missing_ok=True)  # the manifest is the record now
     signer = fingerprint(load_private_key(opts.sign_key, opts.passphrase).public_key()) if opts.sign_key else None
     return PackResult(output, manifest, reuse, plan.added_images, removed, signer)
 

@@ -35,6 +35,7 @@ from mirrorkit.npm.publish import publish_packages
 from mirrorkit.ocmirror import DiskToMirrorOptions, Target, disk_to_mirror, find_oc_mirror, raise_for_result
 from mirrorkit.report import write_reports
 from mirrorkit.report.model import Report
+from mirrorkit.steps import Steps
 from mirrorkit.values import write_dynamic_plugins_configmap, write_values
 
 WORK = ".mirrorkit-work"
@@ -125,12 +126,24 @@ def _mirror_sets(resources: Path) -> MirrorSets | None:
         return None  # no mirror set among them: every image falls back to the path convention
 
 
+RESUME_HINT = (
+    "Run the same push command again to finish: it verifies the bundle again, skips images and packages "
+    "the targets already have and rewrites the install files and the report"
+)
+
+
 def push(opts: PushOptions, say: Callable[[str], None] = lambda _msg: None) -> PushResult:
-    """Verify, then load the bundle into the targets, write install files, verify the targets."""
+    """Verify, then load the bundle into the targets, write install files, verify the targets.
+    Ctrl-C leaves as :class:`~mirrorkit.errors.Interrupted` naming the step and how to resume."""
+    with Steps("push", RESUME_HINT, say) as step:
+        return _push(opts, say, step)
+
+
+def _push(opts: PushOptions, say: Callable[[str], None], step: Steps) -> PushResult:
     bundle, output = Path(opts.bundle), Path(opts.output)
     target = Target.parse(opts.registry)  # a malformed --registry fails before any work
     output.mkdir(parents=True, exist_ok=True)
-    say("verifying the bundle before touching any registry")
+    step("verifying the bundle (nothing pushed yet)", "verifying the bundle before touching any registry")
     first = verify_bundle(bundle, verify_key=opts.verify_key, jobs=None, progress=opts.progress,
                           title="mirrorkit push: bundle verification (nothing was pushed)")
     if not first.ok:
@@ -138,13 +151,18 @@ def push(opts: PushOptions, say: Callable[[str], None] = lambda _msg: None) -> P
 
     manifest = Manifest.from_bytes((bundle / layout.MANIFEST).read_bytes())
     work = output / WORK
+    step("reassembling the bundle from its parts (nothing pushed yet)")
     tree = _payload_tree(bundle, manifest, work, opts, say)
     written: list[Path] = []
 
     archives = work / "archives"
     if _link_archives(tree, manifest, archives):
         tool = find_oc_mirror(opts.oc_mirror)
-        say(f"loading images into {target} with oc-mirror {tool.version or ''}".rstrip())
+        # oc-mirror unpacks each run's working-dir/ here: an earlier push's cluster resources (another
+        # bundle's catalog sources, say) must not be handed on as this bundle's.
+        shutil.rmtree(archives / "working-dir" / CLUSTER_RESOURCES, ignore_errors=True)
+        step("loading images into the registry (oc-mirror disk-to-mirror)",
+             f"loading images into {target} with oc-mirror {tool.version or ''}".rstrip())
         result = disk_to_mirror(tool, DiskToMirrorOptions(
             config=tree / layout.ISC, archive_dir=archives, target=target, authfile=opts.authfile,
             cache_dir=opts.cache_dir or work / "cache", dest_tls_verify=opts.tls_verify,
@@ -160,17 +178,18 @@ def push(opts: PushOptions, say: Callable[[str], None] = lambda _msg: None) -> P
 
     if manifest.npm:
         index = read_index(tree / layout.NPM_DIR)
-        say(f"publishing {len(index.entries)} npm package(s) to {opts.npm_registry}")
+        step("publishing npm packages", f"publishing {len(index.entries)} npm package(s) to {opts.npm_registry}")
         published = publish_packages(index, opts.npm_registry, token=opts.npm_token, npmrc=opts.npmrc,
                                      jobs=opts.jobs, progress=opts.progress)
         if not published.ok:
             detail = "; ".join(f"{r.name}@{r.version}: {r.reason}" for r in published.failed)
             raise NpmError(f"{len(published.failed)} npm package(s) could not be published", detail,
                            "fix the cause and run push again (published packages are kept)")
+        step("writing values.yaml and the dynamic-plugins ConfigMap")
         written.append(write_values(index, opts.npm_registry, output / VALUES, opts.values_in))
         written.append(write_dynamic_plugins_configmap(index, opts.npm_registry, output / CONFIGMAP))
 
-    say("verifying the targets")
+    step("verifying the targets", "verifying the targets")
     final = verify_bundle(
         tree, verify_key=opts.verify_key, jobs=None, progress=opts.progress,
         image_checker=image_checker(str(target), mirror_sets=_mirror_sets(output / CLUSTER_RESOURCES),

@@ -238,3 +238,94 @@ def test_pack_refuses_when_the_disk_is_too_small(world, tmp_path, monkeypatch, c
     assert code == 1
     assert "not enough free space" in err and "free" in err
     assert not list((tmp_path / "b").glob("images/*")), "pack copied images although the disk was too small"
+
+
+def _in_process_env(world, monkeypatch) -> None:
+    monkeypatch.setenv("PATH", world.env["PATH"])
+    monkeypatch.setenv("XDG_CACHE_HOME", world.env["XDG_CACHE_HOME"])
+
+
+def _interrupt(*_args, **_kwargs):
+    raise KeyboardInterrupt
+
+
+def test_pack_interrupted_after_mirror_to_disk_resumes_without_mirroring_again(world, tmp_path, monkeypatch, cli_run):
+    import mirrorkit.pack as packing
+
+    _in_process_env(world, monkeypatch)
+    bundle = tmp_path / "bundle"
+    real_pull = packing.pull_packages
+    monkeypatch.setattr(packing, "pull_packages", _interrupt)
+    code, out, err = cli_run("pack", "--profile", world.profile, "--output", bundle, "--sign-key", world.key, "--no-tls-verify", "-q")
+    assert code == 130, err
+    assert "pack interrupted while pulling npm packages" in err and "Run the same pack command again to resume" in err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert not (bundle / "manifest.json").exists(), "an interrupted pack left a seal"
+    assert list((bundle / "images").glob("mirror_*.tar"))
+
+    monkeypatch.setattr(packing, "pull_packages", real_pull)
+    monkeypatch.setattr(packing, "mirror_to_disk", lambda *a, **k: pytest.fail("mirror-to-disk ran again on resume"))
+    code, out, err = cli_run("pack", "--profile", world.profile, "--output", bundle, "--sign-key", world.key,
+                             "--no-tls-verify", "-q", "--json")
+    assert code == 0, err
+    assert json.loads(out)["archives_reused"] is True
+    assert not (bundle.parent / f".{bundle.name}.mirrorkit-work" / "archives.json").exists()
+    code, out, err = cli_run("verify", bundle, "--verify-key", world.pub)
+    assert code == 0, out
+
+
+def test_pack_never_moves_an_older_runs_archive_into_the_bundle(world, tmp_path, monkeypatch, cli_run):
+    import mirrorkit.pack as packing
+
+    _in_process_env(world, monkeypatch)
+    bundle = tmp_path / "bundle"
+    archive_dir = bundle.parent / f".{bundle.name}.mirrorkit-work" / "archive"
+    archive_dir.mkdir(parents=True)
+    (archive_dir / "mirror_000009.tar").write_bytes(b"left by a killed run of an older plan")
+    real = packing.mirror_to_disk
+
+    def keep_stale(tool, options, **kwargs):  # an oc-mirror that does not clean its archive folder
+        stale = {p.name: p.read_bytes() for p in options.archive_dir.glob("mirror_*.tar")}
+        result = real(tool, options, **kwargs)
+        for name, data in stale.items():
+            (options.archive_dir / name).write_bytes(data)
+        return result
+
+    monkeypatch.setattr(packing, "mirror_to_disk", keep_stale)
+    code, out, err = cli_run("pack", "--profile", world.profile, "--output", bundle, "--no-tls-verify", "-q")
+    assert code == 0, err
+    assert [p.name for p in (bundle / "images").glob("mirror_*.tar")] == ["mirror_000001.tar"]
+
+
+def test_push_interrupted_after_disk_to_mirror_finishes_on_rerun(world, registry_factory, verdaccio_factory, tmp_path,
+                                                                 monkeypatch, cli_run):
+    import mirrorkit.push as pushing
+
+    _in_process_env(world, monkeypatch)
+    target, target_npm = registry_factory(), verdaccio_factory()
+    token = target_npm.add_user("bastion", "pw-bastion")
+    monkeypatch.setenv("NPM_TOKEN", token)
+    out = tmp_path / "install"
+    args = ("push", world.bundle, "--registry", target.host, "--npm-registry", target_npm.url, "--verify-key", world.pub,
+            "--output", out, "--no-tls-verify", "-q")
+    real_publish = pushing.publish_packages
+    monkeypatch.setattr(pushing, "publish_packages", _interrupt)
+    code, stdout, err = cli_run(*args)
+    assert code == 130, err
+    assert "push interrupted while publishing npm packages" in err and "Run the same push command again" in err
+    assert not (out / "values.yaml").exists()
+
+    # An earlier push (another bundle) left a catalog source in oc-mirror's working folder.
+    stale = out / ".mirrorkit-work" / "archives" / "working-dir" / "cluster-resources" / "cs-stale-catalog.yaml"
+    stale.parent.mkdir(parents=True, exist_ok=True)
+    stale.write_text("apiVersion: operators.coreos.com/v1alpha1\nkind: CatalogSource\nmetadata: {name: stale}\n")
+    monkeypatch.setattr(pushing, "publish_packages", real_publish)
+    code, stdout, err = cli_run(*args)
+    assert code == 0, stdout + err
+    assert (out / "values.yaml").is_file()
+    resources = sorted(p.name for p in (out / "cluster-resources").iterdir())
+    assert resources and "cs-stale-catalog.yaml" not in resources, resources
+    for path in out.rglob("*"):  # the npm token reaches no install file, report or log
+        if path.is_file() and not path.is_symlink():
+            assert token.encode() not in path.read_bytes(), path
+    assert token not in stdout + err

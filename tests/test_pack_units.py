@@ -31,3 +31,13 @@ def test_space_estimate_counts_every_platform_of_an_index(registry):
 def test_work_dir_is_a_hidden_sibling(tmp_path):
     work = work_dir_for(tmp_path / "bundle")
     assert work.parent == tmp_path and work.name.startswith(".bundle") and work != tmp_path / "bundle"
+
+
+def test_options_never_show_the_npm_token_or_the_passphrase(tmp_path):
+    from mirrorkit.pack import PackOptions
+    from mirrorkit.push import PushOptions
+
+    packed = PackOptions(output=tmp_path, profile="p", npm_token="npm_SECRETTOKEN", passphrase=b"hunter2-pass")
+    pushed = PushOptions(bundle=tmp_path, registry="r:5000", npm_registry="http://n", output=tmp_path, npm_token="npm_SECRETTOKEN")
+    for text in (repr(packed), str(packed), repr(pushed)):
+        assert "SECRETTOKEN" not in text and "hunter2" not in text
