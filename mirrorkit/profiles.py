@@ -20,11 +20,11 @@ from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from mirrorkit.errors import ConfigError, InputError, InvalidReference
-from mirrorkit.imageset.issues import InvalidConfiguration, Issue, join
+from mirrorkit.imageset.issues import Issue, join
 from mirrorkit.imageset.model import Mirror, spec
-from mirrorkit.imageset.parse import load_yaml, parse_object
+from mirrorkit.imageset.parse import load_document
 from mirrorkit.semver import Version
-from mirrorkit.imageset.validate import sort_issues, validate_mirror
+from mirrorkit.imageset.validate import validate_mirror
 from mirrorkit.oci.reference import ImageReference
 
 PROFILE_API_VERSION = "mirrorkit/v1"
@@ -161,17 +161,8 @@ def load_profile_file(path: Path, *, expect_name: str | None = None) -> Profile:
 
 def loads_profile(text: str, *, source: str = "<string>", expect_name: str | None = None) -> Profile:
     """Parse and validate profile YAML; every problem is listed in one :class:`InvalidConfiguration`."""
-    issues: list[Issue] = []
-    data = load_yaml(text, issues)
-    doc = None
-    if data is None and not issues:
-        issues.append(Issue("", "is empty; expected a mirrorkit profile"))
-    elif data is not None:  # after a duplicate-key report the rest is still checked
-        doc = parse_object(_ProfileDocument, data, "", issues)
-    if doc is not None:
-        _check_document(doc, expect_name, issues)
-    if issues or doc is None:
-        raise InvalidConfiguration(source, sort_issues(issues), what="mirrorkit profile (see imagesets/README.md)")
+    doc = load_document(_ProfileDocument, text, source=source, what="mirrorkit profile (see imagesets/README.md)",
+                        expected="a mirrorkit profile", check=lambda d: _check_document(d, expect_name))
     npm = doc.npm or _NpmSection(registry="", packages=())
     return Profile(
         name=doc.name or "",
@@ -187,7 +178,8 @@ def loads_profile(text: str, *, source: str = "<string>", expect_name: str | Non
     )
 
 
-def _check_document(doc: _ProfileDocument, expect_name: str | None, issues: list[Issue]) -> None:
+def _check_document(doc: _ProfileDocument, expect_name: str | None) -> list[Issue]:
+    issues: list[Issue] = []
     if doc.api_version is not None and doc.api_version != PROFILE_API_VERSION:
         issues.append(Issue("apiVersion", f"must be {PROFILE_API_VERSION}, got {doc.api_version!r}"))
     if doc.kind is not None and doc.kind != PROFILE_KIND:
@@ -217,6 +209,7 @@ def _check_document(doc: _ProfileDocument, expect_name: str | None, issues: list
         seen.setdefault(str(parsed), index)
     if doc.npm is not None:
         _check_npm(doc.npm, issues)
+    return issues
 
 
 def _check_npm(npm: _NpmSection, issues: list[Issue]) -> None:

@@ -17,7 +17,7 @@ from mirrorkit.imageset.model import (
     Platform,
     spec,
 )
-from mirrorkit.imageset.parse import load_yaml, parse_object
+from mirrorkit.imageset.parse import load_document
 from mirrorkit.imageset.render import render_yaml, to_data
 from mirrorkit.imageset.validate import sort_issues, validate_config
 
@@ -44,18 +44,8 @@ class ImageSetConfig:
     @classmethod
     def loads(cls, text: str, *, source: str = "<string>") -> ImageSetConfig:
         """Parse and validate YAML *text*; *source* names the file in every error."""
-        issues: list[Issue] = []
-        data = load_yaml(text, issues)
-        config = None
-        if data is None and not issues:
-            issues.append(Issue("", "is empty; expected an ImageSetConfiguration"))
-        elif data is not None:  # after a duplicate-key report the rest is still checked
-            config = parse_object(cls, data, "", issues)
-        if config is not None:
-            issues.extend(config.validate())
-        if issues or config is None:
-            raise InvalidConfiguration(source, sort_issues(issues), what=WHAT)
-        return config
+        return load_document(cls, text, source=source, what=WHAT, expected="an ImageSetConfiguration",
+                             check=lambda config: config.validate())
 
     @classmethod
     def load(cls, path: str | Path) -> ImageSetConfig:

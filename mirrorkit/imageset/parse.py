@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 import yaml
 
-from mirrorkit.imageset.issues import Issue, join
+from mirrorkit.imageset.issues import InvalidConfiguration, Issue, join
+from mirrorkit.imageset.validate import sort_issues
 
 T = TypeVar("T")
 
@@ -157,3 +159,26 @@ def load_yaml(text: str, issues: list[Issue]) -> Any:
     for key, line in loader.duplicate_keys:
         issues.append(Issue(f"line {line}", f"key {key!r} is written twice in the same mapping; keep one"))
     return data
+
+
+def load_document(
+    cls: type[T], text: str, *, source: str, what: str, expected: str, check: Callable[[T], list[Issue]]
+) -> T:
+    """YAML *text* -> *cls*, then *check*; raise one :class:`InvalidConfiguration` listing every problem.
+
+    The skeleton both the ImageSetConfiguration and the profile loaders share: syntax and duplicate-key
+    problems do not stop the key-by-key reading, and *check* (the semantic rules) runs whenever a
+    document could be built, so a user sees every problem of the file in one run.
+    """
+    issues: list[Issue] = []
+    data = load_yaml(text, issues)
+    doc = None
+    if data is None and not issues:
+        issues.append(Issue("", f"is empty; expected {expected}"))
+    elif data is not None:  # after a duplicate-key report the rest is still checked
+        doc = parse_object(cls, data, "", issues)
+    if doc is not None:
+        issues.extend(check(doc))
+    if issues or doc is None:
+        raise InvalidConfiguration(source, sort_issues(issues), what=what)
+    return doc
