@@ -307,6 +307,8 @@ def _recorded_archives(work: Path) -> Manifest | None:
 
 def _pack(opts: PackOptions, say: Callable[[str], None], step: Steps) -> PackResult:
     output = Path(opts.output).absolute()
+    if opts.cache_dir is not None:
+        layout.check_outside(opts.cache_dir, output, "--cache-dir")
     if opts.sign_key is not None:
         load_private_key(opts.sign_key, opts.passphrase)  # a wrong key or passphrase fails before any work
     client = OciClient(authfile=opts.authfile, tls_verify=opts.tls_verify)

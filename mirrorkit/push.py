@@ -142,6 +142,9 @@ def push(opts: PushOptions, say: Callable[[str], None] = lambda _msg: None) -> P
 def _push(opts: PushOptions, say: Callable[[str], None], step: Steps) -> PushResult:
     bundle, output = Path(opts.bundle), Path(opts.output)
     target = Target.parse(opts.registry)  # a malformed --registry fails before any work
+    layout.check_outside(output, bundle, "--output")
+    if opts.cache_dir is not None:
+        layout.check_outside(opts.cache_dir, bundle, "--cache-dir")
     output.mkdir(parents=True, exist_ok=True)
     step("verifying the bundle (nothing pushed yet)", "verifying the bundle before touching any registry")
     first = verify_bundle(bundle, verify_key=opts.verify_key, jobs=None, progress=opts.progress,

@@ -31,6 +31,8 @@ directory (see :mod:`mirrorkit.bundle.hashcache`) so the bundle stays exactly wh
 
 from __future__ import annotations
 
+from pathlib import Path
+
 MANIFEST = "manifest.json"
 SIGNATURE = "manifest.json.sig"
 ISC = "imageset-config.yaml"
@@ -48,3 +50,15 @@ RESERVED = frozenset({MANIFEST, SIGNATURE, PARTS_DIR})
 def part_name(index: int) -> str:
     """Name of the *index*-th part (1-based): bundle.part-0001, ... (wider past 9999)."""
     return f"{PART_PREFIX}{index:04d}"
+
+
+def check_outside(path: Path, bundle: Path, option: str) -> None:
+    """Refuse a folder mirrorkit would write to (``--output``, ``--cache-dir``, ``--reassemble``) when
+    it is the bundle or lies inside it: every file written there would be an unlisted file that makes
+    the bundle fail verification (or, for pack, be pruned as stale on the next run)."""
+    from mirrorkit.errors import InputError
+
+    target, root = Path(path).resolve(), Path(bundle).resolve()
+    if target == root or root in target.parents:
+        raise InputError(f"{option} {path} is inside the bundle {bundle}",
+                         hint=f"choose a folder outside the bundle for {option}; the bundle must hold only what its manifest lists")

@@ -77,6 +77,10 @@ def verify(bundle: Path, verify_key: Path | None, registry: str | None, cluster_
            authfile: Path | None, tls_verify: bool, npmrc: Path | None,
            report_dir: Path | None, reassemble_to: Path | None, as_json: bool, jobs: int | None) -> int:
     """Verify a bundle's signature, files and parts (and optionally the targets); exit 1 on any failure."""
+    if reassemble_to is not None:
+        layout.check_outside(reassemble_to, bundle, "--reassemble")
+    if report_dir is not None:
+        layout.check_outside(report_dir, bundle, "--report")
     report = verify_bundle(bundle, verify_key=verify_key, image_checker=_image_checker(registry, cluster_resources, authfile, tls_verify),
                            npm_checker=_npm_checker(npm_registry, npmrc), jobs=jobs)
     paths = write_reports(report, report_dir) if report_dir else None
