@@ -71,3 +71,11 @@ def test_private_key_given_as_verify_key_is_explained(tmp_path: Path):
     private, _, _ = generate_keypair(tmp_path / "k")
     with pytest.raises(InputError, match="not the private key"):
         load_public_key(private)
+
+
+def test_prompt_without_a_terminal_refuses_instead_of_writing_an_unprotected_key(cli_run, tmp_path: Path, monkeypatch):
+    monkeypatch.delenv("MIRRORKIT_KEY_PASSPHRASE", raising=False)
+    monkeypatch.setattr("sys.stdin.isatty", lambda: False, raising=False)
+    code, out, err = cli_run("keygen", "-o", tmp_path / "k", "--prompt")
+    assert code == 2 and "--prompt needs a terminal" in err
+    assert not (tmp_path / "k.pem").exists() and not (tmp_path / "k.pub").exists()

@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from mirrorkit.bundle.signing import PASSPHRASE_ENV, generate_keypair, passphrase_from
+from mirrorkit.errors import InputError
 
 
 @click.command("keygen")
@@ -27,7 +28,11 @@ def keygen(prefix: Path, passphrase_file: Path | None, prompt: bool, force: bool
     separately from the bundle (verify/push --verify-key NAME.pub) and compare the fingerprint.
     """
     passphrase = passphrase_from(passphrase_file)
-    if passphrase is None and prompt and sys.stdin.isatty():
+    if passphrase is None and prompt:
+        if not sys.stdin.isatty():
+            # Never fall back to an unprotected key when a passphrase was asked for.
+            raise InputError("--prompt needs a terminal to ask for the passphrase",
+                             hint=f"Use --passphrase-file FILE or set {PASSPHRASE_ENV} instead")
         passphrase = click.prompt("Passphrase", hide_input=True, confirmation_prompt=True).encode("utf-8")
     private, public, fp = generate_keypair(prefix, passphrase, force=force)
     if as_json:
