@@ -317,12 +317,14 @@ def _pack(opts: PackOptions, say: Callable[[str], None], step: Steps) -> PackRes
     tool: OcMirror = find_oc_mirror(opts.oc_mirror)
     previous = _check_output(output)
     work = work_dir_for(output)
+    step("unsealing the previous bundle")
+    work.mkdir(parents=True, exist_ok=True)
     if previous is None:
         previous = _recorded_archives(work)
-    step("unsealing the previous bundle")
+    else:  # keep the sealed archives' record past the unsealing, so a Ctrl-C from here on loses nothing
+        atomic_write_bytes(work / ARCHIVES_RECORD, previous.to_bytes())
     output.mkdir(parents=True, exist_ok=True)
     _unseal(output)
-    work.mkdir(parents=True, exist_ok=True)
     isc_path = work / layout.ISC
     atomic_write_text(isc_path, plan.isc_text)
     atomic_write_text(output / layout.ISC, plan.isc_text)

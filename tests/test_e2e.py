@@ -329,3 +329,22 @@ def test_push_interrupted_after_disk_to_mirror_finishes_on_rerun(world, registry
         if path.is_file() and not path.is_symlink():
             assert token.encode() not in path.read_bytes(), path
     assert token not in stdout + err
+
+
+def test_pack_update_interrupted_while_planning_still_reuses_the_sealed_archives(world, tmp_path, monkeypatch, cli_run):
+    import mirrorkit.pack as packing
+
+    _in_process_env(world, monkeypatch)
+    bundle = tmp_path / "bundle"
+    shutil.copytree(world.bundle, bundle)
+    real_dry_run = packing.dry_run
+    monkeypatch.setattr(packing, "dry_run", _interrupt)
+    code, _, err = cli_run("pack", "--profile", world.profile, "--output", bundle, "--no-tls-verify", "-q")
+    assert code == 130 and "pack interrupted while planning with oc-mirror" in err
+    assert not (bundle / "manifest.json").exists()
+
+    monkeypatch.setattr(packing, "dry_run", real_dry_run)
+    monkeypatch.setattr(packing, "mirror_to_disk", lambda *a, **k: pytest.fail("mirror-to-disk ran again on resume"))
+    code, out, err = cli_run("pack", "--profile", world.profile, "--output", bundle, "--no-tls-verify", "-q", "--json")
+    assert code == 0, err
+    assert json.loads(out)["archives_reused"] is True
