@@ -49,3 +49,19 @@ def test_pack_refuses_an_oc_mirror_cache_inside_the_bundle(tmp_path, cli_run):
     code, out, err = cli_run("pack", "--config", isc, "--output", tmp_path / "b", "--cache-dir", tmp_path / "b" / "cache", "-q")
     assert code == 2 and "--cache-dir" in err and "inside the bundle" in err
     assert not (tmp_path / "b").exists()
+
+
+def test_steps_name_the_interrupted_step_also_when_oc_mirror_was_stopped():
+    from mirrorkit.errors import Interrupted
+    from mirrorkit.steps import Steps
+
+    said: list[str] = []
+    with pytest.raises(Interrupted) as exc:
+        with Steps("push", "Run it again", said.append) as step:
+            step("loading images", "loading images into r:5000")
+            raise Interrupted("interrupted: oc-mirror was stopped", hint="log: x.log")
+    assert str(exc.value) == "push interrupted while loading images: interrupted: oc-mirror was stopped. Run it again"
+    assert exc.value.exit_code == 130 and said == ["loading images into r:5000"]
+    with pytest.raises(ValueError):  # anything else passes through untouched
+        with Steps("pack", "again"):
+            raise ValueError("bug")
