@@ -35,7 +35,7 @@ from mirrorkit.bundle.hashcache import HashCache, default_cache_file
 from mirrorkit import __version__
 from mirrorkit.bundle.manifest import FileEntry, ImageEntry, Manifest, NpmPackage, utc_now
 from mirrorkit.bundle.signing import fingerprint, load_private_key
-from mirrorkit.errors import BundleError, InputError, MirrorError, MirrorkitError, NpmError
+from mirrorkit.errors import InputError, MirrorError, MirrorkitError, NpmError
 from mirrorkit.fsutil import atomic_write_bytes, atomic_write_text
 from mirrorkit.imageset import ImageSetConfig, build_imageset
 from mirrorkit.npm.index import INDEX_NAME, NpmIndex, write_index

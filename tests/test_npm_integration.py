@@ -12,7 +12,6 @@ import requests
 import yaml
 
 from mirrorkit.npm import IndexEntry, NpmIndex, NpmSettings, write_index, check_served, publish_packages, pull_packages, read_index
-from mirrorkit.values import write_dynamic_plugins_configmap, write_values
 from tests.services.npmpkg import make_tarball, npm_publish
 
 pytestmark = pytest.mark.integration

@@ -120,7 +120,7 @@ def push_demo_images(host: str) -> tuple[tuple[PushedImage, ...], PushedImage, P
     hub = push_index(host, "rhdh/rhdh-hub-rhel9", RHDH_VERSION)
     logic_by_name = {img.repo.rpartition("/")[2]: img.ref for img in logic}
     manifests = {
-        f"manifests/logic-operator-rhel8.clusterserviceversion.yaml": yaml.safe_dump(
+        "manifests/logic-operator-rhel8.clusterserviceversion.yaml": yaml.safe_dump(
             _csv(host, operator.ref, [hub.ref])
         ).encode(),
         "manifests/logic-operator-rhel8-controllers-config_v1_configmap.yaml": yaml.safe_dump(

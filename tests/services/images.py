@@ -176,7 +176,7 @@ def push_index(
     child_type = DOCKER_MANIFEST if docker else OCI_MANIFEST
     for os_name, arch in platforms:
         layers = (layers_for or {}).get((os_name, arch)) or [
-            make_layer({f"etc/platform": f"{repo}:{tag} {os_name}/{arch}\n".encode()})
+            make_layer({"etc/platform": f"{repo}:{tag} {os_name}/{arch}\n".encode()})
         ]
         body = _manifest(host, repo, layers, docker=docker, os_name=os_name, arch=arch, labels=None, auth=auth)
         digest = push_manifest(host, repo, sha256_digest(body), body, child_type, auth)
