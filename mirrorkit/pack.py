@@ -21,6 +21,7 @@ oc-mirror works in a sibling folder (``.NAME.mirrorkit-work``) on the same files
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import shutil
@@ -329,10 +330,11 @@ def _pack(opts: PackOptions, say: Callable[[str], None], step: Steps) -> PackRes
     atomic_write_text(isc_path, plan.isc_text)
     atomic_write_text(output / layout.ISC, plan.isc_text)
     cache_dir = opts.cache_dir or work / "cache"
-    common = dict(config=isc_path, authfile=opts.authfile, cache_dir=cache_dir, src_tls_verify=opts.tls_verify)
+    plan_options = MirrorToDiskOptions(archive_dir=work / "plan", config=isc_path, authfile=opts.authfile,
+                                       cache_dir=cache_dir, src_tls_verify=opts.tls_verify)
 
     step("planning with oc-mirror (dry run)", f"planning with oc-mirror {tool.version or '(unknown version)'} (dry run)")
-    planned = dry_run(tool, MirrorToDiskOptions(archive_dir=work / "plan", **common), progress=opts.progress)
+    planned = dry_run(tool, plan_options, progress=opts.progress)
     # missing.txt lists what the cache lacks (what mirror-to-disk will download), not an error.
     if not planned.result.ok:
         failed = "; ".join(f"{f.image}: {f.reason}" for f in planned.result.failed[:5])
@@ -356,7 +358,7 @@ def _pack(opts: PackOptions, say: Callable[[str], None], step: Steps) -> PackRes
         archive_dir = work / "archive"
         for stale in archive_dir.glob("mirror_*.tar"):  # never move an older run's archive into the bundle
             stale.unlink()
-        result = mirror_to_disk(tool, MirrorToDiskOptions(archive_dir=archive_dir, **common), progress=opts.progress)
+        result = mirror_to_disk(tool, dataclasses.replace(plan_options, archive_dir=archive_dir), progress=opts.progress)
         raise_for_result(result)
         step("moving the archives into the bundle")
         archives = {f"{layout.IMAGES_DIR}/{name}" for name in _move_archives(archive_dir, output / layout.IMAGES_DIR)}
