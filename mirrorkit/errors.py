@@ -33,7 +33,8 @@ class MirrorkitError(Exception):
             parts.append(self.why)
         text = ": ".join(parts)
         if self.hint:
-            text = f"{text}. {self.hint}" if not text.endswith(".") else f"{text} {self.hint}"
+            hint = self.hint[:1].upper() + self.hint[1:]  # a new sentence: "... refused. Check the auth file"
+            text = f"{text}. {hint}" if not text.endswith(".") else f"{text} {hint}"
         return redact(text)
 
 
