@@ -105,6 +105,10 @@ def test_push_then_verify_end_to_end(world, registry_factory, verdaccio_factory,
     assert proc.returncode == 0, proc.stdout + proc.stderr
     report = json.loads((out / "report.json").read_text())
     assert report["summary"]["failed"] == 0 and report["summary"]["passed"] > 0
+    by_category = {c: [i for i in report["items"] if i["category"] == c] for c in ("signature", "file", "image", "npm")}
+    assert by_category["signature"] and by_category["file"], "the bundle's own checks belong in push's report"
+    assert len(by_category["image"]) == len(Manifest.from_bytes((world.bundle / "manifest.json").read_bytes()).images)
+    assert len(by_category["npm"]) == len(world.content.npm_packages)
     assert (out / "report.html").read_text().count("<html") == 1
 
     manifest = Manifest.from_bytes((world.bundle / "manifest.json").read_bytes())

@@ -263,6 +263,14 @@ def verify_bundle(
         items.append(CheckItem("part", name, "not present (not in the parts index)",
                                kind or f"present, size {regular.get(name)}", _F, "unlisted file in parts/"))
 
+    items += target_items(manifest, image_checker=image_checker, npm_checker=npm_checker)
+    return Report(title, identity, signer, tuple(items))
+
+
+def target_items(manifest: Manifest, *, image_checker: Checker | None = None,
+                 npm_checker: Checker | None = None) -> list[CheckItem]:
+    """Run the target checkers; a checker that cannot complete becomes one failed item, not an error."""
+    items: list[CheckItem] = []
     for category, checker in (("image", image_checker), ("npm", npm_checker)):
         if checker is None:
             continue
@@ -270,7 +278,7 @@ def verify_bundle(
             items += list(checker(manifest))
         except MirrorkitError as exc:
             items.append(CheckItem(category, "target check", "the check completes", "error", _F, str(exc)))
-    return Report(title, identity, signer, tuple(items))
+    return items
 
 
 def reassemble(bundle_dir: Path, out_dir: Path, *, verify_key: Path | Ed25519PublicKey | None = None,
@@ -301,4 +309,4 @@ def reassemble(bundle_dir: Path, out_dir: Path, *, verify_key: Path | Ed25519Pub
         raise
 
 
-__all__ = ["Checker", "check_relpath", "reassemble", "verify_bundle"]
+__all__ = ["Checker", "check_relpath", "reassemble", "target_items", "verify_bundle"]
