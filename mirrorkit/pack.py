@@ -310,8 +310,9 @@ def _pack(opts: PackOptions, say: Callable[[str], None], step: Steps) -> PackRes
     output = Path(opts.output).absolute()
     if opts.cache_dir is not None:
         layout.check_outside(opts.cache_dir, output, "--cache-dir")
-    if opts.sign_key is not None:
-        load_private_key(opts.sign_key, opts.passphrase)  # a wrong key or passphrase fails before any work
+    signer = None
+    if opts.sign_key is not None:  # a wrong key or passphrase fails before any work
+        signer = fingerprint(load_private_key(opts.sign_key, opts.passphrase).public_key())
     client = OciClient(authfile=opts.authfile, tls_verify=opts.tls_verify)
     step("settling the ImageSetConfiguration (nothing written yet)")
     plan = _settle_plan(opts, client, say)
@@ -396,7 +397,6 @@ def _pack(opts: PackOptions, say: Callable[[str], None], step: Steps) -> PackRes
         progress=opts.progress,
     )
     (work / ARCHIVES_RECORD).unlink(missing_ok=True)  # the manifest is the record now
-    signer = fingerprint(load_private_key(opts.sign_key, opts.passphrase).public_key()) if opts.sign_key else None
     return PackResult(output, manifest, reuse, plan.added_images, removed, signer)
 
 
