@@ -12,6 +12,8 @@
                              bits that disk-to-mirror needs, if any)
       npm/                   plugin tarballs (<name>-<version>.tgz, scoped names flattened) and
                              index.json (name, version, integrity, file)
+      charts/                Helm chart archives oc-mirror pulled (<name>-<version>.tgz): charts are
+                             not pushed to a registry, the user installs them from the bastion
       parts/                 only with --split-size:
         parts.json           parts index: each part's name, size, sha256 and the whole stream's sha256
         bundle.part-0001     a tar stream of manifest.json, manifest.json.sig and every payload file,
@@ -39,6 +41,7 @@ ISC = "imageset-config.yaml"
 IMAGES_DIR = "images"
 NPM_DIR = "npm"
 NPM_INDEX = "npm/index.json"
+CHARTS_DIR = "charts"
 PARTS_DIR = "parts"
 PARTS_INDEX = "parts/parts.json"
 PART_PREFIX = "bundle.part-"

@@ -58,13 +58,39 @@ class NpmPackage:
     file: str
 
 
+#: What brought an image into the bundle: the ImageSetConfiguration section (``additional``,
+#: ``operator``, ``helm``) or the rebuilt operator ``catalog`` image itself.
+IMAGE_KINDS = ("additional", "operator", "helm", "catalog")
+
+
 @dataclass(frozen=True, order=True)
 class ImageEntry:
-    """An image the bundle mirrors: source reference, its manifest digest, destination when known."""
+    """An image the bundle mirrors: source reference, its manifest digest, destination when known.
+
+    ``kind`` says which part of the ImageSetConfiguration asked for it (see :data:`IMAGE_KINDS`);
+    ``package``/``version``/``bundle`` are its provenance where there is one: for an operator image
+    the catalog package, bundle version and bundle name; for a Helm image the chart name and version.
+    Verification reports group by them, so a user sees *which operator* is incomplete, not just a digest.
+    """
 
     source: str
     digest: str
     destination: str = ""
+    kind: str = "additional"
+    package: str = ""
+    version: str = ""
+    bundle: str = ""
+
+    def __post_init__(self) -> None:
+        if self.kind not in IMAGE_KINDS:
+            raise ValueError(f"image kind {self.kind!r} is not one of {', '.join(IMAGE_KINDS)}")
+
+    def to_dict(self) -> dict[str, str]:
+        """Manifest form: the provenance fields only where they say something (older manifests stay valid)."""
+        out = {"source": self.source, "digest": self.digest, "destination": self.destination, "kind": self.kind}
+        out.update({k: v for k, v in (("package", self.package), ("version", self.version),
+                                      ("bundle", self.bundle)) if v})
+        return out
 
 
 @dataclass(frozen=True)
@@ -101,9 +127,7 @@ class Manifest:
                 {"name": p.name, "version": p.version, "integrity": p.integrity, "file": p.file}
                 for p in self.npm
             ],
-            "images": [
-                {"source": i.source, "digest": i.digest, "destination": i.destination} for i in self.images
-            ],
+            "images": [i.to_dict() for i in self.images],
         }
 
     def to_bytes(self) -> bytes:
@@ -221,14 +245,20 @@ class Manifest:
             npm.append(NpmPackage(name, version_, integrity, pkg_file))
 
         images: list[ImageEntry] = []
-        for n, item in enumerate(entries("images", {"source", "digest", "destination"})):
+        image_fields = {"source", "digest", "destination", "kind", "package", "version", "bundle"}
+        for n, item in enumerate(entries("images", image_fields)):
             ctx = f"images[{n}]"
             source, digest = text(item, "source", ctx), text(item, "digest", ctx)
             if not source:
                 raise bad(f"{ctx}: 'source' is empty")
             if not _OCI_DIGEST.match(digest):
                 raise bad(f"image {source}: digest {digest!r} is not sha256:<64 hex>")
-            images.append(ImageEntry(source, digest, text(item, "destination", ctx, required=False)))
+            kind = text(item, "kind", ctx, required=False) or "additional"
+            if kind not in IMAGE_KINDS:
+                raise bad(f"image {source}: kind {kind!r} is not one of {', '.join(IMAGE_KINDS)}")
+            optional = {k: text(item, k, ctx, required=False)
+                        for k in ("destination", "package", "version", "bundle")}
+            images.append(ImageEntry(source, digest, kind=kind, **optional))
 
         return cls(
             created=created,
