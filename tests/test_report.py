@@ -94,3 +94,26 @@ def test_write_reports(tmp_path: Path):
     assert json.loads(paths["json"].read_text())["title"] == "bundle check"
     assert not [n for n in os.listdir(tmp_path / "out") if n.endswith(".part")]
     assert stat.S_ISREG(paths["html"].stat().st_mode)
+
+
+def test_items_are_summarised_per_group_failing_groups_first() -> None:
+    digest = "sha256:" + "1" * 64
+    report = Report(title="targets", items=(
+        CheckItem("image", "quay.io/a/x:1", digest, "present", Status.PASSED, group="additional"),
+        CheckItem("image", "reg/op/bundle@" + digest, digest, "present", Status.PASSED, group="operator serverless-operator 1.36.1"),
+        CheckItem("image", "reg/op/related@" + digest, digest, "absent", Status.FAILED, group="operator serverless-operator 1.36.1"),
+        CheckItem("file", "npm/index.json", "x", "x", Status.PASSED),
+    ))
+    groups = report.group_summaries()
+    assert [name for name, _ in groups] == ["operator serverless-operator 1.36.1", "additional"]
+    assert (groups[0][1].passed, groups[0][1].failed) == (1, 1)
+    doc = json.loads(report_json.render(report))
+    assert doc["groups"][0] == {"group": "operator serverless-operator 1.36.1", "passed": 1, "failed": 1, "warnings": 0}
+    assert {i["subject"]: i["group"] for i in doc["items"]}["npm/index.json"] == ""
+    md = markdown.render(report)
+    assert "| operator serverless-operator 1.36.1 | 1 | 1 | 0 |" in md
+    assert "| image · operator serverless-operator 1.36.1 | reg/op/related@" in md
+    page = html.render(report)
+    assert "<h2>By kind and package</h2>" in page and "image · additional" in page
+    # no group at all: no per-group section
+    assert "By kind and package" not in markdown.render(sample()) and "By kind and package" not in html.render(sample())

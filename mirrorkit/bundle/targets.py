@@ -18,6 +18,7 @@ npm: each package must be served by the target with the exact integrity recorded
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -70,6 +71,11 @@ def image_locations(image: ImageEntry, registry: str | None, mirror_sets: Mirror
     return (target_reference(image, registry),), via
 
 
+def image_group(image: ImageEntry) -> str:
+    """The report group of *image*: its kind and, where known, the package (or chart) and version."""
+    return " ".join(part for part in (image.kind, image.package, image.version) if part)
+
+
 def image_checker(registry: str | None, *, mirror_sets: MirrorSets | None = None, authfile: Path | None = None,
                   tls_verify: bool = True, jobs: int = 4):
     """A checker: every image of the manifest is present by digest where the cluster will look for it."""
@@ -80,6 +86,9 @@ def image_checker(registry: str | None, *, mirror_sets: MirrorSets | None = None
     client = OciClient(authfile, tls_verify=tls_verify)
 
     def check_one(image: ImageEntry) -> CheckItem:
+        return dataclasses.replace(look_up(image), group=image_group(image))
+
+    def look_up(image: ImageEntry) -> CheckItem:
         locations, via = image_locations(image, registry, mirror_sets)
         if not locations:
             return CheckItem("image", image.source, f"{image.digest} present in a mirror", "not checked", Status.FAILED, via)

@@ -7,11 +7,12 @@ from __future__ import annotations
 
 from html import escape
 
+from mirrorkit.report.markdown import category
 from mirrorkit.report.model import Report
 
 _CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem;color:#1b1b1b;background:#fafafa}
-h1{font-size:1.5rem;margin:0 0 .5rem}
+h1{font-size:1.5rem;margin:0 0 .5rem}h2{font-size:1.15rem;margin:1.2rem 0 .3rem}
 .verdict{display:inline-block;padding:.3rem .8rem;border-radius:4px;font-weight:700;color:#fff}
 .verdict.ok{background:#2e7d32}.verdict.bad{background:#c62828}
 .counts span{margin-right:1.2rem;font-weight:600}
@@ -38,9 +39,17 @@ def render(report: Report) -> str:
     signer = report.signer_fingerprint or "none: UNAUTHENTICATED (no verify key given)"
     rows = "\n".join(
         f'<tr class="{_e(i.status.value)}"><td class="c-{_e(i.status.value)}">{_e(i.status.value)}</td>'
-        f"<td>{_e(i.category)}</td><td class=\"v\">{_e(i.subject)}</td><td class=\"v\">{_e(i.expected)}</td>"
+        f"<td>{_e(category(i))}</td><td class=\"v\">{_e(i.subject)}</td><td class=\"v\">{_e(i.expected)}</td>"
         f'<td class="v">{_e(i.actual)}</td><td>{_e(i.detail)}</td></tr>'
         for i in report.ordered_items()
+    )
+    groups = "\n".join(
+        f'<tr class="{"ok" if g.ok else "failed"}"><td>{_e(name)}</td><td>{g.passed}</td><td>{g.failed}</td><td>{g.warnings}</td></tr>'
+        for name, g in report.group_summaries()
+    )
+    by_group = (
+        "<h2>By kind and package</h2>\n<table class=\"groups\">\n<thead><tr><th>Group</th><th>Passed</th><th>Failed</th>"
+        f"<th>Warnings</th></tr></thead>\n<tbody>\n{groups}\n</tbody>\n</table>\n" if groups else ""
     )
     return f"""<!DOCTYPE html>
 <html lang="en">
@@ -61,7 +70,7 @@ def render(report: Report) -> str:
 <tr><td>Bundle</td><td class="v">{_e(ident.path)}</td></tr>
 <tr><td>Signer fingerprint</td><td class="v">{_e(signer)}</td></tr>
 </table>
-<table class="items">
+{by_group}<table class="items">
 <colgroup><col class="status"><col class="category"><col class="subject"><col class="value"><col class="value"><col></colgroup>
 <thead><tr><th>Status</th><th>Category</th><th>Subject</th><th>Expected</th><th>Actual</th><th>Detail</th></tr></thead>
 <tbody>

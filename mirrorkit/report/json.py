@@ -24,6 +24,10 @@ def to_dict(report: Report) -> dict[str, Any]:
             "path": report.identity.path,
         },
         "signer_fingerprint": report.signer_fingerprint,
+        "groups": [
+            {"group": name, "passed": g.passed, "failed": g.failed, "warnings": g.warnings}
+            for name, g in report.group_summaries()
+        ],
         "items": [
             {
                 "category": i.category,
@@ -32,6 +36,7 @@ def to_dict(report: Report) -> dict[str, Any]:
                 "expected": i.expected,
                 "actual": i.actual,
                 "detail": i.detail,
+                "group": i.group,
             }
             for i in report.ordered_items()
         ],

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from mirrorkit.report.model import Report, Status
+from mirrorkit.report.model import CheckItem, Report, Status
+
+
+def category(item: CheckItem) -> str:
+    """The category cell: the item's group beside it when it has one (``image · operator rhdh 1.8.0``)."""
+    return f"{item.category} · {item.group}" if item.group else item.category
 
 
 def _cell(text: str) -> str:
@@ -28,13 +33,18 @@ def render(report: Report) -> str:
         f"| Signer | {_cell(report.signer_fingerprint or 'none: UNAUTHENTICATED (no verify key given)')} |",
         "",
     ]
+    groups = report.group_summaries()
+    if groups:
+        lines += ["## By kind and package", "", "| Group | Passed | Failed | Warnings |", "|---|---|---|---|"]
+        lines += [f"| {_cell(name)} | {g.passed} | {g.failed} | {g.warnings} |" for name, g in groups]
+        lines.append("")
     for status, heading in ((Status.FAILED, "Failed"), (Status.WARNING, "Warnings"), (Status.PASSED, "Passed")):
         items = [i for i in report.items if i.status is status]
         if not items:
             continue
         lines += [f"## {heading} ({len(items)})", "", "| Category | Subject | Expected | Actual | Detail |", "|---|---|---|---|---|"]
         lines += [
-            f"| {_cell(i.category)} | {_cell(i.subject)} | {_cell(i.expected)} | {_cell(i.actual)} | {_cell(i.detail)} |"
+            f"| {_cell(category(i))} | {_cell(i.subject)} | {_cell(i.expected)} | {_cell(i.actual)} | {_cell(i.detail)} |"
             for i in items
         ]
         lines.append("")
