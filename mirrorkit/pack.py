@@ -68,7 +68,7 @@ class PackOptions:
     profile: str | None = None
     config: Path | None = None
     ocp: str | None = None
-    helm: bool = True
+    install: str = "helm"
     extra_images: tuple[str, ...] = ()
     inspect_bundles: bool = True
     npm_packages: tuple[str, ...] = ()
@@ -141,7 +141,7 @@ def _settle_plan(opts: PackOptions, client: OciClient, say: Callable[[str], None
             from mirrorkit.operator_bundle import resolve_bundle_images
 
             resolver = lambda refs: resolve_bundle_images(refs, client)  # noqa: E731
-        built = build_imageset(profile, ocp=opts.ocp, helm=opts.helm, extra_images=opts.extra_images, bundle_resolver=resolver)
+        built = build_imageset(profile, ocp=opts.ocp, install=opts.install, extra_images=opts.extra_images, bundle_resolver=resolver)
         for ref in built.added_images:
             say(f"operator bundle adds {ref}")
         specs = list(profile.npm_packages) + [s for s in specs if s not in profile.npm_packages]

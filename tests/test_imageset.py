@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import textwrap
 from pathlib import Path
 
@@ -136,7 +138,15 @@ def _everything(config: ImageSetConfig) -> dict:
 
 @pytest.mark.parametrize("helm", [True, False], ids=["helm-flow", "operator-flow"])
 def test_built_profile_holds_what_the_seed_examples_hold(helm):
-    built = build_imageset(load_profile("rhdh-orchestrator-1.8"), ocp="4.19", helm=helm).config
+    built = build_imageset(load_profile("rhdh-orchestrator-1.8"), ocp="4.19", install="helm" if helm else "operator").config
+    if not helm:
+        # The one addition over the docs' Operator-flow examples: the RHDH Operator itself, which the docs
+        # mirror with a separate script; its channel becomes the default (the catalog's 'fast' is filtered out).
+        *orchestrator, rhdh = built.operators[0].packages
+        assert (rhdh.name, rhdh.default_channel, [c.name for c in rhdh.channels]) == ("rhdh", "fast-1.8", ["fast-1.8"])
+        assert rhdh.channels[0].min_version is None and rhdh.channels[0].max_version is None  # the channel head
+        built = ImageSetConfig.new(dataclasses.replace(built.mirror, operators=(
+            dataclasses.replace(built.operators[0], packages=tuple(orchestrator)),)))
     for seed in HELM_SEEDS if helm else OPERATOR_SEEDS:
         assert _facts(built) == _facts(ImageSetConfig.load(seed)), seed.name
         # nothing more and nothing less: same keys, same order of images, charts, packages and channels

@@ -93,10 +93,10 @@ def test_profile_1_7_uses_the_1_7_plugins_and_says_what_is_assumed():
 
 @pytest.mark.parametrize("name", ["rhdh-orchestrator-1.7", "rhdh-orchestrator-1.8"])
 def test_every_curated_profile_builds_a_valid_config_for_each_flow(name):
-    for helm in (True, False):
-        config = build_imageset(load_profile(name), helm=helm).config
+    for install in ("helm", "operator"):
+        config = build_imageset(load_profile(name), install=install).config
         assert config.validate() == []
-        assert (config.helm is not None) == helm
+        assert (config.helm is not None) == (install == "helm")
         assert ImageSetConfig.loads(config.render()) == config
 
 
@@ -236,3 +236,52 @@ def test_profiles_command_one_line_each_and_json(cli_run):
     by_name = {p["name"]: p for p in data}
     assert by_name["rhdh-orchestrator-1.8"]["npmPackages"][0] == "@redhat/backstage-plugin-orchestrator@1.8.0"
     assert by_name["rhdh-orchestrator-1.7"]["release"] == "1.7"
+
+
+def test_install_flag_picks_the_flow_and_the_old_helm_flags_stay_aliases(cli_run):
+    code, helm_out, err = cli_run("imageset", "build", "--profile", "rhdh-orchestrator-1.8", "--install", "helm")
+    assert code == 0, err
+    code, default_out, _ = cli_run("imageset", "build", "--profile", "rhdh-orchestrator-1.8")
+    assert default_out == helm_out and ImageSetConfig.loads(helm_out).helm is not None
+    code, operator_out, err = cli_run("imageset", "build", "--profile", "rhdh-orchestrator-1.8", "--install", "operator")
+    assert code == 0, err
+    config = ImageSetConfig.loads(operator_out)
+    assert config.helm is None
+    rhdh = [p for p in config.operators[0].packages if p.name == "rhdh"]
+    assert [(p.default_channel, [c.name for c in p.channels]) for p in rhdh] == [("fast-1.8", ["fast-1.8"])]
+    code, alias_out, _ = cli_run("imageset", "build", "--profile", "rhdh-orchestrator-1.8", "--no-helm")
+    assert code == 0 and alias_out == operator_out
+    code, _, err = cli_run("imageset", "build", "--profile", "rhdh-orchestrator-1.8", "--install", "operator", "--helm")
+    assert code == 2 and "contradicts --helm" in err
+    code, _, err = cli_run("imageset", "build", "--profile", "rhdh-orchestrator-1.8", "--install", "olm")
+    assert code == 2 and "helm" in err and "operator" in err
+
+
+def test_operator_flow_adds_a_catalog_when_the_profile_has_none():
+    from mirrorkit.imageset.build import mirror_for_flow
+    from mirrorkit.imageset.model import Mirror
+
+    mirror = mirror_for_flow(Mirror(), "operator", release="1.7", ocp="4.18")
+    assert mirror.operators[0].catalog == "registry.redhat.io/redhat/redhat-operator-index:v4.18"
+    assert [p.name for p in mirror.operators[0].packages] == ["rhdh"]
+    assert mirror.operators[0].packages[0].channels[0].name == "fast-1.7"
+    with pytest.raises(InputError):
+        mirror_for_flow(Mirror(), "kustomize", release="1.7", ocp="4.18")
+
+
+def test_profiles_show_says_what_each_flow_carries(cli_run):
+    code, out, err = cli_run("profiles", "show", "rhdh-orchestrator-1.8")
+    assert code == 0, err
+    helm_part, operator_part = out.split("--install operator:")
+    assert "chart redhat-developer-hub 1.8.0" in helm_part and "operator rhdh" not in helm_part
+    flow_lines = operator_part.split("\nnpm packages")[0]
+    assert "  chart " not in flow_lines and "operator rhdh: fast-1.8 (channel head), default channel fast-1.8" in operator_part
+    assert "@redhat/backstage-plugin-orchestrator@1.8.0" in operator_part  # npm: both flows
+    code, out, _ = cli_run("profiles", "show", "rhdh-orchestrator-1.7", "--json")
+    doc = json.loads(out)
+    assert code == 0 and set(doc["flows"]) == {"helm", "operator"}
+    assert doc["flows"]["operator"]["charts"] == [] and len(doc["flows"]["helm"]["charts"]) == 2
+    code, _, err = cli_run("profiles", "show", "no-such-profile")
+    assert code != 0 and "no-such-profile" in err
+    code, out, _ = cli_run("profiles")  # the bare command still lists
+    assert code == 0 and "rhdh-orchestrator-1.8" in out

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -12,8 +13,34 @@ from mirrorkit.commands.bundle_images import registry_options
 from mirrorkit.errors import MirrorkitError
 from mirrorkit.fsutil import atomic_write_text
 from mirrorkit.imageset import ImageSetConfig, InvalidConfiguration, build_imageset
-from mirrorkit.imageset.build import BundleResolver
+from mirrorkit.imageset.build import INSTALL_FLOWS, BundleResolver
 from mirrorkit.profiles import list_profiles, load_profile
+
+
+def install_option(command: Callable[..., Any]) -> Callable[..., Any]:
+    """``--install helm|operator``, with the older ``--helm/--no-helm`` kept as aliases; the command
+    receives one ``install`` argument."""
+
+    def resolve(ctx: click.Context, _param: click.Parameter, value: bool | None) -> None:
+        ctx.meta["mirrorkit.helm_alias"] = value
+
+    def settle(ctx: click.Context, _param: click.Parameter, value: str | None) -> str:
+        alias = ctx.meta.get("mirrorkit.helm_alias")
+        implied = None if alias is None else ("helm" if alias else "operator")
+        if value is not None and implied is not None and value != implied:
+            raise click.BadParameter(f"--install {value} contradicts --{'helm' if alias else 'no-helm'}",
+                                     param_hint="--install")
+        return value or implied or "helm"
+
+    command = click.option(
+        "--install", type=click.Choice(INSTALL_FLOWS), default=None, callback=settle, show_default="helm",
+        help="The RHDH install flow to mirror for: 'helm' (the profile's Helm charts) or 'operator' (no charts; "
+             "the RHDH Operator, package rhdh channel fast-<release>, added from the same catalog).",
+    )(command)
+    return click.option(
+        "--helm/--no-helm", "helm_alias", default=None, is_eager=True, expose_value=False, callback=resolve,
+        help="Older spelling of --install helm / --install operator.",
+    )(command)
 
 
 def _fail_with_issues(exc: InvalidConfiguration) -> None:
@@ -58,8 +85,7 @@ def imageset() -> None:
               help="A profile from 'mirrorkit profiles' or the path of a profile file.")
 @click.option("--ocp", metavar="X.Y", default=None,
               help="OpenShift version the operator catalog follows (default: the profile's, e.g. 4.19).")
-@click.option("--helm/--no-helm", default=True, show_default=True,
-              help="Include the RHDH Helm charts (Helm install flow); --no-helm for the Operator flow.")
+@install_option
 @click.option("--add-image", "add_images", multiple=True, metavar="REF",
               help="Also mirror this image (fully qualified reference); repeatable.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
@@ -68,13 +94,13 @@ def imageset() -> None:
               help="Read the profile's operator bundle images from their registry and add the images they "
                    "name that the profile lacks (needs registry access; see 'mirrorkit bundle-images').")
 @registry_options
-def build(profile_name: str, ocp: str | None, helm: bool, add_images: tuple[str, ...], output: Path | None,
+def build(profile_name: str, ocp: str | None, install: str, add_images: tuple[str, ...], output: Path | None,
           inspect_bundles: bool, authfile: str | None, tls_verify: bool, platform: str | None) -> None:
     """Write the ImageSetConfiguration of a profile (deterministic: same input, same bytes)."""
     try:
         profile = load_profile(profile_name)
         result = build_imageset(
-            profile, ocp=ocp, helm=helm, extra_images=add_images,
+            profile, ocp=ocp, install=install, extra_images=add_images,
             bundle_resolver=_bundle_resolver(inspect_bundles, authfile, tls_verify, platform),
         )
     except InvalidConfiguration as exc:
@@ -135,10 +161,13 @@ def validate(files: tuple[Path, ...], as_json: bool) -> None:
         raise click.exceptions.Exit(2)
 
 
-@click.command("profiles")
+@click.group("profiles", invoke_without_command=True)
 @click.option("--json", "as_json", is_flag=True, help="Print the profiles as JSON.")
-def profiles(as_json: bool) -> None:
-    """List the curated mirroring profiles (RHDH Orchestrator releases)."""
+@click.pass_context
+def profiles(ctx: click.Context, as_json: bool) -> None:
+    """List the curated mirroring profiles (RHDH Orchestrator releases); 'profiles show NAME' for one."""
+    if ctx.invoked_subcommand is not None:
+        return
     try:
         found = list_profiles()
     except InvalidConfiguration as exc:
@@ -150,3 +179,63 @@ def profiles(as_json: bool) -> None:
     width = max((len(p.name) for p in found), default=0)
     for profile in found:
         click.echo(f"{profile.name:<{width}}  ocp {profile.ocp}  {profile.description}")
+
+
+@profiles.command("show")
+@click.argument("name", metavar="NAME|FILE")
+@click.option("--ocp", metavar="X.Y", default=None, help="OpenShift version the operator catalog follows.")
+@click.option("--json", "as_json", is_flag=True, help="Print what each flow carries as JSON.")
+def show(name: str, ocp: str | None, as_json: bool) -> None:
+    """What a profile carries in each install flow (Helm and Operator): catalogs, operator packages and
+    channels, charts, additional images, npm packages. Nothing is contacted."""
+    try:
+        profile = load_profile(name)
+        flows = {flow: build_imageset(profile, ocp=ocp, install=flow).config for flow in INSTALL_FLOWS}
+    except InvalidConfiguration as exc:
+        _fail_with_issues(exc)
+        return
+    described = {flow: _describe(config) for flow, config in flows.items()}
+    if as_json:
+        doc = {**profile.to_json(), "notes": list(profile.notes), "flows": described}
+        click.echo(json.dumps(doc, indent=2, sort_keys=True))
+        return
+    click.echo(f"{profile.name}: {profile.description}")
+    click.echo(f"  release {profile.release}, OpenShift {ocp or profile.ocp}, from {profile.source}")
+    for flow, facts in described.items():
+        click.echo(f"\n--install {flow}:")
+        for catalog in facts["catalogs"]:
+            click.echo(f"  catalog {catalog['catalog']}")
+            for package in catalog["packages"]:
+                click.echo(f"    operator {package}")
+        for chart in facts["charts"]:
+            click.echo(f"  chart {chart}")
+        click.echo(f"  {len(facts['additionalImages'])} additional image(s)")
+        for image in facts["additionalImages"]:
+            click.echo(f"    {image}")
+    if profile.npm_packages:
+        click.echo(f"\nnpm packages (both flows, from {profile.npm_registry}):")
+        for spec in profile.npm_packages:
+            click.echo(f"  {spec}")
+    for note in profile.notes:
+        click.echo(f"note: {note}")
+
+
+def _describe(config: ImageSetConfig) -> dict[str, Any]:
+    """The facts of one flow's configuration, in the words a user compares with the docs."""
+
+    def channels(package: Any) -> str:
+        ranges = []
+        for channel in package.channels or ():
+            bounds = " ".join(b for b in (f">={channel.min_version}" if channel.min_version else "",
+                                          f"<={channel.max_version}" if channel.max_version else "") if b)
+            ranges.append(f"{channel.name} ({bounds or 'channel head'})")
+        default = f", default channel {package.default_channel}" if package.default_channel else ""
+        return f"{package.name}: " + (", ".join(ranges) or "every channel's head") + default
+
+    return {
+        "catalogs": [{"catalog": op.catalog, "packages": [channels(p) for p in op.packages or ()]}
+                     for op in config.operators],
+        "charts": [f"{chart.name} {chart.version or '(latest)'} from {repo.url}"
+                   for repo in ((config.helm.repositories or ()) if config.helm else ()) for chart in repo.charts or ()],
+        "additionalImages": list(config.additional_images),
+    }

@@ -9,6 +9,7 @@ import click
 
 from mirrorkit.bundle.parts import parse_size
 from mirrorkit.bundle.signing import passphrase_from
+from mirrorkit.commands.imageset import install_option
 from mirrorkit.pack import PackOptions, pack as pack_bundle
 
 
@@ -19,7 +20,7 @@ from mirrorkit.pack import PackOptions, pack as pack_bundle
 @click.option("-o", "--output", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Bundle directory to write (new, empty, or an earlier bundle to update).")
 @click.option("--ocp", metavar="X.Y", help="OpenShift version the operator catalog follows (default: the profile's).")
-@click.option("--helm/--no-helm", default=True, show_default=True, help="Include the RHDH Helm charts (--no-helm for Operator installs).")
+@install_option
 @click.option("--add-image", "extra_images", multiple=True, metavar="REF", help="Another image to mirror (repeatable).")
 @click.option("--inspect-bundles/--no-inspect-bundles", default=True, show_default=True,
               help="Add the images named inside the profile's operator bundle images.")
@@ -38,13 +39,13 @@ from mirrorkit.pack import PackOptions, pack as pack_bundle
 @click.option("-j", "--jobs", type=click.IntRange(1, 32), default=8, show_default=True, help="Parallel downloads and lookups.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bars or step messages.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
-def pack(profile: str | None, config: Path | None, output: Path, ocp: str | None, helm: bool, extra_images: tuple[str, ...],
+def pack(profile: str | None, config: Path | None, output: Path, ocp: str | None, install: str, extra_images: tuple[str, ...],
          inspect_bundles: bool, npm_packages: tuple[str, ...], npm_registry: str | None, npmrc: Path | None,
          authfile: Path | None, tls_verify: bool, oc_mirror: Path | None, cache_dir: Path | None, sign_key: Path | None,
          passphrase_file: Path | None, split_size: str | None, jobs: int, quiet: bool, as_json: bool) -> None:
     """Build a signed, checksummed transfer bundle: images (via oc-mirror), NPM plugins, manifest."""
     opts = PackOptions(
-        output=output, profile=profile, config=config, ocp=ocp, helm=helm, extra_images=extra_images,
+        output=output, profile=profile, config=config, ocp=ocp, install=install, extra_images=extra_images,
         inspect_bundles=inspect_bundles, npm_packages=npm_packages, npm_registry=npm_registry, npmrc=npmrc,
         authfile=authfile, tls_verify=tls_verify, oc_mirror=oc_mirror, cache_dir=cache_dir, sign_key=sign_key,
         passphrase=passphrase_from(passphrase_file) if sign_key else None,

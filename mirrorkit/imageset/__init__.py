@@ -7,7 +7,7 @@ Modules: :mod:`.model` (frozen values), :mod:`.parse` (YAML -> model, case-insen
 
 from __future__ import annotations
 
-from mirrorkit.imageset.build import BuildResult, BundleResolver, build_imageset
+from mirrorkit.imageset.build import INSTALL_FLOWS, BuildResult, BundleResolver, build_imageset, mirror_for_flow
 from mirrorkit.imageset.config import ImageSetConfig
 from mirrorkit.imageset.issues import InvalidConfiguration, Issue
 from mirrorkit.imageset.model import (
@@ -50,4 +50,6 @@ __all__ = [
     "PlatformChannel",
     "PlatformTarget",
     "build_imageset",
+    "INSTALL_FLOWS",
+    "mirror_for_flow",
 ]
