@@ -8,6 +8,7 @@
       manifest.json.sig      detached Ed25519 signature over the exact bytes of manifest.json
                              (one line: base64 of the 64-byte signature); absent when not signed
       imageset-config.yaml   the ImageSetConfiguration oc-mirror ran with (also inside the manifest)
+      sbom.cdx.json          CycloneDX 1.6 SBOM of the payload, a listed payload file (see bundle.sbom)
       images/                oc-mirror mirror-to-disk output: mirror_000001.tar, ... (+ working-dir/
                              bits that disk-to-mirror needs, if any)
       npm/                   plugin tarballs (<name>-<version>.tgz, scoped names flattened) and
@@ -38,6 +39,7 @@ from pathlib import Path
 MANIFEST = "manifest.json"
 SIGNATURE = "manifest.json.sig"
 ISC = "imageset-config.yaml"
+SBOM = "sbom.cdx.json"
 IMAGES_DIR = "images"
 NPM_DIR = "npm"
 NPM_INDEX = "npm/index.json"
