@@ -1,0 +1,242 @@
+"""Read an operator catalog image's File-Based Catalog straight from its registry, one pass, flat memory.
+
+What `oc-mirror` does (copy the catalog to disk, untar every layer, load the whole FBC) costs the
+catalog's full size on disk and in memory. Here the layers stream through the decompressor and a tar
+reader once, bottom to top, each verified against its digest on the way: FBC files of packages
+that were not asked for are skipped without being decoded (opm's layout puts each package in
+`<configs>/<package>/`), and objects of selected packages are reduced to the few fields mirroring
+needs as they are decoded. Nothing is written to disk.
+
+Layer order and OCI whiteouts are applied as a container runtime would (`.wh.NAME`, `.wh..wh..opq`,
+a non-file entry hiding a lower file), so a package deleted by an upper layer is gone, and a
+rebuilt catalog that whites out `/configs` and adds a new one reads as the new one.
+"""
+
+from __future__ import annotations
+
+import logging
+import posixpath
+import tarfile
+import zlib
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from mirrorkit.catalog.fbc import BundleDef, ChannelDef, FbcObject, PackageDef, package_of, reduce_object
+from mirrorkit.catalog.stream import decompressed, is_fbc_file, iter_objects
+from mirrorkit.errors import InputError, MirrorkitError, RegistryError
+from mirrorkit.oci.layers import OPAQUE, WHITEOUT, normalise_member
+from mirrorkit.oci.manifest import Manifest
+from mirrorkit.oci.platform import Platform
+from mirrorkit.oci.reference import ImageReference
+
+log = logging.getLogger(__name__)
+
+CONFIGS_LABEL = "operators.operatorframework.io.index.configs.v1"
+MAX_CONFIG_BYTES = 1024 * 1024
+#: tar reader buffer: large reads keep the per-call overhead of skipping members low.
+TAR_BUFSIZE = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class PackageFbc:
+    """One package of a catalog: its `olm.package`, channels and bundles (reduced)."""
+
+    name: str
+    default_channel: str | None
+    channels: tuple[ChannelDef, ...]
+    bundles: tuple[BundleDef, ...]
+
+    def bundle(self, name: str) -> BundleDef | None:
+        for bundle in self.bundles:
+            if bundle.name == name:
+                return bundle
+        return None
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """What was read: the image (`ref` as given, `digest` the tag's digest), its FBC folder, the
+    names of every package directory (parsed or not) and the parsed packages."""
+
+    ref: str
+    digest: str
+    configs_dir: str
+    package_names: tuple[str, ...]
+    packages: dict[str, PackageFbc] = field(repr=False)
+    layers_read: int = 0
+    skipped_files: int = 0
+
+
+def image_labels(client: Any, manifest: Manifest) -> dict[str, str]:
+    """`config.Labels` of an image (the config blob is verified like every blob)."""
+    config = manifest.config
+    if config is None or config.size > MAX_CONFIG_BYTES:
+        return {}
+    import json
+
+    with client.open_blob(manifest.name, config) as reader:
+        raw = reader.read()
+    try:
+        data = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        return {}
+    labels = data.get("config", {}).get("Labels") if isinstance(data, dict) and isinstance(data.get("config"), dict) else None
+    return {str(k): str(v) for k, v in labels.items()} if isinstance(labels, dict) else {}
+
+
+def read_catalog(
+    client: Any,
+    ref: str,
+    packages: Iterable[str] | None = None,
+    *,
+    platform: Platform | str | None = None,
+) -> Catalog:
+    """Read catalog image *ref*; only the FBC of *packages* is decoded (None: every package)."""
+    if ref.startswith("oci:"):
+        raise InputError(f"catalog {ref} is an oci:// directory", "mirrorkit plan reads catalogs from registries",
+                         "push the catalog to a registry, or plan with a docker:// catalog")
+    image = ImageReference.parse(ref)
+    try:
+        manifest = client.get_manifest(image, platform=platform)
+        labels = image_labels(client, manifest)
+    except MirrorkitError as exc:
+        raise type(exc)(f"cannot read operator catalog {ref}: {exc.what}", exc.why, exc.hint) from None
+    label = labels.get(CONFIGS_LABEL, "").strip()
+    root = normalise_member(label.lstrip("/")) if label else None
+    if not root:
+        raise InputError(
+            f"{ref} is not a File-Based Catalog image",
+            f"its config has no {CONFIGS_LABEL} label" if not label else f"its {CONFIGS_LABEL} label {label!r} is not a folder",
+            "pass an operator catalog (index) image such as registry.redhat.io/redhat/redhat-operator-index:v4.19",
+        )
+    wanted = None if packages is None else frozenset(packages)
+    state = _Overlay(root, wanted)
+    for index, layer in enumerate(manifest.layers):
+        state.apply_layer(client, manifest, index, layer)
+    found = state.packages()
+    if wanted is not None and wanted - set(found) and state.unparsed_dirs():
+        # a package whose folder is not named after it (opm does not require that): read everything once
+        log.debug("packages %s not in folders of their name; reading every package of %s", sorted(wanted - set(found)), ref)
+        state = _Overlay(root, None, keep=wanted)
+        for index, layer in enumerate(manifest.layers):
+            state.apply_layer(client, manifest, index, layer)
+        found = state.packages()
+    names = sorted(set(state.dir_names()) | set(found))
+    return Catalog(ref=ref, digest=manifest.top_digest, configs_dir=root, package_names=tuple(names),
+                   packages=found, layers_read=len(manifest.layers), skipped_files=state.skipped)
+
+
+def _under(path: str, directory: str) -> bool:
+    return directory == "" or path == directory or path.startswith(directory + "/")
+
+
+class _Overlay:
+    """The merged view of the FBC folder across layers: every file path, parsed objects of wanted files."""
+
+    def __init__(self, root: str, wanted: frozenset[str] | None, keep: frozenset[str] | None = None) -> None:
+        self.root = root
+        self.wanted = wanted  # package folders to decode (None: all)
+        self.keep = keep if keep is not None else wanted  # packages whose objects are kept (None: all)
+        self.paths: set[str] = set()
+        self.parsed: dict[str, list[FbcObject]] = {}
+        self.skipped = 0
+
+    def _folder(self, path: str) -> str | None:
+        rel = path[len(self.root) + 1 :]
+        return rel.split("/", 1)[0] if "/" in rel else None
+
+    def apply_layer(self, client: Any, manifest: Manifest, index: int, layer: Any) -> None:
+        what = f"layer {index + 1} ({layer.digest}) of catalog {manifest.ref}"
+        if layer.size == 0:
+            return
+        added_paths: set[str] = set()
+        added: dict[str, list[FbcObject]] = {}
+        hidden: set[str] = set()
+        opaque: set[str] = set()
+        with client.open_blob(manifest.name, layer) as reader:
+            head = reader.peek(16)
+            stream = decompressed(reader, head, layer.media_type, what)
+            try:
+                with tarfile.open(fileobj=stream, mode="r|", bufsize=TAR_BUFSIZE) as tar:
+                    for member in tar:
+                        path = normalise_member(member.name)
+                        if path is None:
+                            continue
+                        directory, base = posixpath.split(path)
+                        if base == OPAQUE:
+                            opaque.add(directory)
+                            continue
+                        if base.startswith(WHITEOUT):
+                            hidden.add(posixpath.join(directory, base[len(WHITEOUT):]))
+                            continue
+                        if member.isdir():
+                            self.paths.discard(path)
+                            self.parsed.pop(path, None)
+                            continue
+                        if not member.isreg():
+                            hidden.add(path)
+                            added_paths.discard(path)
+                            added.pop(path, None)
+                            continue
+                        if not path.startswith(self.root + "/"):
+                            continue
+                        added_paths.add(path)
+                        if not is_fbc_file(path):
+                            continue
+                        folder = self._folder(path)
+                        if folder is not None and self.wanted is not None and folder not in self.wanted:
+                            self.skipped += 1
+                            continue  # another package: not decoded at all
+                        extracted = tar.extractfile(member)
+                        if extracted is None:
+                            continue
+                        objects = []
+                        for obj, where in iter_objects(extracted, path):
+                            reduced = reduce_object(obj, where)
+                            if reduced is not None and (self.keep is None or package_of(reduced) in self.keep):
+                                objects.append(reduced)
+                        added[path] = objects
+            except (tarfile.TarError, EOFError, zlib.error, OSError) as exc:
+                raise RegistryError(f"{what} is not a valid tar archive", str(exc) or type(exc).__name__,
+                                    "the catalog image is damaged; check the catalog reference") from None
+            except Exception as exc:
+                if type(exc).__name__ == "ZstdError":
+                    raise RegistryError(f"{what} is not a valid zstd stream", str(exc),
+                                        "the catalog image is damaged; check the catalog reference") from None
+                raise
+            reader.drain()  # the rest of the blob, so its digest is checked
+        for directory in opaque:
+            self._drop(lambda p, d=directory: _under(p, d) and p != d)
+        for path in hidden:
+            self._drop(lambda p, h=path: _under(p, h))
+        self.paths |= added_paths
+        self.parsed.update(added)
+
+    def _drop(self, gone: Any) -> None:
+        self.paths = {p for p in self.paths if not gone(p)}
+        for path in [p for p in self.parsed if gone(p)]:
+            del self.parsed[path]
+
+    def dir_names(self) -> set[str]:
+        return {f for f in (self._folder(p) for p in self.paths if is_fbc_file(p)) if f}
+
+    def unparsed_dirs(self) -> set[str]:
+        return {f for f in self.dir_names() if self.wanted is not None and f not in self.wanted}
+
+    def packages(self) -> dict[str, PackageFbc]:
+        defs: dict[str, PackageDef] = {}
+        channels: dict[str, list[ChannelDef]] = {}
+        bundles: dict[str, list[BundleDef]] = {}
+        for path in sorted(self.parsed):
+            for obj in self.parsed[path]:
+                if isinstance(obj, PackageDef):
+                    defs.setdefault(obj.name, obj)
+                elif isinstance(obj, ChannelDef):
+                    channels.setdefault(obj.package, []).append(obj)
+                else:
+                    bundles.setdefault(obj.package, []).append(obj)
+        return {
+            name: PackageFbc(name, d.default_channel, tuple(channels.get(name, ())), tuple(bundles.get(name, ())))
+            for name, d in sorted(defs.items())
+        }
