@@ -8,7 +8,9 @@ Order matters and is the point of this module:
 3. oc-mirror disk-to-mirror loads the archives into the target registry. It runs in a work folder
    that links to the bundle's archives, so the bundle itself is never written to;
 4. the npm tarballs are published (idempotent: already-present versions with our integrity pass);
-5. values.yaml, the dynamic-plugins ConfigMap and oc-mirror's cluster resources are written;
+5. values.yaml, the dynamic-plugins ConfigMap and oc-mirror's cluster resources are written, the
+   Helm charts are handed out and INSTALL.md, the runbook for this bundle and these targets
+   (:mod:`mirrorkit.install`);
 6. the targets are checked (every image in the registry by digest, every package served with its
    integrity) and those items join step 1's bundle checks in the final report: no byte is hashed twice.
 
@@ -31,8 +33,10 @@ from mirrorkit.bundle.targets import image_checker, npm_checker
 from mirrorkit.bundle.verify import reassemble, target_items, verify_bundle
 from mirrorkit.errors import InputError, NpmError
 from mirrorkit.fsutil import atomic_write_bytes
+from mirrorkit.install import hand_out_charts, install_context, write_runbook
 from mirrorkit.npm.index import read_index
 from mirrorkit.npm.publish import publish_packages
+from mirrorkit.ocmirror.result import ClusterResource
 from mirrorkit.ocmirror import DiskToMirrorOptions, Target, disk_to_mirror, find_oc_mirror, raise_for_result
 from mirrorkit.report import write_reports
 from mirrorkit.report.model import Report
@@ -158,6 +162,7 @@ def _push(opts: PushOptions, say: Callable[[str], None], step: Steps) -> PushRes
     step("reassembling the bundle from its parts (nothing pushed yet)")
     tree = _payload_tree(bundle, manifest, work, opts, say)
     written: list[Path] = []
+    resources_written: tuple[ClusterResource, ...] = ()
 
     archives = work / "archives"
     if _link_archives(tree, manifest, archives):
@@ -179,6 +184,7 @@ def _push(opts: PushOptions, say: Callable[[str], None], step: Steps) -> PushRes
             dest = resources / source.name
             atomic_write_bytes(dest, source.read_bytes())
             written.append(dest)
+        resources_written = result.cluster_resources
 
     if manifest.npm:
         index = read_index(tree / layout.NPM_DIR)
@@ -192,6 +198,11 @@ def _push(opts: PushOptions, say: Callable[[str], None], step: Steps) -> PushRes
         step("writing values.yaml and the dynamic-plugins ConfigMap")
         written.append(write_values(index, opts.npm_registry, output / VALUES, opts.values_in))
         written.append(write_dynamic_plugins_configmap(index, opts.npm_registry, output / CONFIGMAP))
+
+    step("writing the charts and the install runbook")
+    written.extend(hand_out_charts(tree, manifest, output))
+    written.append(write_runbook(install_context(manifest, output=output, registry=str(target), npm_registry=opts.npm_registry,
+                                                 resources=resources_written, written=written), output))
 
     step("verifying the targets", "verifying the targets")
     # The bundle's own checks were done (and passed) before anything was pushed: the final report

@@ -126,3 +126,25 @@ def hash_files(
     finally:
         bar.close()
     return {name: results[name] for name in names}
+
+
+def copy_checked(root: Path, name: str, size: int, sha256: str, dest: Path) -> None:
+    """Copy bundle file *name* to *dest*, hashing the very bytes written: *dest* appears (atomically)
+    only when they are the *size* and *sha256* the manifest pins, so a file swapped after verification
+    can never be handed out (no check-then-use)."""
+    from mirrorkit.fsutil import atomic_writer
+
+    fd, _st = _open_regular(root, name)
+    h = hashlib.sha256()
+    copied = 0
+    with os.fdopen(fd, "rb") as source, atomic_writer(dest) as out:
+        while block := source.read(CHUNK):
+            h.update(block)
+            out.write(block)
+            copied += len(block)
+        if (copied, h.hexdigest()) != (size, sha256):
+            raise BundleError(
+                f"{name} changed after the bundle was verified",
+                f"expected size {size} sha256 {sha256}, read size {copied} sha256 {h.hexdigest()}",
+                "get a fresh copy of the bundle and run push again",
+            )
