@@ -32,6 +32,7 @@ COMMANDS: dict[str, str] = {
     "mirror": "mirrorkit.commands.mirror:mirror",
     "npm": "mirrorkit.commands.npm:npm",
     "pack": "mirrorkit.commands.pack:pack",
+    "plan": "mirrorkit.commands.plan:plan",
     "profiles": "mirrorkit.commands.imageset:profiles",
     "push": "mirrorkit.commands.push:push",
     "values": "mirrorkit.commands.values:values",

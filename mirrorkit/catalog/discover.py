@@ -61,7 +61,7 @@ def discover(
         if progress:
             from tqdm import tqdm
 
-            results = tqdm(results, total=len(todo), desc="inspecting bundles", unit="bundle", leave=False)
+            results = tqdm(results, total=len(todo), desc="inspecting bundles", unit="bundle", leave=False, disable=None)
         for bundle, inspected in results:
             related = {canonical(r.image) for r in bundle.related_images} | {canonical(bundle.image)}
             warnings.extend(f"bundle {bundle.name}: {w}" for w in inspected.warnings)

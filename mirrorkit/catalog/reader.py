@@ -115,8 +115,8 @@ def read_catalog(
     for index, layer in enumerate(manifest.layers):
         state.apply_layer(client, manifest, index, layer)
     found = state.packages()
-    if wanted is not None and wanted - set(found) and state.unparsed_dirs():
-        # a package whose folder is not named after it (opm does not require that): read everything once
+    if wanted is not None and wanted - set(found) and state.unparsed_dirs() and state.misnamed:
+        # folders here are not named after their packages (opm does not require it): read everything once
         log.debug("packages %s not in folders of their name; reading every package of %s", sorted(wanted - set(found)), ref)
         state = _Overlay(root, None, keep=wanted)
         for index, layer in enumerate(manifest.layers):
@@ -141,6 +141,7 @@ class _Overlay:
         self.paths: set[str] = set()
         self.parsed: dict[str, list[FbcObject]] = {}
         self.skipped = 0
+        self.misnamed = False  # a decoded folder held objects of another package
 
     def _folder(self, path: str) -> str | None:
         rel = path[len(self.root) + 1 :]
@@ -194,6 +195,8 @@ class _Overlay:
                         objects = []
                         for obj, where in iter_objects(extracted, path):
                             reduced = reduce_object(obj, where)
+                            if reduced is not None and folder is not None and package_of(reduced) != folder:
+                                self.misnamed = True
                             if reduced is not None and (self.keep is None or package_of(reduced) in self.keep):
                                 objects.append(reduced)
                         added[path] = objects

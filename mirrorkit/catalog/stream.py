@@ -89,10 +89,10 @@ def _yaml_objects(stream: IO[bytes], file: str) -> Iterator[tuple[Any, Where]]:
         loader = _SAFE_LOADER(data)
         try:
             while loader.check_node():
-                line = loader.peek_event().start_mark.line + 1
                 node = loader.get_node()
                 if node is None:
                     continue
+                line = node.start_mark.line + 1
                 obj = loader.construct_document(node)
                 if obj is not None:
                     yield obj, Where(file, line)

@@ -1,0 +1,112 @@
+"""`mirrorkit plan`: every image (and npm package) a pack would carry, with where each comes from.
+
+Reads only what it must: operator catalog layers (FBC of the selected packages decoded, the rest
+skipped), the manifests and metadata layers of the selected bundle images, never image content.
+Nothing is written.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import click
+
+from mirrorkit.commands.bundle_images import make_client, registry_options
+from mirrorkit.errors import InputError
+from mirrorkit.imageset import ImageSetConfig, InvalidConfiguration
+from mirrorkit.imageset.model import Mirror
+
+
+@click.command("plan")
+@click.option("--profile", metavar="NAME|FILE", help="A profile from 'mirrorkit profiles' or the path of a profile file.")
+@click.option("--config", type=click.Path(dir_okay=False, path_type=Path), help="Your own ImageSetConfiguration instead of a profile.")
+@click.option("--ocp", metavar="X.Y", help="OpenShift version the operator catalog follows (profiles only; default: the profile's).")
+@click.option("--discover/--no-discover", default=True, show_default=True,
+              help="Inspect each selected bundle image for images outside its relatedImages.")
+@click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
+@registry_options
+def plan(profile: str | None, config: Path | None, ocp: str | None, discover: bool, as_json: bool, quiet: bool,
+         authfile: str | None, tls_verify: bool, platform: str | None) -> None:
+    """Show every image pack will carry (catalog, operator bundle, related, discovered, additional), before mirroring."""
+    from mirrorkit.catalog import build_plan
+    from mirrorkit.oci.platform import Platform
+
+    if (profile is None) == (config is None):
+        raise click.UsageError("pass exactly one of --profile or --config")
+    try:
+        mirror, npm, npm_registry, source = _load(profile, config, ocp)
+    except InvalidConfiguration as exc:
+        for line in exc.lines():
+            click.echo(line, err=True)
+        raise click.exceptions.Exit(exc.exit_code) from None
+    wanted = Platform.parse(platform) if platform else None
+    client = make_client(authfile, tls_verify)
+    result = build_plan(mirror, client, platform=wanted, discover=discover, progress=not quiet and not as_json)
+    if as_json:
+        doc = result.to_json()
+        doc["source"] = source
+        doc["npm"] = {"registry": npm_registry or None, "packages": list(npm)}
+        click.echo(json.dumps(doc, indent=2, sort_keys=True))
+        return
+    for warning in result.warnings:
+        click.echo(f"mirrorkit: warning: {warning}", err=True)
+    click.echo(render_text(result, npm, npm_registry, source), nl=False)
+
+
+def _load(profile: str | None, config: Path | None, ocp: str | None) -> tuple[Mirror, tuple[str, ...], str, str]:
+    if config is not None:
+        if ocp is not None:
+            raise InputError("--ocp applies to profiles only", None, "write the catalog tag into your ImageSetConfiguration")
+        loaded = ImageSetConfig.load(config)
+        return loaded.mirror or Mirror(), (), "", str(config)
+    from mirrorkit.profiles import load_profile
+
+    found = load_profile(profile or "")
+    return found.mirror_for(ocp), tuple(found.npm_packages), found.npm_registry, f"profile {found.name} ({found.source})"
+
+
+def render_text(result: Any, npm: Sequence[str], npm_registry: str, source: str) -> str:
+    """Grouped by kind, then package and bundle; each image with why it is there."""
+    counts = result.to_json()["counts"]
+    lines = [f"# plan for {source}: {len(result.images)} images "
+             f"({', '.join(f'{k} {v}' for k, v in counts.items())}), {len(npm)} npm packages"]
+    for summary in result.catalogs:
+        packages = "; ".join(f"{p} [{', '.join(c) or 'every bundle'}]" for p, c in summary.channels)
+        lines.append(f"# catalog {summary.ref} ({summary.digest}){' full' if summary.full else ''}: "
+                     f"{len(summary.bundles)} bundle(s){': ' + packages if packages else ''}")
+    for kind in ("catalog", "operator", "additional", "helm"):
+        images = result.of_kind(kind)
+        if kind == "helm":
+            if result.helm_charts:
+                lines += ["", "helm",
+                          f"  {result.helm_charts} chart(s) in the configuration: their images are not predicted "
+                          "(oc-mirror finds them when it renders the charts)"]
+            continue
+        if not images:
+            continue
+        lines += ["", kind]
+        groups: dict[tuple[str, str, str], list[Any]] = {}
+        for image in images:
+            key = (image.package or "", image.version or "", image.bundle or "")
+            groups.setdefault(key, []).append(image)
+        for (package, version, bundle), members in groups.items():
+            if package:
+                lines.append(f"  {package} {version}".rstrip() + (f" (bundle {bundle})" if bundle else ""))
+            elif kind == "additional":
+                lines.append("  additionalImages")
+            width = max(len(i.role) for i in members)
+            for image in members:
+                lines.append(f"    {image.role:<{width}}  {image.ref}")
+                for origin in image.origins:
+                    lines.append(f"        from {origin.describe()}")
+    if result.blocked:
+        lines += ["", "blocked (blockedImages)"] + [f"    {ref}" for ref in result.blocked]
+    if npm:
+        lines += ["", f"npm ({npm_registry})" if npm_registry else "npm"] + [f"    {spec}" for spec in npm]
+    if not result.discovery:
+        lines += ["", "# bundle discovery was off (--no-discover): images bundles name outside relatedImages are not listed"]
+    return "\n".join(lines) + "\n"
