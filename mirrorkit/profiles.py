@@ -55,6 +55,7 @@ class _ProfileDocument:
     ocp: str | None = spec("ocp", str, required=True)
     mirror: Mirror | None = spec("mirror", Mirror, required=True)
     bundle_images: tuple[str, ...] | None = spec("bundleImages", [str])
+    discover_images: bool | None = spec("discoverImages", bool)
     npm: _NpmSection | None = spec("npm", _NpmSection)
     notes: tuple[str, ...] | None = spec("notes", [str])
 
@@ -69,6 +70,8 @@ class Profile:
     ocp: str
     mirror: Mirror
     bundle_images: tuple[str, ...] = ()
+    #: Inspect the catalog's selected bundles for images outside relatedImages (``discoverImages``).
+    discover_images: bool = True
     npm_registry: str = ""
     npm_packages: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
@@ -87,6 +90,7 @@ class Profile:
             "release": self.release,
             "ocp": self.ocp,
             "bundleImages": list(self.bundle_images),
+            "discoverImages": self.discover_images,
             "npmRegistry": self.npm_registry,
             "npmPackages": list(self.npm_packages),
             "source": self.source,
@@ -171,6 +175,7 @@ def loads_profile(text: str, *, source: str = "<string>", expect_name: str | Non
         ocp=doc.ocp or "",
         mirror=doc.mirror or Mirror(),
         bundle_images=doc.bundle_images or (),
+        discover_images=doc.discover_images is not False,
         npm_registry=(npm.registry or "").rstrip("/"),
         npm_packages=npm.packages or (),
         notes=doc.notes or (),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import textwrap
 
@@ -67,7 +68,7 @@ def test_profile_1_8_holds_the_documented_values():
     p = load_profile("rhdh-orchestrator-1.8")
     assert isinstance(p, Profile)
     assert (p.release, p.ocp) == ("1.8", "4.19")
-    assert p.bundle_images == (f"{OSL}/logic-operator-bundle:1.36.0-8",)
+    assert p.bundle_images == () and p.discover_images  # catalog discovery opens the selected bundle
     assert p.npm_registry == "https://npm.registry.redhat.com"
     assert p.npm_packages == tuple(f"@redhat/{name}@1.8.0" for name in PLUGINS)
     images = [i.name for i in p.mirror.additional_images]
@@ -110,8 +111,13 @@ def test_ocp_option_changes_the_catalog_tag_only():
         build_imageset(profile, ocp="four")
 
 
+def _with_bundle_images() -> Profile:
+    """A curated profile plus the bundleImages a custom profile may still name."""
+    return dataclasses.replace(load_profile("rhdh-orchestrator-1.8"), bundle_images=(f"{OSL}/logic-operator-bundle:1.36.0-8",))
+
+
 def test_extra_and_resolved_images_are_added_once_and_deterministically():
-    profile = load_profile("rhdh-orchestrator-1.8")
+    profile = _with_bundle_images()
     seen: list = []
 
     def resolver(bundles):
@@ -131,7 +137,7 @@ def test_extra_and_resolved_images_are_added_once_and_deterministically():
 
 
 def test_bad_extra_or_resolved_image_is_refused():
-    profile = load_profile("rhdh-orchestrator-1.8")
+    profile = _with_bundle_images()
     with pytest.raises(InvalidReference):
         build_imageset(profile, extra_images=["not a ref"])
     with pytest.raises(BundleError):
@@ -285,3 +291,12 @@ def test_profiles_show_says_what_each_flow_carries(cli_run):
     assert code != 0 and "no-such-profile" in err
     code, out, _ = cli_run("profiles")  # the bare command still lists
     assert code == 0 and "rhdh-orchestrator-1.8" in out
+
+
+def test_discover_images_switch_is_read_and_defaults_on(tmp_path):
+    text = local_profile()
+    assert loads_profile(text).discover_images is True
+    off = loads_profile(text.replace("npm:\n", "discoverImages: false\nnpm:\n", 1))
+    assert off.discover_images is False and off.to_json()["discoverImages"] is False
+    with pytest.raises(InvalidConfiguration, match="discoverImages"):
+        loads_profile(text.replace("npm:\n", "discoverImages: sometimes\nnpm:\n", 1))
