@@ -119,13 +119,19 @@ def reduce_object(obj: Any, where: Where) -> FbcObject | None:
         return ChannelDef(_str(obj, "name", where) or "", _str(obj, "package", where) or "", tuple(parsed), where)
     if schema == SCHEMA_BUNDLE:
         version = None
-        for prop in obj.get("properties") or ():
+        for prop in obj.get("properties") if isinstance(obj.get("properties"), list) else ():
             if isinstance(prop, dict) and prop.get("type") == SCHEMA_PACKAGE and isinstance(prop.get("value"), dict):
                 found = prop["value"].get("version")
                 version = found if isinstance(found, str) and found else None
                 break
         related = []
-        for index, item in enumerate(obj.get("relatedImages") or ()):
+        listed = obj.get("relatedImages") or []
+        if not isinstance(listed, list):
+            raise malformed(where, f"relatedImages of bundle {obj.get('name')!r} is not a list")
+        properties = obj.get("properties") or []
+        if not isinstance(properties, list):
+            raise malformed(where, f"properties of bundle {obj.get('name')!r} is not a list")
+        for index, item in enumerate(listed):
             if not isinstance(item, dict):
                 raise malformed(where, f"relatedImages[{index}] of bundle {obj.get('name')!r} is not an object")
             image = item.get("image")
