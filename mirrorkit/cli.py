@@ -35,6 +35,7 @@ COMMANDS: dict[str, str] = {
     "plan": "mirrorkit.commands.plan:plan",
     "profiles": "mirrorkit.commands.imageset:profiles",
     "push": "mirrorkit.commands.push:push",
+    "sbom": "mirrorkit.commands.sbom:sbom",
     "values": "mirrorkit.commands.values:values",
     "verify": "mirrorkit.commands.verify:verify",
 }

@@ -18,6 +18,7 @@ from mirrorkit.bundle.hashcache import HashCache
 from mirrorkit.bundle.manifest import canonical_json
 from mirrorkit.bundle.parts import load_index
 from mirrorkit.bundle.safepath import check_relpath
+from mirrorkit.bundle.sbom import add_sbom
 from mirrorkit.errors import BundleError, InputError
 from mirrorkit.report.model import Status
 
@@ -204,8 +205,9 @@ def test_manifest_edited_rehashed_not_resigned(bundle: Path, keys):
     new_files = tuple(
         type(f)(f.path, f.size, hashlib.sha256((bundle / f.path).read_bytes()).hexdigest()) for f in manifest.files
     )
-    forged = Manifest(manifest.created, manifest.mirrorkit_version, manifest.oc_mirror_version, manifest.profile,
-                      manifest.imageset_config, new_files, manifest.npm, manifest.images)
+    forged = add_sbom(bundle, Manifest(manifest.created, manifest.mirrorkit_version, manifest.oc_mirror_version,
+                                       manifest.profile, manifest.imageset_config, new_files, manifest.npm,
+                                       manifest.images))  # a thorough forger rewrites the SBOM too
     (bundle / layout.MANIFEST).write_bytes(forged.to_bytes())
     assert (bundle / layout.SIGNATURE).read_bytes() == sig_before
     report = verify_bundle(bundle, verify_key=keys[1], progress=False)

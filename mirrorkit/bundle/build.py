@@ -1,4 +1,4 @@
-"""Seal a bundle directory: scan it, hash it (reusing cached hashes), write the manifest, sign, split.
+"""Seal a bundle directory: scan it, hash it (reusing cached hashes), write the SBOM and the manifest, sign, split.
 
 This is ``pack``'s last step, kept here so ``pack`` stays a thin composition: whatever produced the
 payload (oc-mirror archives, npm tarballs), :func:`seal_bundle` turns the directory into a bundle
@@ -21,6 +21,7 @@ from mirrorkit.bundle.hashing import FileHash, HashFailure, hash_files
 from mirrorkit.bundle.manifest import FileEntry, ImageEntry, Manifest, NpmPackage, utc_now
 from mirrorkit.bundle.parts import write_parts
 from mirrorkit.bundle.safepath import check_relpath, check_regular
+from mirrorkit.bundle.sbom import add_sbom
 from mirrorkit.bundle.signing import write_signature
 from mirrorkit.errors import BundleError
 from mirrorkit.fsutil import atomic_write_bytes
@@ -143,7 +144,7 @@ def seal_bundle(
     cache: HashCache | None = None
     if cache_file is not False:
         cache = HashCache.load(default_cache_file(root) if cache_file in (None, True) else Path(cache_file))  # type: ignore[arg-type]
-    sizes = scan(root)
+    sizes = scan(root, exclude=(layout.MANIFEST, layout.SIGNATURE, layout.PARTS_DIR, layout.SBOM))  # SBOM: rewritten below
     hashes = hash_payload(root, sizes, cache=cache, jobs=jobs, progress=progress)
     if cache is not None:
         cache.update(hashes)
@@ -158,6 +159,8 @@ def seal_bundle(
         npm=tuple(npm),
         images=tuple(images),
     )
+    # The SBOM describes the payload without itself, then joins the listed files (see bundle.sbom).
+    manifest = add_sbom(root, manifest)
     # Validate what we are about to sign exactly as a verifier will read it.
     data = manifest.to_bytes()
     Manifest.from_bytes(data)

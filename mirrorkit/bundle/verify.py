@@ -29,6 +29,7 @@ from mirrorkit.bundle.hashing import FileHash, hash_files
 from mirrorkit.bundle.manifest import Manifest
 from mirrorkit.bundle.parts import PartsIndex, load_index, scan_parts
 from mirrorkit.bundle.safepath import check_relpath
+from mirrorkit.bundle.sbom import check_sbom
 from mirrorkit.bundle.signing import fingerprint, load_public_key, verify_signature
 from mirrorkit.errors import BundleError, InputError, MirrorkitError
 from mirrorkit.report.model import BundleIdentity, CheckItem, Report, Status
@@ -256,6 +257,7 @@ def verify_bundle(
         items += _tree_items(root, manifest, {k: v for k, v in regular.items() if k not in in_parts_dir},
                              {k: v for k, v in unsafe.items() if k not in in_parts_dir}, set(), jobs, progress)
         items += _npm_integrity_items(root, manifest, set(regular))
+        items += check_sbom(root, manifest)  # parts only: checked once reassembled
     if index is not None:
         items += _parts_items(root, manifest, data, index, progress)
     for name in sorted(in_parts_dir - allowed):

@@ -6,9 +6,10 @@ It has to open from a USB stick on an air-gapped bastion, so nothing may be fetc
 from __future__ import annotations
 
 from html import escape
+from pathlib import Path
 
 from mirrorkit.report.markdown import category
-from mirrorkit.report.model import Report
+from mirrorkit.report.model import Report, Status
 
 _CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem;color:#1b1b1b;background:#fafafa}
@@ -30,6 +31,15 @@ col.status{width:5.5rem}col.category{width:6.5rem}col.subject{width:18%}col.valu
 
 def _e(text: object) -> str:
     return escape(str(text), quote=True)
+
+
+def _sbom_row(report: Report) -> str:
+    """A link to the bundle's CycloneDX SBOM (layout.SBOM; for the scanner or the change board) when
+    verify checked one; absolute, because the report usually lives outside the bundle."""
+    if not report.identity.path or not any(i.category == "sbom" and i.status is not Status.WARNING for i in report.items):
+        return ""
+    uri = (Path(report.identity.path) / "sbom.cdx.json").absolute().as_uri()
+    return f'<tr><td>SBOM</td><td class="v"><a href="{_e(uri)}">sbom.cdx.json</a> (CycloneDX 1.6)</td></tr>\n'
 
 
 def render(report: Report) -> str:
@@ -69,7 +79,7 @@ def render(report: Report) -> str:
 <tr><td>Created</td><td>{_e(ident.created)}</td></tr>
 <tr><td>Bundle</td><td class="v">{_e(ident.path)}</td></tr>
 <tr><td>Signer fingerprint</td><td class="v">{_e(signer)}</td></tr>
-</table>
+{_sbom_row(report)}</table>
 {by_group}<table class="items">
 <colgroup><col class="status"><col class="category"><col class="subject"><col class="value"><col class="value"><col></colgroup>
 <thead><tr><th>Status</th><th>Category</th><th>Subject</th><th>Expected</th><th>Actual</th><th>Detail</th></tr></thead>
