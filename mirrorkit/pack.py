@@ -34,11 +34,13 @@ from mirrorkit.bundle import layout
 from mirrorkit.bundle.build import check_free_space, hash_payload, scan, seal_bundle
 from mirrorkit.bundle.hashcache import HashCache, default_cache_file
 from mirrorkit import __version__
-from mirrorkit.bundle.manifest import FileEntry, ImageEntry, Manifest, NpmPackage, utc_now
+from mirrorkit.bundle.manifest import IMAGE_KINDS, FileEntry, ImageEntry, Manifest, NpmPackage, utc_now
 from mirrorkit.bundle.signing import fingerprint, load_private_key
 from mirrorkit.errors import InputError, MirrorError, MirrorkitError, NpmError
 from mirrorkit.fsutil import atomic_write_bytes, atomic_write_text
-from mirrorkit.imageset import ImageSetConfig, build_imageset
+from mirrorkit.catalog import Plan as CatalogPlan
+from mirrorkit.catalog import compare_mapping
+from mirrorkit.imageset import ImageSetConfig
 from mirrorkit.npm.index import INDEX_NAME, NpmIndex, write_index
 from mirrorkit.npm.npmrc import NpmSettings
 from mirrorkit.npm.pull import pull_packages
@@ -46,7 +48,8 @@ from mirrorkit.oci.client import OciClient
 from mirrorkit.oci.manifest import Manifest as ImageManifest
 from mirrorkit.oci.reference import ImageReference
 from mirrorkit.ocmirror import MirrorToDiskOptions, OcMirror, dry_run, find_oc_mirror, mirror_to_disk, raise_for_result
-from mirrorkit.profiles import load_profile
+from mirrorkit.provenance import chart_archives, label, rebuilt_catalogs, reuse_key
+from mirrorkit.settle import settle
 from mirrorkit.steps import Steps
 
 log = logging.getLogger(__name__)
@@ -98,6 +101,8 @@ class PackResult:
     added_images: tuple[str, ...]
     removed_stale: tuple[str, ...]
     signer: str | None
+    #: Where oc-mirror's mapping and mirrorkit's catalog plan disagree, one line per image.
+    warnings: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -112,6 +117,8 @@ class PackResult:
             "added_images": list(self.added_images),
             "removed_stale": list(self.removed_stale),
             "signed_by": self.signer,
+            "images_by_kind": {k: sum(1 for i in self.manifest.images if i.kind == k) for k in IMAGE_KINDS},
+            "warnings": list(self.warnings),
         }
 
 
@@ -120,10 +127,12 @@ class _Plan:
     """What goes into the bundle before any byte is copied."""
 
     profile: str
+    config: ImageSetConfig
     isc_text: str
     npm_specs: tuple[str, ...]
     npm_settings: NpmSettings
     added_images: tuple[str, ...]
+    catalog_plan: CatalogPlan | None = None
 
 
 def work_dir_for(output: Path) -> Path:
@@ -132,29 +141,13 @@ def work_dir_for(output: Path) -> Path:
 
 
 def _settle_plan(opts: PackOptions, client: OciClient, say: Callable[[str], None]) -> _Plan:
-    specs = list(opts.npm_packages)
-    registry = opts.npm_registry
-    if opts.profile is not None:
-        profile = load_profile(opts.profile)
-        resolver = None
-        if opts.inspect_bundles and profile.bundle_images:
-            from mirrorkit.operator_bundle import resolve_bundle_images
-
-            resolver = lambda refs: resolve_bundle_images(refs, client)  # noqa: E731
-        built = build_imageset(profile, ocp=opts.ocp, install=opts.install, extra_images=opts.extra_images, bundle_resolver=resolver)
-        for ref in built.added_images:
-            say(f"operator bundle adds {ref}")
-        specs = list(profile.npm_packages) + [s for s in specs if s not in profile.npm_packages]
-        registry = registry or profile.npm_registry or None
-        name, text, added = profile.name, built.config.render(), built.added_images
-    else:
-        assert opts.config is not None
-        if not opts.config.is_file():
-            raise InputError(f"ImageSetConfiguration {opts.config} does not exist", hint="pass an existing file with --config")
-        config = ImageSetConfig.load(opts.config)
-        name, text, added = "", config.render(), ()
-    settings = NpmSettings.load(registry=registry, token=opts.npm_token, npmrc=opts.npmrc)
-    return _Plan(name, text, tuple(specs), settings, added)
+    settled = settle(client=client, profile=opts.profile, config=opts.config, ocp=opts.ocp, install=opts.install,
+                     extra_images=opts.extra_images, inspect_bundles=opts.inspect_bundles, progress=opts.progress, say=say)
+    specs = list(settled.npm_specs) + [s for s in opts.npm_packages if s not in settled.npm_specs]
+    settings = NpmSettings.load(registry=opts.npm_registry or settled.npm_registry or None, token=opts.npm_token,
+                                npmrc=opts.npmrc)
+    return _Plan(settled.profile, settled.config, settled.config.render(), tuple(specs), settings,
+                 settled.added_images, settled.plan)
 
 
 def _check_output(output: Path) -> Manifest | None:
@@ -191,8 +184,10 @@ def _unseal(output: Path) -> None:
         shutil.rmtree(output / layout.PARTS_DIR)
 
 
-def _image_entries(mapping: Sequence[tuple[str, str]], client: OciClient, jobs: int) -> tuple[ImageEntry, ...]:
-    """(source, digest, destination repository) for every planned image; tags resolved to digests."""
+def _image_entries(mapping: Sequence[tuple[str, str]], client: OciClient, jobs: int, plan: _Plan) -> tuple[ImageEntry, ...]:
+    """(source, digest, destination repository, kind, provenance) for every planned image; tags
+    resolved to digests. A catalog's source keeps the source catalog's digest: the entry's own digest
+    becomes the rebuilt catalog's after mirror-to-disk (:func:`mirrorkit.provenance.rebuilt_catalogs`)."""
 
     def entry(pair: tuple[str, str]) -> ImageEntry:
         source, destination = pair
@@ -201,7 +196,11 @@ def _image_entries(mapping: Sequence[tuple[str, str]], client: OciClient, jobs: 
         digest = src.digest or dst.digest or client.resolve_digest(src)
         # The digest is recorded on its own; the source keeps its tag when the plan had one.
         source_name = f"{src.name}:{src.tag}" if src.tag else src.name
-        return ImageEntry(source=source_name, digest=digest, destination=dst.repository)
+        labelled = label(ImageEntry(source=source_name, digest=digest, destination=dst.repository),
+                         plan.config, plan.catalog_plan)
+        if labelled.kind == "catalog":
+            labelled = dataclasses.replace(labelled, source=f"{source_name}@{digest}")
+        return labelled
 
     with ThreadPoolExecutor(max_workers=max(1, min(jobs, 8)), thread_name_prefix="resolve") as pool:
         return tuple(sorted(set(pool.map(entry, mapping))))
@@ -226,10 +225,10 @@ def _image_bytes(images: Sequence[ImageEntry], client: OciClient, jobs: int) -> 
 
 def _archives_reusable(previous: Manifest | None, isc_text: str, images: tuple[ImageEntry, ...], output: Path) -> bool:
     """True when the previous bundle's archives were made from exactly this plan and still hash right."""
-    if previous is None or previous.imageset_config != isc_text or tuple(sorted(previous.images)) != images:
+    if previous is None or previous.imageset_config != isc_text or reuse_key(previous.images) != reuse_key(images):
         return False
-    archived = [f for f in previous.files if f.path.startswith(layout.IMAGES_DIR + "/")]
-    if not archived:
+    archived = [f for f in previous.files if f.path.startswith((layout.IMAGES_DIR + "/", layout.CHARTS_DIR + "/"))]
+    if not any(f.path.startswith(layout.IMAGES_DIR + "/") for f in archived):
         return False
     sizes: dict[str, int] = {}
     for entry in archived:
@@ -257,6 +256,19 @@ def _move_archives(source: Path, images_dir: Path) -> list[str]:
             hint="check the oc-mirror log under that folder's mirrorkit-logs/ and run pack again",
         )
     return moved
+
+
+def _copy_charts(working_dir: Path, charts_dir: Path) -> set[str]:
+    """Copy the chart archives oc-mirror pulled into the bundle (they also travel inside the mirror
+    archive, where only oc-mirror reads them; the bastion installs from ``charts/``)."""
+    if charts_dir.exists():
+        shutil.rmtree(charts_dir)
+    copied = set()
+    for chart in chart_archives(working_dir):
+        charts_dir.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(chart, charts_dir / chart.name)
+        copied.add(f"{layout.CHARTS_DIR}/{chart.name}")
+    return copied
 
 
 def _prune(output: Path, keep: set[str]) -> tuple[str, ...]:
@@ -342,8 +354,12 @@ def _pack(opts: PackOptions, say: Callable[[str], None], step: Steps) -> PackRes
         raise MirrorError("oc-mirror could not plan the mirror", failed or planned.result.summary,
                           "check the image references and your --authfile, then run pack again")
     step("resolving image digests and sizes")
-    images = _image_entries(planned.mapping, client, opts.jobs)
-    say(f"plan: {len(images)} images, {len(plan.npm_specs)} npm packages")
+    images = _image_entries(planned.mapping, client, opts.jobs, plan)
+    kinds = ", ".join(f"{sum(1 for i in images if i.kind == k)} {k}" for k in IMAGE_KINDS if any(i.kind == k for i in images))
+    say(f"plan: {len(images)} images ({kinds or 'none'}), {len(plan.npm_specs)} npm packages")
+    warnings = compare_mapping(plan.catalog_plan, planned.mapping) if plan.catalog_plan is not None else []
+    for warning in warnings:
+        say(f"warning: {warning}")
 
     reuse = _archives_reusable(previous, plan.isc_text, images, output)
     needed = 0 if reuse else int(_image_bytes(images, client, opts.jobs) * SPACE_MARGIN)
@@ -351,8 +367,10 @@ def _pack(opts: PackOptions, say: Callable[[str], None], step: Steps) -> PackRes
     check_free_space(output, needed * (2 if opts.split_size else 1))
 
     if reuse:
+        assert previous is not None
         say("images unchanged since the last pack: reusing the archives (they still hash as sealed)")
-        archives = {f.path for f in previous.files if f.path.startswith(layout.IMAGES_DIR + "/")}  # type: ignore[union-attr]
+        archives = {f.path for f in previous.files if f.path.startswith((layout.IMAGES_DIR + "/", layout.CHARTS_DIR + "/"))}
+        images = tuple(sorted(previous.images))  # the rebuilt catalogs' digests come from the run that made them
     else:
         step("mirroring images to disk (oc-mirror mirror-to-disk)")
         (work / ARCHIVES_RECORD).unlink(missing_ok=True)
@@ -361,8 +379,11 @@ def _pack(opts: PackOptions, say: Callable[[str], None], step: Steps) -> PackRes
             stale.unlink()
         result = mirror_to_disk(tool, dataclasses.replace(plan_options, archive_dir=archive_dir), progress=opts.progress)
         raise_for_result(result)
+        working_dir = archive_dir / "working-dir"
+        images = rebuilt_catalogs(images, plan.config, working_dir)
         step("moving the archives into the bundle")
         archives = {f"{layout.IMAGES_DIR}/{name}" for name in _move_archives(archive_dir, output / layout.IMAGES_DIR)}
+        archives |= _copy_charts(working_dir, output / layout.CHARTS_DIR)
         _record_archives(output, work, plan.isc_text, images, archives)
 
     npm_dir = output / layout.NPM_DIR
@@ -380,7 +401,7 @@ def _pack(opts: PackOptions, say: Callable[[str], None], step: Steps) -> PackRes
         npm_entries = [NpmPackage(e.name, e.version, e.integrity, f"{layout.NPM_DIR}/{e.path}") for e in wanted]
 
     step("sealing the bundle (hashing, manifest, signature, parts)")
-    removed = _prune(output, {layout.ISC} | archives | npm_keep)
+    removed = _prune(output, {layout.ISC, layout.SBOM} | archives | npm_keep)  # the SBOM is rewritten by sealing
     for name in removed:
         say(f"removed stale file {name}")
     manifest = seal_bundle(
@@ -397,7 +418,7 @@ def _pack(opts: PackOptions, say: Callable[[str], None], step: Steps) -> PackRes
         progress=opts.progress,
     )
     (work / ARCHIVES_RECORD).unlink(missing_ok=True)  # the manifest is the record now
-    return PackResult(output, manifest, reuse, plan.added_images, removed, signer)
+    return PackResult(output, manifest, reuse, plan.added_images, removed, signer, tuple(warnings))
 
 
 __all__ = ["PackOptions", "PackResult", "pack", "work_dir_for"]
