@@ -7,6 +7,7 @@ Cases (each run --runs times; median time and largest peak RSS reported):
   verify            mirrorkit verify     vs sha256sum -c and openssl dgst -sha256 over the same files
   bundle_inspect    mirrorkit bundle-images vs skopeo copy + tar -xzf each layer + grep
   pack_incremental  a second mirrorkit pack with nothing changed vs the first
+  catalog_plan      mirrorkit plan of 2 packages vs skopeo copy + tar -xzf + json load (1x and 2x catalog)
 
 It starts its own docker-registry and Verdaccio instances (tests/services; run scripts/setup.sh first)
 and works in a temporary directory that it removes at the end (unless --keep).
@@ -38,11 +39,12 @@ from scripts.bench.report import json_document, markdown  # noqa: E402
 from scripts.bench.results import CaseResult  # noqa: E402
 from tests.services.process import ServiceUnavailable  # noqa: E402
 
-CASES = ("npm_pull", "npm_publish", "verify", "bundle_inspect", "pack_incremental")
+CASES = ("npm_pull", "npm_publish", "verify", "bundle_inspect", "pack_incremental", "catalog_plan")
 
 #: programs each case runs besides mirrorkit (the local services are checked when they start)
 TOOLS = {"npm_pull": ("node", "npm"), "npm_publish": ("node", "npm"), "verify": ("sha256sum", "openssl"),
-         "bundle_inspect": ("skopeo", "tar", "grep"), "pack_incremental": ("skopeo", "node")}
+         "bundle_inspect": ("skopeo", "tar", "grep"), "pack_incremental": ("skopeo", "node"),
+         "catalog_plan": ("skopeo", "tar")}
 
 #: option -> (default, --quick value)
 SIZES: dict[str, tuple[object, object]] = {
@@ -52,6 +54,9 @@ SIZES: dict[str, tuple[object, object]] = {
     "verify_files": (8, 4),
     "inspect_filler_mb": (100, 4),
     "pack_image_mb": (256, 2),
+    "catalog_bundles": (8000, 40),
+    "catalog_mb": (400.0, 2.0),
+    "catalog_scales": ("1,2", "1"),
 }
 
 
@@ -70,6 +75,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--verify-files", type=int, help="files in that bundle [8; quick 4]")
     parser.add_argument("--inspect-filler-mb", type=int, help="MiB of filler layer in the bundle image [100; quick 4]")
     parser.add_argument("--pack-image-mb", type=int, help="MiB of the extra image in the pack profile [256; quick 2]")
+    parser.add_argument("--catalog-bundles", type=int, help="bundles in the 1x synthetic catalog [8000; quick 40]")
+    parser.add_argument("--catalog-mb", type=float, help="MB of FBC JSON in the 1x catalog [400; quick 2]")
+    parser.add_argument("--catalog-scales", help="catalog sizes to run, multiples of the 1x one [1,2; quick 1]")
     parser.add_argument("--workdir", type=Path, help="where data and services live (default: a new temporary directory)")
     parser.add_argument("--keep", action="store_true", help="keep the working directory")
     return parser
@@ -114,6 +122,12 @@ def run_cases(selected: list[str], options: dict[str, object], runs: int, workdi
         results.append(inspect_case(workdir / "inspect", filler_mb=int(options["inspect_filler_mb"]), runs=runs, say=say))  # type: ignore[call-overload]
     if "pack_incremental" in selected:
         results.append(pack_case(workdir / "pack", image_mb=int(options["pack_image_mb"]), runs=runs, say=say))  # type: ignore[call-overload]
+    if "catalog_plan" in selected:
+        from scripts.bench.cases_catalog import catalog_cases
+
+        scales = tuple(int(s) for s in str(options["catalog_scales"]).split(",") if s.strip())
+        results.extend(catalog_cases(workdir / "catalog", bundles=int(options["catalog_bundles"]),  # type: ignore[call-overload]
+                                     fbc_mb=float(options["catalog_mb"]), scales=scales, runs=runs, say=say))  # type: ignore[arg-type]
     return results
 
 

@@ -12,7 +12,7 @@ import pytest
 pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parents[1]
-CASES = {"npm_pull", "npm_publish", "verify", "bundle_inspect", "pack_incremental"}
+CASES = {"npm_pull", "npm_publish", "verify", "bundle_inspect", "pack_incremental", "catalog_plan"}
 
 
 def test_quick_run_reports_every_case_with_measurements(tmp_path: Path) -> None:
@@ -24,7 +24,7 @@ def test_quick_run_reports_every_case_with_measurements(tmp_path: Path) -> None:
     doc = json.loads(proc.stdout)
     cases = {case["key"]: case for case in doc["cases"]}
     assert set(cases) == CASES
-    expected_refs = {"npm_pull": 2, "npm_publish": 1, "verify": 2, "bundle_inspect": 1, "pack_incremental": 1}
+    expected_refs = {"npm_pull": 2, "npm_publish": 1, "verify": 2, "bundle_inspect": 1, "pack_incremental": 1, "catalog_plan": 1}
     for key, case in cases.items():
         assert len(case["references"]) == expected_refs[key], key
         for contender in [case["mirrorkit"], *case["references"]]:
