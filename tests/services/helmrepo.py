@@ -241,7 +241,8 @@ class HelmRepo:
         server.daemon_threads = True
         server.requests = []  # type: ignore[attr-defined]
         self._server, self._port = server, server.server_address[1]
-        self._thread = threading.Thread(target=server.serve_forever, name="helm-repo", daemon=True)
+        # a short poll interval: stop() (and every test using this fixture) waits for at most one poll
+        self._thread = threading.Thread(target=partial(server.serve_forever, poll_interval=0.05), name="helm-repo", daemon=True)
         self._thread.start()
         if self.absolute_urls:
             self.write_index()  # absolute URLs need the port
