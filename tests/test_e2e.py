@@ -352,3 +352,21 @@ def test_pack_update_interrupted_while_planning_still_reuses_the_sealed_archives
     code, out, err = cli_run("pack", "--profile", world.profile, "--output", bundle, "--no-tls-verify", "-q", "--json")
     assert code == 0, err
     assert json.loads(out)["archives_reused"] is True
+
+
+def test_pack_writes_a_cyclonedx_sbom_of_the_demo_bundle(world):
+    """The demo's real bundle: a valid CycloneDX 1.6 SBOM whose hashes are the source registry's digests
+    and the npm server's integrity (independent of the manifest), and no credential in it."""
+    from tests.test_sbom import assert_sbom_agrees
+
+    doc = assert_sbom_agrees(world.bundle)
+    digests = {f"{img.host}/{img.repo}": img.digest for img in world.content.images}
+    containers = [c for c in doc["components"] if c["type"] == "container"]
+    assert containers and all(c["hashes"] == [{"alg": "SHA-256", "content": digests[c["name"]].removeprefix("sha256:")}]
+                              for c in containers)
+    sha512 = {c["purl"]: next(h["content"] for h in c["hashes"] if h["alg"] == "SHA-512")
+              for c in doc["components"] if c["type"] == "library"}
+    assert sorted(sha512.values()) == sorted(base64.b64decode(t.integrity.removeprefix("sha512-")).hex()
+                                             for t in world.content.npm_packages)
+    text = (world.bundle / "sbom.cdx.json").read_text()
+    assert "pw-publisher" not in text and "_authToken" not in text
