@@ -292,6 +292,24 @@ def test_subcharts_alias_condition_global_and_crds(tmp_path: Path) -> None:
     assert images == [f"{REG}/from-parent:renamed"], images
 
 
+def test_dependency_tags_and_condition_lists(tmp_path: Path) -> None:
+    """Helm: a tag set false disables unless another is true; the first condition path that is a bool wins."""
+    subs = tuple(ChartSpec(name=n, version="1.0.0", templates={"p.yaml": _pod(f"{REG}/{n}:1")}) for n in ("a", "b", "c", "d"))
+    parent = ChartSpec(
+        name="parent",
+        version="1.0.0",
+        values={"tags": {"front": False, "back": True}, "c": {"on": "yes-not-a-bool"}, "cond": {"d": False}},
+        subcharts=subs,
+        dependencies=(
+            {"name": "a", "version": "1.0.0", "tags": ["front"]},
+            {"name": "b", "version": "1.0.0", "tags": ["front", "back"]},
+            {"name": "c", "version": "1.0.0", "tags": ["front"], "condition": "c.on,c.missing"},
+            {"name": "d", "version": "1.0.0", "condition": "cond.d"},
+        ),
+    )
+    assert _render_images(tmp_path, parent) == [f"{REG}/b:1"]
+
+
 def test_library_templates_are_not_rendered(tmp_path: Path) -> None:
     lib = ChartSpec(name="lib", version="0.1.0", chart_type="library", templates={"p.yaml": _pod("x.test/lib:1")},
                     helpers="{{ include \"nothing\" . }}")
@@ -321,6 +339,7 @@ def test_go_float_printing() -> None:
         ("image: {{ .Files.Get \"x\" }}", ".Files"),
         ("image: {{ .Capabilities.KubeVersion }}", ".Capabilities"),
         ("{{ if eq .Values.a \"b\" }}x{{ end }}", '"eq" (function)'),
+        ("{{ if false }}{{ .Values.a | b64enc }}{{ end }}", '"b64enc" (function)'),
     ],
 )
 def test_constructs_outside_the_subset_fail_with_chart_file_and_line(tmp_path: Path, line: str, construct: str) -> None:
@@ -466,3 +485,24 @@ def test_module_uses_only_the_standard_library_and_pyyaml() -> None:
     roots = {alias.name.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
     roots |= {node.module.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module}
     assert roots - sys.stdlib_module_names == {"yaml"}
+
+
+@pytest.mark.integration
+def test_default_chart_images_can_be_pushed_to_a_real_registry(registry: Any, tmp_path: Path) -> None:
+    """The fixture's images are parameterised by registry host, so an end-to-end run finds them all."""
+    import requests
+
+    from tests.services.helmrepo import push_default_images
+
+    pushed = push_default_images(registry.host)
+    with start_helm_repo(tmp_path / "repo", default_charts(registry.host)) as served:
+        found = helm.collect(_isc(served.url), tmp_path / "w", pull=True, tls_verify=True)
+    assert found and {c.image for c in found} <= set(pushed)
+    for chart_image in found:
+        image = pushed[chart_image.image]
+        head = requests.head(
+            f"{registry.url}/v2/{image.repo}/manifests/{image.tag}",
+            headers={"Accept": image.media_type},
+            timeout=10,
+        )
+        assert head.status_code == 200 and head.headers["Docker-Content-Digest"] == image.digest

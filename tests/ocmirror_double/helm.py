@@ -40,8 +40,13 @@ Template subset (Helm is Go text/template + sprig; this renders only what follow
   `$x :=`, parentheses, `.Files`, `.Capabilities`, `.Template`, ...) raises HelmError naming the chart,
   the template file, the line and the construct: a chart the double cannot render must never yield a
   silently wrong image list.
+  A template is parsed whole before it runs, so a refused construct fails even in a branch not taken.
 Not modelled either: `.helmignore`, dependency version constraints (a present subchart is used),
-`import-values` (refused), chart version ranges in the ImageSetConfiguration (refused), provenance.
+`import-values` (refused), chart version ranges in the ImageSetConfiguration (refused), provenance,
+index digests (Helm does not check them on pull either), Helm's install order (documents are searched
+CRDs first, then templates by path). Pulled archives are named `<name>-<version>.tgz` (Helm itself
+keeps the basename of the download URL; the two agree for ordinary repositories). All failures of a
+run are joined, one per line, into a single HelmError, as oc-mirror joins its collector errors.
 """
 
 from __future__ import annotations
@@ -918,6 +923,8 @@ class _Executor:
             if piped is not _NOTHING:
                 args.append(piped)
             return _call(head.value, args, head.line)
+        if head.kind == "lit" and head.value is None:
+            raise TemplateError(head.line, "nil is not a command")
         value = self.operand(head, dot)  # first: `.Files.Get "x"` must fail as .Files, not as an argument
         if len(command) > 1 or piped is not _NOTHING:
             raise TemplateError(head.line, f"can't give argument to non-function {_describe(head)}")

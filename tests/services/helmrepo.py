@@ -16,9 +16,11 @@ Templates use only the small rendering subset the double implements (see
 tests/ocmirror_double/helm.py): `.Values`, `.Release`, `.Chart`, `default`, `quote`, `if`, `with`.
 Usage (pytest or a demo script)::
 
-    with start_helm_repo(tmp_path / "charts", default_charts("127.0.0.1:5000")) as repo:
-        repo.url            # "http://127.0.0.1:PORT/"
-        expected_images("127.0.0.1:5000")["redhat-developer-hub", "1.8.0"]
+    push_default_images(registry.host)            # every image the default charts name, really pushed
+    with start_helm_repo(tmp_path / "charts", default_charts(registry.host)) as repo:
+        repo.url                                   # "http://127.0.0.1:PORT/" (trailing slash)
+        expected_images(registry.host)["redhat-developer-hub", "1.8.0"]   # what oc-mirror collects
+        repo.requests                              # paths fetched so far (prove a run stayed offline)
 """
 
 from __future__ import annotations
