@@ -196,11 +196,7 @@ def _image_entries(mapping: Sequence[tuple[str, str]], client: OciClient, jobs: 
         digest = src.digest or dst.digest or client.resolve_digest(src)
         # The digest is recorded on its own; the source keeps its tag when the plan had one.
         source_name = f"{src.name}:{src.tag}" if src.tag else src.name
-        labelled = label(ImageEntry(source=source_name, digest=digest, destination=dst.repository),
-                         plan.config, plan.catalog_plan)
-        if labelled.kind == "catalog":
-            labelled = dataclasses.replace(labelled, source=f"{source_name}@{digest}")
-        return labelled
+        return label(ImageEntry(source=source_name, digest=digest, destination=dst.repository), plan.config, plan.catalog_plan)
 
     with ThreadPoolExecutor(max_workers=max(1, min(jobs, 8)), thread_name_prefix="resolve") as pool:
         return tuple(sorted(set(pool.map(entry, mapping))))

@@ -38,20 +38,38 @@ def _canonical(ref: str) -> str:
 
 def label(entry: ImageEntry, config: ImageSetConfig, plan: Plan | None) -> ImageEntry:
     """*entry* with its kind and provenance (see the module docstring)."""
-    found = plan.classify(entry.source) if plan is not None else None
-    if found is not None:
-        return dataclasses.replace(entry, kind=found.kind, package=found.package or "", version=found.version or "",
-                                   bundle=found.bundle or "")
-    additional = {_canonical(ref) for ref in config.additional_images}
     name = ImageReference.parse(entry.source).name
+    found = None
+    if plan is not None:  # the plan knows operator images by digest: the source may have lost it to a tag
+        found = plan.classify(entry.source) or plan.classify(f"{name}@{entry.digest}")
+    if found is not None:
+        labelled = dataclasses.replace(entry, kind=found.kind, package=found.package or "", version=found.version or "",
+                                       bundle=found.bundle or "")
+        return _catalog_source(labelled, config) if found.kind == "catalog" else labelled
+    additional = {_canonical(ref) for ref in config.additional_images}
     if _canonical(entry.source) in additional or any(a.startswith(name + "@") for a in additional):
         return dataclasses.replace(entry, kind="additional")
     catalogs = {ImageReference.parse(op.catalog or "").name for op in config.operators if op.catalog}
     if name in catalogs:
-        return dataclasses.replace(entry, kind="catalog")
+        return _catalog_source(dataclasses.replace(entry, kind="catalog"), config)
     if config.helm is not None:
         return dataclasses.replace(entry, kind="helm")
     return dataclasses.replace(entry, kind="operator" if config.operators else "additional")
+
+
+def _catalog_source(entry: ImageEntry, config: ImageSetConfig) -> ImageEntry:
+    """A catalog's source names the source catalog's tag (from the configuration: oc-mirror pins
+    catalogs to a digest in its mapping) and its digest: the entry's own digest becomes the rebuilt
+    catalog's after mirror-to-disk (:func:`rebuilt_catalogs`)."""
+    source = ImageReference.parse(entry.source)
+    tag = source.tag
+    if tag is None:
+        for op in config.operators:
+            configured = ImageReference.parse(op.catalog or "")
+            if configured.name == source.name and configured.tag:
+                tag = configured.tag
+                break
+    return dataclasses.replace(entry, source=f"{source.name}{':' + tag if tag else ''}@{source.digest or entry.digest}")
 
 
 def _catalog_repo(ref: str) -> str:
