@@ -210,6 +210,22 @@ def test_same_content_gives_the_same_bytes_other_content_another_serial(tmp_path
     assert sbom_doc(tmp_path / "two")["serialNumber"] != sbom_doc(tmp_path / "one")["serialNumber"]
 
 
+def test_discovered_images_hang_under_their_bundle_and_a_twice_listed_image_stays_twice(tmp_path: Path):
+    root = tmp_path / "b"
+    files = payload(root)
+    extra = [ImageEntry("registry.redhat.io/rhdh/postgresql-15:1", D["f"], "mirror.local/rhdh/postgresql-15",
+                        kind="additional", package="rhdh", version="1.8.0", bundle="rhdh-operator.v1.8.0"),
+             ImageEntry("quay.io/janus-idp/backstage-showcase:latest", D["a"], "other.local/janus-idp/backstage-showcase")]
+    seal_bundle(root, imageset_config=ISC, npm=npm(files), images=images() + extra, created=CREATED,
+                cache_file=False, progress=False)
+    doc = assert_sbom_agrees(root)
+    deps = {d["ref"]: set(d.get("dependsOn", [])) for d in doc["dependencies"]}
+    assert len(deps["operator-bundle:rhdh-operator.v1.8.0"]) == 3
+    assert any("postgresql-15" in r for r in deps["operator-bundle:rhdh-operator.v1.8.0"])
+    showcases = [c for c in doc["components"] if c["name"] == "quay.io/janus-idp/backstage-showcase"]
+    assert len(showcases) == 2 and len({c["bom-ref"] for c in showcases}) == 2
+
+
 def test_a_bundle_without_images_or_packages_still_has_a_valid_sbom(tmp_path: Path):
     root = tmp_path / "b"
     (root / "images").mkdir(parents=True)

@@ -90,12 +90,18 @@ class Expected:
     hashes: tuple[tuple[str, str], ...]
 
 
-def _image_ref(image: ImageEntry) -> str:
-    ref = f"image:{image.source}@{image.digest}"
-    if image.kind != "additional":
-        ref += f"#{image.kind}"
-    provenance = ":".join(p for p in (image.package, image.version, image.bundle) if p)
-    return f"{ref}:{provenance}" if provenance else ref
+def _image_refs(images: Iterable[ImageEntry]) -> dict[ImageEntry, str]:
+    """A bom-ref per image, readable and unique: source@digest, then #kind and provenance when they
+    say something, then ~destination if the same image is still listed twice (two destinations)."""
+    refs: dict[ImageEntry, str] = {}
+    for image in images:
+        ref = f"image:{image.source}@{image.digest}"
+        if image.kind != "additional":
+            ref += f"#{image.kind}"
+        provenance = ":".join(p for p in (image.package, image.version, image.bundle) if p)
+        ref = f"{ref}:{provenance}" if provenance else ref
+        refs[image] = f"{ref}~{image.destination}" if ref in refs.values() else ref
+    return refs
 
 
 def _image_purl(image: ImageEntry) -> PackageURL | None:
@@ -146,6 +152,16 @@ def _operator_ref(image: ImageEntry) -> str:
     return f"operator-bundle:{image.bundle or image.package + '@' + image.version}"
 
 
+def _parent_ref(image: ImageEntry) -> str:
+    """Who brought *image* in, as a bom-ref: its Helm chart, its operator bundle (also for an image
+    discovered inside a bundle and carried as additional), or the bundle itself."""
+    if image.kind == "helm":
+        return _chart_ref(image.package, image.version) if image.package else BUNDLE_REF
+    if image.bundle or (image.kind == "operator" and image.package):
+        return _operator_ref(image)
+    return BUNDLE_REF
+
+
 def _charts(manifest: Manifest) -> dict[str, tuple[str, str, FileEntry | None]]:
     """{bom-ref: (name, version, archive entry)}: the archives under charts/ and every chart a Helm image
     names, so a chart whose archive is missing still groups its images."""
@@ -179,11 +195,10 @@ def expected_components(manifest: Manifest, sha1: Callable[[str], str | None] = 
     *sha1* gives an npm tarball's SHA-1 (npm's ``shasum``) from its bundle path, or None."""
     content = content_manifest(manifest)
     out: dict[str, Expected] = {}
-    for image in content.images:
+    for image, ref in _image_refs(content.images).items():
         purl = _image_purl(image)
-        out[_image_ref(image)] = Expected(_image_ref(image), f"image {image.source}@{image.digest}",
-                                          purl.to_string() if purl else "",
-                                          ((HashAlgorithm.SHA_256.value, image.digest.removeprefix("sha256:")),))
+        out[ref] = Expected(ref, f"image {image.source}@{image.digest}", purl.to_string() if purl else "",
+                            ((HashAlgorithm.SHA_256.value, image.digest.removeprefix("sha256:")),))
     for pkg in content.npm:
         hashes = [h for h in (_sri_hash(pkg.integrity),) if h]
         file = content.file(pkg.file)
@@ -198,8 +213,8 @@ def expected_components(manifest: Manifest, sha1: Callable[[str], str | None] = 
         hashes = ((HashAlgorithm.SHA_256.value, entry.sha256),) if entry else ()
         out[ref] = Expected(ref, f"Helm chart {name} {version}".rstrip(), "", hashes)
     for image in content.images:
-        if image.kind == "operator" and (image.bundle or image.package):
-            ref = _operator_ref(image)
+        ref = _parent_ref(image)
+        if ref.startswith("operator-bundle:"):
             out.setdefault(ref, Expected(ref, f"operator bundle {image.bundle or image.package}", "", ()))
     return out
 
@@ -240,14 +255,15 @@ def build_bom(manifest: Manifest, bundle_dir: Path | None = None) -> Bom:
         components[ref] = Component(bom_ref=ref, purl=purl, hashes=_hashes(e), **kw)
         return components[ref]
 
-    for image in content.images:
+    image_refs = _image_refs(content.images)
+    for image, bom_ref in image_refs.items():
         ref = ImageReference.parse(image.source) if _image_purl(image) else None
-        add(_image_ref(image), type=ComponentType.CONTAINER, name=ref.name if ref else image.source,
+        add(bom_ref, type=ComponentType.CONTAINER, name=ref.name if ref else image.source,
             version=(ref.tag if ref and ref.tag else image.digest),
             properties=_props(kind=image.kind, source=image.source, digest=image.digest, destination=image.destination,
                               **({"operator_package": image.package, "operator_version": image.version,
-                                  "operator_bundle": image.bundle} if image.kind == "operator" else
-                                 {"chart": image.package, "chart_version": image.version} if image.kind == "helm" else {})))
+                                  "operator_bundle": image.bundle} if image.kind != "helm" else
+                                 {"chart": image.package, "chart_version": image.version})))
     for pkg in content.npm:
         scope, _, bare = pkg.name.rpartition("/")
         add(_npm_ref(pkg), type=ComponentType.LIBRARY, group=scope or None, name=bare, version=pkg.version,
@@ -256,23 +272,17 @@ def build_bom(manifest: Manifest, bundle_dir: Path | None = None) -> Bom:
         add(ref, type=ComponentType.APPLICATION, name=name, version=version or None,
             properties=_props(kind="chart", file=entry.path if entry else ""))
     for image in content.images:
-        if image.kind == "operator" and (image.bundle or image.package) and _operator_ref(image) not in components:
-            add(_operator_ref(image), type=ComponentType.APPLICATION, name=image.package or image.bundle,
+        if _parent_ref(image).startswith("operator-bundle:") and _parent_ref(image) not in components:
+            add(_parent_ref(image), type=ComponentType.APPLICATION, name=image.package or image.bundle,
                 version=image.version or None,
                 properties=_props(kind="operator-bundle", operator_package=image.package, operator_bundle=image.bundle))
     bom.components = list(components.values())
 
     # Dependencies: the bundle -> what it carries at top level; a chart or operator bundle -> its images.
+    parents = {bom_ref: _parent_ref(image) for image, bom_ref in image_refs.items()}
     children: dict[str, list[Component]] = {BUNDLE_REF: []}
     for ref, component in components.items():
-        parent = BUNDLE_REF
-        if ref.startswith("image:"):
-            image = next(i for i in content.images if _image_ref(i) == ref)
-            if image.kind == "helm" and image.package:
-                parent = _chart_ref(image.package, image.version)
-            elif image.kind == "operator" and (image.bundle or image.package):
-                parent = _operator_ref(image)
-        children.setdefault(parent, []).append(component)
+        children.setdefault(parents.get(ref, BUNDLE_REF), []).append(component)
     bom.register_dependency(top, children.pop(BUNDLE_REF))
     for parent, kids in sorted(children.items()):
         bom.register_dependency(components[parent], kids)
