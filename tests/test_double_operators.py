@@ -424,3 +424,56 @@ def test_failed_related_image_skips_its_bundle(run, broken, source, target, tmp_
         operator_total - 2, operator_total, False)
     assert (results["additional"].mirrored, results["additional"].total) == (0, 1)
     assert f"[Worker] error mirroring image docker://{absent} (Operator bundles:" in result.out
+
+
+# -- helm alongside operators (tests/ocmirror_double/helm.py renders the charts) -----------------------------
+
+
+@pytest.fixture(scope="module")
+def charts(source: LocalRegistry, tmp_path_factory: pytest.TempPathFactory):
+    from tests.services.helmrepo import default_charts, expected_images, push_default_images, start_helm_repo
+
+    push_default_images(source.host)
+    with start_helm_repo(tmp_path_factory.mktemp("charts"), default_charts(source.host)) as served:
+        yield served, expected_images(source.host)
+
+
+def helm_isc(url: str, version: str = "1.8.0") -> str:
+    return (f"  helm:\n    repositories:\n    - name: openshift-charts\n      url: {url}\n"
+            f"      charts:\n      - {{name: redhat-developer-hub, version: \"{version}\"}}\n")
+
+
+def test_helm_and_operators_round_trip(run, catalog, charts, target, tmp_path) -> None:
+    served, expected = charts
+    isc = operators_isc(catalog, "    packages:\n    - name: another-decoy\n") + helm_isc(served.url)
+    m2d = run(isc, f"file://{tmp_path / 'a'}")
+    assert m2d.code == 0, m2d.out
+    chart_images = expected["redhat-developer-hub", "1.8.0"]
+    for image in chart_images:
+        assert f"Success copying docker://{image} ➡️ cache" in m2d.out
+    assert (m2d.working / "helm" / "charts" / "redhat-developer-hub-1.8.0.tgz").is_file()
+    d2m = run(isc, "--from", f"file://{tmp_path / 'a'}", f"docker://{target.host}/helm")
+    assert d2m.code == 0, d2m.out
+    assert {k: (r.mirrored, r.total) for k, r in d2m.results().items()} == {
+        "operator": (len(catalog.images_of("another-decoy")) + 1,) * 2, "helm": (len(chart_images),) * 2}
+    for image in chart_images:
+        assert exists(f"{target.host}/helm/{image.split('/', 1)[1]}"), image
+    itms = {d["metadata"]["name"]: d for d in yaml.safe_load_all(
+        (d2m.working / "cluster-resources" / "itms-oc-mirror.yaml").read_text())}
+    assert set(itms) == {"itms-generic-0"}  # chart images are in the generic group
+    sources = {m["source"] for m in itms["itms-generic-0"]["spec"]["imageTagMirrors"]}
+    assert sources == {image.rpartition(":")[0].rsplit("/", 1)[0] for image in chart_images}
+
+
+def test_helm_collection_error_and_failed_chart_image(run, charts, source, target, tmp_path) -> None:
+    served, _ = charts
+    missing = run(helm_isc(served.url, "9.9.9"), f"file://{tmp_path / 'a'}")
+    assert missing.code == 16 and "collection error: " in missing.out and "images to copy" not in missing.out
+    # a chart whose image is absent from the registry: exit 16, the image named with its type
+    from tests.services.helmrepo import rhdh_chart
+
+    served.add(rhdh_chart(f"{source.host}/absent", "1.9.0"))
+    failed = run(helm_isc(served.url, "1.9.0"), "--workspace", f"file://{tmp_path / 'ws'}", f"docker://{target.host}/h")
+    assert failed.code == 16, failed.out
+    assert f"Failed to copy helmImage docker://{source.host}/absent/" in failed.out
+    assert not failed.results()["helm"].ok
