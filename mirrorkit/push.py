@@ -2,8 +2,11 @@
 
 Order matters and is the point of this module:
 
-1. verify the whole bundle (signature when a key is given, every file, the parts). If anything
-   fails, the report is written to the output folder and **no registry or npm server is contacted**;
+1. verify the whole bundle (the signature, every file, the parts, the npm index against the
+   manifest); an unsigned bundle is refused unless ``allow_unsigned`` (see
+   :mod:`mirrorkit.bundle.trust`). If anything fails, the report is written to the output folder and
+   **no registry or npm server is contacted**; then the pre-flight (:mod:`mirrorkit.preflight`):
+   every target answers, accepts the credentials and has room, or nothing is written anywhere;
 2. a bundle carried as parts only is reassembled into the work folder (and verified again there);
 3. oc-mirror disk-to-mirror loads the archives into the target registry. It runs in a work folder
    that links to the bundle's archives, so the bundle itself is never written to;
@@ -14,6 +17,14 @@ Order matters and is the point of this module:
 6. the targets are checked (every image in the registry by digest, every package served with its
    integrity) and those items join step 1's bundle checks in the final report: no byte is hashed twice.
 
+No check-then-use: the manifest push works from is the one whose sha256 the verification reported,
+the npm tarballs are copied into the work folder while hashed and published from that copy, and
+the ImageSetConfiguration is copied the same way (oc-mirror's archives are read by oc-mirror; every
+image they carry is content-addressed and checked by digest in the target afterwards).
+
+Every failure after the verification still writes report.{json,md,html}: the checks so far, the
+step that failed, what was written and what was not.
+
 Every step is safe to repeat, so a re-run after an interruption finishes the job without
 duplicating it: oc-mirror skips blobs the registry has, publishing skips versions already there.
 """
@@ -21,6 +32,7 @@ duplicating it: oc-mirror skips blobs the registry has, publishing skips version
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -30,20 +42,28 @@ from mirrorkit.bundle import layout
 from mirrorkit.bundle.manifest import Manifest
 from mirrorkit.bundle.mirrorsets import MirrorSets
 from mirrorkit.bundle.targets import image_checker, npm_checker
+from mirrorkit.bundle.consistency import snapshot_file, snapshot_npm
+from mirrorkit.bundle.limits import MAX_MANIFEST_BYTES, read_capped
+from mirrorkit.bundle.trust import enforce
 from mirrorkit.bundle.verify import reassemble, target_items, verify_bundle
-from mirrorkit.errors import InputError, NpmError
+from mirrorkit.errors import BundleError, InputError, MirrorkitError, NpmError
 from mirrorkit.fsutil import atomic_write_bytes
 from mirrorkit.install import hand_out_charts, install_context, write_runbook
-from mirrorkit.npm.index import read_index
 from mirrorkit.npm.publish import publish_packages
 from mirrorkit.ocmirror.result import ClusterResource
 from mirrorkit.ocmirror import DiskToMirrorOptions, Target, disk_to_mirror, find_oc_mirror, raise_for_result
 from mirrorkit.report import write_reports
-from mirrorkit.report.model import Report
+from mirrorkit.preflight import Targets, preflight
+from mirrorkit.report.model import CheckItem, Report, Status
 from mirrorkit.steps import Steps
+from mirrorkit.textutil import clip
 from mirrorkit.values import write_dynamic_plugins_configmap, write_values
 
 WORK = ".mirrorkit-work"
+#: oc-mirror's retries per image when the registry fails mid-push: a dead registry ends the run
+#: after at most PUSH_RETRY_TIMES retries PUSH_RETRY_DELAY_S apart per image (a re-run resumes).
+PUSH_RETRY_TIMES = 2
+PUSH_RETRY_DELAY_S = 1.0
 VALUES = "values.yaml"
 CONFIGMAP = "dynamic-plugins.yaml"
 CLUSTER_RESOURCES = "cluster-resources"
@@ -56,6 +76,7 @@ class PushOptions:
     npm_registry: str
     output: Path
     verify_key: Path | None = None
+    allow_unsigned: bool = False
     authfile: Path | None = None
     tls_verify: bool = True
     npm_token: str | None = field(default=None, repr=False)
@@ -154,14 +175,56 @@ def _push(opts: PushOptions, say: Callable[[str], None], step: Steps) -> PushRes
     step("verifying the bundle (nothing pushed yet)", "verifying the bundle before touching any registry")
     first = verify_bundle(bundle, verify_key=opts.verify_key, jobs=None, progress=opts.progress,
                           title="mirrorkit push: bundle verification (nothing was pushed)")
+    first = enforce(first, keyed=opts.verify_key is not None, allow_unsigned=opts.allow_unsigned)
     if not first.ok:
         return PushResult(first, write_reports(first, output), touched_targets=False)
+    manifest = _verified_manifest(bundle, first)
 
-    manifest = Manifest.from_bytes((bundle / layout.MANIFEST).read_bytes())
+    step("checking every target before writing (pre-flight)", "checking the registry, the npm server and the disk")
     work = output / WORK
-    step("reassembling the bundle from its parts (nothing pushed yet)")
-    tree = _payload_tree(bundle, manifest, work, opts, say)
+    checks = preflight(manifest, Targets(
+        registry=opts.registry, npm_registry=opts.npm_registry, authfile=opts.authfile, tls_verify=opts.tls_verify,
+        npm_token=opts.npm_token, npmrc=opts.npmrc, cache_dir=opts.cache_dir or work / "cache", output=output))
+    first = dataclasses.replace(first, items=first.items + tuple(checks))
+    if not first.ok:
+        refused = dataclasses.replace(first, title="mirrorkit push: pre-flight (nothing was pushed)")
+        return PushResult(refused, write_reports(refused, output), touched_targets=False)
+
     written: list[Path] = []
+    try:
+        return _load(opts, say, step, manifest, first, target, work, written)
+    except (MirrorkitError, KeyboardInterrupt) as exc:
+        write_reports(_failure_report(first, step.current, exc, written), output)
+        raise
+
+
+def _verified_manifest(bundle: Path, report: Report) -> Manifest:
+    """The manifest push works from: read once more, accepted only if it is the very bytes the
+    verification hashed (a manifest swapped after verification is refused, not trusted)."""
+    data = read_capped(bundle / layout.MANIFEST, MAX_MANIFEST_BYTES, layout.MANIFEST)
+    if hashlib.sha256(data).hexdigest() != report.identity.manifest_sha256:
+        raise BundleError(f"{bundle / layout.MANIFEST} changed while it was being verified",
+                          hint="make sure nothing writes to the bundle, copy it again from the connected host and push again")
+    return Manifest.from_bytes(data)
+
+
+def _failure_report(first: Report, step: str, exc: BaseException, written: list[Path]) -> Report:
+    """The report of a push that failed after verification: the checks so far, the failed step,
+    what was written and that the rest was not."""
+    why = "interrupted (Ctrl-C)" if isinstance(exc, KeyboardInterrupt) else clip(str(exc))
+    items = [CheckItem("push", step, "done", "failed", Status.FAILED, why)]
+    items += [CheckItem("written", str(p), "written", "written", Status.PASSED) for p in written]
+    items.append(CheckItem("written", "the rest of the install files", "written", "not written", Status.WARNING,
+                           "run push again once the cause is fixed: it resumes"))
+    return dataclasses.replace(first, title="mirrorkit push: FAILED (see the push item)", items=first.items + tuple(items))
+
+
+def _load(opts: PushOptions, say: Callable[[str], None], step: Steps, manifest: Manifest, first: Report,
+          target: Target, work: Path, written: list[Path]) -> PushResult:
+    """Steps 2-6 (see the module docstring), after verification and pre-flight passed."""
+    output = Path(opts.output)
+    step("reassembling the bundle from its parts (nothing pushed yet)")
+    tree = _payload_tree(Path(opts.bundle), manifest, work, opts, say)
     resources_written: tuple[ClusterResource, ...] = ()
 
     archives = work / "archives"
@@ -172,9 +235,11 @@ def _push(opts: PushOptions, say: Callable[[str], None], step: Steps) -> PushRes
         shutil.rmtree(archives / "working-dir" / CLUSTER_RESOURCES, ignore_errors=True)
         step("loading images into the registry (oc-mirror disk-to-mirror)",
              f"loading images into {target} with oc-mirror {tool.version or ''}".rstrip())
+        config = snapshot_file(tree, manifest, layout.ISC, work / layout.ISC)  # the verified bytes, not the USB's
         result = disk_to_mirror(tool, DiskToMirrorOptions(
-            config=tree / layout.ISC, archive_dir=archives, target=target, authfile=opts.authfile,
+            config=config, archive_dir=archives, target=target, authfile=opts.authfile,
             cache_dir=opts.cache_dir or work / "cache", dest_tls_verify=opts.tls_verify,
+            retry_times=PUSH_RETRY_TIMES, retry_delay_s=PUSH_RETRY_DELAY_S,
         ), progress=opts.progress)
         raise_for_result(result)
         resources = output / CLUSTER_RESOURCES
@@ -187,13 +252,16 @@ def _push(opts: PushOptions, say: Callable[[str], None], step: Steps) -> PushRes
         resources_written = result.cluster_resources
 
     if manifest.npm:
-        index = read_index(tree / layout.NPM_DIR)
+        step("copying the verified npm tarballs")
+        index = snapshot_npm(tree, manifest, work / "npm")  # hashed while copied; published from the copy
         step("publishing npm packages", f"publishing {len(index.entries)} npm package(s) to {opts.npm_registry}")
         published = publish_packages(index, opts.npm_registry, token=opts.npm_token, npmrc=opts.npmrc,
                                      jobs=opts.jobs, progress=opts.progress)
         if not published.ok:
-            detail = "; ".join(f"{r.name}@{r.version}: {r.reason}" for r in published.failed)
-            raise NpmError(f"{len(published.failed)} npm package(s) could not be published", detail,
+            shown = published.failed[:5]  # reasons already start with the package name: never repeat it
+            detail = "; ".join(clip(r.reason or f"{r.name}@{r.version}", 200) for r in shown)
+            more = f" and {len(published.failed) - 5} more" if len(published.failed) > 5 else ""
+            raise NpmError(f"{len(published.failed)} npm package(s) could not be published", detail + more,
                            "fix the cause and run push again (published packages are kept)")
         step("writing values.yaml and the dynamic-plugins ConfigMap")
         written.append(write_values(index, opts.npm_registry, output / VALUES, opts.values_in))

@@ -32,13 +32,22 @@ def _tgz_integrity(data: bytes) -> str:
     return "sha512-" + base64.b64encode(hashlib.sha512(data).digest()).decode()
 
 
+def npm_index(tgz: bytes) -> bytes:
+    """The npm index pack writes for the one plugin of the payload (it must agree with the manifest)."""
+    entry = {"name": "@scope/backstage-plugin-a", "version": "1.0.0", "integrity": _tgz_integrity(tgz),
+             "shasum": hashlib.sha1(tgz).hexdigest(), "size": len(tgz), "path": "backstage-plugin-a-1.0.0.tgz",
+             "source": "https://registry.example/@scope/backstage-plugin-a/-/backstage-plugin-a-1.0.0.tgz"}
+    return (json.dumps({"schema": 1, "packages": [entry]}, indent=2, sort_keys=True) + "\n").encode()
+
+
 def make_payload(root: Path) -> dict[str, bytes]:
+    tgz = os.urandom(3_000)
     files = {
         "imageset-config.yaml": ISC.encode(),
         "images/mirror_000001.tar": os.urandom(70_000),
         "images/mirror_000002.tar": os.urandom(20_000),
-        "npm/backstage-plugin-a-1.0.0.tgz": os.urandom(3_000),
-        "npm/index.json": b'{"packages": []}\n',
+        "npm/backstage-plugin-a-1.0.0.tgz": tgz,
+        "npm/index.json": npm_index(tgz),
     }
     for name, data in files.items():
         (root / name).parent.mkdir(parents=True, exist_ok=True)
@@ -105,7 +114,7 @@ def test_sealed_bundle_verifies_with_key(bundle: Path, keys):
     assert report.signer_fingerprint and report.signer_fingerprint.startswith("SHA256:")
     subjects = {i.subject for i in report.items if i.category == "file"}
     assert "images/mirror_000001.tar" in subjects and "npm/index.json" in subjects
-    assert any(i.category == "npm-integrity" and i.status is Status.PASSED for i in report.items)
+    assert any(i.category == "npm-index" and i.status is Status.PASSED for i in report.items)
     assert report.identity.profile == "demo"
     assert report.identity.manifest_sha256 == hashlib.sha256((bundle / layout.MANIFEST).read_bytes()).hexdigest()
 
@@ -159,7 +168,7 @@ def test_flipped_byte_in_npm_tarball(bundle: Path, keys):
     flip(bundle / "npm/backstage-plugin-a-1.0.0.tgz", 10)
     report = verify_bundle(bundle, verify_key=keys[1], progress=False)
     items = _only_failure_names(report, "backstage-plugin-a-1.0.0.tgz")
-    assert {i.category for i in items} == {"file", "npm-integrity"}
+    assert {i.category for i in items} == {"file", "npm-index"}
 
 
 def test_flipped_byte_in_manifest(bundle: Path, keys):

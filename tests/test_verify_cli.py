@@ -29,10 +29,31 @@ def test_verify_ok(cli_run, sealed):
     assert f"signed by {fp}" in out and out.strip().splitlines()[-1].startswith("OK: ")
 
 
-def test_verify_without_key_warns_unauthenticated(cli_run, sealed):
+def test_verify_without_key_refuses_in_one_line(cli_run, sealed, monkeypatch):
+    monkeypatch.delenv("MIRRORKIT_VERIFY_KEY", raising=False)
     code, out, _ = cli_run("verify", sealed[0])
+    assert code == 1
+    failed = [line for line in out.splitlines() if line.startswith("FAILED ")]
+    assert len(failed) == 1 and "signature" in failed[0]
+    assert "--verify-key" in failed[0] and "MIRRORKIT_VERIFY_KEY" in failed[0] and "--allow-unsigned" in failed[0]
+
+
+def test_verify_without_key_allow_unsigned_warns_unauthenticated(cli_run, sealed, monkeypatch):
+    monkeypatch.delenv("MIRRORKIT_VERIFY_KEY", raising=False)
+    code, out, _ = cli_run("verify", sealed[0], "--allow-unsigned")
     assert code == 0
     assert "WARNING signature" in out and "UNAUTHENTICATED" in out
+
+
+def test_verify_key_defaults_from_the_environment(cli_run, sealed, monkeypatch):
+    root, public, fp = sealed
+    monkeypatch.setenv("MIRRORKIT_VERIFY_KEY", str(public))
+    code, out, _ = cli_run("verify", root)
+    assert code == 0, out
+    assert f"signed by {fp}" in out
+    monkeypatch.setenv("MIRRORKIT_VERIFY_KEY", str(public) + ".missing")
+    code, _, err = cli_run("verify", root)
+    assert code == 2 and "MIRRORKIT_VERIFY_KEY" in err
 
 
 def test_tampered_archive_exit_1_names_file_expected_actual(cli_run, sealed, tmp_path: Path):
@@ -79,7 +100,7 @@ def test_verify_parts_and_reassemble(cli_run, tmp_path: Path):
     code, out, err = cli_run("verify", carried, "--verify-key", public, "--reassemble", tmp_path / "tree")
     assert code == 0, out + err
     assert (tmp_path / "tree" / "images" / "mirror_000001.tar").read_bytes() == (root / "images" / "mirror_000001.tar").read_bytes()
-    code, _, err = cli_run("verify", root, "--reassemble", tmp_path / "tree")
+    code, _, err = cli_run("verify", root, "--verify-key", public, "--reassemble", tmp_path / "tree")
     assert code == 2 and "already exists" in err
 
 

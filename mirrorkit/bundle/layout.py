@@ -5,8 +5,10 @@
     BUNDLE/
       manifest.json          canonical JSON: every payload file with size + sha256, npm packages with
                              integrity, the image list, the ImageSetConfiguration, versions, profile
-      manifest.json.sig      detached Ed25519 signature over the exact bytes of manifest.json
-                             (one line: base64 of the 64-byte signature); absent when not signed
+      manifest.json.sig      detached Ed25519 signature over the exact bytes of manifest.json: the
+                             raw 64 bytes, so ``openssl pkeyutl -verify -pubin -inkey NAME.pub -rawin
+                             -in manifest.json -sigfile manifest.json.sig`` checks it without
+                             mirrorkit (older bundles: one base64 line, still read); absent when not signed
       imageset-config.yaml   the ImageSetConfiguration oc-mirror ran with (also inside the manifest)
       sbom.cdx.json          CycloneDX 1.6 SBOM of the payload, a listed payload file (see bundle.sbom)
       images/                oc-mirror mirror-to-disk output: mirror_000001.tar, ... (+ working-dir/

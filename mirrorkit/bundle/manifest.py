@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mirrorkit.bundle import layout
+from mirrorkit.bundle.limits import MAX_ENTRIES, MAX_MANIFEST_BYTES, loads_bounded
 from mirrorkit.bundle.safepath import check_relpath
 from mirrorkit.errors import BundleError
 
@@ -157,10 +158,10 @@ class Manifest:
                 "the bundle is damaged or was not written by mirrorkit; get a fresh copy from the packing host",
             )
 
-        try:
-            doc = json.loads(data.decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise bad(f"not valid JSON ({exc})") from None
+        try:  # bounded: a huge or deeply nested document is refused before json sees it
+            doc = loads_bounded(data, where, limit=MAX_MANIFEST_BYTES)
+        except BundleError as exc:
+            raise bad(exc.what.removeprefix(f"{where} ") + (f" ({exc.why})" if exc.why else "")) from None
         if not isinstance(doc, dict):
             raise bad("top level is not an object")
         if doc.get("format") != FORMAT:
@@ -194,6 +195,8 @@ class Manifest:
             value = doc.get(key, [])
             if not isinstance(value, list):
                 raise bad(f"'{key}' must be a list")
+            if len(value) > MAX_ENTRIES:
+                raise bad(f"'{key}' has {len(value)} entries, more than the {MAX_ENTRIES} mirrorkit accepts")
             for n, item in enumerate(value):
                 if not isinstance(item, dict):
                     raise bad(f"{key}[{n}] is not an object")

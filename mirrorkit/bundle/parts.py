@@ -38,6 +38,7 @@ from typing import BinaryIO
 from tqdm import tqdm
 
 from mirrorkit.bundle import layout
+from mirrorkit.bundle.limits import MAX_INDEX_BYTES, loads_bounded, read_capped
 from mirrorkit.bundle.safepath import check_relpath, safe_join
 from mirrorkit.errors import BundleError, InputError
 from mirrorkit.fsutil import atomic_write_bytes
@@ -104,10 +105,10 @@ class PartsIndex:
         def bad(why: str) -> BundleError:
             return BundleError(f"invalid parts index {layout.PARTS_INDEX}", why, "get a fresh copy of the parts")
 
-        try:
-            doc = json.loads(data.decode("utf-8"))
-        except (UnicodeDecodeError, ValueError) as exc:
-            raise bad(f"not valid JSON ({exc})") from None
+        try:  # bounded: size and nesting capped before json sees it
+            doc = loads_bounded(data, layout.PARTS_INDEX, limit=MAX_INDEX_BYTES)
+        except BundleError as exc:
+            raise bad(exc.what.removeprefix(f"{layout.PARTS_INDEX} ") + (f" ({exc.why})" if exc.why else "")) from None
         if not isinstance(doc, dict) or doc.get("format") != FORMAT:
             raise bad(f"'format' is not {FORMAT!r}")
         if doc.get("format_version") != FORMAT_VERSION:
@@ -356,7 +357,7 @@ class _PartsReader:
 def load_index(bundle_dir: Path) -> PartsIndex:
     path = safe_join(Path(bundle_dir), layout.PARTS_INDEX)
     try:
-        return PartsIndex.from_bytes(path.read_bytes())
+        return PartsIndex.from_bytes(read_capped(path, MAX_INDEX_BYTES, layout.PARTS_INDEX))
     except OSError as exc:
         raise BundleError(f"cannot read {layout.PARTS_INDEX}", exc.strerror or str(exc)) from None
 

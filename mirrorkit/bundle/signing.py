@@ -7,13 +7,16 @@ Files:
 * private key: PKCS#8 PEM, mode 0600, encrypted with the best available scheme when a passphrase is
   given (``-----BEGIN ENCRYPTED PRIVATE KEY-----``);
 * public key: SubjectPublicKeyInfo PEM (``openssl pkey -pubin -in NAME.pub -text`` reads it);
-* signature: ``manifest.json.sig``, one line: base64 of the 64-byte Ed25519 signature over the exact
-  bytes of ``manifest.json``.
+* signature: ``manifest.json.sig``, the raw 64-byte Ed25519 signature over the exact bytes of
+  ``manifest.json`` (nothing else: no encoding, no newline), so a security team can check a bundle
+  without mirrorkit (:data:`OPENSSL_VERIFY`). Bundles signed by older mirrorkit versions carry one
+  line of base64 instead; :func:`decode_signature` still reads those (the two cannot be confused:
+  base64 of 64 bytes is 88 characters).
 
 Fingerprint: ``SHA256:`` + unpadded base64 of sha256 over the raw 32-byte public key. It looks like an
 OpenSSH fingerprint on purpose (people know how to compare those) but hashes the raw key rather than
-the SSH wire blob, so it is defined without any SSH encoding and can be recomputed with
-``openssl pkey -pubin -in k.pub -outform DER | tail -c 32 | openssl dgst -sha256 -binary | base64``.
+the SSH wire blob, so it is defined without any SSH encoding and can be recomputed with openssl alone
+(:data:`FINGERPRINT_RECIPE`: the DER SubjectPublicKeyInfo of an Ed25519 key ends with the raw key).
 
 Passphrases never come from a command-line literal (they would land in shell history and ``ps``):
 ``--passphrase-file`` or the ``MIRRORKIT_KEY_PASSPHRASE`` environment variable (or a tty prompt in the
@@ -37,6 +40,17 @@ from mirrorkit.errors import BundleError, InputError
 from mirrorkit.fsutil import atomic_write_bytes
 
 PASSPHRASE_ENV = "MIRRORKIT_KEY_PASSPHRASE"
+
+#: Recompute a key's fingerprint without mirrorkit (NAME.pub stands for the public key file).
+FINGERPRINT_RECIPE = (
+    "printf 'SHA256:%s\\n' \"$(openssl pkey -pubin -in NAME.pub -outform DER | tail -c 32"
+    " | openssl dgst -sha256 -binary | base64 | tr -d '=')\""
+)
+
+#: Check a bundle's signature without mirrorkit (run inside the bundle directory).
+OPENSSL_VERIFY = "openssl pkeyutl -verify -pubin -inkey NAME.pub -rawin -in manifest.json -sigfile manifest.json.sig"
+
+_SIGNATURE_BYTES = 64
 
 
 def passphrase_from(passphrase_file: Path | None = None, env: Mapping[str, str] | None = None) -> bytes | None:
@@ -123,10 +137,9 @@ def load_public_key(path: Path) -> Ed25519PublicKey:
 
 
 def sign(manifest_bytes: bytes, private_key_path: Path, passphrase: bytes | None = None) -> tuple[bytes, str]:
-    """Return (signature file content, signer fingerprint) for the exact *manifest_bytes*."""
+    """Return (signature file content: the raw 64 bytes, signer fingerprint) for the exact *manifest_bytes*."""
     key = load_private_key(private_key_path, passphrase)
-    signature = key.sign(manifest_bytes)
-    return base64.b64encode(signature) + b"\n", fingerprint(key.public_key())
+    return key.sign(manifest_bytes), fingerprint(key.public_key())
 
 
 def write_signature(sig_path: Path, manifest_bytes: bytes, private_key_path: Path, passphrase: bytes | None = None) -> str:
@@ -136,12 +149,20 @@ def write_signature(sig_path: Path, manifest_bytes: bytes, private_key_path: Pat
 
 
 def decode_signature(content: bytes) -> bytes:
+    """The raw signature from a .sig file: 64 raw bytes (this format) or one base64 line (older bundles)."""
+    if len(content) == _SIGNATURE_BYTES:
+        return content
+    if len(content) > 128:  # never decode something far larger than either form
+        raise BundleError(f"signature file is {len(content)} bytes, an Ed25519 signature is {_SIGNATURE_BYTES}",
+                          hint="the bundle is damaged; copy it again from the connected host")
     try:
         raw = base64.b64decode(content.strip(), validate=True)
     except (binascii.Error, ValueError):
-        raise BundleError("signature file is not base64", hint="the bundle is damaged; get a fresh copy") from None
-    if len(raw) != 64:
-        raise BundleError(f"signature is {len(raw)} bytes, an Ed25519 signature is 64", hint="the bundle is damaged; get a fresh copy")
+        raise BundleError(f"signature file is neither a raw {_SIGNATURE_BYTES}-byte signature nor base64",
+                          hint="the bundle is damaged; copy it again from the connected host") from None
+    if len(raw) != _SIGNATURE_BYTES:
+        raise BundleError(f"signature is {len(raw)} bytes, an Ed25519 signature is {_SIGNATURE_BYTES}",
+                          hint="the bundle is damaged; copy it again from the connected host")
     return raw
 
 

@@ -15,7 +15,6 @@ registry by digest, npm packages served with the recorded integrity).
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import os
 import stat
@@ -25,7 +24,9 @@ from pathlib import Path
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from mirrorkit.bundle import layout
+from mirrorkit.bundle.consistency import npm_consistency_items
 from mirrorkit.bundle.hashing import FileHash, hash_files
+from mirrorkit.bundle.limits import MAX_MANIFEST_BYTES, clip, read_capped
 from mirrorkit.bundle.manifest import Manifest
 from mirrorkit.bundle.parts import PartsIndex, load_index, scan_parts
 from mirrorkit.bundle.safepath import check_relpath
@@ -101,26 +102,6 @@ def _compare(category: str, name: str, want_size: int, want_sha: str, got: FileH
     if got.sha256 != want_sha:
         return CheckItem(category, name, expected, actual, _F, "content differs: the file is damaged or was modified")
     return CheckItem(category, name, expected, actual, _P)
-
-
-def _npm_integrity_items(root: Path, manifest: Manifest, present: set[str]) -> list[CheckItem]:
-    """Check each npm tarball against its recorded SRI integrity (small files: cheap)."""
-    items = []
-    for pkg in manifest.npm:
-        if pkg.file not in present:
-            continue
-        algo, _, _b64 = pkg.integrity.partition("-")
-        h = hashlib.new(algo)
-        with open(root / pkg.file, "rb") as handle:
-            while block := handle.read(1024 * 1024):
-                h.update(block)
-        actual = f"{algo}-{base64.b64encode(h.digest()).decode('ascii')}"
-        items.append(CheckItem(
-            "npm-integrity", f"{pkg.name}@{pkg.version} ({pkg.file})", pkg.integrity, actual,
-            _P if actual == pkg.integrity else _F,
-            "" if actual == pkg.integrity else "tarball does not match its recorded integrity",
-        ))
-    return items
 
 
 def _tree_items(root: Path, manifest: Manifest, regular: dict[str, int], unsafe: dict[str, str],
@@ -220,18 +201,26 @@ def verify_bundle(
         items.append(CheckItem("manifest", layout.MANIFEST, "present (regular file)", "missing or not a regular file", _F,
                                "this is not a mirrorkit bundle, or the copy is incomplete"))
         return Report(title, identity, None, tuple(items))
-    data = manifest_path.read_bytes()
+    try:  # refused by its size before a byte is parsed (see mirrorkit.bundle.limits)
+        data = read_capped(manifest_path, MAX_MANIFEST_BYTES, layout.MANIFEST)
+    except BundleError as exc:
+        items.append(CheckItem("manifest", layout.MANIFEST, "a valid mirrorkit manifest", "refused", _F, str(exc)))
+        return Report(title, identity, None, tuple(items))
     manifest_sha = hashlib.sha256(data).hexdigest()
     identity = BundleIdentity(manifest_sha256=manifest_sha, path=str(root))
 
     sig_items, signer = _signature_items(root, data, key)
     items += sig_items
+    if key is not None and signer is None:
+        # A key was given and the signature does not hold: the manifest is hostile until proven
+        # otherwise, so it is not parsed at all (and nothing it names is read).
+        return Report(title, identity, None, tuple(items))
     try:
         manifest = Manifest.from_bytes(data)
     except BundleError as exc:
         items.append(CheckItem("manifest", layout.MANIFEST, "a valid mirrorkit manifest", "refused", _F, str(exc)))
         return Report(title, identity, signer, tuple(items))
-    identity = BundleIdentity(manifest_sha256=manifest_sha, profile=manifest.profile, created=manifest.created, path=str(root))
+    identity = BundleIdentity(manifest_sha256=manifest_sha, profile=clip(manifest.profile), created=manifest.created, path=str(root))
     items.append(CheckItem("manifest", layout.MANIFEST, "a valid mirrorkit manifest",
                            f"format {manifest.format_version}, {len(manifest.files)} files, {len(manifest.npm)} npm packages, "
                            f"{len(manifest.images)} images", _P))
@@ -256,7 +245,7 @@ def verify_bundle(
     if payload_present or index is None:
         items += _tree_items(root, manifest, {k: v for k, v in regular.items() if k not in in_parts_dir},
                              {k: v for k, v in unsafe.items() if k not in in_parts_dir}, set(), jobs, progress)
-        items += _npm_integrity_items(root, manifest, set(regular))
+        items += npm_consistency_items(root, manifest, set(regular))
         items += check_sbom(root, manifest)  # parts only: checked once reassembled
     if index is not None:
         items += _parts_items(root, manifest, data, index, progress)

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+import shlex
 import sys
 from pathlib import Path
 
 import click
 
-from mirrorkit.bundle.signing import PASSPHRASE_ENV, generate_keypair, passphrase_from
+from mirrorkit.bundle.signing import FINGERPRINT_RECIPE, PASSPHRASE_ENV, generate_keypair, passphrase_from
 from mirrorkit.errors import InputError
 
 
@@ -35,10 +36,13 @@ def keygen(prefix: Path, passphrase_file: Path | None, prompt: bool, force: bool
                              hint=f"Use --passphrase-file FILE or set {PASSPHRASE_ENV} instead")
         passphrase = click.prompt("Passphrase", hide_input=True, confirmation_prompt=True).encode("utf-8")
     private, public, fp = generate_keypair(prefix, passphrase, force=force)
+    # Whoever receives NAME.pub can recompute the fingerprint with openssl alone and compare.
+    recipe = FINGERPRINT_RECIPE.replace("NAME.pub", shlex.quote(str(public)))
     if as_json:
         click.echo(json.dumps({"private_key": str(private), "public_key": str(public), "fingerprint": fp,
-                               "encrypted": passphrase is not None}, sort_keys=True))
+                               "fingerprint_recipe": recipe, "encrypted": passphrase is not None}, sort_keys=True))
         return
     click.echo(f"private key: {private} (mode 0600{', passphrase-protected' if passphrase else ', NOT passphrase-protected'})")
     click.echo(f"public key:  {public}")
     click.echo(f"fingerprint: {fp}")
+    click.echo(f"recompute it without mirrorkit: {recipe}")

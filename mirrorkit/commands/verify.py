@@ -8,10 +8,13 @@ import click
 
 from mirrorkit.bundle import layout
 from mirrorkit.bundle.verify import Checker, reassemble, verify_bundle
-from mirrorkit.errors import InputError
+from mirrorkit.bundle.trust import VERIFY_KEY_ENV, default_verify_key, enforce
+from mirrorkit.errors import InputError, MirrorkitError
 from mirrorkit.report import json as report_json
 from mirrorkit.report import write_reports
-from mirrorkit.report.model import Report, Status
+from mirrorkit.report.model import BundleIdentity, CheckItem, Report, Status
+from mirrorkit.report.text import problem_lines
+from mirrorkit.textutil import clip
 
 
 def _image_checker(registry: str | None, cluster_resources: Path | None, authfile: Path | None,
@@ -37,16 +40,10 @@ def _npm_checker(npm_registry: str | None, npmrc: Path | None) -> Checker | None
 
 def _echo_text(report: Report, paths: dict[str, Path] | None) -> None:
     s = report.summary
-    for item in report.ordered_items():
-        if item.status is Status.PASSED:
-            continue
-        label = "FAILED " if item.status is Status.FAILED else "WARNING"
-        line = f"{label} {item.category} {item.subject}: expected {item.expected}; actual {item.actual}"
-        if item.detail:
-            line += f" ({item.detail})"
+    for line in problem_lines(report):  # the first 20, then "and N more": the report holds all
         click.echo(line)
     if report.signer_fingerprint:
-        click.echo(f"signed by {report.signer_fingerprint}")
+        click.echo(f"signed by {report.signer_fingerprint} (compare it with the fingerprint 'mirrorkit keygen' printed)")
     click.echo(f"{'OK' if report.ok else 'FAILED'}: {s.passed} passed, {s.failed} failed, {s.warnings} warnings"
                f" (manifest sha256 {report.identity.manifest_sha256 or '-'})")
     if paths:
@@ -56,7 +53,10 @@ def _echo_text(report: Report, paths: dict[str, Path] | None) -> None:
 @click.command("verify")
 @click.argument("bundle", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--verify-key", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="Public key (NAME.pub) the manifest must be signed with; without it the bundle is reported as unauthenticated.")
+              help=f"Public key (NAME.pub) the manifest must be signed with (default: ${VERIFY_KEY_ENV}).")
+@click.option("--allow-unsigned", is_flag=True,
+              help="Accept a bundle without a verify key (reported as UNAUTHENTICATED): checksums alone do not "
+                   "show who made the bundle.")
 @click.option("--registry", metavar="HOST", help="Also check every image of the bundle is in this registry by digest.")
 @click.option("--cluster-resources", type=click.Path(exists=True, file_okay=False, path_type=Path),
               help="Follow the IDMS/ITMS in this folder (push's output or oc-mirror's cluster-resources/) to find each "
@@ -73,7 +73,7 @@ def _echo_text(report: Report, paths: dict[str, Path] | None) -> None:
               help="When the bundle is carried as parts and verifies, rebuild its directory tree here (a new directory).")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON on stdout.")
 @click.option("--jobs", type=click.IntRange(min=1), help="Hashing threads (default: CPU count).")
-def verify(bundle: Path, verify_key: Path | None, registry: str | None, cluster_resources: Path | None, npm_registry: str | None,
+def verify(bundle: Path, verify_key: Path | None, allow_unsigned: bool, registry: str | None, cluster_resources: Path | None, npm_registry: str | None,
            authfile: Path | None, tls_verify: bool, npmrc: Path | None,
            report_dir: Path | None, reassemble_to: Path | None, as_json: bool, jobs: int | None) -> int:
     """Verify a bundle's signature, files and parts (and optionally the targets); exit 1 on any failure."""
@@ -81,8 +81,17 @@ def verify(bundle: Path, verify_key: Path | None, registry: str | None, cluster_
         layout.check_outside(reassemble_to, bundle, "--reassemble")
     if report_dir is not None:
         layout.check_outside(report_dir, bundle, "--report")
-    report = verify_bundle(bundle, verify_key=verify_key, image_checker=_image_checker(registry, cluster_resources, authfile, tls_verify),
-                           npm_checker=_npm_checker(npm_registry, npmrc), jobs=jobs)
+    try:
+        verify_key = default_verify_key(verify_key)
+        report = verify_bundle(bundle, verify_key=verify_key,
+                               image_checker=_image_checker(registry, cluster_resources, authfile, tls_verify),
+                               npm_checker=_npm_checker(npm_registry, npmrc), jobs=jobs)
+    except MirrorkitError as exc:
+        if report_dir is not None:  # a failed verify leaves a report too, saying what stopped it
+            write_reports(Report("mirrorkit bundle verification", BundleIdentity(path=str(bundle)), None, (
+                CheckItem("verify", str(bundle), "the verification runs", "error", Status.FAILED, clip(str(exc))),)), report_dir)
+        raise
+    report = enforce(report, keyed=verify_key is not None, allow_unsigned=allow_unsigned)
     paths = write_reports(report, report_dir) if report_dir else None
     if as_json:
         click.echo(report_json.render(report), nl=False)

@@ -10,6 +10,7 @@ thread-safe and downloads run in a thread pool.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -17,6 +18,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import requests
 
+from mirrorkit.cancel import Cancel, mount
 from mirrorkit.errors import AuthError, NpmError
 from mirrorkit.http import DEFAULT_POLICY, RetryPolicy, new_session, raise_for_transient, retrying
 from mirrorkit.npm.npmrc import NpmSettings
@@ -48,17 +50,28 @@ def server_message(response: requests.Response) -> str:
 class NpmClient:
     """Talks to npm registries with the credentials in *settings*."""
 
-    def __init__(self, settings: NpmSettings, *, policy: RetryPolicy = DEFAULT_POLICY, verify: bool | str = True) -> None:
+    def __init__(self, settings: NpmSettings, *, policy: RetryPolicy = DEFAULT_POLICY, verify: bool | str = True,
+                 cancel: Cancel | None = None) -> None:
         self.settings = settings
         self.policy = policy
+        self.cancel = cancel
         self._verify = verify
         self._local = threading.local()
+
+    def sleep(self, seconds: float) -> None:
+        """Retry backoff; ends at once when the client's transfers are cancelled (Ctrl-C)."""
+        if self.cancel is not None:
+            self.cancel.sleep(seconds)
+        else:
+            time.sleep(seconds)
 
     @property
     def session(self) -> requests.Session:
         session = getattr(self._local, "session", None)
         if session is None:
             session = self._local.session = new_session(self._verify)
+            if self.cancel is not None:
+                mount(session, self.cancel)
         return session
 
     def headers(self, url: str, accept: str | None = None, registry: str | None = None) -> dict[str, str]:
@@ -83,7 +96,7 @@ class NpmClient:
             raise AuthError(
                 f"{what}: {registry} answered HTTP {response.status_code}",
                 detail or ("the token was refused" if has_auth else "no credentials were sent"),
-                "check the token for this registry (--token, NPM_TOKEN or the //host/:_authToken line in your .npmrc)",
+                "check the token for this registry (push: --npm-token; npm pull/publish and values: --token; or NPM_TOKEN, or the //host/:_authToken line in your .npmrc)",
             )
         if response.status_code >= 400:
             detail = server_message(response)
@@ -112,7 +125,8 @@ class NpmClient:
                 raise NpmError(f"read {name}: unexpected document from {strip_credentials(registry)}")
             return doc
 
-        return retrying(get, what=f"read {name} from {strip_credentials(registry)}", error=NpmError, policy=self.policy)
+        return retrying(get, what=f"read {name} from {strip_credentials(registry)}", error=NpmError, policy=self.policy,
+                        sleep=self.sleep)
 
     @contextmanager
     def open_stream(self, url: str, what: str, registry: str | None = None) -> Iterator[requests.Response]:

@@ -19,7 +19,8 @@ from urllib.parse import urljoin
 from tqdm import tqdm
 
 from mirrorkit.digests import CHUNK
-from mirrorkit.errors import MirrorkitError, NpmError
+from mirrorkit.cancel import Cancel
+from mirrorkit.errors import Interrupted, MirrorkitError, NpmError
 from mirrorkit.http import DEFAULT_POLICY, RetryPolicy, retrying
 from mirrorkit.npm.body import StreamingPublishBody
 from mirrorkit.npm.client import NpmClient, strip_credentials
@@ -112,12 +113,14 @@ def publish_packages(
     """
     index = _load_index(dir_or_index)
     registry = normalise_registry(registry_url)
-    client = NpmClient(_settings(registry, token, npmrc, settings), policy=policy)
+    cancel = Cancel()
+    client = NpmClient(_settings(registry, token, npmrc, settings), policy=policy, cancel=cancel)
     groups: dict[str, list[IndexEntry]] = {}
     for entry in index.entries:
         groups.setdefault(entry.name, []).append(entry)
     show = sys.stderr.isatty() if progress is None else progress
     results: dict[tuple[str, str], PublishResult] = {}
+    interrupted = False
     with tqdm(total=len(index.entries), unit="pkg", desc="npm publish", file=sys.stderr, disable=not show, leave=False) as bar:
         with ThreadPoolExecutor(max_workers=max(1, jobs), thread_name_prefix="npm-publish") as pool:
             futures = [pool.submit(_publish_group, client, index, registry, entries, bar) for entries in groups.values()]
@@ -126,9 +129,15 @@ def publish_packages(
                     for result in future.result():
                         results[(result.name, result.version)] = result
             except KeyboardInterrupt:
+                # Drop queued publishes and break the uploads in flight (an npm server stores a version
+                # only once its whole document arrived, so nothing half-published is left).
+                cancel.cancel()
                 for future in futures:
                     future.cancel()
-                raise
+                interrupted = True
+    if interrupted:
+        raise Interrupted(f"npm publish interrupted: {len(results)} of {len(index.entries)} package(s) done",
+                          hint="Run the same command again to resume: versions already on the server are skipped")
     return PublishReport(strip_credentials(registry), tuple(results[e.key] for e in index.entries))
 
 
@@ -136,6 +145,8 @@ def _publish_group(client: NpmClient, index: NpmIndex, registry: str, entries: l
     newest = max(entries, key=lambda e: (Version.try_parse(e.version, loose=True) or Version(0, 0, 0)).sort_key())
     out = []
     for entry in entries:
+        if client.cancel is not None:
+            client.cancel.check()
         try:
             status = _publish_one(client, index, registry, entry, tag_latest=entry is newest)
             out.append(PublishResult(entry.name, entry.version, status, entry.integrity))
@@ -206,11 +217,11 @@ def _publish_one(client: NpmClient, index: NpmIndex, registry: str, entry: Index
         raise NpmError(
             f"{pkg}: {path} does not match the mirror index",
             f"index has {entry.integrity}, file is {local.integrity}",
-            "the file changed after it was pulled; pull it again",
+            "the file changed after it was pulled; copy the mirror (or bundle) again from the connected host",
         )
     manifest = read_manifest(path)
     if (manifest.get("name"), manifest.get("version")) != (entry.name, entry.version):
-        raise NpmError(f"{pkg}: its package.json says {manifest.get('name')}@{manifest.get('version')}", hint="the tarball is not the package the index names; pull it again")
+        raise NpmError(f"{pkg}: its package.json says {manifest.get('name')}@{manifest.get('version')}", hint="the tarball is not the package the index names; copy the mirror (or bundle) again from the connected host")
     served = _served_integrity(client.packument(pkg.name, registry, missing_ok=True), entry.version)
     if served is not None:
         if _same(entry, served):
@@ -235,7 +246,8 @@ def _publish_one(client: NpmClient, index: NpmIndex, registry: str, entry: Index
             client.check_status(resp, f"publish {pkg}", strip_credentials(registry))
             return "ok"
 
-    outcome = retrying(put, what=f"publish {pkg} to {strip_credentials(registry)}", error=NpmError, policy=client.policy)
+    outcome = retrying(put, what=f"publish {pkg} to {strip_credentials(registry)}", error=NpmError, policy=client.policy,
+                       sleep=client.sleep)
     served = _served_integrity(client.packument(pkg.name, registry, missing_ok=True), entry.version)
     if served is None:
         detail = "the server refused it as a conflict (HTTP 409) but" if outcome == "conflict" else "the server accepted it but"

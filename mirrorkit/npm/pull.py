@@ -19,7 +19,8 @@ from pathlib import Path
 from tqdm import tqdm
 
 from mirrorkit.digests import CHUNK
-from mirrorkit.errors import MirrorkitError, NpmError
+from mirrorkit.cancel import Cancel
+from mirrorkit.errors import Interrupted, MirrorkitError, NpmError
 from mirrorkit.fsutil import atomic_writer
 from mirrorkit.http import DEFAULT_POLICY, RetryPolicy, retrying
 from mirrorkit.npm.client import NpmClient, strip_credentials
@@ -83,6 +84,7 @@ class _Run:
     index: NpmIndex
     policy: RetryPolicy
     lock: threading.Lock = field(default_factory=threading.Lock)
+    cancel: Cancel = field(default_factory=Cancel)
 
     last_write: float = field(default_factory=time.monotonic)
 
@@ -138,9 +140,11 @@ def pull_packages(
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     existing = read_index(out_dir) if (out_dir / INDEX_NAME).is_file() else NpmIndex(out_dir)
-    run = _Run(NpmClient(settings, policy=policy), existing, policy)
+    cancel = Cancel()
+    run = _Run(NpmClient(settings, policy=policy, cancel=cancel), existing, policy, cancel=cancel)
     show = sys.stderr.isatty() if progress is None else progress
     results: dict[PackageSpec, PullResult] = {}
+    interrupted = False
     try:
         with tqdm(total=len(wanted), unit="pkg", desc="npm pull", file=sys.stderr, disable=not show, leave=False) as bar:
             with ThreadPoolExecutor(max_workers=max(1, jobs), thread_name_prefix="npm-pull") as pool:
@@ -149,12 +153,18 @@ def pull_packages(
                     for future in as_completed(futures):
                         results[futures[future]] = future.result()
                         bar.update(1)
-                except KeyboardInterrupt:  # stop queued downloads; running ones clean up their temp files
+                except KeyboardInterrupt:
+                    # Drop queued downloads and break the running ones (their temporary files are
+                    # removed); the pool's exit then waits only for workers that are already leaving.
+                    cancel.cancel()
                     for future in futures:
                         future.cancel()
-                    raise
+                    interrupted = True
     finally:  # also after Ctrl-C: keep what finished
         index_path = write_index(run.index)
+    if interrupted:
+        raise Interrupted(f"npm pull interrupted: {len(results)} of {len(wanted)} package(s) done, no partial file kept",
+                          hint=f"Run the same command again to resume: finished packages are in {index_path} and are skipped")
     return PullReport(tuple(results[s] for s in wanted), run.index, index_path)
 
 
@@ -198,7 +208,7 @@ def _download(run: _Run, pkg: PinnedPackage, url: str, dist: dict[str, object]) 
         with atomic_writer(dest) as sink:  # the temporary file is removed on any exception
             hasher = new_hasher()
             with run.client.open_stream(url, what, run.client.settings.registry_for(pkg.name)) as resp:
-                hasher.consume(resp.iter_content(CHUNK), sink)
+                hasher.consume(run.cancel.iterate(resp.iter_content(CHUNK)), sink)
             digests = Digests.from_hasher(hasher)
             if digests.size == 0:
                 raise NpmError(f"{pkg}: the registry served an empty tarball", hint="check the package on the registry")
@@ -214,5 +224,5 @@ def _download(run: _Run, pkg: PinnedPackage, url: str, dist: dict[str, object]) 
                 )
         return digests
 
-    digests = retrying(attempt, what=what, error=NpmError, policy=run.policy)
+    digests = retrying(attempt, what=what, error=NpmError, policy=run.policy, sleep=run.cancel.sleep)
     return IndexEntry(pkg.name.full, pkg.version, digests.integrity, digests.shasum, digests.size, rel, strip_credentials(url))

@@ -153,6 +153,34 @@ class OciClient:
         digest = self._call(image, "HEAD", f"manifests/{image.reference}", head, headers={"Accept": ACCEPT}, what=f"resolve {image}")
         return digest or self._fetch_manifest(image, image.reference).digest
 
+    def check_login(self, ref: RefLike) -> str:
+        """Prove the registry of *ref* answers and accepts our credentials for its repository, without
+        writing anything (push's pre-flight): basic auth is sent to ``/v2/``, a bearer registry must
+        grant a token. Returns how access was decided; raises :class:`AuthError` when refused."""
+        image = _as_ref(ref)
+        endpoint = self._endpoint(image.api_host)
+        challenge = endpoint.challenge
+        if challenge is None:
+            return "no authentication required"
+        if challenge.scheme == "bearer":
+            self._fetch_token(endpoint, challenge, image)
+            return "token granted"
+        creds = self.auth.lookup(image.registry, image.repository)
+        if creds is None:
+            raise self._refused(image, 401)
+
+        def get() -> requests.Response:
+            return raise_for_transient(self._send(endpoint, "GET", f"{endpoint.base_url}/v2/",
+                                                  headers={"Authorization": f"Basic {creds.basic}"}))
+
+        resp = retrying(get, what=f"log in to registry {image.registry}", error=RegistryError, policy=self.policy)
+        resp.close()
+        if resp.status_code in (401, 403):
+            raise self._refused(image, resp.status_code)
+        if resp.status_code >= 400:
+            raise RegistryError(f"registry {image.registry} answered HTTP {resp.status_code} to a login check")
+        return "credentials accepted"
+
     def has_manifest(self, ref: RefLike) -> bool:
         """True when the registry has the manifest *ref* names (by digest or tag); False on 404."""
         image = _as_ref(ref)

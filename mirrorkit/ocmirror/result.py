@@ -161,6 +161,12 @@ class MirrorResult:
             parts.append(f"{len(self.failed)} failed: {shown}{more}")
         elif self.errors:
             parts.append(f"oc-mirror said: {self.errors[-1]}")
+        else:  # nothing parsed: the log's last error lines say why (disk full, auth, manifest unknown)
+            from mirrorkit.ocmirror.runner import log_tail
+
+            tail = log_tail(self.log_file, 3)
+            if tail:
+                parts.append("log ends: " + " | ".join(tail))
         if self.resource_errors:
             parts.append(f"invalid cluster resources: {'; '.join(self.resource_errors)}")
         parts.append(f"log: {self.log_file}")

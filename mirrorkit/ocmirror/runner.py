@@ -31,6 +31,30 @@ class RunOutcome:
     log_file: Path
 
 
+#: Lines of oc-mirror's log shown when it fails: enough for "no space left on device",
+#: "unauthorized" or "manifest unknown" with their context, short enough to read.
+TAIL_LINES = 8
+_TAIL_BYTES = 64 * 1024
+_ERROR_MARKS = ("error", "fatal", "fail", "denied", "unauthorized", "no space", "unknown", "refused", "timeout")
+
+
+def log_tail(log_file: Path, lines: int = TAIL_LINES) -> tuple[str, ...]:
+    """The last error lines of an oc-mirror log (the last *lines* lines when none look like errors),
+    redacted, without mirrorkit's own ``#`` notes. Reads only the end of the file: logs grow to GBs."""
+    try:
+        with open(log_file, "rb") as handle:
+            size = handle.seek(0, os.SEEK_END)
+            handle.seek(max(0, size - _TAIL_BYTES))
+            text = handle.read().decode("utf-8", errors="replace")
+    except OSError:
+        return ()
+    raw = [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("# mirrorkit")]
+    if size > _TAIL_BYTES:
+        raw = raw[1:]  # the first line may be cut in the middle
+    errors = [line for line in raw if any(mark in line.lower() for mark in _ERROR_MARKS)]
+    return tuple(redact(line)[:300] for line in (errors or raw)[-lines:])
+
+
 def _stop(proc: subprocess.Popen[bytes], grace_s: float) -> None:
     """SIGTERM oc-mirror's process group, wait *grace_s*, then SIGKILL whatever is left."""
     for sig, wait_s in ((signal.SIGTERM, grace_s), (signal.SIGKILL, 5.0)):

@@ -8,6 +8,7 @@ from __future__ import annotations
 from html import escape
 from pathlib import Path
 
+from mirrorkit.bundle.signing import FINGERPRINT_RECIPE, OPENSSL_VERIFY
 from mirrorkit.report.markdown import category
 from mirrorkit.report.model import Report, Status
 
@@ -79,6 +80,8 @@ def render(report: Report) -> str:
 <tr><td>Created</td><td>{_e(ident.created)}</td></tr>
 <tr><td>Bundle</td><td class="v">{_e(ident.path)}</td></tr>
 <tr><td>Signer fingerprint</td><td class="v">{_e(signer)}</td></tr>
+<tr><td>Key fingerprint without mirrorkit</td><td class="v">{_e(FINGERPRINT_RECIPE)}</td></tr>
+<tr><td>Signature check without mirrorkit</td><td class="v">{_e(OPENSSL_VERIFY)} (in the bundle folder)</td></tr>
 {_sbom_row(report)}</table>
 {by_group}<table class="items">
 <colgroup><col class="status"><col class="category"><col class="subject"><col class="value"><col class="value"><col></colgroup>

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from mirrorkit.bundle.signing import FINGERPRINT_RECIPE, OPENSSL_VERIFY
 from mirrorkit.report.model import CheckItem, Report, Status
 
 
@@ -31,6 +32,8 @@ def render(report: Report) -> str:
         f"| Created | {_cell(report.identity.created)} |",
         f"| Path | {_cell(report.identity.path)} |",
         f"| Signer | {_cell(report.signer_fingerprint or 'none: UNAUTHENTICATED (no verify key given)')} |",
+        f"| Key fingerprint without mirrorkit | `{_cell(FINGERPRINT_RECIPE)}` |",
+        f"| Signature check without mirrorkit | `{_cell(OPENSSL_VERIFY)}` (in the bundle folder) |",
         "",
     ]
     groups = report.group_summaries()

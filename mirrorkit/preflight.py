@@ -1,0 +1,180 @@
+"""Push's pre-flight: every target answers, accepts us and has room, before anything is written.
+
+Why: push writes to three places (the registry, the npm server, the local disk) in that order and
+takes minutes per step. Found late, an unreachable npm server or a refused token leaves a registry
+full of images and no plugins; found here, it is one line and nothing was written anywhere.
+
+Each probe is read-only or refused by the server before it stores anything:
+
+* registry: ``/v2/`` reached and the credentials accepted (basic auth checked, a bearer token
+  granted) for the target repository (:meth:`mirrorkit.oci.client.OciClient.check_login`);
+* npm server: reachable, and the token given is one it knows (``/-/whoami`` names a user);
+* npm body size: a body as large as the largest publish is sent as *invalid JSON* to a probe
+  package name: a server whose limit is too small answers 413 (nothing is stored either way);
+* disk: oc-mirror unpacks the archives into its cache, so the cache's file system needs at least
+  the archives' size free, and the output folder room for the npm tarballs push copies.
+
+The probes use a short retry policy (2 attempts, 5 s to connect), so a dead target costs seconds.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import requests
+
+from mirrorkit.bundle import layout
+from mirrorkit.bundle.manifest import Manifest
+from mirrorkit.errors import MirrorkitError, NpmError
+from mirrorkit.http import RetryPolicy, raise_for_transient, retrying
+from mirrorkit.report.model import CheckItem, Status
+from mirrorkit.textutil import clip
+
+PROBE_REPOSITORY = "mirrorkit-preflight"
+PROBE_PACKAGE = "mirrorkit-preflight-probe"
+PREFLIGHT_POLICY = RetryPolicy(attempts=2, backoff=0.5, max_backoff=1.0, timeout=(5.0, 30.0))
+_P, _F, _W = Status.PASSED, Status.FAILED, Status.WARNING
+
+
+@dataclass(frozen=True, kw_only=True)
+class Targets:
+    """What push is about to write to."""
+
+    registry: str
+    npm_registry: str
+    authfile: Path | None = None
+    tls_verify: bool = True
+    npm_token: str | None = field(default=None, repr=False)
+    npmrc: Path | None = None
+    cache_dir: Path
+    output: Path
+
+
+def publish_body_size(tarball_size: int) -> int:
+    """An upper bound of the PUT body ``npm publish`` sends for a tarball: base64 plus the document."""
+    return 4 * -(-tarball_size // 3) + 64 * 1024
+
+
+def _free(path: Path) -> int:
+    probe = Path(path).absolute()
+    while not probe.exists():
+        probe = probe.parent
+    return shutil.disk_usage(probe).free
+
+
+def disk_items(manifest: Manifest, targets: Targets) -> list[CheckItem]:
+    archives = sum(f.size for f in manifest.files if f.path.startswith(layout.IMAGES_DIR + "/"))
+    tarballs = sum(f.size for f in manifest.files if f.path.startswith(layout.NPM_DIR + "/"))
+    items = []
+    for what, where, need in (("oc-mirror cache (unpacked archives)", targets.cache_dir, archives),
+                              ("output folder (npm copies, install files)", targets.output, tarballs)):
+        if not need:
+            continue
+        free = _free(where)
+        ok = free >= need
+        items.append(CheckItem("preflight", f"disk: {what} {where}", f"at least {need} bytes free", f"{free} bytes free",
+                               _P if ok else _F, "" if ok else f"free {need - free} more bytes there, or choose another "
+                               f"{'--cache-dir' if where == targets.cache_dir else '--output'} on a larger disk"))
+    return items
+
+
+def registry_item(targets: Targets) -> CheckItem:
+    from mirrorkit.bundle.targets import target_root
+    from mirrorkit.oci.client import OciClient
+
+    root = target_root(targets.registry)
+    subject = f"registry {root}"
+    try:
+        client = OciClient(targets.authfile, tls_verify=targets.tls_verify, policy=PREFLIGHT_POLICY)
+        how = client.check_login(f"{root}/{PROBE_REPOSITORY}:probe")
+    except MirrorkitError as exc:
+        return CheckItem("preflight", subject, "reachable and accepting the credentials", "refused", _F, clip(str(exc)))
+    return CheckItem("preflight", subject, "reachable and accepting the credentials", how, _P)
+
+
+def npm_items(manifest: Manifest, targets: Targets) -> list[CheckItem]:
+    from mirrorkit.npm.client import NpmClient, server_message, strip_credentials
+    from mirrorkit.npm.npmrc import NpmSettings, normalise_registry
+
+    registry = normalise_registry(targets.npm_registry)
+    shown = strip_credentials(registry).rstrip("/")
+    try:
+        settings = NpmSettings.load(registry=registry, token=targets.npm_token, npmrc=targets.npmrc)
+    except MirrorkitError as exc:
+        return [CheckItem("preflight", f"npm server {shown}", "credentials readable", "refused", _F, clip(str(exc)))]
+    client = NpmClient(settings, policy=PREFLIGHT_POLICY)
+    base = registry.rstrip("/")
+    whoami = f"{base}/-/whoami"
+    headers = client.headers(whoami)
+
+    def get() -> requests.Response:
+        return raise_for_transient(client.session.get(whoami, headers=headers, timeout=PREFLIGHT_POLICY.timeout))
+
+    items = []
+    try:
+        resp = retrying(get, what=f"reach npm server {shown}", error=NpmError, policy=PREFLIGHT_POLICY,
+                        hint="check --npm-registry and that the server is running")
+    except MirrorkitError as exc:
+        return [CheckItem("preflight", f"npm server {shown}", "reachable", "unreachable", _F, client.redact(clip(str(exc))))]
+    try:
+        user = resp.json().get("username") if resp.status_code == 200 else None
+    except (ValueError, AttributeError):
+        user = None
+    detail = server_message(resp) if resp.status_code != 200 else ""
+    resp.close()
+    if "Authorization" not in headers:
+        items.append(CheckItem("preflight", f"npm token for {shown}", "a token to publish with", "none given", _W,
+                               "publishing works only if the server allows anonymous publishes; give --npm-token, "
+                               "NPM_TOKEN or --npmrc"))
+    elif user:
+        items.append(CheckItem("preflight", f"npm token for {shown}", "accepted", f"accepted (user {clip(str(user), 80)})", _P))
+    else:
+        items.append(CheckItem("preflight", f"npm token for {shown}", "accepted", "refused", _F, client.redact(clip(
+            f"the server does not recognise the token (/-/whoami answered HTTP {resp.status_code}"
+            f"{': ' + detail if detail else ''}); give a valid --npm-token (or NPM_TOKEN, or the //host/:_authToken "
+            f"line in --npmrc)"))))
+    sizes = {f.path: f.size for f in manifest.files}
+    biggest = max((sizes.get(p.file, 0) for p in manifest.npm), default=0)
+    if biggest:
+        items.append(_body_size_item(client, base, shown, publish_body_size(biggest), headers))
+    return items
+
+
+def _body_size_item(client: object, base: str, shown: str, size: int, headers: dict[str, str]) -> CheckItem:
+    from mirrorkit.npm.client import NpmClient
+
+    assert isinstance(client, NpmClient)
+    subject = f"npm server {shown} body size limit"
+    expected = f"accepts a {size}-byte publish"
+    sent = {**headers, "Content-Type": "application/json"}
+
+    def put() -> requests.Response:  # whitespace only: invalid JSON, so nothing can be stored
+        return raise_for_transient(client.session.put(f"{base}/{PROBE_PACKAGE}", data=b" " * size, headers=sent,
+                                                      timeout=PREFLIGHT_POLICY.timeout))
+
+    try:
+        resp = retrying(put, what=f"probe the body size limit of {shown}", error=NpmError, policy=PREFLIGHT_POLICY)
+    except MirrorkitError as exc:
+        return CheckItem("preflight", subject, expected, "error", _F, client.redact(clip(str(exc))))
+    status = resp.status_code
+    resp.close()
+    if status == 413:
+        return CheckItem("preflight", subject, expected, "refused as too large (HTTP 413)", _F,
+                         "raise the server's body size limit (Verdaccio: 'max_body_size: 100mb' in config.yaml, then "
+                         "restart it; a reverse proxy in front may have its own, e.g. nginx client_max_body_size)")
+    return CheckItem("preflight", subject, expected, f"accepted (HTTP {status} to a deliberately invalid body)", _P)
+
+
+def preflight(manifest: Manifest, targets: Targets) -> list[CheckItem]:
+    """Every pre-flight item (see the module docstring); push writes nothing when one failed."""
+    items = disk_items(manifest, targets)
+    if manifest.images:
+        items.append(registry_item(targets))
+    if manifest.npm:
+        items += npm_items(manifest, targets)
+    return items
+
+
+__all__ = ["PREFLIGHT_POLICY", "Targets", "preflight", "publish_body_size"]
