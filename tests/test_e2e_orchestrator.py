@@ -203,3 +203,19 @@ def test_operator_flow_adds_the_rhdh_operator_and_no_charts(operator_flow, regis
     runbook = (out / "INSTALL.md").read_text()
     assert "startingCSV: rhdh.v1.8.1" in runbook and "kind: Backstage" in runbook and "helm install" not in runbook
     assert not (out / "charts").exists() or not any((out / "charts").iterdir())
+
+
+def test_sbom_of_a_bundle_with_operators_and_charts(helm_flow, operator_flow):
+    """Both flows' real bundles: valid CycloneDX 1.6, one component per image/package/chart of the
+    manifest with its hashes, operator bundles and charts grouping their images."""
+    from tests.test_sbom import assert_sbom_agrees
+
+    for packed in (helm_flow, operator_flow):
+        doc = assert_sbom_agrees(packed.bundle)
+        refs = {c["bom-ref"] for c in doc["components"]}
+        deps = {d["ref"]: d.get("dependsOn", []) for d in doc["dependencies"]}
+        operators = [r for r in refs if r.startswith("operator-bundle:")]
+        assert operators and all(deps[r] for r in operators), operators
+        assert any(r.endswith("#catalog") or "#catalog:" in r for r in refs)
+    charts = [r for r in {c["bom-ref"] for c in assert_sbom_agrees(helm_flow.bundle)["components"]} if r.startswith("chart:")]
+    assert charts
