@@ -202,6 +202,20 @@ def _image_entries(mapping: Sequence[tuple[str, str]], client: OciClient, jobs: 
         return tuple(sorted(set(pool.map(entry, mapping))))
 
 
+def _plan_disagreements(plan: _Plan, mapping: Sequence[tuple[str, str]], images: Sequence[ImageEntry]) -> list[str]:
+    """Where oc-mirror's mapping and mirrorkit's own catalog plan disagree (two readings of the same
+    catalog must agree). Chart images are left out: the plan does not render charts, so every one of
+    them would be "not predicted"; they are counted in the plan line instead."""
+    if plan.catalog_plan is None:
+        return []
+    def key(ref: ImageReference, digest: str | None) -> str:
+        return f"{ref.name}:{ref.tag}" if ref.tag else f"{ref.name}@{digest}"
+
+    charts = {key(ImageReference.parse(i.source), i.digest) for i in images if i.kind == "helm"}
+    compared = [pair for pair in mapping if key(src := ImageReference.parse(pair[0]), src.digest) not in charts]
+    return compare_mapping(plan.catalog_plan, compared)
+
+
 def _image_bytes(images: Sequence[ImageEntry], client: OciClient, jobs: int) -> int:
     """Sum of manifest, config and layer sizes of every platform of every image (what oc-mirror copies)."""
 
@@ -353,7 +367,7 @@ def _pack(opts: PackOptions, say: Callable[[str], None], step: Steps) -> PackRes
     images = _image_entries(planned.mapping, client, opts.jobs, plan)
     kinds = ", ".join(f"{sum(1 for i in images if i.kind == k)} {k}" for k in IMAGE_KINDS if any(i.kind == k for i in images))
     say(f"plan: {len(images)} images ({kinds or 'none'}), {len(plan.npm_specs)} npm packages")
-    warnings = compare_mapping(plan.catalog_plan, planned.mapping) if plan.catalog_plan is not None else []
+    warnings = _plan_disagreements(plan, planned.mapping, images)
     for warning in warnings:
         say(f"warning: {warning}")
 

@@ -41,7 +41,7 @@ from pathlib import Path
 from mirrorkit.bundle import layout
 from mirrorkit.bundle.manifest import Manifest
 from mirrorkit.bundle.mirrorsets import MirrorSets
-from mirrorkit.bundle.targets import image_checker, npm_checker
+from mirrorkit.bundle.targets import image_checker, npm_checker, target_root
 from mirrorkit.bundle.consistency import snapshot_file, snapshot_npm
 from mirrorkit.bundle.limits import MAX_MANIFEST_BYTES, read_capped
 from mirrorkit.bundle.trust import enforce
@@ -269,7 +269,7 @@ def _load(opts: PushOptions, say: Callable[[str], None], step: Steps, manifest: 
 
     step("writing the charts and the install runbook")
     written.extend(hand_out_charts(tree, manifest, output))
-    written.append(write_runbook(install_context(manifest, output=output, registry=str(target), npm_registry=opts.npm_registry,
+    written.append(write_runbook(install_context(manifest, output=output, registry=target_root(opts.registry), npm_registry=opts.npm_registry,
                                                  resources=resources_written, written=written), output))
 
     step("verifying the targets", "verifying the targets")

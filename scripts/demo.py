@@ -1,7 +1,8 @@
 """The main job end to end, on local services this script starts and stops itself.
 
-connected side:  source registry + source npm server (filled with demo content)
-                 -> mirrorkit keygen, mirrorkit pack, mirrorkit verify
+connected side:  source registry (an FBC operator catalog with its bundles, chart and additional
+                 images), a Helm chart repository over HTTP, a source npm server (the plugins)
+                 -> mirrorkit keygen, mirrorkit profiles show, mirrorkit plan, mirrorkit pack, mirrorkit verify
 bastion side:    target registry + target npm server (empty)
                  -> mirrorkit push (verifies first), mirrorkit verify --registry --npm-registry
 Run it with scripts/demo.sh (which installs what is needed first).
@@ -20,7 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.services.demo_content import fill_demo_sources, write_demo_profile  # noqa: E402
+from tests.services.orchestrator import fill_orchestrator_sources, write_orchestrator_profile  # noqa: E402
 from tests.services.registry import start_registry  # noqa: E402
 from tests.services.verdaccio import start_verdaccio  # noqa: E402
 
@@ -64,14 +65,20 @@ def main() -> int:
         dst_npm = start_verdaccio(services / "target-npm"); started.append(dst_npm)
         print(f"source registry {src_reg.host}, target registry {dst_reg.host}")
         print(f"source npm {src_npm.url}, target npm {dst_npm.url}")
-        content = fill_demo_sources(src_reg.host, src_npm.url, src_npm.add_user("publisher", "demo-pass"), services / "npm-work")
-        profile = write_demo_profile(content, out / "rhdh-orchestrator-demo.yaml")
-        print(f"demo content: {len(content.images)} images (one operator bundle), {len(content.npm_packages)} npm plugins")
+        content = fill_orchestrator_sources(src_reg.host, src_npm.url, src_npm.add_user("publisher", "demo-pass"),
+                                            services / "sources")
+        started.append(content)
+        profile = write_orchestrator_profile(content, out / "rhdh-orchestrator-demo.yaml")
+        print(f"demo content: an operator catalog ({len(content.catalog.bundles)} bundles in "
+              f"{len(content.catalog.packages)} packages), a Helm repository at {content.helm.url}, "
+              f"{len(content.npm_packages)} npm plugins")
         bundle, install, key = out / "bundle", out / "install", out / "demo-key"
 
-        step("connected host: create a signing key, pack the bundle, verify it")
+        step("connected host: what the profile carries, the plan, a signing key, pack, verify")
+        run("profiles", "show", str(profile), env=env)
+        run("plan", "--profile", str(profile), "--no-tls-verify", "-q", env=env)
         run("keygen", "-o", str(key), env=env)
-        run("pack", "--profile", str(profile), "--output", str(bundle), "--sign-key", f"{key}.pem",
+        run("pack", "--profile", str(profile), "--install", "helm", "--output", str(bundle), "--sign-key", f"{key}.pem",
             "--no-tls-verify", "--split-size", "1MiB", env=env)
         run("verify", str(bundle), "--verify-key", f"{key}.pub", "--report", str(out / "bundle-report"), env=env)
 
@@ -83,8 +90,10 @@ def main() -> int:
             "--npm-registry", dst_npm.url, "--no-tls-verify", "--report", str(out / "target-report"), env=env)
 
         step("done")
-        print(f"install files: {install}/values.yaml, {install}/dynamic-plugins.yaml, {install}/cluster-resources/")
-        print(f"HTML report: {install / 'report.html'}")
+        print(f"install runbook: {install / 'INSTALL.md'}")
+        print(f"install files:   {install}/values.yaml, {install}/dynamic-plugins.yaml, {install}/charts/, "
+              f"{install}/cluster-resources/")
+        print(f"HTML report:     {install / 'report.html'}")
         return 0
     finally:
         for service in reversed(started):
