@@ -108,7 +108,7 @@ def test_push_and_verify_follow_the_idms_of_a_renamed_repository(registry_factor
     assert packed.returncode == 0, packed.stderr
     npm = verdaccio_factory()
     pushed_run = mirrorkit("push", bundle, "--registry", f"{target.host}/mirror", "--npm-registry", npm.url,
-                           "--output", out, "--no-tls-verify", "-q")
+                           "--output", out, "--no-tls-verify", "--allow-unsigned", "-q")
     assert pushed_run.returncode == 0, pushed_run.stdout + pushed_run.stderr
     idms = yaml.safe_load((out / "cluster-resources" / "idms-oc-mirror.yaml").read_text())
     assert idms["spec"]["imageDigestMirrors"] == [{"mirrors": [f"{target.host}/mirror/elsewhere/app"], "source": f"{source.host}/team/app"}]
@@ -126,8 +126,9 @@ def test_push_and_verify_follow_the_idms_of_a_renamed_repository(registry_factor
     image_items = [i for i in json.loads(stdout)["items"] if i["category"] == "image"]
     assert code == 1 and [i["actual"] for i in image_items] == ["absent"]
     code, stdout, err = cli_run("verify", bare, "--registry", f"{target.host}/mirror", "--cluster-resources", out,
-                                "--no-tls-verify", "--json")
+                                "--no-tls-verify", "--allow-unsigned", "--json")
     assert code == 0, stdout + err
     # Without --registry the mirror sets alone say where to look.
-    code, stdout, err = cli_run("verify", bare, "--cluster-resources", out / "cluster-resources", "--no-tls-verify")
+    code, stdout, err = cli_run("verify", bare, "--cluster-resources", out / "cluster-resources", "--no-tls-verify",
+                                "--allow-unsigned")
     assert code == 0, stdout + err
