@@ -158,3 +158,11 @@ def test_stream_tar_helper_sanity() -> None:
     # the test helpers build what they claim: a plain tar for zstd_of
     with tarfile.open(fileobj=io.BytesIO(tar_of({"configs/x.json": b"{}"}))) as tar:
         assert tar.getnames() == ["configs/x.json"]
+
+
+def test_a_corrupt_gzip_layer_is_a_registry_error(registry, client) -> None:
+    layer = bytearray(make_layer({"configs/a/catalog.json": pkg_json("a", pad=200_000)}))
+    layer[40:80] = b"\xff" * 40
+    ref = push_catalog(registry, "reader/corrupt-gzip", [bytes(layer)])
+    with pytest.raises(RegistryError, match="is not a valid"):
+        read_catalog(client, ref, ["a"])

@@ -200,12 +200,12 @@ class _Overlay:
                             if reduced is not None and (self.keep is None or package_of(reduced) in self.keep):
                                 objects.append(reduced)
                         added[path] = objects
-            except (tarfile.TarError, EOFError, zlib.error, OSError) as exc:
+            except (tarfile.TarError, EOFError, zlib.error, OSError, ValueError) as exc:
                 raise RegistryError(f"{what} is not a valid tar archive", str(exc) or type(exc).__name__,
                                     "the catalog image is damaged; check the catalog reference") from None
             except Exception as exc:
-                if type(exc).__name__ == "ZstdError":
-                    raise RegistryError(f"{what} is not a valid zstd stream", str(exc),
+                if type(exc).__name__ in ("ZstdError", "IsalError"):  # decoders' own error types
+                    raise RegistryError(f"{what} is not a valid compressed tar archive", str(exc),
                                         "the catalog image is damaged; check the catalog reference") from None
                 raise
             reader.drain()  # the rest of the blob, so its digest is checked

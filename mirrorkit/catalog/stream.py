@@ -3,7 +3,8 @@
 Layers are gzip (`tar+gzip`), zstd (`tar+zstd`, what podman/buildah write with
 `--compression-format zstd`) or plain tar; the kind is read from the first bytes, the media type
 only breaks ties. zstd comes from the standard library from Python 3.14 on (`compression.zstd`) and
-from its backport `backports.zstd` before that.
+from its backport `backports.zstd` before that. gzip is inflated by ISA-L (`isal`) when it is
+installed, about twice as fast as zlib: inflating is most of the time a catalog read takes.
 
 An FBC file is a JSON stream (objects one after another, not an array; `opm render` writes that) or
 YAML documents. JSON is decoded object by object from a sliding window, so the largest object, not
@@ -65,7 +66,11 @@ def decompressed(raw: IO[bytes], head: bytes, media_type: str, what: str) -> IO[
             )
         return zstd.ZstdFile(raw, mode="rb")  # type: ignore[no-any-return]
     if head.startswith(GZIP_MAGIC):
-        return gzip.GzipFile(fileobj=raw, mode="rb")  # type: ignore[return-value]
+        try:
+            from isal import igzip  # type: ignore[import-not-found]
+        except ImportError:
+            return gzip.GzipFile(fileobj=raw, mode="rb")  # type: ignore[return-value]
+        return igzip.IGzipFile(fileobj=raw, mode="rb")  # type: ignore[no-any-return]
     return raw
 
 
