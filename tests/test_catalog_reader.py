@@ -163,6 +163,19 @@ def test_stream_tar_helper_sanity() -> None:
 def test_a_corrupt_gzip_layer_is_a_registry_error(registry, client) -> None:
     layer = bytearray(make_layer({"configs/a/catalog.json": pkg_json("a", pad=200_000)}))
     layer[40:80] = b"\xff" * 40
-    ref = push_catalog(registry, "reader/corrupt-gzip", [bytes(layer)])
+    ref = _push_raw(registry.host, "reader/corrupt-gzip", bytes(layer))
     with pytest.raises(RegistryError, match="is not a valid"):
         read_catalog(client, ref, ["a"])
+
+
+def _push_raw(host: str, repo: str, layer: bytes) -> str:
+    """An image whose layer is pushed as given (push_image would decompress it for the diff_id)."""
+    from tests.services.images import OCI_CONFIG, OCI_LAYER_GZIP, OCI_MANIFEST, push_blob, push_manifest
+
+    config = json.dumps({"architecture": "amd64", "os": "linux", "config": {"Labels": {CONFIGS_LABEL: "/configs"}},
+                         "rootfs": {"type": "layers", "diff_ids": []}}).encode()
+    manifest = json.dumps({"schemaVersion": 2, "mediaType": OCI_MANIFEST,
+                           "config": {"mediaType": OCI_CONFIG, "digest": push_blob(host, repo, config), "size": len(config)},
+                           "layers": [{"mediaType": OCI_LAYER_GZIP, "digest": push_blob(host, repo, layer), "size": len(layer)}]}).encode()
+    push_manifest(host, repo, "v1", manifest, OCI_MANIFEST)
+    return f"{host}/{repo}:v1"
