@@ -82,7 +82,7 @@ def settle(
         raise InputError("pass exactly one of --profile and --config", hint="e.g. --profile rhdh-orchestrator-1.8")
     discover = inspect_bundles
     if profile is not None:
-        from mirrorkit.profiles import load_profile
+        from mirrorkit.imageset.profiles import load_profile
 
         loaded = load_profile(profile)
         resolver = None

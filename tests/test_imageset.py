@@ -12,7 +12,7 @@ import yaml
 
 from mirrorkit.errors import ConfigError
 from mirrorkit.imageset import ImageSetConfig, InvalidConfiguration, build_imageset
-from mirrorkit.profiles import load_profile
+from mirrorkit.imageset.profiles import load_profile
 
 DATA = Path(__file__).parent / "data" / "imageset"
 SEEDS = sorted(DATA.glob("seed-*.yaml"))

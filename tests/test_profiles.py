@@ -10,7 +10,7 @@ import pytest
 
 from mirrorkit.errors import BundleError, InputError, InvalidReference
 from mirrorkit.imageset import ImageSetConfig, InvalidConfiguration, build_imageset
-from mirrorkit.profiles import Profile, list_profiles, load_profile, loads_profile, profiles_dir
+from mirrorkit.imageset.profiles import Profile, list_profiles, load_profile, loads_profile, profiles_dir
 
 OSL = "registry.redhat.io/openshift-serverless-1"
 PLUGINS = (

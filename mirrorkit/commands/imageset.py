@@ -14,7 +14,7 @@ from mirrorkit.errors import MirrorkitError
 from mirrorkit.fsutil import atomic_write_text
 from mirrorkit.imageset import ImageSetConfig, InvalidConfiguration, build_imageset
 from mirrorkit.imageset.build import INSTALL_FLOWS, BundleResolver
-from mirrorkit.profiles import list_profiles, load_profile
+from mirrorkit.imageset.profiles import list_profiles, load_profile
 
 
 def install_option(command: Callable[..., Any]) -> Callable[..., Any]:

@@ -63,7 +63,7 @@ def _load(profile: str | None, config: Path | None, ocp: str | None) -> tuple[Mi
             raise InputError("--ocp applies to profiles only", None, "write the catalog tag into your ImageSetConfiguration")
         loaded = ImageSetConfig.load(config)
         return loaded.mirror or Mirror(), (), "", str(config)
-    from mirrorkit.profiles import load_profile
+    from mirrorkit.imageset.profiles import load_profile
 
     found = load_profile(profile or "")
     return found.mirror_for(ocp), tuple(found.npm_packages), found.npm_registry, f"profile {found.name} ({found.source})"

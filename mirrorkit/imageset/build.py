@@ -25,7 +25,7 @@ from mirrorkit.imageset.model import AdditionalImage, Channel, Mirror, Operator,
 from mirrorkit.oci.reference import ImageReference
 
 if TYPE_CHECKING:
-    from mirrorkit.profiles import Profile
+    from mirrorkit.imageset.profiles import Profile
 
 BundleResolver = Callable[[Sequence[str]], Sequence[str]]
 
@@ -100,7 +100,7 @@ def build_imageset(
     given order; images returned by *bundle_resolver* (called with the profile's bundle images) are
     appended sorted, so the output does not depend on the resolver's order. Duplicates are dropped.
     """
-    from mirrorkit.profiles import check_ocp
+    from mirrorkit.imageset.profiles import check_ocp
 
     version = check_ocp(ocp) if ocp is not None else profile.ocp
     mirror = mirror_for_flow(profile.mirror_for(version), install, release=profile.release, ocp=version)

@@ -4,9 +4,9 @@ A profile (``imagesets/<name>.yaml``, format in ``imagesets/README.md``) holds t
 of an ImageSetConfiguration with ``{ocp}`` placeholders, the operator bundle images whose contents
 must be inspected for images oc-mirror misses, and the NPM plugin packages with their registry.
 
-The curated files ship inside the package as ``mirrorkit/profiles_data``, a symlink to the repository's
-``imagesets/`` folder: a checkout (editable install) reads the folder itself, and ``pip install .``
-copies the files into the wheel through ``[tool.setuptools.package-data]``.
+The curated files ship inside the package as ``mirrorkit/imageset/profiles_data``, a symlink to the
+repository's ``imagesets/`` folder: a checkout (editable install) reads the folder itself, and
+``pip install .`` copies the files into the wheel through ``[tool.setuptools.package-data]``.
 """
 
 from __future__ import annotations
@@ -118,8 +118,8 @@ def _substitute(value: T, placeholder: str, replacement: str) -> T:
 
 
 def profiles_dir() -> Path:
-    """The folder of curated profiles (``mirrorkit/profiles_data`` -> ``imagesets/``)."""
-    return Path(str(resources.files("mirrorkit") / "profiles_data"))
+    """The folder of curated profiles (``mirrorkit/imageset/profiles_data`` -> ``imagesets/``)."""
+    return Path(str(resources.files("mirrorkit.imageset") / "profiles_data"))
 
 
 def _is_path(name_or_path: str) -> bool:
