@@ -87,7 +87,7 @@ def settle(
         loaded = load_profile(profile)
         resolver = None
         if inspect_bundles and loaded.bundle_images:
-            from mirrorkit.operator_bundle import resolve_bundle_images
+            from mirrorkit.catalog.bundle_image import resolve_bundle_images
 
             def resolver(refs: Sequence[str]) -> Sequence[str]:
                 return resolve_bundle_images(refs, client, platform=platform)

@@ -21,7 +21,7 @@ import yaml
 
 from mirrorkit.errors import InputError
 from mirrorkit.oci.client import OciClient
-from mirrorkit.operator_bundle import Source, collect_images, inspect_bundle, resolve_bundle_images
+from mirrorkit.catalog.bundle_image import Source, collect_images, inspect_bundle, resolve_bundle_images
 from tests.services.images import make_layer, push_image, push_index, sha256_digest
 from tests.services.registry import LocalRegistry
 

@@ -3,8 +3,9 @@ find the images bundles hide outside relatedImages, and plan every image before 
 
 Modules, each with one job: :mod:`.stream` (layer decompression, FBC object decoding), :mod:`.fbc`
 (reduced FBC values), :mod:`.reader` (one streaming pass over the catalog image), :mod:`.select`
-(oc-mirror's selection rules), :mod:`.discover` (bundle image inspection), :mod:`.plan` (the plan
-model, :func:`build_plan`, :func:`compare_mapping`).
+(oc-mirror's selection rules), :mod:`.bundle_image` (image references inside one bundle image),
+:mod:`.discover` (bundle image inspection over a selection), :mod:`.plan` (the plan model,
+:func:`build_plan`, :func:`compare_mapping`).
 """
 
 from __future__ import annotations

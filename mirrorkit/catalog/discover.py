@@ -3,7 +3,7 @@
 oc-mirror mirrors each selected bundle's FBC `relatedImages` and nothing else; an operator that names
 images in a ConfigMap (the Serverless Logic operator's `controllers_cfg.yaml`), a CSV env var or an
 annotation leaves them behind. Each selected bundle image is read over the distribution API
-(:func:`mirrorkit.operator_bundle.inspect_bundle`: manifests and metadata layers only, never image
+(:func:`mirrorkit.catalog.bundle_image.inspect_bundle`: manifests and metadata layers only, never image
 content) and every reference not already among that bundle's relatedImages is kept, with where it
 was found, so it can be added to `additionalImages`.
 """
@@ -18,7 +18,7 @@ from typing import Any
 from mirrorkit.catalog.select import SelectedBundle
 from mirrorkit.oci.platform import Platform
 from mirrorkit.oci.reference import ImageReference
-from mirrorkit.operator_bundle import Source, inspect_bundle
+from mirrorkit.catalog.bundle_image import Source, inspect_bundle
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ import yaml
 
 from mirrorkit.oci.client import OciClient
 from mirrorkit.oci.platform import Platform
-from mirrorkit.operator_bundle import BundleImages, inspect_bundle
+from mirrorkit.catalog.bundle_image import BundleImages, inspect_bundle
 
 
 def registry_options(func: click.decorators.FC) -> click.decorators.FC:

@@ -68,7 +68,7 @@ def _bundle_resolver(
         return None
     from mirrorkit.commands.bundle_images import make_client
     from mirrorkit.oci.platform import Platform
-    from mirrorkit.operator_bundle import resolve_bundle_images
+    from mirrorkit.catalog.bundle_image import resolve_bundle_images
 
     client = make_client(authfile, tls_verify)
     wanted = Platform.parse(platform) if platform else None
