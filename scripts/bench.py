@@ -10,11 +10,14 @@ Cases (each run --runs times; median time and largest peak RSS reported):
   catalog_plan      mirrorkit plan of 2 packages vs skopeo copy + tar -xzf + json load (1x and 2x catalog)
 
 It starts its own docker-registry and Verdaccio instances (tests/services; run scripts/setup.sh first)
-and works in a temporary directory that it removes at the end (unless --keep).
+and works in a temporary directory that it removes at the end (unless --keep). The cases, their
+fixtures and the measuring launcher live in the scripts/bench package; this is its one entry point.
 
   .cache/venv/bin/python scripts/bench.py                 # defaults: under 10 minutes on 2 cores
   .cache/venv/bin/python scripts/bench.py --quick --runs 1 --json
   .cache/venv/bin/python scripts/bench.py --cases verify --verify-size 16GiB
+  .cache/venv/bin/python scripts/bench.py --cases verify --verify-jobs 1     # one hashing thread
+  .cache/venv/bin/python scripts/bench.py --cases bundle_inspect --inspect-filler-mb 200
 """
 
 from __future__ import annotations
@@ -73,6 +76,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--publish-jobs", type=int, default=4, help="mirrorkit npm publish --jobs [4, its default]")
     parser.add_argument("--verify-size", help="total size of the bundle to verify [4GiB; quick 64MiB]")
     parser.add_argument("--verify-files", type=int, help="files in that bundle [8; quick 4]")
+    parser.add_argument("--verify-jobs", type=int, help="mirrorkit verify --jobs [its default: one per CPU]")
     parser.add_argument("--inspect-filler-mb", type=int, help="MiB of filler layer in the bundle image [100; quick 4]")
     parser.add_argument("--pack-image-mb", type=int, help="MiB of the extra image in the pack profile [256; quick 2]")
     parser.add_argument("--catalog-bundles", type=int, help="bundles in the 1x synthetic catalog [8000; quick 40]")
@@ -87,7 +91,7 @@ def _resolve(args: argparse.Namespace) -> dict[str, object]:
     options = {name: getattr(args, name) if getattr(args, name) is not None else pair[int(args.quick)]
                for name, pair in SIZES.items()}
     options["verify_size"] = parse_size(str(options["verify_size"]))
-    options.update(npm_jobs=args.npm_jobs, publish_jobs=args.publish_jobs)
+    options.update(npm_jobs=args.npm_jobs, publish_jobs=args.publish_jobs, verify_jobs=args.verify_jobs)
     return options
 
 
@@ -101,7 +105,7 @@ def run_cases(selected: list[str], options: dict[str, object], runs: int, workdi
     from scripts.bench.cases_bundle import inspect_case, verify_case
     from scripts.bench.cases_npm import npm_publish_case, npm_pull_case
     from scripts.bench.cases_pack import pack_case
-    from scripts.bench_npm import setup_source
+    from scripts.bench.npm_source import setup_source
 
     results: list[CaseResult] = []
     if {"npm_pull", "npm_publish"} & set(selected):
@@ -117,7 +121,8 @@ def run_cases(selected: list[str], options: dict[str, object], runs: int, workdi
             source.stop()
     if "verify" in selected:
         results.append(verify_case(workdir / "verify", size=int(options["verify_size"]),  # type: ignore[call-overload]
-                                   files=int(options["verify_files"]), runs=runs, say=say))  # type: ignore[call-overload]
+                                   files=int(options["verify_files"]), runs=runs, say=say,  # type: ignore[call-overload]
+                                   jobs=options["verify_jobs"]))  # type: ignore[arg-type]
     if "bundle_inspect" in selected:
         results.append(inspect_case(workdir / "inspect", filler_mb=int(options["inspect_filler_mb"]), runs=runs, say=say))  # type: ignore[call-overload]
     if "pack_incremental" in selected:
@@ -138,6 +143,8 @@ def main(argv: list[str] | None = None) -> int:
     unknown = sorted(set(selected) - set(CASES))
     if unknown or args.runs < 1:
         _parser().error(f"unknown case(s) {', '.join(unknown)}; choose from {', '.join(CASES)}" if unknown else "--runs must be at least 1")
+    if args.verify_jobs is not None and args.verify_jobs < 1:
+        _parser().error("--verify-jobs must be at least 1")
     missing = sorted({tool for case in selected for tool in TOOLS[case] if shutil.which(tool) is None})
     if missing:
         print(f"bench: {', '.join(missing)} not found on PATH; run scripts/setup.sh (openssl, tar and grep come from "

@@ -1,4 +1,5 @@
-"""Smoke test of scripts/bench.py: every case runs end to end on tiny sizes and reports real measurements."""
+"""Smoke test of scripts/bench.py, the one entry point of the scripts/bench package: every case runs end to end
+on tiny sizes and reports real measurements."""
 
 from __future__ import annotations
 

@@ -16,36 +16,47 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from scripts.bench.measure import BenchFailure, Sample, run_measured
+from mirrorkit.bundle.manifest import Manifest
+from scripts.bench.images import push_bundle
+from scripts.bench.measure import BenchFailure, Sample, rounds, run_measured
 from scripts.bench.results import CaseResult, Contender
-from scripts.bench_bundle_inspect import push_bundle
-from scripts.bench_verify import Timing, make_bundle, run_openssl, run_sha256sum, run_verify, warm
+from scripts.bench.signed_bundle import make_bundle, warm
+from scripts.bench.unpack import skopeo_unpack
 from tests.services.registry import start_registry
 
 
-def _sample(timing: Timing) -> Sample:
-    if not timing.ok:
-        raise BenchFailure(f"{timing.name} failed")
-    return Sample(timing.seconds, round(timing.max_rss_mib * 1024))
+def _verify_mirrorkit(bundle: Path, public: Path, jobs: int | None) -> Sample:
+    argv = [sys.executable, "-m", "mirrorkit", "verify", str(bundle), "--verify-key", str(public), "--json"]
+    return run_measured([argv + (["--jobs", str(jobs)] if jobs else [])])
 
 
-def verify_case(workdir: Path, *, size: int, files: int, runs: int, say: Callable[[str], None]) -> CaseResult:
+def _write_sums(bundle: Path, sums: Path) -> Path:
+    """A sha256sum check file of the bundle's payload, from its (sealed) manifest."""
+    manifest = Manifest.from_bytes((bundle / "manifest.json").read_bytes())
+    sums.write_text("".join(f"{f.sha256}  {bundle / f.path}\n" for f in manifest.files))
+    return sums
+
+
+def verify_case(workdir: Path, *, size: int, files: int, runs: int, say: Callable[[str], None],
+                jobs: int | None = None) -> CaseResult:
+    """*jobs*: mirrorkit verify --jobs (None: its default, one hashing thread per CPU)."""
     say(f"verify: writing and sealing a {size / 2**30:.2f} GiB bundle of {files} files")
     bundle, public, paths = make_bundle(workdir, size, files)
+    sums_file = _write_sums(bundle, workdir / "SHA256SUMS")
     warm(paths)
     load_before = os.getloadavg()[0]
-    mk, sums, ssl = [], [], []
-    for run in range(runs):
-        say(f"verify: run {run + 1}/{runs}")
-        mk.append(_sample(run_verify(bundle, public)))
-        sums.append(_sample(run_sha256sum(bundle, paths, workdir / "SHA256SUMS")))
-        ssl.append(_sample(run_openssl(paths)))
+    mk, sums, ssl = rounds("verify", runs, say, workdir, {
+        "mirrorkit": lambda _: _verify_mirrorkit(bundle, public, jobs),
+        "sha256sum": lambda _: run_measured([["sha256sum", "--quiet", "-c", str(sums_file)]]),
+        "openssl": lambda _: run_measured([["openssl", "dgst", "-sha256", str(p)] for p in paths]),
+    })
     total = sum(p.stat().st_size for p in paths)
+    jobs_flag = f" --jobs {jobs}" if jobs else ""
     result = CaseResult(
         "verify", "Bundle verify", f"{files} files, {total / 2**30:.2f} GiB, warm page cache",
-        Contender(f"mirrorkit verify (jobs={os.cpu_count()})", "mirrorkit verify DIR --verify-key PUB", tuple(mk)),
-        (Contender("sha256sum -c", "sha256sum --quiet -c SHA256SUMS", tuple(sums)),
-         Contender("openssl dgst -sha256, one file after another", "openssl dgst -sha256 FILE (x files)", tuple(ssl))),
+        Contender(f"mirrorkit verify (jobs={jobs or os.cpu_count()})", f"mirrorkit verify DIR --verify-key PUB{jobs_flag}", mk),
+        (Contender("sha256sum -c", "sha256sum --quiet -c SHA256SUMS", sums),
+         Contender("openssl dgst -sha256, one file after another", "openssl dgst -sha256 FILE (x files)", ssl)),
         load_before, os.getloadavg()[0],
         ("mirrorkit also checks the Ed25519 signature of the manifest and the file list",),
     )
@@ -64,17 +75,13 @@ def _inspect_mirrorkit(ref: str, run_dir: Path) -> Sample:
 
 
 def _inspect_skopeo(ref: str, run_dir: Path) -> Sample:
-    image_dir, root, found = run_dir / "image", run_dir / "root", run_dir / "grep.txt"
-    run_dir.mkdir(parents=True, exist_ok=True)
-    root.mkdir()
-    copy = run_measured([["skopeo", "copy", "--quiet", "--src-tls-verify=false", f"docker://{ref}", f"dir:{image_dir}"]])
-    layers = [layer["digest"].partition(":")[2] for layer in json.loads((image_dir / "manifest.json").read_text())["layers"]]
-    extract = run_measured([["tar", "-xzf", str(image_dir / digest), "-C", str(root)] for digest in layers])
+    unpacked, root = skopeo_unpack(ref, run_dir)
+    found = run_dir / "grep.txt"
     grep = run_measured([["grep", "-rhE", r"image:|Image(Tag)?:|containerImage", str(root / "manifests"), str(root / "metadata")]],
                         stdout=found)
     if not found.read_text().strip():
         raise BenchFailure("grep found no image references in the extracted bundle")
-    return copy.then(extract).then(grep)
+    return unpacked.then(grep)
 
 
 def inspect_case(workdir: Path, *, filler_mb: int, runs: int, say: Callable[[str], None]) -> CaseResult:
@@ -84,20 +91,18 @@ def inspect_case(workdir: Path, *, filler_mb: int, runs: int, say: Callable[[str
     try:
         ref = push_bundle(server.host, filler_mb, workdir)
         load_before = os.getloadavg()[0]
-        mk, ref_samples = [], []
-        for run in range(runs):
-            say(f"inspect: run {run + 1}/{runs}")
-            mk.append(_inspect_mirrorkit(ref, workdir / f"run{run}" / "mirrorkit"))
-            ref_samples.append(_inspect_skopeo(ref, workdir / f"run{run}" / "skopeo"))
-            shutil.rmtree(workdir / f"run{run}", ignore_errors=True)
+        mk, ref_samples = rounds("inspect", runs, say, workdir, {
+            "mirrorkit": lambda run_dir: _inspect_mirrorkit(ref, run_dir),
+            "skopeo": lambda run_dir: _inspect_skopeo(ref, run_dir),
+        }, keep=False)
     finally:
         server.stop()
     return CaseResult(
         "bundle_inspect", "Operator bundle inspection",
         f"bundle image: {filler_mb} MiB filler layer + manifests layer, local registry",
-        Contender("mirrorkit bundle-images", "mirrorkit bundle-images IMG --no-tls-verify --format json", tuple(mk)),
+        Contender("mirrorkit bundle-images", "mirrorkit bundle-images IMG --no-tls-verify --format json", mk),
         (Contender("skopeo copy + tar -xzf layers + grep", "skopeo copy docker://IMG dir:X; tar -xzf X/LAYER (each); grep -r manifests/",
-                   tuple(ref_samples)),),
+                   ref_samples),),
         load_before, os.getloadavg()[0],
         ("the reference only greps lines; mirrorkit parses the CSV, deployments and controllers ConfigMap into image references",),
     )

@@ -15,10 +15,12 @@ import os
 import shutil
 import sys
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
-from scripts.bench.measure import BenchFailure, Sample, run_measured
+from scripts.bench.measure import BenchFailure, Sample, rounds, run_measured
 from scripts.bench.results import CaseResult, Contender
+from scripts.bench.unpack import skopeo_unpack
 from tests.services.fbcbig import BigCatalog, build_big_catalog
 from tests.services.registry import start_registry
 
@@ -60,15 +62,12 @@ def _mirrorkit(catalog: BigCatalog, run_dir: Path) -> Sample:
 
 
 def _reference(catalog: BigCatalog, run_dir: Path) -> Sample:
-    image_dir, root, out = run_dir / "image", run_dir / "root", run_dir / "count.txt"
-    root.mkdir(parents=True)
-    copy = run_measured([["skopeo", "copy", "--quiet", "--src-tls-verify=false", f"docker://{catalog.ref}", f"dir:{image_dir}"]])
-    layers = [layer["digest"].partition(":")[2] for layer in json.loads((image_dir / "manifest.json").read_text())["layers"]]
-    extract = run_measured([["tar", "-xzf", str(image_dir / digest), "-C", str(root)] for digest in layers])
+    unpacked, root = skopeo_unpack(catalog.ref, run_dir)
+    out = run_dir / "count.txt"
     load = run_measured([[sys.executable, "-c", _LOAD, str(root / "configs"), *catalog.selected]], stdout=out)
     if int(out.read_text().strip() or 0) < len(catalog.selected):
         raise BenchFailure("the reference pipeline found no bundles of the selected packages")
-    return copy.then(extract).then(load)
+    return unpacked.then(load)
 
 
 def catalog_cases(workdir: Path, *, bundles: int, fbc_mb: float, scales: tuple[int, ...], runs: int,
@@ -81,12 +80,10 @@ def catalog_cases(workdir: Path, *, bundles: int, fbc_mb: float, scales: tuple[i
             say(f"catalog: generating a {scale}x catalog ({bundles * scale} bundles, ~{fbc_mb * scale:.0f} MB FBC) and pushing it")
             catalog = build_big_catalog(server.host, where / "gen", bundles=bundles * scale, fbc_mb=fbc_mb * scale)
             load_before = os.getloadavg()[0]
-            mk, ref = [], []
-            for run in range(runs):
-                say(f"catalog {scale}x: run {run + 1}/{runs}")
-                mk.append(_mirrorkit(catalog, where / f"run{run}" / "mirrorkit"))
-                ref.append(_reference(catalog, where / f"run{run}" / "reference"))
-                shutil.rmtree(where / f"run{run}", ignore_errors=True)
+            mk, ref = rounds(f"catalog {scale}x", runs, say, where, {
+                "mirrorkit": partial(_mirrorkit, catalog),
+                "reference": partial(_reference, catalog),
+            }, keep=False)
         finally:
             server.stop()
             shutil.rmtree(where, ignore_errors=True)
@@ -94,9 +91,9 @@ def catalog_cases(workdir: Path, *, bundles: int, fbc_mb: float, scales: tuple[i
             "catalog_plan" if scale == 1 else f"catalog_plan_x{scale}", f"Catalog plan ({scale}x)",
             f"{catalog.packages} packages, {catalog.bundles} bundles, {catalog.fbc_bytes / 1e6:.0f} MB FBC JSON, "
             f"{catalog.layer_bytes / 1e6:.0f} MB gzip layer; 2 packages selected; local registry",
-            Contender("mirrorkit plan", "mirrorkit plan --config ISC --no-tls-verify --json --no-discover", tuple(mk)),
+            Contender("mirrorkit plan", "mirrorkit plan --config ISC --no-tls-verify --json --no-discover", mk),
             (Contender("skopeo copy + tar -xzf + json load", "skopeo copy docker://CAT dir:X; tar -xzf X/LAYER (each); python json over configs/PKG",
-                       tuple(ref)),),
+                       ref),),
             load_before, os.getloadavg()[0],
             ("mirrorkit verifies every layer digest and decodes only the two packages' FBC; nothing is written to disk",),
         ))

@@ -14,9 +14,9 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from scripts.bench.measure import BenchFailure, Sample, run_measured
+from scripts.bench.measure import BenchFailure, Sample, rounds, run_measured
+from scripts.bench.npm_source import BenchSource, npm_env
 from scripts.bench.results import CaseResult, Contender
-from scripts.bench_npm import BenchSource, npm_env
 from tests.services.verdaccio import start_verdaccio
 
 PARALLEL_PACKS = 8
@@ -62,19 +62,17 @@ def _npm_pack(source: BenchSource, run_dir: Path, jobs: int) -> Sample:
 
 def npm_pull_case(source: BenchSource, workdir: Path, *, runs: int, jobs: int, say: Callable[[str], None]) -> CaseResult:
     load_before = os.getloadavg()[0]
-    mk, seq, par = [], [], []
-    for run in range(runs):
-        say(f"npm pull: run {run + 1}/{runs}")
-        run_dir = workdir / f"run{run}"
-        mk.append(_pull_mirrorkit(source, run_dir / "mirrorkit", jobs))
-        seq.append(_npm_pack(source, run_dir / "npm-pack-seq", 1))
-        par.append(_npm_pack(source, run_dir / "npm-pack-par", PARALLEL_PACKS))
+    mk, seq, par = rounds("npm pull", runs, say, workdir, {
+        "mirrorkit": lambda run_dir: _pull_mirrorkit(source, run_dir, jobs),
+        "npm-pack-seq": lambda run_dir: _npm_pack(source, run_dir, 1),
+        "npm-pack-par": lambda run_dir: _npm_pack(source, run_dir, PARALLEL_PACKS),
+    })
     n = len(source.specs)
     return CaseResult(
         "npm_pull", "NPM pull", f"{n} packages, {source.total_bytes / 1e6:.1f} MB from Verdaccio",
-        Contender(f"mirrorkit npm pull (jobs={jobs})", f"mirrorkit npm pull SPEC... -o DIR --jobs {jobs}", tuple(mk)),
-        (Contender("npm pack, one after another", "npm pack SPEC (x N, cold cache)", tuple(seq)),
-         Contender(f"npm pack, {PARALLEL_PACKS} at a time", f"npm pack SPEC (x N, {PARALLEL_PACKS} concurrent)", tuple(par))),
+        Contender(f"mirrorkit npm pull (jobs={jobs})", f"mirrorkit npm pull SPEC... -o DIR --jobs {jobs}", mk),
+        (Contender("npm pack, one after another", "npm pack SPEC (x N, cold cache)", seq),
+         Contender(f"npm pack, {PARALLEL_PACKS} at a time", f"npm pack SPEC (x N, {PARALLEL_PACKS} concurrent)", par)),
         load_before, os.getloadavg()[0],
         (f"npm pack x{PARALLEL_PACKS}: peak RSS is the sum of the {PARALLEL_PACKS} largest per-process peaks (upper bound)",
          "mirrorkit also verifies sha512 and sha1 of every tarball against the registry and writes index.json"),
@@ -121,16 +119,14 @@ def _publish_npm(tarballs: list[Path], run_dir: Path) -> Sample:
 def npm_publish_case(source: BenchSource, workdir: Path, *, runs: int, jobs: int, say: Callable[[str], None]) -> CaseResult:
     mirror, tarballs = prepare_publish_input(source, workdir / "input")
     load_before = os.getloadavg()[0]
-    mk, seq = [], []
-    for run in range(runs):
-        say(f"npm publish: run {run + 1}/{runs}")
-        run_dir = workdir / f"run{run}"
-        mk.append(_publish_mirrorkit(mirror, run_dir / "mirrorkit", jobs))
-        seq.append(_publish_npm(tarballs, run_dir / "npm-publish"))
+    mk, seq = rounds("npm publish", runs, say, workdir, {
+        "mirrorkit": lambda run_dir: _publish_mirrorkit(mirror, run_dir, jobs),
+        "npm-publish": lambda run_dir: _publish_npm(tarballs, run_dir),
+    })
     return CaseResult(
         "npm_publish", "NPM publish", f"{len(tarballs)} tarballs, {sum(t.stat().st_size for t in tarballs) / 1e6:.1f} MB into an empty Verdaccio",
-        Contender(f"mirrorkit npm publish (jobs={jobs})", f"mirrorkit npm publish DIR --registry URL --jobs {jobs}", tuple(mk)),
-        (Contender("npm publish, one after another", "npm publish FILE.tgz (x N)", tuple(seq)),),
+        Contender(f"mirrorkit npm publish (jobs={jobs})", f"mirrorkit npm publish DIR --registry URL --jobs {jobs}", mk),
+        (Contender("npm publish, one after another", "npm publish FILE.tgz (x N)", seq),),
         load_before, os.getloadavg()[0],
         ("each tool publishes into its own freshly started Verdaccio (start-up not timed)",
          "mirrorkit also reads back every published version and compares its integrity"),

@@ -11,21 +11,18 @@ images with skopeo as oc-mirror would) is put first on PATH, as scripts/demo.py 
 
 from __future__ import annotations
 
-import gzip
-import io
 import json
 import os
 import sys
-import tarfile
 from collections.abc import Callable
 from pathlib import Path
 
 import yaml
 
+from scripts.bench.images import push_filler_image
 from scripts.bench.measure import BenchFailure, Sample, run_measured
 from scripts.bench.results import CaseResult, Contender
 from tests.services.demo_content import fill_demo_sources, write_demo_profile
-from tests.services.images import push_image
 from tests.services.registry import start_registry
 from tests.services.verdaccio import start_verdaccio
 
@@ -40,16 +37,6 @@ def _pack_env(home: Path) -> dict[str, str]:
     env["XDG_CACHE_HOME"] = str(home / ".cache")  # the bundle hash cache stays inside the run's folder
     env["PATH"] = os.pathsep.join([str(OC_MIRROR_DOUBLE), str(Path(sys.executable).parent), env.get("PATH", "")])
     return env
-
-
-def _random_layer(megabytes: int) -> bytes:
-    """A gzip layer holding *megabytes* MiB of incompressible bytes (fast gzip level: setup time is not measured)."""
-    raw = io.BytesIO()
-    with tarfile.open(fileobj=raw, mode="w", format=tarfile.PAX_FORMAT) as tar:
-        info = tarfile.TarInfo("payload.bin")
-        info.size = megabytes * 2**20
-        tar.addfile(info, io.BytesIO(os.urandom(info.size)))
-    return gzip.compress(raw.getvalue(), compresslevel=1, mtime=0)
 
 
 def _pack(profile: Path, bundle: Path, env: dict[str, str], report: Path) -> tuple[Sample, dict[str, object]]:
@@ -67,9 +54,9 @@ def pack_case(workdir: Path, *, image_mb: int, runs: int, say: Callable[[str], N
         content = fill_demo_sources(registry.host, npm.url, npm.add_user("publisher", "demo-pass"), workdir / "npm-work")
         profile = write_demo_profile(content, workdir / "profile.yaml", name="bench")
         if image_mb:
-            big = push_image(registry.host, "bench/payload", "1.0", [_random_layer(image_mb)])
+            big = push_filler_image(registry.host, "bench/payload", "1.0", image_mb, workdir)
             doc = yaml.safe_load(profile.read_text())
-            doc["mirror"]["additionalImages"].append({"name": big.ref})
+            doc["mirror"]["additionalImages"].append({"name": big})
             profile.write_text(yaml.safe_dump(doc, sort_keys=False))
         load_before = os.getloadavg()[0]
         first, second = [], []
@@ -83,7 +70,7 @@ def pack_case(workdir: Path, *, image_mb: int, runs: int, say: Callable[[str], N
             if report["archives_reused"]:
                 raise BenchFailure("the first pack into an empty directory claims to reuse archives")
             first.append(sample)
-            bundle_bytes = int(report["bytes"])  # type: ignore[arg-type]
+            bundle_bytes = int(report["bytes"])  # type: ignore[call-overload]
             sample, report = _pack(profile, run_dir / "bundle", env, run_dir / "second.json")
             if not report["archives_reused"]:
                 raise BenchFailure("the second pack with nothing changed did not reuse the image archives")

@@ -13,10 +13,12 @@ per-process peaks, an upper bound of what was resident at once.
 from __future__ import annotations
 
 import json
+import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -107,6 +109,24 @@ def run_measured(
         return Sample(report["seconds"], sum(peaks[:jobs]), len(cmds))
     finally:
         err_path.unlink(missing_ok=True)
+
+
+def rounds(label: str, runs: int, say: Callable[[str], None], workdir: Path,
+           contenders: dict[str, Callable[[Path], Sample]], *, keep: bool = True) -> list[tuple[Sample, ...]]:
+    """Run every contender once per round, in turn, for *runs* rounds; their samples, in *contenders* order.
+
+    Taking turns spreads a change in machine load over all contenders alike. Each contender gets its
+    own directory, workdir/runN/NAME; with keep=False a round's directory is removed after it.
+    """
+    samples: dict[str, list[Sample]] = {name: [] for name in contenders}
+    for run in range(runs):
+        say(f"{label}: run {run + 1}/{runs}")
+        run_dir = workdir / f"run{run}"
+        for name, contender in contenders.items():
+            samples[name].append(contender(run_dir / name))
+        if not keep:
+            shutil.rmtree(run_dir, ignore_errors=True)
+    return [tuple(s) for s in samples.values()]
 
 
 def launcher_floor_kib() -> int:
