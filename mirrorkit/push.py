@@ -57,7 +57,7 @@ from mirrorkit.preflight import Targets, preflight
 from mirrorkit.report.model import CheckItem, Report, Status
 from mirrorkit.steps import Steps
 from mirrorkit.textutil import clip
-from mirrorkit.values import write_dynamic_plugins_configmap, write_values
+from mirrorkit.install.values import write_dynamic_plugins_configmap, write_values
 
 WORK = ".mirrorkit-work"
 #: oc-mirror's retries per image when the registry fails mid-push: a dead registry ends the run

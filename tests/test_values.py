@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from mirrorkit.npm.index import IndexEntry, NpmIndex, read_index, write_index
-from mirrorkit.values import write_dynamic_plugins_configmap, write_values
+from mirrorkit.install.values import write_dynamic_plugins_configmap, write_values
 
 NPM = "http://npm.local:4873"
 

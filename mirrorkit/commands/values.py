@@ -10,7 +10,7 @@ import click
 from mirrorkit.errors import CheckFailed
 from mirrorkit.npm import check_served, read_index
 from mirrorkit.npm.npmrc import TOKEN_ENV
-from mirrorkit.values import DEFAULT_CONFIGMAP_NAME, write_dynamic_plugins_configmap, write_values
+from mirrorkit.install.values import DEFAULT_CONFIGMAP_NAME, write_dynamic_plugins_configmap, write_values
 
 
 @click.command("values")

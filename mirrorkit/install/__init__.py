@@ -1,9 +1,10 @@
 """What the bastion hands to the cluster administrator after a push: the files and the runbook.
 
 ``mirrorkit push`` loads images and packages into the disconnected registries; what is left is to
-point the cluster at them and install RHDH. This package writes, into push's output folder and beside
-values.yaml and the dynamic-plugins ConfigMap:
+point the cluster at them and install RHDH. This package writes, into push's output folder:
 
+* ``values.yaml`` and the dynamic-plugins ConfigMap that point RHDH at the mirrored plugins
+  (:mod:`mirrorkit.install.values`);
 * ``charts/<name>-<version>.tgz``: the Helm charts oc-mirror pulled (charts are never pushed to a
   registry, so ``helm install`` reads them from disk);
 * ``INSTALL.md``: a runbook for *this* bundle and *these* targets, with the exact ``oc apply`` and
