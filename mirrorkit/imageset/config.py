@@ -6,36 +6,22 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mirrorkit.errors import ConfigError
-from mirrorkit.imageset.issues import InvalidConfiguration, Issue
-from mirrorkit.imageset.model import (
-    API_VERSION,
-    KIND,
-    AdditionalImage,
-    Helm,
-    Mirror,
-    Operator,
-    Platform,
-    spec,
-)
+from mirrorkit.imageset.issues import InvalidConfiguration, Issue, sort_issues
+from mirrorkit.imageset.model import API_VERSION, KIND, ImageSetData, Mirror
 from mirrorkit.imageset.parse import load_document
 from mirrorkit.imageset.render import render_yaml, to_data
-from mirrorkit.imageset.validate import sort_issues, validate_config
+from mirrorkit.imageset.validate import validate_config
 
 WHAT = "ImageSetConfiguration"
 
 
 @dataclass(frozen=True)
-class ImageSetConfig:
-    """An ImageSetConfiguration for ``oc-mirror --v2``.
+class ImageSetConfig(ImageSetData):
+    """An ImageSetConfiguration for ``oc-mirror --v2`` (its fields are :class:`ImageSetData`'s).
 
     :meth:`load` and :meth:`loads` validate and raise :class:`InvalidConfiguration` listing every
     problem; a config built in code is checked with :meth:`validate` (or :meth:`check`).
     """
-
-    api_version: str | None = spec("apiVersion", str, required=True)
-    kind: str | None = spec("kind", str, required=True)
-    archive_size: int | None = spec("archiveSize", int)
-    mirror: Mirror | None = spec("mirror", Mirror, required=True)
 
     @classmethod
     def new(cls, mirror: Mirror, *, archive_size: int | None = None) -> ImageSetConfig:
@@ -77,22 +63,3 @@ class ImageSetConfig:
     def render(self) -> str:
         """Canonical YAML (camelCase keys, stable order); the same config always gives the same bytes."""
         return render_yaml(to_data(self))
-
-    # -- accessors the other commands use --
-    @property
-    def additional_images(self) -> list[str]:
-        """The names under ``mirror.additionalImages``, in file order."""
-        images: tuple[AdditionalImage, ...] = (self.mirror.additional_images or ()) if self.mirror else ()
-        return [image.name for image in images if image.name is not None]
-
-    @property
-    def operators(self) -> tuple[Operator, ...]:
-        return (self.mirror.operators or ()) if self.mirror else ()
-
-    @property
-    def helm(self) -> Helm | None:
-        return self.mirror.helm if self.mirror else None
-
-    @property
-    def platform(self) -> Platform | None:
-        return self.mirror.platform if self.mirror else None

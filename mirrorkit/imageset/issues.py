@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from mirrorkit.errors import ConfigError
@@ -25,6 +25,17 @@ def join(path: str, key: str | int) -> str:
     if isinstance(key, int):
         return f"{path}[{key}]"
     return f"{path}.{key}" if path else key
+
+
+def sort_issues(issues: Iterable[Issue]) -> list[Issue]:
+    """Issues in a stable order for output: as found (file order), duplicates removed."""
+    seen: set[Issue] = set()
+    ordered = []
+    for issue in issues:
+        if issue not in seen:
+            seen.add(issue)
+            ordered.append(issue)
+    return ordered
 
 
 class InvalidConfiguration(ConfigError):

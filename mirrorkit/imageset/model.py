@@ -117,3 +117,33 @@ class Mirror:
     additional_images: tuple[AdditionalImage, ...] | None = spec("additionalImages", [AdditionalImage])
     helm: Helm | None = spec("helm", Helm)
     blocked_images: tuple[BlockedImage, ...] | None = spec("blockedImages", [BlockedImage])
+
+
+@dataclass(frozen=True)
+class ImageSetData:
+    """The document's values; :class:`mirrorkit.imageset.config.ImageSetConfig` adds load, validate
+    and render (kept apart so that :mod:`.validate` checks the values without importing the loader)."""
+
+    api_version: str | None = spec("apiVersion", str, required=True)
+    kind: str | None = spec("kind", str, required=True)
+    archive_size: int | None = spec("archiveSize", int)
+    mirror: Mirror | None = spec("mirror", Mirror, required=True)
+
+    # -- accessors the other commands use --
+    @property
+    def additional_images(self) -> list[str]:
+        """The names under ``mirror.additionalImages``, in file order."""
+        images: tuple[AdditionalImage, ...] = (self.mirror.additional_images or ()) if self.mirror else ()
+        return [image.name for image in images if image.name is not None]
+
+    @property
+    def operators(self) -> tuple[Operator, ...]:
+        return (self.mirror.operators or ()) if self.mirror else ()
+
+    @property
+    def helm(self) -> Helm | None:
+        return self.mirror.helm if self.mirror else None
+
+    @property
+    def platform(self) -> Platform | None:
+        return self.mirror.platform if self.mirror else None

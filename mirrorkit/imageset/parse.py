@@ -15,8 +15,7 @@ from typing import Any, TypeVar
 
 import yaml
 
-from mirrorkit.imageset.issues import InvalidConfiguration, Issue, join
-from mirrorkit.imageset.validate import sort_issues
+from mirrorkit.imageset.issues import InvalidConfiguration, Issue, join, sort_issues
 
 T = TypeVar("T")
 

@@ -10,8 +10,8 @@ sees every problem of a file in one run.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Sequence
-from typing import TYPE_CHECKING, Any, TypeVar
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from mirrorkit.errors import InvalidReference
@@ -21,15 +21,13 @@ from mirrorkit.imageset.model import (
     KIND,
     AdditionalImage,
     Helm,
+    ImageSetData,
     Mirror,
     Operator,
     Platform,
 )
 from mirrorkit.semver import Version
 from mirrorkit.oci.reference import ImageReference
-
-if TYPE_CHECKING:
-    from mirrorkit.imageset.config import ImageSetConfig
 
 T = TypeVar("T")
 
@@ -39,7 +37,7 @@ _REPO_PATH_RE = re.compile(r"^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+
 _TAG_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
 
 
-def validate_config(config: ImageSetConfig) -> list[Issue]:
+def validate_config(config: ImageSetData) -> list[Issue]:
     """Every problem of *config*, in file order; an empty list means oc-mirror will accept it."""
     issues: list[Issue] = []
     if config.api_version is not None and config.api_version != API_VERSION:
@@ -269,14 +267,3 @@ def _check_helm(helm: Helm, path: str, issues: list[Issue]) -> None:
         _check_not_empty(chart.name, join(join(local_path, index), "name"), issues)
         _check_not_empty(chart.path, join(join(local_path, index), "path"), issues)
     _check_duplicates(helm.local or (), local_path, "name", lambda c: c.name, issues)
-
-
-def sort_issues(issues: Iterable[Issue]) -> list[Issue]:
-    """Issues in a stable order for output: as found (file order), duplicates removed."""
-    seen: set[Issue] = set()
-    ordered = []
-    for issue in issues:
-        if issue not in seen:
-            seen.add(issue)
-            ordered.append(issue)
-    return ordered
