@@ -28,7 +28,8 @@ import requests
 from mirrorkit.bundle import ImageEntry, NpmPackage, generate_keypair, seal_bundle, verify_bundle
 from mirrorkit.bundle.consistency import snapshot_npm
 from mirrorkit.bundle.manifest import Manifest
-from mirrorkit.bundle.signing import FINGERPRINT_RECIPE, OPENSSL_VERIFY, verify_signature
+from mirrorkit.bundle.signing import verify_signature
+from mirrorkit.report.openssl import FINGERPRINT_RECIPE, OPENSSL_VERIFY
 from mirrorkit.errors import BundleError
 from mirrorkit.npm.index import IndexEntry, NpmIndex, write_index
 from mirrorkit.ocmirror.runner import log_tail

@@ -9,14 +9,15 @@ Files:
 * public key: SubjectPublicKeyInfo PEM (``openssl pkey -pubin -in NAME.pub -text`` reads it);
 * signature: ``manifest.json.sig``, the raw 64-byte Ed25519 signature over the exact bytes of
   ``manifest.json`` (nothing else: no encoding, no newline), so a security team can check a bundle
-  without mirrorkit (:data:`OPENSSL_VERIFY`). Bundles signed by older mirrorkit versions carry one
-  line of base64 instead; :func:`decode_signature` still reads those (the two cannot be confused:
-  base64 of 64 bytes is 88 characters).
+  without mirrorkit (:data:`mirrorkit.report.openssl.OPENSSL_VERIFY`). Bundles signed by older
+  mirrorkit versions carry one line of base64 instead; :func:`decode_signature` still reads those
+  (the two cannot be confused: base64 of 64 bytes is 88 characters).
 
 Fingerprint: ``SHA256:`` + unpadded base64 of sha256 over the raw 32-byte public key. It looks like an
 OpenSSH fingerprint on purpose (people know how to compare those) but hashes the raw key rather than
 the SSH wire blob, so it is defined without any SSH encoding and can be recomputed with openssl alone
-(:data:`FINGERPRINT_RECIPE`: the DER SubjectPublicKeyInfo of an Ed25519 key ends with the raw key).
+(:data:`mirrorkit.report.openssl.FINGERPRINT_RECIPE`: the DER SubjectPublicKeyInfo of an Ed25519 key
+ends with the raw key).
 
 Passphrases never come from a command-line literal (they would land in shell history and ``ps``):
 ``--passphrase-file`` or the ``MIRRORKIT_KEY_PASSPHRASE`` environment variable (or a tty prompt in the
@@ -40,15 +41,6 @@ from mirrorkit.errors import BundleError, InputError
 from mirrorkit.fsutil import atomic_write_bytes
 
 PASSPHRASE_ENV = "MIRRORKIT_KEY_PASSPHRASE"
-
-#: Recompute a key's fingerprint without mirrorkit (NAME.pub stands for the public key file).
-FINGERPRINT_RECIPE = (
-    "printf 'SHA256:%s\\n' \"$(openssl pkey -pubin -in NAME.pub -outform DER | tail -c 32"
-    " | openssl dgst -sha256 -binary | base64 | tr -d '=')\""
-)
-
-#: Check a bundle's signature without mirrorkit (run inside the bundle directory).
-OPENSSL_VERIFY = "openssl pkeyutl -verify -pubin -inkey NAME.pub -rawin -in manifest.json -sigfile manifest.json.sig"
 
 _SIGNATURE_BYTES = 64
 

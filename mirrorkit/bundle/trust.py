@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from mirrorkit.bundle import layout
-from mirrorkit.bundle.signing import FINGERPRINT_RECIPE, OPENSSL_VERIFY
+from mirrorkit.report.openssl import FINGERPRINT_RECIPE, OPENSSL_VERIFY
 from mirrorkit.errors import InputError
 from mirrorkit.report.model import CheckItem, Report, Status
 

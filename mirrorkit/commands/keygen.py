@@ -9,7 +9,8 @@ from pathlib import Path
 
 import click
 
-from mirrorkit.bundle.signing import FINGERPRINT_RECIPE, PASSPHRASE_ENV, generate_keypair, passphrase_from
+from mirrorkit.bundle.signing import PASSPHRASE_ENV, generate_keypair, passphrase_from
+from mirrorkit.report.openssl import FINGERPRINT_RECIPE
 from mirrorkit.errors import InputError
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from html import escape
 from pathlib import Path
 
-from mirrorkit.bundle.signing import FINGERPRINT_RECIPE, OPENSSL_VERIFY
+from mirrorkit.report.openssl import FINGERPRINT_RECIPE, OPENSSL_VERIFY
 from mirrorkit.report.markdown import category
 from mirrorkit.report.model import Report, Status
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from mirrorkit.bundle.signing import FINGERPRINT_RECIPE, OPENSSL_VERIFY
+from mirrorkit.report.openssl import FINGERPRINT_RECIPE, OPENSSL_VERIFY
 from mirrorkit.report.model import CheckItem, Report, Status
 
 
