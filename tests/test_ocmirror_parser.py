@@ -23,8 +23,6 @@ from mirrorkit.ocmirror import (
 )
 from mirrorkit.ocmirror.parser import (
     CategoryResult,
-    CopyFailed,
-    CopySucceeded,
     ErrorMessage,
     ImagesToCopy,
     ResultsStarted,
@@ -67,21 +65,21 @@ def test_strip_ansi_removes_colour_and_cursor_codes() -> None:
 def test_parse_sample_log_yields_every_event_kind() -> None:
     events = [e for e in map(parse_line, SAMPLE_LOG.splitlines()) if e is not None]
     assert ImagesToCopy(4) in events
-    assert CopySucceeded(
+    assert CopiedImage(
         f"registry.redhat.io/rhdh/rhdh-hub-rhel9@{DIGEST}", f"mirror.local:5000/rhdh/rhdh/rhdh-hub-rhel9@{DIGEST}"
     ) in events
-    assert CopySucceeded("docker://quay.io/ns/tool:1.2", "docker://mirror.local:5000/rhdh/ns/tool:1.2") in events
-    worker = [e for e in events if isinstance(e, CopyFailed) and not e.kind]
+    assert CopiedImage("docker://quay.io/ns/tool:1.2", "docker://mirror.local:5000/rhdh/ns/tool:1.2") in events
+    worker = [e for e in events if isinstance(e, FailedImage) and not e.kind]
     assert worker == [
-        CopyFailed(
+        FailedImage(
             image="docker://registry.redhat.io/openshift-serverless-1/logic-swf-builder-rhel8:1.36.0",
             reason="initializing source docker://registry.redhat.io/openshift-serverless-1/logic-swf-builder-rhel8:1.36.0:"
             " reading manifest 1.36.0 in registry.redhat.io/openshift-serverless-1/logic-swf-builder-rhel8: manifest unknown",
         )
     ]
-    typed = [e for e in events if isinstance(e, CopyFailed) and e.kind]
-    assert typed[0] == CopyFailed(
-        "docker://registry.redhat.io/openshift-serverless-1/logic-swf-builder-rhel8:1.36.0", "additional", ""
+    typed = [e for e in events if isinstance(e, FailedImage) and e.kind]
+    assert typed[0] == FailedImage(
+        "docker://registry.redhat.io/openshift-serverless-1/logic-swf-builder-rhel8:1.36.0", kind="additional", reason=""
     )
     assert typed[1].image == "quay.io/ns/op-bundle:v1"
     assert typed[1].kind == "operator"
@@ -123,10 +121,10 @@ def test_collector_merges_duplicate_failures_and_keeps_reasons() -> None:
 
 
 def test_error_file_lines() -> None:
-    assert parse_error_file_line("error mirroring image docker://a.io/b/c:1 error: manifest unknown") == CopyFailed(
+    assert parse_error_file_line("error mirroring image docker://a.io/b/c:1 error: manifest unknown") == FailedImage(
         "docker://a.io/b/c:1", reason="manifest unknown"
     )
-    assert parse_error_file_line("a.io/b/c@" + DIGEST + " timeout") == CopyFailed("a.io/b/c@" + DIGEST, reason="timeout")
+    assert parse_error_file_line("a.io/b/c@" + DIGEST + " timeout") == FailedImage("a.io/b/c@" + DIGEST, reason="timeout")
     assert parse_error_file_line("   ") is None
 
 
@@ -313,31 +311,31 @@ def test_find_oc_mirror_errors(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     [
         (
             "2025/06/01 10:00:00  [INFO]   : Success copying quay.io/ns/tool:1.2 ➡️ cache",
-            CopySucceeded("quay.io/ns/tool:1.2", "cache"),
+            CopiedImage("quay.io/ns/tool:1.2", "cache"),
         ),
         (
             "2025/06/01 10:00:00  [INFO]   : Success copying quay.io/ns/tool:1.2 ➡️ mirror.local:5000/rhdh/ns/",
-            CopySucceeded("quay.io/ns/tool:1.2", "mirror.local:5000/rhdh/ns/"),
+            CopiedImage("quay.io/ns/tool:1.2", "mirror.local:5000/rhdh/ns/"),
         ),
         (
             "2025/01/30 14:14:04  [INFO]   : Success copying oci:///home/u/redhat-operator-index",
-            CopySucceeded("oci:///home/u/redhat-operator-index", ""),
+            CopiedImage("oci:///home/u/redhat-operator-index", ""),
         ),
         (
             "2025/01/30 14:14:05  [ERROR]  : Failed copying image registry.redhat.io/invalid/invalid:latest",
-            CopyFailed("registry.redhat.io/invalid/invalid:latest"),
+            FailedImage("registry.redhat.io/invalid/invalid:latest"),
         ),
         (
             "2025/06/01 10:00:00  [ERROR]  : Failed to copy generic quay.io/ns/missing:1.0",
-            CopyFailed("quay.io/ns/missing:1.0", kind="additional"),
+            FailedImage("quay.io/ns/missing:1.0", kind="additional"),
         ),
         (
             "2025/06/01 10:00:00  [ERROR]  : Failed to copy operatorRelatedImage quay.io/ns/op@" + DIGEST,
-            CopyFailed("quay.io/ns/op@" + DIGEST, kind="operator"),
+            FailedImage("quay.io/ns/op@" + DIGEST, kind="operator"),
         ),
         (
             "2025/06/01 10:00:00  [ERROR]  : Failed to copy ocpReleaseContent quay.io/ocp/art@" + DIGEST,
-            CopyFailed("quay.io/ocp/art@" + DIGEST, kind="release"),
+            FailedImage("quay.io/ocp/art@" + DIGEST, kind="release"),
         ),
         (
             "2024/07/26 12:48:38  [INFO]   : ✅ 185 / 185 release images mirrored successfully",

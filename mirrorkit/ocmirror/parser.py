@@ -11,6 +11,8 @@ import re
 from dataclasses import dataclass
 from typing import Union
 
+from mirrorkit.ocmirror.result import CopiedImage, FailedImage
+
 _ANSI_RE = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]")
 _PREFIX_RE = re.compile(r"^\d{4}/\d{2}/\d{2} \d{2}:\d{2}:\d{2}\s+\[(?P<level>[A-Za-z]+)\]\s*:\s?(?P<msg>.*)$")
 _ARROW = r"(?:➡️|➡|->|=>)"
@@ -41,21 +43,6 @@ class ImagesToCopy:
 
 
 @dataclass(frozen=True)
-class CopySucceeded:
-    source: str
-    destination: str
-
-
-@dataclass(frozen=True)
-class CopyFailed:
-    """One image failed; *kind* is what oc-mirror called it (release, operator, additional, helm, ...)."""
-
-    image: str
-    kind: str = ""
-    reason: str = ""
-
-
-@dataclass(frozen=True)
 class ResultsStarted:
     """The ``=== Results ===`` header."""
 
@@ -78,7 +65,7 @@ class ErrorMessage:
     text: str
 
 
-Event = Union[ImagesToCopy, CopySucceeded, CopyFailed, ResultsStarted, CategoryResult, ErrorMessage]
+Event = Union[ImagesToCopy, CopiedImage, FailedImage, ResultsStarted, CategoryResult, ErrorMessage]
 
 
 #: oc-mirror's image type names (`Failed to copy generic REF`) -> its exit-bit categories.
@@ -127,16 +114,16 @@ def parse_line(raw: str) -> Event | None:
         )
     success = _SUCCESS_RE.search(message)
     if success:
-        return CopySucceeded(source=success.group("src"), destination=success.group("dest") or "")
+        return CopiedImage(source=success.group("src"), destination=success.group("dest") or "")
     worker = _WORKER_RE.search(message)
     if worker:
-        return CopyFailed(image=worker.group("ref"), reason=_split_reason(worker.group("rest") or ""))
+        return FailedImage(image=worker.group("ref"), reason=_split_reason(worker.group("rest") or ""))
     old_failed = _FAILED_OLD_RE.search(message)
     if old_failed:
-        return CopyFailed(image=old_failed.group("ref"), reason=_split_reason(old_failed.group("reason") or ""))
+        return FailedImage(image=old_failed.group("ref"), reason=_split_reason(old_failed.group("reason") or ""))
     failed = _FAILED_RE.search(message)
     if failed:
-        return CopyFailed(
+        return FailedImage(
             image=failed.group("ref"), kind=_kind_word(failed.group("kind")), reason=_split_reason(failed.group("reason") or "")
         )
     to_copy = _TO_COPY_RE.search(message)
@@ -147,13 +134,13 @@ def parse_line(raw: str) -> Event | None:
     return None
 
 
-def parse_error_file_line(line: str) -> CopyFailed | None:
+def parse_error_file_line(line: str) -> FailedImage | None:
     """One line of ``mirroring_errors_*.txt``: ``error mirroring image REF error: REASON`` or ``REF[ REASON]``."""
     text = strip_ansi(line).strip()
     if not text or text.startswith("#"):
         return None
     worker = re.search(r"error mirroring image\s+(?P<ref>\S+?):?(?:\s+(?P<rest>.*))?$", text)
     if worker:
-        return CopyFailed(image=worker.group("ref"), reason=_split_reason(worker.group("rest") or ""))
+        return FailedImage(image=worker.group("ref"), reason=_split_reason(worker.group("rest") or ""))
     ref, _, rest = text.partition(" ")
-    return CopyFailed(image=ref.rstrip(":"), reason=_split_reason(rest))
+    return FailedImage(image=ref.rstrip(":"), reason=_split_reason(rest))

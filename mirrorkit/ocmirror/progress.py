@@ -7,7 +7,8 @@ from types import TracebackType
 
 from tqdm import tqdm
 
-from mirrorkit.ocmirror.parser import CopyFailed, CopySucceeded, Event, ImagesToCopy
+from mirrorkit.ocmirror.parser import Event, ImagesToCopy
+from mirrorkit.ocmirror.result import CopiedImage, FailedImage
 
 
 class ImageProgress:
@@ -23,9 +24,9 @@ class ImageProgress:
         if isinstance(event, ImagesToCopy):
             self._bar.total = max(event.count, self._bar.n)
             self._bar.refresh()
-        elif isinstance(event, CopySucceeded):
+        elif isinstance(event, CopiedImage):
             self._bar.update(1)
-        elif isinstance(event, CopyFailed) and event.image not in self._failed:
+        elif isinstance(event, FailedImage) and event.image not in self._failed:
             # oc-mirror may report one failure on several lines; count each image once.
             self._failed.add(event.image)
             self._bar.set_postfix(failed=len(self._failed), refresh=False)

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import yaml
 
-from mirrorkit.ocmirror.parser import CopyFailed, parse_error_file_line
-from mirrorkit.ocmirror.result import ClusterResource
+from mirrorkit.ocmirror.parser import parse_error_file_line
+from mirrorkit.ocmirror.result import ClusterResource, FailedImage
 
 RESOURCE_SUFFIXES = (".yaml", ".yml", ".json")
 
@@ -93,12 +93,12 @@ def read_missing(path: Path) -> tuple[str, ...]:
     return tuple(missing)
 
 
-def read_error_files(working_dir: Path, newer_than: float) -> tuple[CopyFailed, ...]:
+def read_error_files(working_dir: Path, newer_than: float) -> tuple[FailedImage, ...]:
     """Failures listed in ``logs/mirroring_errors_*.txt`` written by this run (mtime >= *newer_than*)."""
     logs = working_dir / "logs"
     if not logs.is_dir():
         return ()
-    failures: list[CopyFailed] = []
+    failures: list[FailedImage] = []
     for path in sorted(logs.glob("mirroring_errors_*.txt")):
         try:
             if path.stat().st_mtime < newer_than:

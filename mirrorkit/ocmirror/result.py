@@ -57,13 +57,19 @@ def describe_exit(exit_code: int) -> str:
 
 @dataclass(frozen=True)
 class CopiedImage:
+    """An image oc-mirror copied: a log line's event (as printed) and, normalised, a run's result."""
+
     source: str
     destination: str
 
 
 @dataclass(frozen=True)
 class FailedImage:
-    """An image oc-mirror could not mirror, with the reason it gave (kind: release/operator/additional/helm)."""
+    """An image oc-mirror could not mirror, with the reason it gave (kind: release/operator/additional/helm).
+
+    The same type is the parser's event for one failure line (as printed, *kind* empty when the line
+    does not say) and a run's result (normalised, one per image, the failure lines merged).
+    """
 
     image: str
     reason: str = ""

@@ -26,8 +26,6 @@ from mirrorkit.ocmirror.options import (
 )
 from mirrorkit.ocmirror.parser import (
     CategoryResult,
-    CopyFailed,
-    CopySucceeded,
     ErrorMessage,
     Event,
     ImagesToCopy,
@@ -65,7 +63,7 @@ class _Collector:
         self.categories: list[CategoryCount] = []
         self.errors: list[str] = []
 
-    def add_failure(self, event: CopyFailed) -> None:
+    def add_failure(self, event: FailedImage) -> None:
         key = _norm(event.image)
         known = self.failed.get(key)
         self.failed[key] = FailedImage(
@@ -80,9 +78,9 @@ class _Collector:
             return
         if isinstance(event, ImagesToCopy):
             self.images_total = max(self.images_total or 0, event.count)
-        elif isinstance(event, CopySucceeded):
+        elif isinstance(event, CopiedImage):
             self.copied.setdefault(_norm(event.source), CopiedImage(_norm(event.source), _norm(event.destination)))
-        elif isinstance(event, CopyFailed):
+        elif isinstance(event, FailedImage):
             self.add_failure(event)
         elif isinstance(event, CategoryResult):
             self.categories.append(CategoryCount(event.kind, event.mirrored, event.total, event.ok, event.message))
