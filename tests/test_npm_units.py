@@ -9,7 +9,8 @@ import pytest
 from mirrorkit.errors import ConfigError, InvalidReference, NpmError
 from mirrorkit.npm.integrity import Digests, mismatches
 from mirrorkit.npm.npmrc import NpmSettings, nerf_dart
-from mirrorkit.npm.semver import Range, Version, resolve_version
+from mirrorkit.npm.semver import Range, resolve_version
+from mirrorkit.semver import Version
 from mirrorkit.npm.spec import PackageName, PackageSpec, PinnedPackage
 
 

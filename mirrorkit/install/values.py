@@ -28,7 +28,7 @@ from mirrorkit.errors import ConfigError
 from mirrorkit.fsutil import atomic_write_text
 from mirrorkit.npm.index import IndexEntry, NpmIndex
 from mirrorkit.npm.npmrc import normalise_registry
-from mirrorkit.npm.semver import Version
+from mirrorkit.semver import Version
 
 DEFAULT_CONFIGMAP_NAME = "dynamic-plugins-rhdh"
 DATA_INDEX_URL = "http://sonataflow-platform-data-index-service"

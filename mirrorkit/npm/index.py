@@ -19,7 +19,7 @@ from pathlib import Path
 
 from mirrorkit.errors import ConfigError, InputError
 from mirrorkit.fsutil import atomic_write_text
-from mirrorkit.npm.semver import Version
+from mirrorkit.semver import Version
 from mirrorkit.npm.spec import PackageName, PinnedPackage
 
 INDEX_NAME = "index.json"

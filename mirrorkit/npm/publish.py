@@ -27,7 +27,7 @@ from mirrorkit.npm.client import NpmClient, strip_credentials
 from mirrorkit.npm.index import IndexEntry, NpmIndex, read_index
 from mirrorkit.npm.integrity import Digests, hash_file, new_hasher, sha512_of
 from mirrorkit.npm.npmrc import NpmSettings, normalise_registry
-from mirrorkit.npm.semver import Version
+from mirrorkit.semver import Version
 from mirrorkit.npm.tarball import read_manifest
 
 PUBLISHED = "published"

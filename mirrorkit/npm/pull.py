@@ -27,7 +27,8 @@ from mirrorkit.npm.client import NpmClient, strip_credentials
 from mirrorkit.npm.index import INDEX_NAME, IndexEntry, NpmIndex, read_index, relative_path, write_index
 from mirrorkit.npm.integrity import Digests, hash_file, mismatches, new_hasher
 from mirrorkit.npm.npmrc import NpmSettings
-from mirrorkit.npm.semver import Version, resolve_version
+from mirrorkit.npm.semver import resolve_version
+from mirrorkit.semver import Version
 from mirrorkit.npm.spec import PackageSpec, PinnedPackage
 
 DOWNLOADED = "downloaded"
