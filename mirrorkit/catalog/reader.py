@@ -16,14 +16,14 @@ from __future__ import annotations
 
 import logging
 import posixpath
-import tarfile
 import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from mirrorkit.catalog.fbc import BundleDef, ChannelDef, FbcObject, PackageDef, package_of, reduce_object
-from mirrorkit.catalog.stream import decompressed, is_fbc_file, iter_objects
+from mirrorkit.catalog.stream import InflatedLayer, is_fbc_file, iter_objects
+from mirrorkit.catalog.tarwalk import TarWalker
 from mirrorkit.errors import InputError, MirrorkitError, RegistryError
 from mirrorkit.oci.layers import OPAQUE, WHITEOUT, normalise_member
 from mirrorkit.oci.manifest import Manifest
@@ -34,8 +34,6 @@ log = logging.getLogger(__name__)
 
 CONFIGS_LABEL = "operators.operatorframework.io.index.configs.v1"
 MAX_CONFIG_BYTES = 1024 * 1024
-#: tar reader buffer: large reads keep the per-call overhead of skipping members low.
-TAR_BUFSIZE = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -155,52 +153,50 @@ class _Overlay:
         added: dict[str, list[FbcObject]] = {}
         hidden: set[str] = set()
         opaque: set[str] = set()
-        with client.open_blob(manifest.name, layer) as reader:
-            head = reader.peek(16)
-            stream = decompressed(reader, head, layer.media_type, what)
+        # a worker thread fetches, hashes and inflates the blob; this one walks the tar (skipping
+        # other packages' files costs no copying) and decodes the wanted files
+        with InflatedLayer(client.open_blob(manifest.name, layer), layer.media_type, what) as inflated:
             try:
-                with tarfile.open(fileobj=stream, mode="r|", bufsize=TAR_BUFSIZE) as tar:
-                    for member in tar:
-                        path = normalise_member(member.name)
-                        if path is None:
-                            continue
-                        directory, base = posixpath.split(path)
-                        if base == OPAQUE:
-                            opaque.add(directory)
-                            continue
-                        if base.startswith(WHITEOUT):
-                            hidden.add(posixpath.join(directory, base[len(WHITEOUT):]))
-                            continue
-                        if member.isdir():
-                            self.paths.discard(path)
-                            self.parsed.pop(path, None)
-                            continue
-                        if not member.isreg():
-                            hidden.add(path)
-                            added_paths.discard(path)
-                            added.pop(path, None)
-                            continue
-                        if not path.startswith(self.root + "/"):
-                            continue
-                        added_paths.add(path)
-                        if not is_fbc_file(path):
-                            continue
-                        folder = self._folder(path)
-                        if folder is not None and self.wanted is not None and folder not in self.wanted:
-                            self.skipped += 1
-                            continue  # another package: not decoded at all
-                        extracted = tar.extractfile(member)
-                        if extracted is None:
-                            continue
-                        objects = []
-                        for obj, where in iter_objects(extracted, path):
-                            reduced = reduce_object(obj, where)
-                            if reduced is not None and folder is not None and package_of(reduced) != folder:
-                                self.misnamed = True
-                            if reduced is not None and (self.keep is None or package_of(reduced) in self.keep):
-                                objects.append(reduced)
-                        added[path] = objects
-            except (tarfile.TarError, EOFError, zlib.error, OSError, ValueError) as exc:
+                tar = TarWalker(inflated.pieces)
+                for member in tar:
+                    path = normalise_member(member.name)
+                    if path is None:
+                        continue
+                    directory, base = posixpath.split(path)
+                    if base == OPAQUE:
+                        opaque.add(directory)
+                        continue
+                    if base.startswith(WHITEOUT):
+                        hidden.add(posixpath.join(directory, base[len(WHITEOUT):]))
+                        continue
+                    if member.isdir():
+                        self.paths.discard(path)
+                        self.parsed.pop(path, None)
+                        continue
+                    if not member.isreg():
+                        hidden.add(path)
+                        added_paths.discard(path)
+                        added.pop(path, None)
+                        continue
+                    if not path.startswith(self.root + "/"):
+                        continue
+                    added_paths.add(path)
+                    if not is_fbc_file(path):
+                        continue
+                    folder = self._folder(path)
+                    if folder is not None and self.wanted is not None and folder not in self.wanted:
+                        self.skipped += 1
+                        continue  # another package: not decoded at all
+                    objects = []
+                    for obj, where in iter_objects(tar.open(member), path):
+                        reduced = reduce_object(obj, where)
+                        if reduced is not None and folder is not None and package_of(reduced) != folder:
+                            self.misnamed = True
+                        if reduced is not None and (self.keep is None or package_of(reduced) in self.keep):
+                            objects.append(reduced)
+                    added[path] = objects
+                inflated.finish()  # the rest of the blob, so its digest is checked
+            except (EOFError, zlib.error, OSError, ValueError) as exc:
                 raise RegistryError(f"{what} is not a valid tar archive", str(exc) or type(exc).__name__,
                                     "the catalog image is damaged; check the catalog reference") from None
             except Exception as exc:
@@ -208,7 +204,6 @@ class _Overlay:
                     raise RegistryError(f"{what} is not a valid compressed tar archive", str(exc),
                                         "the catalog image is damaged; check the catalog reference") from None
                 raise
-            reader.drain()  # the rest of the blob, so its digest is checked
         for directory in opaque:
             self._drop(lambda p, d=directory: _under(p, d) and p != d)
         for path in hidden:

@@ -17,18 +17,27 @@ import codecs
 import gzip
 import io
 import json
+import queue
+import threading
 from collections.abc import Iterator
 from typing import IO, Any
 
 import yaml
 
 from mirrorkit.catalog.fbc import Where, malformed
-from mirrorkit.errors import InputError
+from mirrorkit.errors import InputError, MirrorkitError
 
 GZIP_MAGIC = b"\x1f\x8b"
 ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 #: Bytes read from a tar member per step while decoding JSON.
 CHUNK = 1024 * 1024
+#: Uncompressed bytes per piece handed from the inflating thread to the tar reader, and how many
+#: pieces may wait between them: the bound on what the pipeline holds.
+LAYER_PIECE = 1024 * 1024
+LAYER_QUEUE = 8
+#: How long closing a layer waits for its worker once it was told to stop (a stalled connection
+#: must not hold an error back; the worker is a daemon and closes its response when it wakes).
+JOIN_SECONDS = 5.0
 #: One FBC object larger than this is not an FBC object.
 MAX_OBJECT_CHARS = 64 * 1024 * 1024
 #: A YAML FBC file is parsed whole; refuse one that would not fit comfortably.
@@ -72,6 +81,135 @@ def decompressed(raw: IO[bytes], head: bytes, media_type: str, what: str) -> IO[
             return gzip.GzipFile(fileobj=raw, mode="rb")  # type: ignore[return-value]
         return igzip.IGzipFile(fileobj=raw, mode="rb")  # type: ignore[no-any-return]
     return raw
+
+
+class InflatedLayer:
+    """The uncompressed bytes of a layer blob, produced by a worker thread as pieces of `LAYER_PIECE`.
+
+    The worker reads the blob (the network and the digest's hashing), and inflates it (ISA-L, zlib
+    and zstd release the GIL): the caller's thread only walks the tar and decodes the packages it
+    wants, while the next megabytes are being fetched and inflated. At most `LAYER_QUEUE` pieces
+    wait between the two, so memory stays flat.
+
+    `pieces()` returns the next piece (b"" at the end); errors of the blob or of the decoder are
+    raised there, in stream order. When the tar has ended, `finish()` tells the worker to stop
+    inflating and waits until it has read the rest of the blob and checked its digest: a
+    mismatch is raised there, so the caller never returns a result from a blob that does not
+    verify. A decoder error in bytes past the end of the tar is not one (nothing there was used),
+    as when the tar reader stopped reading at its end. `close()` (or leaving the `with` block)
+    stops the worker; the worker owns *reader* and closes it.
+    """
+
+    _DATA, _END, _FAILED, _BAD_DATA, _VERIFIED = range(5)
+
+    def __init__(self, reader: Any, media_type: str, what: str, *, piece: int = LAYER_PIECE, depth: int = LAYER_QUEUE) -> None:
+        self._reader = reader
+        self._media_type = media_type
+        self._what = what
+        self._piece = piece
+        self._queue: queue.Queue[tuple[int, Any]] = queue.Queue(maxsize=depth)
+        self._stop = threading.Event()  # the caller is done with the data: drain and verify
+        self._cancel = threading.Event()  # the caller gave up: leave now
+        self._ended = False
+        self._thread = threading.Thread(target=self._work, name="catalog-layer", daemon=True)
+        try:
+            self._thread.start()
+        except BaseException:
+            reader.close()
+            raise
+
+    def __enter__(self) -> InflatedLayer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- the worker ------------------------------------------------------------------------
+
+    def _put(self, kind: int, value: Any = None) -> bool:
+        while not self._cancel.is_set():
+            try:
+                self._queue.put((kind, value), timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _work(self) -> None:
+        reader = self._reader
+        try:
+            try:
+                stream = decompressed(reader, reader.peek(16), self._media_type, self._what)
+            except BaseException as exc:
+                self._put(self._FAILED, exc)
+                return
+            while not self._stop.is_set() and not self._cancel.is_set():
+                try:
+                    piece = stream.read(self._piece)
+                except MirrorkitError as exc:  # the blob: network, size, digest
+                    self._put(self._FAILED, exc)
+                    return
+                except Exception as exc:  # the decoder: damaged compressed data
+                    if not self._put(self._BAD_DATA, exc):
+                        return
+                    break
+                if not piece:
+                    if not self._put(self._END):
+                        return
+                    break
+                if not self._put(self._DATA, piece):
+                    return
+            if self._cancel.is_set():
+                return
+            reader.drain()  # the rest of the blob (not inflated), so its digest is checked
+            self._put(self._VERIFIED)
+        except BaseException as exc:
+            self._put(self._FAILED, exc)
+        finally:
+            reader.close()
+
+    # -- the caller ------------------------------------------------------------------------
+
+    def _get(self) -> tuple[int, Any]:
+        while True:
+            try:
+                return self._queue.get(timeout=1.0)
+            except queue.Empty:
+                if not self._thread.is_alive() and self._queue.empty():
+                    raise RuntimeError(f"{self._what}: the reading thread ended without a result") from None
+
+    def pieces(self) -> bytes:
+        """The next piece of uncompressed data; b"" once it has all been returned."""
+        if self._ended:
+            return b""
+        kind, value = self._get()
+        if kind == self._DATA:
+            return value  # type: ignore[no-any-return]
+        if kind in (self._FAILED, self._BAD_DATA):
+            raise value
+        self._ended = True  # _END (_VERIFIED comes after _END only)
+        return b""
+
+    def finish(self) -> None:
+        """The caller read all it needs: wait for the rest of the blob to be read and verified."""
+        self._stop.set()
+        while True:
+            kind, value = self._get()
+            if kind == self._FAILED:
+                raise value
+            if kind == self._VERIFIED:
+                return
+            # _DATA past the end of the tar, _END, or a decoder error in bytes nobody reads
+
+    def close(self) -> None:
+        self._cancel.set()
+        while True:  # unblock a worker waiting to put
+            try:
+                self._queue.get_nowait()
+            except queue.Empty:
+                break
+        if self._thread is not threading.current_thread():
+            self._thread.join(JOIN_SECONDS)
 
 
 def is_fbc_file(path: str) -> bool:
