@@ -82,8 +82,46 @@ def _debug_requested(argv: Sequence[str]) -> bool:
     return "--debug" in argv or os.environ.get("MIRRORKIT_DEBUG", "") not in ("", "0")
 
 
-def _fail(message: str, code: int) -> int:
-    click.echo(f"mirrorkit: error: {redact(message)}", err=True)
+#: Longest error line printed; a longer one is cut and its full text goes to ERROR_LOG in the
+#: command's output folder (push --output, verify --report) when there is one, else --debug prints it.
+MAX_ERROR_CHARS = 400
+ERROR_LOG = "mirrorkit-error.log"
+#: Commands whose folder option is theirs to write into (never a bundle): command -> option names.
+_LOG_FOLDERS = {"push": ("-o", "--output"), "verify": ("--report",)}
+
+
+def _log_folder(argv: Sequence[str]) -> str | None:
+    """The existing output folder the failed command was given, where the full error can be kept."""
+    names = _LOG_FOLDERS.get(next((a for a in argv if not a.startswith("-")), ""), ())
+    for i, arg in enumerate(argv):
+        for name in names:
+            if arg == name and i + 1 < len(argv):
+                value = argv[i + 1]
+            elif name.startswith("--") and arg.startswith(name + "="):
+                value = arg[len(name) + 1:]
+            else:
+                continue
+            return value if os.path.isdir(value) else None
+    return None
+
+
+def _fail(message: str, code: int, argv: Sequence[str] = (), debug: bool = False) -> int:
+    """One line on stderr, cut at MAX_ERROR_CHARS unless --debug; the full text is kept in the
+    output folder's ERROR_LOG when the command has one."""
+    text = " ".join(redact(message).split())
+    if len(text) > MAX_ERROR_CHARS and not debug:
+        folder = _log_folder(argv)
+        where = None
+        if folder is not None:
+            where = os.path.join(folder, ERROR_LOG)
+            try:
+                with open(where, "a", encoding="utf-8") as log:
+                    log.write(f"mirrorkit {' '.join(redact(a) for a in argv[:1])}: error: {text}\n")
+            except OSError:
+                where = None
+        tail = f" ... (full text in {where})" if where else " ... (--debug for all)"
+        text = text[: max(80, MAX_ERROR_CHARS - len(tail))].rstrip() + tail
+    click.echo(f"mirrorkit: error: {text}", err=True)
     return code
 
 
@@ -110,12 +148,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except MirrorkitError as exc:
         if debug:
             traceback.print_exc()
-        return _fail(str(exc), exc.exit_code)
+        return _fail(str(exc), exc.exit_code, args, debug)
     except Exception as exc:  # a bug: say so, keep it to one line unless --debug
         if debug:
             traceback.print_exc()
         return _fail(
-            f"internal error ({type(exc).__name__}: {exc}); re-run with --debug and report it", 1
+            f"internal error ({type(exc).__name__}: {exc}); re-run with --debug and report it", 1, args, debug
         )
     return rv if isinstance(rv, int) else 0
 

@@ -86,6 +86,7 @@ def retrying(
     "download @redhat/foo@1.8.0 failed after 4 attempts: HTTP 503 from https://...".
     """
     last: BaseException | None = None
+    started = time.monotonic()
     for attempt in range(1, policy.attempts + 1):
         try:
             return operation()
@@ -97,7 +98,7 @@ def retrying(
                 sleep(delay)
     reason = _describe(last)
     raise error(
-        f"{what} failed after {policy.attempts} attempts",
+        f"{what} failed after {policy.attempts} attempts over {time.monotonic() - started:.1f} s",
         reason,
         hint or "check that the server is reachable and healthy, then run the same command again",
     ) from last

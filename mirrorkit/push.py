@@ -46,11 +46,12 @@ from mirrorkit.bundle.consistency import snapshot_file, snapshot_npm
 from mirrorkit.bundle.limits import MAX_MANIFEST_BYTES, read_capped
 from mirrorkit.bundle.trust import enforce
 from mirrorkit.bundle.verify import reassemble, target_items, verify_bundle
-from mirrorkit.errors import BundleError, InputError, MirrorkitError, NpmError
+from mirrorkit.errors import BundleError, InputError, MirrorError, MirrorkitError, NpmError
 from mirrorkit.fsutil import atomic_write_bytes
+from mirrorkit.http import RetryPolicy
 from mirrorkit.install import hand_out_charts, install_context, write_runbook
 from mirrorkit.npm.publish import publish_packages
-from mirrorkit.ocmirror.result import ClusterResource
+from mirrorkit.ocmirror.result import ClusterResource, MirrorResult
 from mirrorkit.ocmirror import DiskToMirrorOptions, Target, disk_to_mirror, find_oc_mirror, raise_for_result
 from mirrorkit.report import write_reports
 from mirrorkit.preflight import Targets, preflight
@@ -64,6 +65,9 @@ WORK = ".mirrorkit-work"
 #: after at most PUSH_RETRY_TIMES retries PUSH_RETRY_DELAY_S apart per image (a re-run resumes).
 PUSH_RETRY_TIMES = 2
 PUSH_RETRY_DELAY_S = 1.0
+#: The final target check after the load: a registry that stops answering is given up on after 3
+#: attempts over about 1.5 s (plus 5 s connect / 30 s read timeouts), once for the whole check.
+TARGET_CHECK_POLICY = RetryPolicy(attempts=3, backoff=0.5, max_backoff=1.0, timeout=(5.0, 30.0))
 VALUES = "values.yaml"
 CONFIGMAP = "dynamic-plugins.yaml"
 CLUSTER_RESOURCES = "cluster-resources"
@@ -208,6 +212,18 @@ def _verified_manifest(bundle: Path, report: Report) -> Manifest:
     return Manifest.from_bytes(data)
 
 
+def _raise_for_load(result: MirrorResult) -> None:
+    """:func:`raise_for_result`, led by how hard oc-mirror tried (the count and the time come first:
+    the printed line is cut at a readable length, the image list is in the report and the log)."""
+    try:
+        raise_for_result(result)
+    except MirrorError as exc:
+        tried = (f"oc-mirror retried each image {PUSH_RETRY_TIMES} times and gave up after {PUSH_RETRY_TIMES + 1} "
+                 f"attempts per image over {result.duration_s:.1f} s" if result.failed
+                 else f"oc-mirror gave up after {result.duration_s:.1f} s (retries: {PUSH_RETRY_TIMES} per image)")
+        raise MirrorError(tried, exc.what, exc.hint) from None
+
+
 def _failure_report(first: Report, step: str, exc: BaseException, written: list[Path]) -> Report:
     """The report of a push that failed after verification: the checks so far, the failed step,
     what was written and that the rest was not."""
@@ -234,14 +250,15 @@ def _load(opts: PushOptions, say: Callable[[str], None], step: Steps, manifest: 
         # bundle's catalog sources, say) must not be handed on as this bundle's.
         shutil.rmtree(archives / "working-dir" / CLUSTER_RESOURCES, ignore_errors=True)
         step("loading images into the registry (oc-mirror disk-to-mirror)",
-             f"loading images into {target} with oc-mirror {tool.version or ''}".rstrip())
+             f"loading images into {target} with oc-mirror {tool.version or ''}".rstrip()
+             + f" (retries up to {PUSH_RETRY_TIMES} times per image, {PUSH_RETRY_DELAY_S:g} s apart)")
         config = snapshot_file(tree, manifest, layout.ISC, work / layout.ISC)  # the verified bytes, not the USB's
         result = disk_to_mirror(tool, DiskToMirrorOptions(
             config=config, archive_dir=archives, target=target, authfile=opts.authfile,
             cache_dir=opts.cache_dir or work / "cache", dest_tls_verify=opts.tls_verify,
             retry_times=PUSH_RETRY_TIMES, retry_delay_s=PUSH_RETRY_DELAY_S,
         ), progress=opts.progress)
-        raise_for_result(result)
+        _raise_for_load(result)
         resources = output / CLUSTER_RESOURCES
         if resources.exists():
             shutil.rmtree(resources)
@@ -278,7 +295,7 @@ def _load(opts: PushOptions, say: Callable[[str], None], step: Steps, manifest: 
     targets = target_items(
         manifest,
         image_checker=image_checker(str(target), mirror_sets=_mirror_sets(output / CLUSTER_RESOURCES),
-                                    authfile=opts.authfile, tls_verify=opts.tls_verify),
+                                    authfile=opts.authfile, tls_verify=opts.tls_verify, policy=TARGET_CHECK_POLICY),
         npm_checker=npm_checker(opts.npm_registry, token=opts.npm_token, npmrc=opts.npmrc),
     )
     final = dataclasses.replace(first, title="mirrorkit push: bundle and target verification",

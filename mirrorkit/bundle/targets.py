@@ -26,6 +26,7 @@ from pathlib import Path
 from mirrorkit.bundle.manifest import ImageEntry, Manifest
 from mirrorkit.bundle.mirrorsets import MirrorSets
 from mirrorkit.errors import MirrorkitError
+from mirrorkit.http import RetryPolicy
 from mirrorkit.oci.reference import ImageReference
 from mirrorkit.report.model import CheckItem, Status
 
@@ -77,13 +78,18 @@ def image_group(image: ImageEntry) -> str:
 
 
 def image_checker(registry: str | None, *, mirror_sets: MirrorSets | None = None, authfile: Path | None = None,
-                  tls_verify: bool = True, jobs: int = 4):
-    """A checker: every image of the manifest is present by digest where the cluster will look for it."""
+                  tls_verify: bool = True, jobs: int = 4, policy: RetryPolicy | None = None):
+    """A checker: every image of the manifest is present by digest where the cluster will look for it.
+
+    A registry that cannot be reached (connect failed after *policy*'s retries) is given up on once:
+    the images not yet looked up there fail at once as "not checked", so a dead registry costs one
+    retry cycle, not one per image."""
     from mirrorkit.oci.client import OciClient
 
     if registry is not None:
         target_root(registry)  # a malformed target fails now, before any hashing
-    client = OciClient(authfile, tls_verify=tls_verify)
+    client = OciClient(authfile, tls_verify=tls_verify, **({"policy": policy} if policy is not None else {}))
+    unreachable: dict[str, str] = {}  # registry host -> why it was given up on
 
     def check_one(image: ImageEntry) -> CheckItem:
         return dataclasses.replace(look_up(image), group=image_group(image))
@@ -95,12 +101,18 @@ def image_checker(registry: str | None, *, mirror_sets: MirrorSets | None = None
         expected = " or ".join(locations) + " present"
         errors = []
         for location in locations:
+            host = location.split("/", 1)[0]
+            if host in unreachable:
+                errors.append(f"not checked: {unreachable[host]}")
+                continue
             try:
                 if client.has_manifest(location):
                     return CheckItem("image", image.source, expected, f"present at {location}" if len(locations) > 1 else "present",
                                      Status.PASSED, via)
             except MirrorkitError as exc:
                 errors.append(str(exc))
+                if exc.what.startswith("connect to registry ") or (exc.why or "").startswith(("could not connect", "timed out")):
+                    unreachable.setdefault(host, exc.what)
         if errors:
             return CheckItem("image", image.source, expected, "error", Status.FAILED, f"{via}; " + "; ".join(errors))
         return CheckItem("image", image.source, expected, "absent", Status.FAILED,

@@ -24,6 +24,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from mirrorkit.bundle import layout
+from mirrorkit.bundle.archives import archive_consistency_items
 from mirrorkit.bundle.consistency import npm_consistency_items
 from mirrorkit.bundle.hashing import FileHash, hash_files
 from mirrorkit.bundle.limits import MAX_MANIFEST_BYTES, clip, read_capped
@@ -246,6 +247,7 @@ def verify_bundle(
         items += _tree_items(root, manifest, {k: v for k, v in regular.items() if k not in in_parts_dir},
                              {k: v for k, v in unsafe.items() if k not in in_parts_dir}, set(), jobs, progress)
         items += npm_consistency_items(root, manifest, set(regular))
+        items += archive_consistency_items(root, manifest, set(regular))  # charts and images vs the oc-mirror archives
         items += check_sbom(root, manifest)  # parts only: checked once reassembled
     if index is not None:
         items += _parts_items(root, manifest, data, index, progress)

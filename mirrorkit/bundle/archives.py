@@ -1,0 +1,172 @@
+"""The bundle's other indexes agree with its oc-mirror archives: images and charts (issue 14).
+
+The manifest pins each ``images/mirror_*.tar`` by sha256, but a bundle signed with the real key can
+still carry archives that say something else than the manifest's lists (a packing bug, a hand-edited
+bundle re-signed by an insider). Two things are cross-checked, reading only tar headers and the few
+members that matter (``tarfile`` seeks over everything else; nothing is extracted to disk):
+
+* **charts**: each ``charts/<name>-<version>.tgz`` (what the bastion installs from) must be the very
+  bytes of ``working-dir/helm/charts/<name>-<version>.tgz`` in one of the archives (what oc-mirror
+  read the chart's images from). The helm images' provenance (chart name and version) should name a
+  chart the bundle carries (a warning otherwise: a chart may legitimately be missing from ``charts/``).
+* **images**: oc-mirror's archives hold its cache registry's metadata,
+  ``docker/registry/v2/repositories/<repo>/_manifests/revisions/sha256/<hex>/link`` for each image
+  (reference: "Archive layout"); every manifest image must have its digest's revision link under its
+  repository in some archive. An archive set without that metadata is not oc-mirror's layout (the
+  test double keeps skopeo ``dir:`` layouts): one WARNING says images were not cross-checked.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import tarfile
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from mirrorkit.bundle import layout
+from mirrorkit.bundle.manifest import ImageEntry, Manifest
+from mirrorkit.digests import CHUNK
+from mirrorkit.errors import MirrorkitError
+from mirrorkit.oci.reference import ImageReference
+from mirrorkit.report.model import CheckItem, Status
+from mirrorkit.textutil import clip
+
+_P, _F, _W = Status.PASSED, Status.FAILED, Status.WARNING
+
+REGISTRY_PREFIX = "docker/registry/v2/"
+HELM_CHARTS_PREFIX = "working-dir/helm/charts/"
+_REVISION = re.compile(r"^docker/registry/v2/repositories/(?P<repo>.+)/_manifests/revisions/sha256/(?P<hex>[0-9a-f]{64})/link$")
+
+
+@dataclass
+class ArchiveScan:
+    """What the archives hold that the manifest's lists can be checked against."""
+
+    registry_layout: bool = False  # some archive has oc-mirror's docker/registry/v2/ metadata
+    revisions: dict[str, set[str]] = field(default_factory=dict)  # repository -> {sha256:<hex>}
+    charts: dict[str, list[tuple[str, int, str]]] = field(default_factory=dict)  # file name -> [(archive, size, sha256)]
+    errors: list[tuple[str, str]] = field(default_factory=list)  # (archive, why it could not be read)
+
+
+def _member_name(name: str) -> str:
+    while name.startswith("./"):
+        name = name[2:]
+    return name.lstrip("/")
+
+
+def scan_archives(paths: Iterable[Path], names: dict[Path, str] | None = None) -> ArchiveScan:
+    """Walk the member headers of each tar in *paths*; hash only the chart members."""
+    scan = ArchiveScan()
+    for path in paths:
+        shown = (names or {}).get(path, path.name)
+        try:
+            with tarfile.open(path, "r:") as tar:  # seekable: headers only, member data skipped
+                for member in tar:
+                    name = _member_name(member.name)
+                    if name.startswith(REGISTRY_PREFIX):
+                        scan.registry_layout = True
+                        found = _REVISION.match(name)
+                        if found and member.isfile():
+                            scan.revisions.setdefault(found["repo"], set()).add("sha256:" + found["hex"])
+                    elif name.startswith(HELM_CHARTS_PREFIX) and member.isfile() and "/" not in name[len(HELM_CHARTS_PREFIX):]:
+                        scan.charts.setdefault(name[len(HELM_CHARTS_PREFIX):], []).append((shown, *_hash_member(tar, member)))
+        except (OSError, tarfile.TarError) as exc:
+            scan.errors.append((shown, clip(str(exc), 200)))
+    return scan
+
+
+def _hash_member(tar: tarfile.TarFile, member: tarfile.TarInfo) -> tuple[int, str]:
+    handle = tar.extractfile(member)
+    digest, size = hashlib.sha256(), 0
+    if handle is not None:
+        with handle:
+            while chunk := handle.read(CHUNK):
+                digest.update(chunk)
+                size += len(chunk)
+    return size, digest.hexdigest()
+
+
+def _archive_paths(manifest: Manifest) -> list[str]:
+    return sorted(f.path for f in manifest.files if f.path.startswith(layout.IMAGES_DIR + "/")
+                  and Path(f.path).name.startswith("mirror_") and f.path.endswith(".tar"))
+
+
+def _repositories(image: ImageEntry) -> set[str]:
+    """The cache repositories oc-mirror may have stored *image* under: its source's path, and the
+    recorded destination's path (a ``targetRepo``) when there is one."""
+    repos = set()
+    for ref in (image.source, image.destination):
+        if not ref:
+            continue
+        try:
+            repos.add(ImageReference.parse(ref).repository)
+        except MirrorkitError:
+            repos.add(ref.split("@", 1)[0].rsplit(":", 1)[0].split("/", 1)[-1])
+    return repos
+
+
+def chart_items(manifest: Manifest, scan: ArchiveScan) -> list[CheckItem]:
+    """Every ``charts/`` file is, byte for byte, the chart oc-mirror archived; helm images name carried charts."""
+    items = []
+    charts = {f.path.split("/", 1)[1]: f for f in manifest.files
+              if f.path.startswith(layout.CHARTS_DIR + "/") and f.path.count("/") == 1}
+    for name, entry in sorted(charts.items()):
+        subject, expected = entry.path, f"the same bytes as {HELM_CHARTS_PREFIX}{name} in the oc-mirror archive"
+        copies = scan.charts.get(name, [])
+        same = [archive for archive, size, sha in copies if size == entry.size and sha == entry.sha256]
+        if same:
+            items.append(CheckItem("chart", subject, expected, f"identical ({same[0]})", _P))
+        elif copies:
+            archive, size, sha = copies[0]
+            items.append(CheckItem("chart", subject, expected, f"differs: size {size}, sha256 {sha[:16]}… in {archive}", _F,
+                                   "the chart handed out is not the one oc-mirror mirrored the images of; re-pack the bundle"))
+        else:
+            items.append(CheckItem("chart", subject, expected, "not in any archive", _F,
+                                   "the chart handed out is not one oc-mirror mirrored; re-pack the bundle"))
+    if charts:
+        for image in manifest.images:
+            if image.kind == "helm" and image.package and image.version and f"{image.package}-{image.version}.tgz" not in charts:
+                items.append(CheckItem("chart", image.source, f"{layout.CHARTS_DIR}/{image.package}-{image.version}.tgz carried",
+                                       "not in the bundle", _W, "the helm image's chart is not handed out with the bundle",
+                                       group=f"helm {image.package} {image.version}"))
+    return items
+
+
+def image_items(manifest: Manifest, scan: ArchiveScan) -> list[CheckItem]:
+    """Every manifest image has a revision link under its repository (oc-mirror's layout only)."""
+    if not manifest.images:
+        return []
+    if not scan.registry_layout:
+        unreadable = "; ".join(f"{archive} is not a readable tar ({why})" for archive, why in scan.errors)
+        return [CheckItem("archive", "images vs oc-mirror archive", "oc-mirror's archive layout (docker/registry/v2/)",
+                          "unreadable" if scan.errors else "another layout", _W,
+                          (f"{unreadable}; " if unreadable else "") +
+                          f"the archives hold no {REGISTRY_PREFIX} metadata, so the {len(manifest.images)} images were not "
+                          "cross-checked against them (the target check finds each image by digest after push)")]
+    missing = [image for image in manifest.images
+               if not any(image.digest in scan.revisions.get(repo, ()) for repo in _repositories(image))]
+    items = [CheckItem("archive", image.source, f"{image.digest} in an archive", "absent", _F,
+                       f"no {REGISTRY_PREFIX}repositories/{'|'.join(sorted(_repositories(image)))}/_manifests/revisions/"
+                       f"sha256/{image.digest.split(':', 1)[-1][:12]}…/link in any archive; re-pack the bundle")
+             for image in missing]
+    if not missing:
+        items.append(CheckItem("archive", "images vs oc-mirror archive", f"{len(manifest.images)} images in the archives",
+                               f"{len(manifest.images)} found", _P))
+    return items
+
+
+def archive_consistency_items(root: Path, manifest: Manifest, present: set[str]) -> list[CheckItem]:
+    """The checks of this module for the bundle tree at *root* (archives that are *present* only:
+    a bundle carried as parts is checked once reassembled). An archive that is not a tar at all is
+    left to oc-mirror (its bytes are pinned by the signed manifest): its images are not cross-checked."""
+    archives = [p for p in _archive_paths(manifest) if p in present]
+    if not archives or len(archives) < len(_archive_paths(manifest)):
+        return []  # no archive here (parts only) or some missing: the file checks already failed
+    paths = {root / p: p for p in archives}
+    scan = scan_archives(paths, paths)
+    return chart_items(manifest, scan) + image_items(manifest, scan)
+
+
+__all__ = ["ArchiveScan", "archive_consistency_items", "chart_items", "image_items", "scan_archives"]
