@@ -17,7 +17,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from mirrorkit.ocmirror.parser import CategoryResult, parse_line
+from mirrorkit.ocmirror.parser import parse_line
+from mirrorkit.ocmirror.result import CategoryCount
 from tests.services.catalog import (
     STALE_PACKAGE,
     Bundle,
@@ -96,9 +97,9 @@ class Run:
                 found.setdefault(package, []).append(obj)
         return found
 
-    def results(self) -> dict[str, CategoryResult]:
+    def results(self) -> dict[str, CategoryCount]:
         events = [parse_line(line) for line in self.raw.splitlines()]
-        return {e.kind: e for e in events if isinstance(e, CategoryResult)}
+        return {e.kind: e for e in events if isinstance(e, CategoryCount)}
 
 
 @pytest.fixture

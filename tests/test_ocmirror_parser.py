@@ -22,7 +22,7 @@ from mirrorkit.ocmirror import (
     raise_for_result,
 )
 from mirrorkit.ocmirror.parser import (
-    CategoryResult,
+    CategoryCount,
     ErrorMessage,
     ImagesToCopy,
     ResultsStarted,
@@ -85,13 +85,13 @@ def test_parse_sample_log_yields_every_event_kind() -> None:
     assert typed[1].kind == "operator"
     assert typed[1].reason.startswith("unauthorized")
     assert ResultsStarted() in events
-    results = [e for e in events if isinstance(e, CategoryResult)]
+    results = [e for e in events if isinstance(e, CategoryCount)]
     assert results == [
-        CategoryResult("release", 575, 575, True, ""),
-        CategoryResult(
+        CategoryCount("release", 575, 575, True, ""),
+        CategoryCount(
             "operator", 272, 281, False, "Some operator images failed to be mirrored - please check the logs"
         ),
-        CategoryResult(
+        CategoryCount(
             "additional", 1, 2, False, "Some additional images failed to be mirrored - please check the logs"
         ),
     ]
@@ -339,15 +339,15 @@ def test_find_oc_mirror_errors(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
         ),
         (
             "2024/07/26 12:48:38  [INFO]   : ✅ 185 / 185 release images mirrored successfully",
-            CategoryResult("release", 185, 185, True),
+            CategoryCount("release", 185, 185, True),
         ),
         (
             "2024/07/26 12:48:38  [INFO]   : ❌ 1 / 2 additional images mirrored: Some additional images failed",
-            CategoryResult("additional", 1, 2, False, "Some additional images failed"),
+            CategoryCount("additional", 1, 2, False, "Some additional images failed"),
         ),
         (
             "2025/06/01 10:00:00  [INFO]   : \x1b[1;92m ✓ \x1b[0m 3 / 3 additional images mirrored successfully",
-            CategoryResult("additional", 3, 3, True),
+            CategoryCount("additional", 3, 3, True),
         ),
         ("2025/06/01 10:00:00  [INFO]   : === Results ===", ResultsStarted()),
         ("2025/06/01 10:00:00  [INFO]   : 📌 images to copy 8", ImagesToCopy(8)),

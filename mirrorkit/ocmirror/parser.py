@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from typing import Union
 
-from mirrorkit.ocmirror.result import CopiedImage, FailedImage
+from mirrorkit.ocmirror.result import CategoryCount, CopiedImage, FailedImage
 
 _ANSI_RE = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]")
 _PREFIX_RE = re.compile(r"^\d{4}/\d{2}/\d{2} \d{2}:\d{2}:\d{2}\s+\[(?P<level>[A-Za-z]+)\]\s*:\s?(?P<msg>.*)$")
@@ -48,24 +48,13 @@ class ResultsStarted:
 
 
 @dataclass(frozen=True)
-class CategoryResult:
-    """One Results line, e.g. ``✗ 272 / 281 operator images mirrored: ...``."""
-
-    kind: str
-    mirrored: int
-    total: int
-    ok: bool
-    message: str = ""
-
-
-@dataclass(frozen=True)
 class ErrorMessage:
     """Any other ``[ERROR]`` line: kept so a generic failure can say what oc-mirror complained about."""
 
     text: str
 
 
-Event = Union[ImagesToCopy, CopiedImage, FailedImage, ResultsStarted, CategoryResult, ErrorMessage]
+Event = Union[ImagesToCopy, CopiedImage, FailedImage, ResultsStarted, CategoryCount, ErrorMessage]
 
 
 #: oc-mirror's image type names (`Failed to copy generic REF`) -> its exit-bit categories.
@@ -105,7 +94,7 @@ def parse_line(raw: str) -> Event | None:
         return ResultsStarted()
     result = _RESULT_LINE_RE.match(message)
     if result:
-        return CategoryResult(
+        return CategoryCount(
             kind=_kind_word(result.group("kind")),
             mirrored=int(result.group("done")),
             total=int(result.group("total")),

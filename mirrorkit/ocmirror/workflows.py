@@ -25,7 +25,6 @@ from mirrorkit.ocmirror.options import (
     build_args,
 )
 from mirrorkit.ocmirror.parser import (
-    CategoryResult,
     ErrorMessage,
     Event,
     ImagesToCopy,
@@ -82,8 +81,8 @@ class _Collector:
             self.copied.setdefault(_norm(event.source), CopiedImage(_norm(event.source), _norm(event.destination)))
         elif isinstance(event, FailedImage):
             self.add_failure(event)
-        elif isinstance(event, CategoryResult):
-            self.categories.append(CategoryCount(event.kind, event.mirrored, event.total, event.ok, event.message))
+        elif isinstance(event, CategoryCount):
+            self.categories.append(event)
         elif isinstance(event, ErrorMessage):
             self.errors.append(event.text)
             del self.errors[:-MAX_ERRORS_KEPT]
