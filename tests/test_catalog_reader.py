@@ -179,3 +179,191 @@ def _push_raw(host: str, repo: str, layer: bytes) -> str:
                            "layers": [{"mediaType": OCI_LAYER_GZIP, "digest": push_blob(host, repo, layer), "size": len(layer)}]}).encode()
     push_manifest(host, repo, "v1", manifest, OCI_MANIFEST)
     return f"{host}/{repo}:v1"
+
+
+# -- the lean tar walker and the layer pipeline (no registry needed) ------------------------------
+
+from mirrorkit.catalog.stream import InflatedLayer  # noqa: E402
+from mirrorkit.catalog.tarwalk import TarFormatError, TarWalker  # noqa: E402
+from mirrorkit.oci.blob import VerifiedReader  # noqa: E402
+
+LONG = "configs/" + "a-package-with-a-very-long-name-" * 5 + "/catalog.json"  # > 100 and > 155 characters
+
+
+def _tar(members: list[tarfile.TarInfo | tuple[tarfile.TarInfo, bytes]], fmt: int = tarfile.PAX_FORMAT,
+         pax_headers: dict[str, str] | None = None) -> bytes:
+    raw = io.BytesIO()
+    with tarfile.open(fileobj=raw, mode="w", format=fmt, pax_headers=pax_headers) as tar:
+        for member in members:
+            info, data = member if isinstance(member, tuple) else (member, None)
+            if data is not None:
+                info.size = len(data)
+            tar.addfile(info, io.BytesIO(data) if data is not None else None)
+    return raw.getvalue()
+
+
+def _info(name: str, type_: bytes = tarfile.REGTYPE, link: str = "") -> tarfile.TarInfo:
+    info = tarfile.TarInfo(name)
+    info.type, info.linkname, info.mtime = type_, link, 0
+    return info
+
+
+def _chunks(data: bytes, size: int):
+    pieces = iter([data[i:i + size] for i in range(0, len(data), size)])
+    return lambda: next(pieces, b"")
+
+
+def _walk(data: bytes, size: int = 1 << 20, read: bool = True) -> list[tuple[str, bytes, bytes | None]]:
+    walker = TarWalker(_chunks(data, size))
+    out = []
+    for entry in walker:
+        out.append((entry.name, entry.type, walker.open(entry).read() if read and entry.isreg() else None))
+    assert walker.ended
+    return out
+
+
+def _varied() -> list[tarfile.TarInfo | tuple[tarfile.TarInfo, bytes]]:
+    return [_info("configs", tarfile.DIRTYPE), (_info("configs/a/catalog.json"), b'{"schema": "olm.package"}\n' * 300),
+            (_info(LONG), b"x" * 5000), _info("configs/link", tarfile.SYMTYPE, "a/catalog.json"),
+            _info("configs/hard", tarfile.LNKTYPE, "configs/a/catalog.json"), (_info("configs/empty.json"), b""),
+            (_info("configs/b/catalog.json"), bytes(range(256)) * 41), _info("configs/fifo", tarfile.FIFOTYPE)]
+
+
+def _tarfile_view(data: bytes) -> list[tuple[str, bytes, bytes | None]]:
+    with tarfile.open(fileobj=io.BytesIO(data), mode="r|") as tar:
+        return [(m.name, m.type, tar.extractfile(m).read() if m.isreg() else None) for m in tar]  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("fmt", [tarfile.PAX_FORMAT, tarfile.GNU_FORMAT, tarfile.USTAR_FORMAT])
+@pytest.mark.parametrize("size", [1, 511, 512, 513, 4096, 1 << 20])
+def test_tar_walker_reads_what_tarfile_reads(fmt: int, size: int) -> None:
+    members = [m for m in _varied() if fmt != tarfile.USTAR_FORMAT or not (isinstance(m, tuple) and m[0].name == LONG)]
+    data = _tar(members, fmt)
+    assert _walk(data, size) == _tarfile_view(data)
+    if fmt != tarfile.USTAR_FORMAT:
+        assert LONG in [name for name, _, _ in _walk(data, size)]  # GNU longname / pax path
+
+
+def test_tar_walker_ustar_prefix_and_v7_directories() -> None:
+    name = "configs/" + "p" * 90 + "/" + "q" * 60 + "/catalog.json"  # fits ustar only with the prefix field
+    data = _tar([(_info(name), b"{}"), _info("configs/olddir/", tarfile.AREGTYPE)], tarfile.USTAR_FORMAT)
+    assert _walk(data) == _tarfile_view(data) == [(name, tarfile.REGTYPE, b"{}"), ("configs/olddir", tarfile.DIRTYPE, None)]
+
+
+def test_tar_walker_pax_size_and_global_headers() -> None:
+    data = _tar([(_info("configs/a.json"), b"a" * 700)], tarfile.PAX_FORMAT, pax_headers={"comment": "git archive"})
+    assert _walk(data) == [("configs/a.json", tarfile.REGTYPE, b"a" * 700)]
+    info = _info("configs/big.json")
+    info.pax_headers = {"size": "1000"}  # a pax size wins over the header's
+    raw = _tar([(info, b"b" * 1000)], tarfile.PAX_FORMAT)
+    assert _walk(raw) == _tarfile_view(raw) == [("configs/big.json", tarfile.REGTYPE, b"b" * 1000)]
+
+
+def test_tar_walker_skips_unread_and_half_read_members() -> None:
+    data = _tar(_varied())
+    walker = TarWalker(_chunks(data, 700))
+    seen = []
+    for entry in walker:
+        if entry.name == "configs/a/catalog.json":
+            reader = walker.open(entry)
+            assert reader.read(10) == b'{"schema":' and len(reader.read1(100_000)) > 0  # then left half read
+        seen.append(entry.name)
+    assert seen == [name for name, _, _ in _tarfile_view(data)]
+
+
+def test_tar_walker_ends_and_fails_clearly() -> None:
+    data = _tar([(_info("configs/a.json"), b"a" * 3000), (_info("configs/b.json"), b"b" * 10)])
+    assert [n for n, _, _ in _walk(data[:-1024])] == ["configs/a.json", "configs/b.json"]  # no end blocks: a clean end
+    assert _walk(b"\0" * 1024) == []  # an empty archive
+    with pytest.raises(TarFormatError, match="empty file"):
+        _walk(b"")
+    header_end = data.index(b"a" * 3000)
+    with pytest.raises(TarFormatError, match="unexpected end of data"):
+        _walk(data[: header_end + 2000])  # inside a member that is read
+    with pytest.raises(TarFormatError, match="unexpected end of data"):
+        _walk(data[: header_end + 2000], read=False)  # inside a member that is skipped
+    with pytest.raises(TarFormatError, match="truncated header"):
+        _walk(data[: header_end + 3072 + 100])  # inside the next header
+    with pytest.raises(TarFormatError, match="unexpected end of data"):
+        _walk(data[:512])  # a pax header announcing a member that never comes
+    bad = bytearray(data)
+    bad[header_end + 3072 + 10] ^= 0xFF  # a damaged header after the first one is an error, not the end
+    with pytest.raises(TarFormatError, match="bad checksum"):
+        _walk(bytes(bad))
+    with pytest.raises(TarFormatError, match="invalid header at offset 0"):
+        _walk(b"this is not a tar archive" * 100)
+
+
+def _blob(data: bytes, *, digest: str | None = None, chunk: int = 64 * 1024, closed: list[bool] | None = None) -> VerifiedReader:
+    import hashlib
+
+    pieces = iter([data[i:i + chunk] for i in range(0, len(data), chunk)])
+    return VerifiedReader(pieces, digest=digest or f"sha256:{hashlib.sha256(data).hexdigest()}", size=len(data), what="blob x",
+                          on_close=(lambda: closed.append(True)) if closed is not None else None)
+
+
+def _layer_names(layer: InflatedLayer) -> list[str]:
+    walker = TarWalker(layer.pieces)
+    names = [entry.name for entry in walker]
+    layer.finish()
+    return names
+
+
+def test_inflated_layer_gzip_zstd_plain_and_the_digest() -> None:
+    import gzip
+
+    tar = _tar(_varied())
+    expected = [name for name, _, _ in _tarfile_view(tar)]
+    media = "application/vnd.oci.image.layer.v1.tar"
+    for data, media_type in ((gzip.compress(tar), f"{media}+gzip"), (zstd_of(tar), f"{media}+zstd"), (tar, media)):
+        closed: list[bool] = []
+        with InflatedLayer(_blob(data, closed=closed), media_type, "layer 1", piece=1000, depth=2) as layer:
+            assert _layer_names(layer) == expected
+        assert closed == [True]
+    wrong = "sha256:" + "0" * 64
+    with InflatedLayer(_blob(gzip.compress(tar), digest=wrong), "", "layer 1", piece=1000) as layer, \
+            pytest.raises(RegistryError, match="does not verify"):
+        _layer_names(layer)  # raised before any result is returned
+
+
+def test_inflated_layer_decoder_errors_count_only_before_the_end_of_the_tar() -> None:
+    import gzip
+
+    tar = _tar([(_info("configs/a.json"), b"a" * 200_000)])
+    # in the blob (so verified), well past the tar's end blocks: bytes the tar reader never asks for
+    trailing = gzip.compress(tar + b"\0" * 3_000_000) + b"\x1f\x8b" + b"not a gzip member" * 10
+    with InflatedLayer(_blob(trailing), "", "layer 1", piece=4096) as layer:
+        assert _layer_names(layer) == ["configs/a.json"]  # as tarfile, which stopped reading at the end blocks
+    import os
+
+    truncated = gzip.compress(_tar([(_info("configs/a.json"), os.urandom(200_000))]))[:100_000]  # verifies, ends early
+    with InflatedLayer(_blob(truncated), "", "layer 1", piece=4096) as layer, pytest.raises(EOFError):
+        _layer_names(layer)
+
+
+def test_inflated_layer_stops_its_threads_when_the_caller_gives_up() -> None:
+    import gzip
+    import os
+    import threading
+
+    data = gzip.compress(_tar([(_info("configs/a.json"), os.urandom(4 << 20))]))
+    closed: list[bool] = []
+    with InflatedLayer(_blob(data, closed=closed, chunk=4096), "", "layer 1", piece=4096, depth=1) as layer:
+        assert layer.pieces()  # then leave, the workers blocked on full queues
+    assert closed == [True]
+    assert not [t for t in threading.enumerate() if t.name in ("catalog-fetch", "catalog-inflate")]
+
+
+def test_long_names_and_a_truncated_layer_through_the_registry(registry, client) -> None:
+    long_pkg = "p" * 120
+    files = [(_info(f"configs/{long_pkg}/catalog.json"), pkg_json(long_pkg)), (_info("configs/b/catalog.json"), pkg_json("b"))]
+    tar = _tar(files, tarfile.GNU_FORMAT)  # type: ignore[arg-type]
+    ref = push_catalog(registry, "reader/gnu-longnames", [tar])
+    catalog = read_catalog(client, ref, [long_pkg])
+    assert set(catalog.packages) == {long_pkg} and set(catalog.package_names) == {long_pkg, "b"}
+    import gzip
+
+    cut = tar[: tar.index(b'"schema"') + 100]  # the blob verifies; the tar in it ends inside a member
+    ref = _push_raw(registry.host, "reader/truncated-tar", gzip.compress(cut))
+    with pytest.raises(RegistryError, match=r"is not a valid tar archive.*unexpected end of data"):
+        read_catalog(client, ref, ["b"])

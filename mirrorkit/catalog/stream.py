@@ -20,7 +20,7 @@ import json
 import queue
 import threading
 from collections.abc import Iterator
-from typing import IO, Any
+from typing import IO, Any, Protocol, cast
 
 import yaml
 
@@ -35,6 +35,9 @@ CHUNK = 1024 * 1024
 #: pieces may wait between them: the bound on what the pipeline holds.
 LAYER_PIECE = 1024 * 1024
 LAYER_QUEUE = 8
+#: The same between the thread reading the blob and the one inflating it (the network's chunks).
+RAW_PIECE = 256 * 1024
+RAW_QUEUE = 16
 #: How long closing a layer waits for its worker once it was told to stop (a stalled connection
 #: must not hold an error back; the worker is a daemon and closes its response when it wakes).
 JOIN_SECONDS = 5.0
@@ -46,6 +49,12 @@ JSON_SUFFIXES = (".json",)
 YAML_SUFFIXES = (".yaml", ".yml")
 
 _SAFE_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class Readable(Protocol):
+    """What the FBC decoders read from: a file, or a tar member of the catalog reader."""
+
+    def read(self, size: int = -1, /) -> bytes: ...
 
 
 def _zstd_module() -> Any:
@@ -83,48 +92,18 @@ def decompressed(raw: IO[bytes], head: bytes, media_type: str, what: str) -> IO[
     return raw
 
 
-class InflatedLayer:
-    """The uncompressed bytes of a layer blob, produced by a worker thread as pieces of `LAYER_PIECE`.
+class _Worker:
+    """A daemon thread handing (kind, value) items to one reader through a bounded queue."""
 
-    The worker reads the blob (the network and the digest's hashing), and inflates it (ISA-L, zlib
-    and zstd release the GIL): the caller's thread only walks the tar and decodes the packages it
-    wants, while the next megabytes are being fetched and inflated. At most `LAYER_QUEUE` pieces
-    wait between the two, so memory stays flat.
+    DATA, END, FAILED = 0, 1, 2
 
-    `pieces()` returns the next piece (b"" at the end); errors of the blob or of the decoder are
-    raised there, in stream order. When the tar has ended, `finish()` tells the worker to stop
-    inflating and waits until it has read the rest of the blob and checked its digest: a
-    mismatch is raised there, so the caller never returns a result from a blob that does not
-    verify. A decoder error in bytes past the end of the tar is not one (nothing there was used),
-    as when the tar reader stopped reading at its end. `close()` (or leaving the `with` block)
-    stops the worker; the worker owns *reader* and closes it.
-    """
-
-    _DATA, _END, _FAILED, _BAD_DATA, _VERIFIED = range(5)
-
-    def __init__(self, reader: Any, media_type: str, what: str, *, piece: int = LAYER_PIECE, depth: int = LAYER_QUEUE) -> None:
-        self._reader = reader
-        self._media_type = media_type
-        self._what = what
-        self._piece = piece
+    def __init__(self, name: str, depth: int, cancel: threading.Event) -> None:
         self._queue: queue.Queue[tuple[int, Any]] = queue.Queue(maxsize=depth)
-        self._stop = threading.Event()  # the caller is done with the data: drain and verify
-        self._cancel = threading.Event()  # the caller gave up: leave now
-        self._ended = False
-        self._thread = threading.Thread(target=self._work, name="catalog-layer", daemon=True)
-        try:
-            self._thread.start()
-        except BaseException:
-            reader.close()
-            raise
+        self._cancel = cancel  # the caller gave up: leave now
+        self._thread = threading.Thread(target=self._work, name=name, daemon=True)
 
-    def __enter__(self) -> InflatedLayer:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    # -- the worker ------------------------------------------------------------------------
+    def _work(self) -> None:
+        raise NotImplementedError
 
     def _put(self, kind: int, value: Any = None) -> bool:
         while not self._cancel.is_set():
@@ -135,59 +114,195 @@ class InflatedLayer:
                 continue
         return False
 
-    def _work(self) -> None:
-        reader = self._reader
-        try:
-            try:
-                stream = decompressed(reader, reader.peek(16), self._media_type, self._what)
-            except BaseException as exc:
-                self._put(self._FAILED, exc)
-                return
-            while not self._stop.is_set() and not self._cancel.is_set():
-                try:
-                    piece = stream.read(self._piece)
-                except MirrorkitError as exc:  # the blob: network, size, digest
-                    self._put(self._FAILED, exc)
-                    return
-                except Exception as exc:  # the decoder: damaged compressed data
-                    if not self._put(self._BAD_DATA, exc):
-                        return
-                    break
-                if not piece:
-                    if not self._put(self._END):
-                        return
-                    break
-                if not self._put(self._DATA, piece):
-                    return
-            if self._cancel.is_set():
-                return
-            reader.drain()  # the rest of the blob (not inflated), so its digest is checked
-            self._put(self._VERIFIED)
-        except BaseException as exc:
-            self._put(self._FAILED, exc)
-        finally:
-            reader.close()
-
-    # -- the caller ------------------------------------------------------------------------
-
     def _get(self) -> tuple[int, Any]:
         while True:
             try:
                 return self._queue.get(timeout=1.0)
             except queue.Empty:
                 if not self._thread.is_alive() and self._queue.empty():
-                    raise RuntimeError(f"{self._what}: the reading thread ended without a result") from None
+                    raise RuntimeError(f"{self._thread.name}: the worker ended without a result") from None
+
+    def _stop_worker(self) -> None:
+        """After the cancel event was set: unblock the worker and wait for it (bounded)."""
+        while True:
+            try:
+                self._queue.get_nowait()
+            except queue.Empty:
+                break
+        if self._thread.ident is not None and self._thread is not threading.current_thread():
+            self._thread.join(JOIN_SECONDS)
+
+
+class _Fetched(_Worker):
+    """The raw bytes of a blob read by a worker thread (network, and the digest's hashing in the
+    VerifiedReader, which raises at the end when the blob does not verify), as a file for a decoder.
+    The worker owns *reader* and closes it."""
+
+    def __init__(self, reader: Any, cancel: threading.Event, *, piece: int, depth: int) -> None:
+        super().__init__("catalog-fetch", depth, cancel)
+        self._reader = reader
+        self._piece = piece
+        self._buf = b""
+        self._pos = 0
+        self._eof = False
+        try:
+            self._thread.start()
+        except BaseException:
+            reader.close()
+            raise
+
+    def _work(self) -> None:
+        try:
+            while not self._cancel.is_set():
+                piece = self._reader.read(self._piece)
+                if not piece:
+                    self._put(self.END)  # read to the end: the digest was checked
+                    return
+                if not self._put(self.DATA, piece):
+                    return
+        except BaseException as exc:
+            self._put(self.FAILED, exc)
+        finally:
+            self._reader.close()
+
+    def _fill(self) -> bool:
+        """A fresh piece in the buffer; False at the end. Errors of the blob are raised here."""
+        if self._eof:
+            return False
+        kind, value = self._get()
+        if kind == self.FAILED:
+            self._eof = True
+            raise value
+        if kind == self.END:
+            self._eof = True
+            self._buf, self._pos = b"", 0
+            return False
+        self._buf, self._pos = value, 0
+        return True
+
+    # the file interface decoders use
+    name = ""
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int | None = -1) -> bytes:
+        if size is None or size < 0:
+            parts = [self._buf[self._pos :]]
+            while self._fill():
+                parts.append(self._buf)
+            self._buf, self._pos = b"", 0
+            return b"".join(parts)
+        if self._pos >= len(self._buf) and not self._fill():
+            return b""
+        start, end = self._pos, min(len(self._buf), self._pos + size)
+        self._pos = end
+        return self._buf if start == 0 and end == len(self._buf) else self._buf[start:end]
+
+    def readinto(self, buffer: Any) -> int:
+        data = self.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+    def peek(self, size: int) -> bytes:
+        while len(self._buf) - self._pos < size and not self._eof:
+            rest = self._buf[self._pos :]
+            if not self._fill():
+                self._buf, self._pos = rest, 0
+                break
+            self._buf, self._pos = rest + self._buf, 0
+        return self._buf[self._pos : self._pos + size]
+
+    def drain(self) -> None:
+        """Discard the rest; returns once the whole blob was read and verified (raises if not)."""
+        self._buf, self._pos = b"", 0
+        while self._fill():
+            self._buf, self._pos = b"", 0
+
+    def close(self) -> None:
+        self._stop_worker()
+
+
+class InflatedLayer(_Worker):
+    """The uncompressed bytes of a layer blob, as pieces of about `LAYER_PIECE`, from two threads.
+
+    One thread reads the blob (network, and hashing it for the digest check), another inflates it
+    (ISA-L, zlib, zstd and hashlib release the GIL); the caller's thread only walks the tar and
+    decodes the packages it wants. At most `LAYER_QUEUE` pieces wait between stages, so memory
+    stays flat whatever the layer's size.
+
+    `pieces()` returns the next piece (b"" at the end); errors of the blob or of the decoder are
+    raised there, in stream order. When the tar has ended, `finish()` tells the inflating thread to
+    stop and waits until the rest of the blob has been read and its digest checked: a mismatch is
+    raised there, so the caller never returns a result from a blob that does not verify. A decoder
+    error in bytes past the end of the tar is not one (nothing there is used), as when the tar
+    reader stopped reading at its end. `close()` (or leaving the `with` block) stops both threads;
+    the reading thread owns *reader* and closes it.
+    """
+
+    BAD_DATA, VERIFIED = 3, 4
+
+    def __init__(self, reader: Any, media_type: str, what: str, *, piece: int = LAYER_PIECE, depth: int = LAYER_QUEUE) -> None:
+        super().__init__("catalog-inflate", depth, threading.Event())
+        self._media_type = media_type
+        self._what = what
+        self._piece = piece
+        self._stop = threading.Event()  # the caller is done with the data: drain and verify
+        self._ended = False
+        self._raw = _Fetched(reader, self._cancel, piece=RAW_PIECE, depth=RAW_QUEUE)
+        try:
+            self._thread.start()
+        except BaseException:
+            self.close()
+            raise
+
+    def __enter__(self) -> InflatedLayer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _work(self) -> None:
+        raw = self._raw
+        try:
+            try:
+                stream = decompressed(cast(IO[bytes], raw), raw.peek(16), self._media_type, self._what)
+            except BaseException as exc:
+                self._put(self.FAILED, exc)
+                return
+            while not self._stop.is_set() and not self._cancel.is_set():
+                try:
+                    piece = stream.read(self._piece)
+                except MirrorkitError as exc:  # the blob: network, size, digest
+                    self._put(self.FAILED, exc)
+                    return
+                except Exception as exc:  # the decoder: damaged compressed data
+                    if not self._put(self.BAD_DATA, exc):
+                        return
+                    break
+                if not piece:
+                    if not self._put(self.END):
+                        return
+                    break
+                if not self._put(self.DATA, piece):
+                    return
+            if self._cancel.is_set():
+                return
+            raw.drain()  # the rest of the blob (not inflated), so its digest is checked
+            self._put(self.VERIFIED)
+        except BaseException as exc:
+            self._put(self.FAILED, exc)
 
     def pieces(self) -> bytes:
         """The next piece of uncompressed data; b"" once it has all been returned."""
         if self._ended:
             return b""
         kind, value = self._get()
-        if kind == self._DATA:
-            return value  # type: ignore[no-any-return]
-        if kind in (self._FAILED, self._BAD_DATA):
+        if kind == self.DATA:
+            return cast(bytes, value)
+        if kind in (self.FAILED, self.BAD_DATA):
             raise value
-        self._ended = True  # _END (_VERIFIED comes after _END only)
+        self._ended = True  # END (VERIFIED only comes after END)
         return b""
 
     def finish(self) -> None:
@@ -195,28 +310,23 @@ class InflatedLayer:
         self._stop.set()
         while True:
             kind, value = self._get()
-            if kind == self._FAILED:
+            if kind == self.FAILED:
                 raise value
-            if kind == self._VERIFIED:
+            if kind == self.VERIFIED:
                 return
-            # _DATA past the end of the tar, _END, or a decoder error in bytes nobody reads
+            # DATA past the end of the tar, END, or a decoder error in bytes nobody reads
 
     def close(self) -> None:
         self._cancel.set()
-        while True:  # unblock a worker waiting to put
-            try:
-                self._queue.get_nowait()
-            except queue.Empty:
-                break
-        if self._thread is not threading.current_thread():
-            self._thread.join(JOIN_SECONDS)
+        self._stop_worker()
+        self._raw.close()
 
 
 def is_fbc_file(path: str) -> bool:
     return path.endswith(JSON_SUFFIXES + YAML_SUFFIXES)
 
 
-def iter_objects(stream: IO[bytes], file: str) -> Iterator[tuple[Any, Where]]:
+def iter_objects(stream: Readable, file: str) -> Iterator[tuple[Any, Where]]:
     """Decoded objects of the FBC file *file* read from *stream*, each with its position."""
     if file.endswith(YAML_SUFFIXES):
         yield from _yaml_objects(stream, file)
@@ -224,7 +334,7 @@ def iter_objects(stream: IO[bytes], file: str) -> Iterator[tuple[Any, Where]]:
         yield from _json_objects(stream, file)
 
 
-def _yaml_objects(stream: IO[bytes], file: str) -> Iterator[tuple[Any, Where]]:
+def _yaml_objects(stream: Readable, file: str) -> Iterator[tuple[Any, Where]]:
     data = stream.read(MAX_YAML_BYTES + 1)
     if len(data) > MAX_YAML_BYTES:
         raise malformed(Where(file, 1), f"YAML file larger than {MAX_YAML_BYTES} bytes")
@@ -247,7 +357,7 @@ def _yaml_objects(stream: IO[bytes], file: str) -> Iterator[tuple[Any, Where]]:
         raise malformed(Where(file, line), f"not valid YAML ({str(exc).splitlines()[0]})") from None
 
 
-def _json_objects(stream: IO[bytes], file: str) -> Iterator[tuple[Any, Where]]:
+def _json_objects(stream: Readable, file: str) -> Iterator[tuple[Any, Where]]:
     decoder = json.JSONDecoder()
     utf8 = codecs.getincrementaldecoder("utf-8")()
     text, pos, line, eof = "", 0, 1, False
@@ -281,9 +391,10 @@ def _json_objects(stream: IO[bytes], file: str) -> Iterator[tuple[Any, Where]]:
         pos = end
 
 
-def _more(stream: IO[bytes], utf8: codecs.IncrementalDecoder, text: str, pos: int, file: str, line: int) -> tuple[str, int, bool]:
+def _more(stream: Readable, utf8: codecs.IncrementalDecoder, text: str, pos: int, file: str, line: int) -> tuple[str, int, bool]:
     """Drop what was consumed and append the next chunk; returns (text, pos, eof)."""
-    chunk = stream.read(CHUNK)
+    read = getattr(stream, "read1", None) or stream.read  # read1: what is at hand, without joining pieces
+    chunk = read(CHUNK)
     try:
         added = utf8.decode(chunk, final=not chunk)
     except UnicodeDecodeError:

@@ -45,7 +45,7 @@ class TarFormatError(ValueError):
 class TarEntry:
     """One member: its name as stored (not normalised), type flag and data size."""
 
-    __slots__ = ("name", "type", "size", "offset")
+    __slots__ = ("name", "offset", "size", "type")
 
     def __init__(self, name: str, type_: bytes, size: int, offset: int) -> None:
         self.name = name
@@ -260,7 +260,7 @@ class TarWalker:
                     continue
                 merged = {**self._global, **records}
                 if name is None and "path" in merged:
-                    name = merged["path"]
+                    name = merged["path"].rstrip("/")
                 if size is None and "size" in merged:
                     try:
                         size = int(merged["size"])
@@ -274,7 +274,9 @@ class TarWalker:
             if prefix and type_ not in GNU_TYPES:
                 header_name = f"{prefix}/{header_name}"
             if name is None:
-                name = self._global.get("path", header_name)
+                name = self._global["path"].rstrip("/") if "path" in self._global else header_name
+            if type_ == DIRTYPE:
+                name = name.rstrip("/")
             if type_ == SPARSE:
                 extended = block[482]
                 while extended:  # old GNU sparse: extension blocks before the data
@@ -302,8 +304,9 @@ class TarWalker:
 
 
 class MemberReader:
-    """The data of the current member of a :class:`TarWalker` (read only; `read(n)` returns n bytes
-    unless the member ends first, like a buffered file)."""
+    """The data of the current member of a :class:`TarWalker`: `read(n)` returns n bytes unless the
+    member ends first (like a buffered file), `read1(n)` what the current piece holds, without
+    joining pieces. A member cut short by the end of the stream raises :class:`TarFormatError`."""
 
     def __init__(self, walker: TarWalker) -> None:
         self._walker = walker
@@ -312,22 +315,31 @@ class MemberReader:
     def readable(self) -> bool:
         return True
 
-    def read(self, size: int | None = -1) -> bytes:
+    def _want(self, size: int | None) -> int:
         walker = self._walker
         if walker._current is not self._member:
             raise ValueError("the tar member was left; its data is gone")
-        want = walker._data_left if size is None or size < 0 else min(size, walker._data_left)
-        if want <= 0:
-            return b""
+        return walker._data_left if size is None or size < 0 else min(size, walker._data_left)
+
+    def _piece(self, want: int) -> bytes:
+        walker = self._walker
+        piece = walker._some(want)
+        if not piece:
+            name = self._member.name if self._member is not None else "a member"
+            raise TarFormatError(f"unexpected end of data at offset {walker.offset} "
+                                 f"({walker._data_left} bytes of {name} missing)")
+        walker._data_left -= len(piece)
+        return piece
+
+    def read1(self, size: int = -1) -> bytes:
+        want = self._want(size)
+        return self._piece(want) if want > 0 else b""
+
+    def read(self, size: int | None = -1) -> bytes:
+        want = self._want(size)
         parts = []
-        got = 0
-        while got < want:
-            piece = walker._some(want - got)
-            if not piece:
-                walker._data_left -= got
-                name = self._member.name if self._member is not None else "a member"
-                raise TarFormatError(f"unexpected end of data at offset {walker.offset} ({walker._data_left} bytes of {name} missing)")
+        while want > 0:
+            piece = self._piece(want)
             parts.append(piece)
-            got += len(piece)
-        walker._data_left -= got
+            want -= len(piece)
         return parts[0] if len(parts) == 1 else b"".join(parts)
