@@ -149,128 +149,191 @@ class Manifest:
 
     @classmethod
     def from_bytes(cls, data: bytes, *, where: str = layout.MANIFEST) -> "Manifest":
-        """Parse and validate manifest bytes; raise :class:`BundleError` saying what is wrong."""
+        """Parse and validate manifest bytes; raise :class:`BundleError` saying what is wrong.
 
-        def bad(why: str) -> BundleError:
-            return BundleError(
-                f"invalid bundle manifest {where}",
-                why,
-                "the bundle is damaged or was not written by mirrorkit; get a fresh copy from the packing host",
-            )
-
-        try:  # bounded: a huge or deeply nested document is refused before json sees it
-            doc = loads_bounded(data, where, limit=MAX_MANIFEST_BYTES)
-        except BundleError as exc:
-            raise bad(exc.what.removeprefix(f"{where} ") + (f" ({exc.why})" if exc.why else "")) from None
-        if not isinstance(doc, dict):
-            raise bad("top level is not an object")
-        if doc.get("format") != FORMAT:
-            raise bad(f"'format' is {doc.get('format')!r}, expected {FORMAT!r}")
-        version = doc.get("format_version")
-        if not isinstance(version, int) or isinstance(version, bool):
-            raise bad("'format_version' is missing or not an integer")
-        if version != FORMAT_VERSION:
-            raise BundleError(
-                f"bundle manifest {where} has format version {version}",
-                f"this mirrorkit understands version {FORMAT_VERSION} only",
-                "use the mirrorkit version that packed the bundle (see 'mirrorkit_version' in the manifest)"
-                if version > FORMAT_VERSION
-                else "re-pack the bundle with this mirrorkit",
-            )
-        known = {
-            "format", "format_version", "created", "mirrorkit_version", "oc_mirror_version",
-            "profile", "imageset_config", "files", "npm", "images",
-        }
-        unknown = sorted(set(doc) - known)
-        if unknown:
-            raise bad(f"unknown field(s) {', '.join(unknown)}")
-
-        def text(obj: dict[str, Any], key: str, ctx: str, required: bool = True) -> str:
-            value = obj.get(key, None if required else "")
-            if not isinstance(value, str):
-                raise bad(f"{ctx}: '{key}' must be a string")
-            return value
-
-        def entries(key: str, fields: set[str]) -> list[dict[str, Any]]:
-            value = doc.get(key, [])
-            if not isinstance(value, list):
-                raise bad(f"'{key}' must be a list")
-            if len(value) > MAX_ENTRIES:
-                raise bad(f"'{key}' has {len(value)} entries, more than the {MAX_ENTRIES} mirrorkit accepts")
-            for n, item in enumerate(value):
-                if not isinstance(item, dict):
-                    raise bad(f"{key}[{n}] is not an object")
-                extra = sorted(set(item) - fields)
-                if extra:
-                    raise bad(f"{key}[{n}] has unknown field(s) {', '.join(extra)}")
-            return value
-
-        created = text(doc, "created", "manifest")
-        try:
-            _dt.datetime.strptime(created, "%Y-%m-%dT%H:%M:%SZ")
-        except ValueError:
-            raise bad(f"'created' {created!r} is not an RFC 3339 UTC time like 2026-01-31T12:00:00Z") from None
-
-        files: list[FileEntry] = []
-        seen: set[str] = set()
-        for n, item in enumerate(entries("files", {"path", "size", "sha256"})):
-            path = check_relpath(text(item, "path", f"files[{n}]"), where=where)
-            if path.split("/", 1)[0] in layout.RESERVED:
-                raise bad(f"files[{n}] {path!r} is a reserved bundle name, not a payload file")
-            if path in seen:
-                raise bad(f"file {path!r} is listed twice")
-            seen.add(path)
-            size = item.get("size")
-            if not isinstance(size, int) or isinstance(size, bool) or size < 0:
-                raise bad(f"file {path!r}: 'size' must be a non-negative integer")
-            digest = text(item, "sha256", f"file {path!r}")
-            if not _HEX64.match(digest):
-                raise bad(f"file {path!r}: 'sha256' {digest!r} is not 64 lowercase hex digits")
-            files.append(FileEntry(path, size, digest))
-        # A file and a directory of the same name cannot both exist.
-        for path in seen:
-            parent = path.rsplit("/", 1)[0] if "/" in path else None
-            while parent:
-                if parent in seen:
-                    raise bad(f"{parent!r} is listed as a file and as a directory")
-                parent = parent.rsplit("/", 1)[0] if "/" in parent else None
-
-        npm: list[NpmPackage] = []
-        for n, item in enumerate(entries("npm", {"name", "version", "integrity", "file"})):
-            ctx = f"npm[{n}]"
-            name, version_ = text(item, "name", ctx), text(item, "version", ctx)
-            integrity = text(item, "integrity", ctx)
-            if not _SRI.match(integrity):
-                raise bad(f"npm package {name}@{version_}: integrity {integrity!r} is not an SRI string")
-            pkg_file = check_relpath(text(item, "file", ctx), where=where)
-            if pkg_file not in seen:
-                raise bad(f"npm package {name}@{version_}: its tarball {pkg_file!r} is not in 'files'")
-            npm.append(NpmPackage(name, version_, integrity, pkg_file))
-
-        images: list[ImageEntry] = []
-        image_fields = {"source", "digest", "destination", "kind", "package", "version", "bundle"}
-        for n, item in enumerate(entries("images", image_fields)):
-            ctx = f"images[{n}]"
-            source, digest = text(item, "source", ctx), text(item, "digest", ctx)
-            if not source:
-                raise bad(f"{ctx}: 'source' is empty")
-            if not _OCI_DIGEST.match(digest):
-                raise bad(f"image {source}: digest {digest!r} is not sha256:<64 hex>")
-            kind = text(item, "kind", ctx, required=False) or "additional"
-            if kind not in IMAGE_KINDS:
-                raise bad(f"image {source}: kind {kind!r} is not one of {', '.join(IMAGE_KINDS)}")
-            optional = {k: text(item, k, ctx, required=False)
-                        for k in ("destination", "package", "version", "bundle")}
-            images.append(ImageEntry(source, digest, kind=kind, **optional))
-
+        Each part is checked by its own function, in the order a reader meets them (envelope, files,
+        then what refers to files), so the first problem found is always the same one for the same bytes.
+        """
+        check = _Check(where)
+        doc = _load_document(data, check)
+        version = _check_envelope(doc, check)
+        created = _created(doc, check)
+        files, seen = _files(doc, check)
+        npm = _npm(doc, seen, check)
+        images = _images(doc, check)
         return cls(
             created=created,
-            mirrorkit_version=text(doc, "mirrorkit_version", "manifest"),
-            oc_mirror_version=text(doc, "oc_mirror_version", "manifest", required=False),
-            profile=text(doc, "profile", "manifest", required=False),
-            imageset_config=text(doc, "imageset_config", "manifest", required=False),
+            mirrorkit_version=check.text(doc, "mirrorkit_version", "manifest"),
+            oc_mirror_version=check.text(doc, "oc_mirror_version", "manifest", required=False),
+            profile=check.text(doc, "profile", "manifest", required=False),
+            imageset_config=check.text(doc, "imageset_config", "manifest", required=False),
             files=tuple(files),
             npm=tuple(npm),
             images=tuple(images),
             format_version=version,
         )
+
+
+# -- parsing: one function per part of the document, sharing one error builder ---------------------
+
+_KNOWN_FIELDS = frozenset({
+    "format", "format_version", "created", "mirrorkit_version", "oc_mirror_version",
+    "profile", "imageset_config", "files", "npm", "images",
+})
+_FILE_FIELDS = frozenset({"path", "size", "sha256"})
+_NPM_FIELDS = frozenset({"name", "version", "integrity", "file"})
+_IMAGE_FIELDS = frozenset({"source", "digest", "destination", "kind", "package", "version", "bundle"})
+
+
+@dataclass(frozen=True)
+class _Check:
+    """What every validator of one manifest shares: a refusal always names the manifest and gives
+    the same advice, and fields are read with the same type rules everywhere."""
+
+    where: str
+
+    def bad(self, why: str) -> BundleError:
+        return BundleError(
+            f"invalid bundle manifest {self.where}",
+            why,
+            "the bundle is damaged or was not written by mirrorkit; get a fresh copy from the packing host",
+        )
+
+    def text(self, obj: dict[str, Any], key: str, ctx: str, required: bool = True) -> str:
+        """A string field; an optional one defaults to "" but must still be a string when present."""
+        value = obj.get(key, None if required else "")
+        if not isinstance(value, str):
+            raise self.bad(f"{ctx}: '{key}' must be a string")
+        return value
+
+    def entries(self, doc: dict[str, Any], key: str, fields: frozenset[str]) -> list[dict[str, Any]]:
+        """A list section (``files``, ``npm``, ``images``): bounded in length, objects only, no
+        unknown fields (a field this mirrorkit does not know means it would silently drop it)."""
+        value = doc.get(key, [])
+        if not isinstance(value, list):
+            raise self.bad(f"'{key}' must be a list")
+        if len(value) > MAX_ENTRIES:
+            raise self.bad(f"'{key}' has {len(value)} entries, more than the {MAX_ENTRIES} mirrorkit accepts")
+        for n, item in enumerate(value):
+            if not isinstance(item, dict):
+                raise self.bad(f"{key}[{n}] is not an object")
+            extra = sorted(set(item) - fields)
+            if extra:
+                raise self.bad(f"{key}[{n}] has unknown field(s) {', '.join(extra)}")
+        return value
+
+
+def _load_document(data: bytes, check: _Check) -> dict[str, Any]:
+    """The JSON object, bounded: a huge or deeply nested document is refused before json sees it."""
+    try:
+        doc = loads_bounded(data, check.where, limit=MAX_MANIFEST_BYTES)
+    except BundleError as exc:
+        raise check.bad(exc.what.removeprefix(f"{check.where} ") + (f" ({exc.why})" if exc.why else "")) from None
+    if not isinstance(doc, dict):
+        raise check.bad("top level is not an object")
+    return doc
+
+
+def _check_envelope(doc: dict[str, Any], check: _Check) -> int:
+    """The format and its version, then the top-level field names; returns the format version.
+
+    A newer version is not a damaged bundle: its message says which mirrorkit to use instead."""
+    where = check.where
+    if doc.get("format") != FORMAT:
+        raise check.bad(f"'format' is {doc.get('format')!r}, expected {FORMAT!r}")
+    version = doc.get("format_version")
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise check.bad("'format_version' is missing or not an integer")
+    if version != FORMAT_VERSION:
+        raise BundleError(
+            f"bundle manifest {where} has format version {version}",
+            f"this mirrorkit understands version {FORMAT_VERSION} only",
+            "use the mirrorkit version that packed the bundle (see 'mirrorkit_version' in the manifest)"
+            if version > FORMAT_VERSION
+            else "re-pack the bundle with this mirrorkit",
+        )
+    unknown = sorted(set(doc) - _KNOWN_FIELDS)
+    if unknown:
+        raise check.bad(f"unknown field(s) {', '.join(unknown)}")
+    return version
+
+
+def _created(doc: dict[str, Any], check: _Check) -> str:
+    """The creation time, which must be the exact form :func:`utc_now` writes."""
+    created = check.text(doc, "created", "manifest")
+    try:
+        _dt.datetime.strptime(created, "%Y-%m-%dT%H:%M:%SZ")
+    except ValueError:
+        raise check.bad(f"'created' {created!r} is not an RFC 3339 UTC time like 2026-01-31T12:00:00Z") from None
+    return created
+
+
+def _files(doc: dict[str, Any], check: _Check) -> tuple[list[FileEntry], set[str]]:
+    """The payload files and the set of their paths (npm entries must point into it).
+
+    Every path is safe, outside the names the bundle reserves for itself, listed once, and never
+    both a file and a directory: a manifest that cannot be laid out on disk is refused here."""
+    files: list[FileEntry] = []
+    seen: set[str] = set()
+    for n, item in enumerate(check.entries(doc, "files", _FILE_FIELDS)):
+        path = check_relpath(check.text(item, "path", f"files[{n}]"), where=check.where)
+        if path.split("/", 1)[0] in layout.RESERVED:
+            raise check.bad(f"files[{n}] {path!r} is a reserved bundle name, not a payload file")
+        if path in seen:
+            raise check.bad(f"file {path!r} is listed twice")
+        seen.add(path)
+        size = item.get("size")
+        if not isinstance(size, int) or isinstance(size, bool) or size < 0:
+            raise check.bad(f"file {path!r}: 'size' must be a non-negative integer")
+        digest = check.text(item, "sha256", f"file {path!r}")
+        if not _HEX64.match(digest):
+            raise check.bad(f"file {path!r}: 'sha256' {digest!r} is not 64 lowercase hex digits")
+        files.append(FileEntry(path, size, digest))
+    _check_no_file_is_a_directory(seen, check)
+    return files, seen
+
+
+def _check_no_file_is_a_directory(seen: set[str], check: _Check) -> None:
+    """A file and a directory of the same name cannot both exist."""
+    for path in seen:
+        parent = path.rsplit("/", 1)[0] if "/" in path else None
+        while parent:
+            if parent in seen:
+                raise check.bad(f"{parent!r} is listed as a file and as a directory")
+            parent = parent.rsplit("/", 1)[0] if "/" in parent else None
+
+
+def _npm(doc: dict[str, Any], seen: set[str], check: _Check) -> list[NpmPackage]:
+    """The npm packages: an SRI integrity each (values.yaml pins it) and a tarball listed in 'files'."""
+    npm: list[NpmPackage] = []
+    for n, item in enumerate(check.entries(doc, "npm", _NPM_FIELDS)):
+        ctx = f"npm[{n}]"
+        name, version = check.text(item, "name", ctx), check.text(item, "version", ctx)
+        integrity = check.text(item, "integrity", ctx)
+        if not _SRI.match(integrity):
+            raise check.bad(f"npm package {name}@{version}: integrity {integrity!r} is not an SRI string")
+        pkg_file = check_relpath(check.text(item, "file", ctx), where=check.where)
+        if pkg_file not in seen:
+            raise check.bad(f"npm package {name}@{version}: its tarball {pkg_file!r} is not in 'files'")
+        npm.append(NpmPackage(name, version, integrity, pkg_file))
+    return npm
+
+
+def _images(doc: dict[str, Any], check: _Check) -> list[ImageEntry]:
+    """The images: a source and a sha256 digest each, a known kind (older manifests have none:
+    "additional"), and provenance fields that are strings when present."""
+    images: list[ImageEntry] = []
+    for n, item in enumerate(check.entries(doc, "images", _IMAGE_FIELDS)):
+        ctx = f"images[{n}]"
+        source, digest = check.text(item, "source", ctx), check.text(item, "digest", ctx)
+        if not source:
+            raise check.bad(f"{ctx}: 'source' is empty")
+        if not _OCI_DIGEST.match(digest):
+            raise check.bad(f"image {source}: digest {digest!r} is not sha256:<64 hex>")
+        kind = check.text(item, "kind", ctx, required=False) or "additional"
+        if kind not in IMAGE_KINDS:
+            raise check.bad(f"image {source}: kind {kind!r} is not one of {', '.join(IMAGE_KINDS)}")
+        optional = {k: check.text(item, k, ctx, required=False)
+                    for k in ("destination", "package", "version", "bundle")}
+        images.append(ImageEntry(source, digest, kind=kind, **optional))
+    return images
