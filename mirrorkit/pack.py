@@ -328,13 +328,40 @@ def _recorded_archives(work: Path) -> Manifest | None:
         return None
 
 
+@dataclass(frozen=True)
+class _Run:
+    """What every step after the unsealing works with: where the bundle and oc-mirror's scratch
+    folder are, the settled plan, and the oc-mirror options shared by the dry run and the real run."""
+
+    opts: PackOptions
+    output: Path
+    work: Path
+    client: OciClient
+    plan: _Plan
+    tool: OcMirror
+    plan_options: MirrorToDiskOptions
+    say: Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class _Payload:
+    """The bundle-relative files this run put (or kept) in the bundle: pruning keeps exactly these."""
+
+    images: tuple[ImageEntry, ...]
+    archives: frozenset[str]
+
+
+@dataclass(frozen=True)
+class _NpmPayload:
+    """The npm files this run wants in the bundle and the manifest entries describing them."""
+
+    keep: frozenset[str] = frozenset()
+    entries: tuple[NpmPackage, ...] = ()
+
+
 def _pack(opts: PackOptions, say: Callable[[str], None], step: Steps) -> PackResult:
-    output = Path(opts.output).absolute()
-    if opts.cache_dir is not None:
-        layout.check_outside(opts.cache_dir, output, "--cache-dir")
-    signer = None
-    if opts.sign_key is not None:  # a wrong key or passphrase fails before any work
-        signer = fingerprint(load_private_key(opts.sign_key, opts.passphrase).public_key())
+    """The steps of the module docstring, in order; each ``step(...)`` names what Ctrl-C reports."""
+    output, signer = _check_options(opts)
     client = OciClient(authfile=opts.authfile, tls_verify=opts.tls_verify)
     step("settling the ImageSetConfiguration (nothing written yet)")
     plan = _settle_plan(opts, client, say)
@@ -342,93 +369,173 @@ def _pack(opts: PackOptions, say: Callable[[str], None], step: Steps) -> PackRes
     previous = _check_output(output)
     work = work_dir_for(output)
     step("unsealing the previous bundle")
+    previous = _unseal_keeping_record(output, work, previous)
+    run = _Run(opts, output, work, client, plan, tool, _write_config(opts, output, work, plan), say)
+
+    step("planning with oc-mirror (dry run)", f"planning with oc-mirror {tool.version or '(unknown version)'} (dry run)")
+    mapping = _dry_run(run)
+    step("resolving image digests and sizes")
+    images, warnings = _resolve_images(run, mapping)
+    reuse = _archives_reusable(previous, plan.isc_text, images, output)
+    _check_space(run, images, reuse)
+
+    if reuse:
+        assert previous is not None
+        payload = _reuse_archives(run, previous)
+    else:
+        step("mirroring images to disk (oc-mirror mirror-to-disk)")
+        images, working_dir = _mirror_to_disk(run, images)
+        step("moving the archives into the bundle")
+        payload = _move_into_bundle(run, images, working_dir)
+
+    npm = _NpmPayload()
+    if plan.npm_specs:
+        step("pulling npm packages")
+        npm = _pull_npm(run)
+
+    step("sealing the bundle (hashing, manifest, signature, parts)")
+    removed, manifest = _seal(run, payload, npm)
+    return PackResult(output, manifest, reuse, plan.added_images, removed, signer, tuple(warnings))
+
+
+def _check_options(opts: PackOptions) -> tuple[Path, str | None]:
+    """The absolute output path and the signer's fingerprint: a misplaced --cache-dir, a wrong key
+    or passphrase fail here, before any work."""
+    output = Path(opts.output).absolute()
+    if opts.cache_dir is not None:
+        layout.check_outside(opts.cache_dir, output, "--cache-dir")
+    signer = None
+    if opts.sign_key is not None:
+        signer = fingerprint(load_private_key(opts.sign_key, opts.passphrase).public_key())
+    return output, signer
+
+
+def _unseal_keeping_record(output: Path, work: Path, previous: Manifest | None) -> Manifest | None:
+    """Unseal the bundle, first saving the sealed archives' record in the work folder so a Ctrl-C
+    from here on loses nothing; without a sealed bundle, an interrupted run's record stands in.
+    Returns what the archives may be reused against."""
     work.mkdir(parents=True, exist_ok=True)
     if previous is None:
         previous = _recorded_archives(work)
-    else:  # keep the sealed archives' record past the unsealing, so a Ctrl-C from here on loses nothing
+    else:
         atomic_write_bytes(work / ARCHIVES_RECORD, previous.to_bytes())
     output.mkdir(parents=True, exist_ok=True)
     _unseal(output)
+    return previous
+
+
+def _write_config(opts: PackOptions, output: Path, work: Path, plan: _Plan) -> MirrorToDiskOptions:
+    """Write the ImageSetConfiguration oc-mirror reads (work folder) and the one the bundle carries;
+    returns the options of the dry run (the real run differs only in its archive folder)."""
     isc_path = work / layout.ISC
     atomic_write_text(isc_path, plan.isc_text)
     atomic_write_text(output / layout.ISC, plan.isc_text)
     cache_dir = opts.cache_dir or work / "cache"
-    plan_options = MirrorToDiskOptions(archive_dir=work / "plan", config=isc_path, authfile=opts.authfile,
-                                       cache_dir=cache_dir, src_tls_verify=opts.tls_verify)
+    return MirrorToDiskOptions(archive_dir=work / "plan", config=isc_path, authfile=opts.authfile,
+                               cache_dir=cache_dir, src_tls_verify=opts.tls_verify)
 
-    step("planning with oc-mirror (dry run)", f"planning with oc-mirror {tool.version or '(unknown version)'} (dry run)")
-    planned = dry_run(tool, plan_options, progress=opts.progress)
+
+def _dry_run(run: _Run) -> tuple[tuple[str, str], ...]:
+    """oc-mirror's plan: the (source, destination) pairs it would mirror."""
+    planned = dry_run(run.tool, run.plan_options, progress=run.opts.progress)
     # missing.txt lists what the cache lacks (what mirror-to-disk will download), not an error.
     if not planned.result.ok:
         failed = "; ".join(f"{f.image}: {f.reason}" for f in planned.result.failed[:5])
         raise MirrorError("oc-mirror could not plan the mirror", failed or planned.result.summary,
                           "check the image references and your --authfile, then run pack again")
-    step("resolving image digests and sizes")
-    images = _image_entries(planned.mapping, client, opts.jobs, plan)
+    return planned.mapping
+
+
+def _resolve_images(run: _Run, mapping: Sequence[tuple[str, str]]) -> tuple[tuple[ImageEntry, ...], list[str]]:
+    """The manifest's image entries (digests resolved) and where oc-mirror's mapping and mirrorkit's
+    catalog plan disagree; both are told to the user before anything is copied."""
+    plan = run.plan
+    images = _image_entries(mapping, run.client, run.opts.jobs, plan)
     kinds = ", ".join(f"{sum(1 for i in images if i.kind == k)} {k}" for k in IMAGE_KINDS if any(i.kind == k for i in images))
-    say(f"plan: {len(images)} images ({kinds or 'none'}), {len(plan.npm_specs)} npm packages")
-    warnings = _plan_disagreements(plan, planned.mapping, images)
+    run.say(f"plan: {len(images)} images ({kinds or 'none'}), {len(plan.npm_specs)} npm packages")
+    warnings = _plan_disagreements(plan, mapping, images)
     for warning in warnings:
-        say(f"warning: {warning}")
+        run.say(f"warning: {warning}")
+    return images, warnings
 
-    reuse = _archives_reusable(previous, plan.isc_text, images, output)
-    needed = 0 if reuse else int(_image_bytes(images, client, opts.jobs) * SPACE_MARGIN)
-    needed += NPM_ALLOWANCE * len(plan.npm_specs)
-    check_free_space(output, needed * (2 if opts.split_size else 1))
 
-    if reuse:
-        assert previous is not None
-        say("images unchanged since the last pack: reusing the archives (they still hash as sealed)")
-        archives = {f.path for f in previous.files if f.path.startswith((layout.IMAGES_DIR + "/", layout.CHARTS_DIR + "/"))}
-        images = tuple(sorted(previous.images))  # the rebuilt catalogs' digests come from the run that made them
-    else:
-        step("mirroring images to disk (oc-mirror mirror-to-disk)")
-        (work / ARCHIVES_RECORD).unlink(missing_ok=True)
-        archive_dir = work / "archive"
-        for stale in archive_dir.glob("mirror_*.tar"):  # never move an older run's archive into the bundle
-            stale.unlink()
-        result = mirror_to_disk(tool, dataclasses.replace(plan_options, archive_dir=archive_dir), progress=opts.progress)
-        raise_for_result(result)
-        working_dir = archive_dir / "working-dir"
-        images = rebuilt_catalogs(images, plan.config, working_dir)
-        step("moving the archives into the bundle")
-        archives = {f"{layout.IMAGES_DIR}/{name}" for name in _move_archives(archive_dir, output / layout.IMAGES_DIR)}
-        archives |= _copy_charts(working_dir, output / layout.CHARTS_DIR)
-        _record_archives(output, work, plan.isc_text, images, archives)
+def _check_space(run: _Run, images: Sequence[ImageEntry], reuse: bool) -> None:
+    """Refuse early when the disk cannot hold the bundle (twice over when it is also split into parts);
+    reused archives need no new room, so their registries are not even asked for sizes."""
+    opts = run.opts
+    needed = 0 if reuse else int(_image_bytes(images, run.client, opts.jobs) * SPACE_MARGIN)
+    needed += NPM_ALLOWANCE * len(run.plan.npm_specs)
+    check_free_space(run.output, needed * (2 if opts.split_size else 1))
 
-    npm_dir = output / layout.NPM_DIR
-    npm_keep: set[str] = set()
-    npm_entries: list[NpmPackage] = []
-    if plan.npm_specs:
-        step("pulling npm packages")
-        pulled = pull_packages(plan.npm_specs, npm_dir, settings=plan.npm_settings, jobs=opts.jobs, progress=opts.progress)
-        if not pulled.ok:
-            detail = "; ".join(f"{r.spec}: {r.reason}" for r in pulled.failed)
-            raise NpmError(f"{len(pulled.failed)} npm package(s) could not be pulled", detail, "fix the cause and run pack again")
-        wanted = [r.entry for r in pulled.results if r.entry is not None]
-        write_index(NpmIndex(npm_dir, tuple(wanted)))  # only this run's packages: no stale entries
-        npm_keep = {f"{layout.NPM_DIR}/{INDEX_NAME}"} | {f"{layout.NPM_DIR}/{e.path}" for e in wanted}
-        npm_entries = [NpmPackage(e.name, e.version, e.integrity, f"{layout.NPM_DIR}/{e.path}") for e in wanted]
 
-    step("sealing the bundle (hashing, manifest, signature, parts)")
-    removed = _prune(output, {layout.ISC, layout.SBOM} | archives | npm_keep)  # the SBOM is rewritten by sealing
+def _reuse_archives(run: _Run, previous: Manifest) -> _Payload:
+    """Keep the previous bundle's archives and charts, and its image entries: the rebuilt catalogs'
+    digests come from the run that made them."""
+    run.say("images unchanged since the last pack: reusing the archives (they still hash as sealed)")
+    archives = {f.path for f in previous.files if f.path.startswith((layout.IMAGES_DIR + "/", layout.CHARTS_DIR + "/"))}
+    return _Payload(tuple(sorted(previous.images)), frozenset(archives))
+
+
+def _mirror_to_disk(run: _Run, images: tuple[ImageEntry, ...]) -> tuple[tuple[ImageEntry, ...], Path]:
+    """Run oc-mirror mirror-to-disk into the work folder; returns the image entries with the rebuilt
+    catalogs' digests, and oc-mirror's working-dir (where the charts are)."""
+    (run.work / ARCHIVES_RECORD).unlink(missing_ok=True)
+    archive_dir = run.work / "archive"
+    for stale in archive_dir.glob("mirror_*.tar"):  # never move an older run's archive into the bundle
+        stale.unlink()
+    result = mirror_to_disk(run.tool, dataclasses.replace(run.plan_options, archive_dir=archive_dir), progress=run.opts.progress)
+    raise_for_result(result)
+    working_dir = archive_dir / "working-dir"
+    return rebuilt_catalogs(images, run.plan.config, working_dir), working_dir
+
+
+def _move_into_bundle(run: _Run, images: tuple[ImageEntry, ...], working_dir: Path) -> _Payload:
+    """Move the fresh archives in, copy the charts, and record them at once (see _record_archives)."""
+    output = run.output
+    archive_dir = run.work / "archive"
+    archives = {f"{layout.IMAGES_DIR}/{name}" for name in _move_archives(archive_dir, output / layout.IMAGES_DIR)}
+    archives |= _copy_charts(working_dir, output / layout.CHARTS_DIR)
+    _record_archives(output, run.work, run.plan.isc_text, images, archives)
+    return _Payload(images, frozenset(archives))
+
+
+def _pull_npm(run: _Run) -> _NpmPayload:
+    """Pull every planned package and rewrite the npm index with this run's packages only."""
+    npm_dir = run.output / layout.NPM_DIR
+    opts = run.opts
+    pulled = pull_packages(run.plan.npm_specs, npm_dir, settings=run.plan.npm_settings, jobs=opts.jobs, progress=opts.progress)
+    if not pulled.ok:
+        detail = "; ".join(f"{r.spec}: {r.reason}" for r in pulled.failed)
+        raise NpmError(f"{len(pulled.failed)} npm package(s) could not be pulled", detail, "fix the cause and run pack again")
+    wanted = [r.entry for r in pulled.results if r.entry is not None]
+    write_index(NpmIndex(npm_dir, tuple(wanted)))  # only this run's packages: no stale entries
+    keep = {f"{layout.NPM_DIR}/{INDEX_NAME}"} | {f"{layout.NPM_DIR}/{e.path}" for e in wanted}
+    entries = [NpmPackage(e.name, e.version, e.integrity, f"{layout.NPM_DIR}/{e.path}") for e in wanted]
+    return _NpmPayload(frozenset(keep), tuple(entries))
+
+
+def _seal(run: _Run, payload: _Payload, npm: _NpmPayload) -> tuple[tuple[str, ...], Manifest]:
+    """Remove what this run did not produce, then hash, write the manifest, sign and split; the
+    archives record goes last (the manifest is the record now). Returns what was removed."""
+    opts, output = run.opts, run.output
+    removed = _prune(output, {layout.ISC, layout.SBOM} | payload.archives | npm.keep)  # the SBOM is rewritten by sealing
     for name in removed:
-        say(f"removed stale file {name}")
+        run.say(f"removed stale file {name}")
     manifest = seal_bundle(
         output,
-        profile=plan.profile,
-        imageset_config=plan.isc_text,
-        oc_mirror_version=tool.version or "",
-        npm=sorted(npm_entries),
-        images=images,
+        profile=run.plan.profile,
+        imageset_config=run.plan.isc_text,
+        oc_mirror_version=run.tool.version or "",
+        npm=sorted(npm.entries),
+        images=payload.images,
         sign_key=opts.sign_key,
         passphrase=opts.passphrase,
         split_size=opts.split_size,
         jobs=None,
         progress=opts.progress,
     )
-    (work / ARCHIVES_RECORD).unlink(missing_ok=True)  # the manifest is the record now
-    return PackResult(output, manifest, reuse, plan.added_images, removed, signer, tuple(warnings))
+    (run.work / ARCHIVES_RECORD).unlink(missing_ok=True)
+    return removed, manifest
 
 
 __all__ = ["PackOptions", "PackResult", "pack", "work_dir_for"]
