@@ -50,6 +50,7 @@ from mirrorkit.errors import BundleError, InputError, MirrorError, MirrorkitErro
 from mirrorkit.fsutil import atomic_write_bytes
 from mirrorkit.http import RetryPolicy
 from mirrorkit.install import hand_out_charts, install_context, write_runbook
+from mirrorkit.npm.index import NpmIndex
 from mirrorkit.npm.publish import publish_packages
 from mirrorkit.ocmirror.result import ClusterResource, MirrorResult
 from mirrorkit.ocmirror import DiskToMirrorOptions, Target, disk_to_mirror, find_oc_mirror, raise_for_result
@@ -170,36 +171,69 @@ def push(opts: PushOptions, say: Callable[[str], None] = lambda _msg: None) -> P
 
 
 def _push(opts: PushOptions, say: Callable[[str], None], step: Steps) -> PushResult:
-    bundle, output = Path(opts.bundle), Path(opts.output)
-    target = Target.parse(opts.registry)  # a malformed --registry fails before any work
-    layout.check_outside(output, bundle, "--output")
-    if opts.cache_dir is not None:
-        layout.check_outside(opts.cache_dir, bundle, "--cache-dir")
-    output.mkdir(parents=True, exist_ok=True)
+    """Verify, pre-flight, then load (see the module docstring); each ``step(...)`` names what
+    Ctrl-C reports. A refusal before loading writes its report and touches no target; a failure
+    while loading still writes the report of what was done."""
+    bundle, output, target = _start(opts)
     step("verifying the bundle (nothing pushed yet)", "verifying the bundle before touching any registry")
-    first = verify_bundle(bundle, verify_key=opts.verify_key, jobs=None, progress=opts.progress,
-                          title="mirrorkit push: bundle verification (nothing was pushed)")
-    first = enforce(first, keyed=opts.verify_key is not None, allow_unsigned=opts.allow_unsigned)
+    first = _verify(opts, bundle)
     if not first.ok:
         return PushResult(first, write_reports(first, output), touched_targets=False)
     manifest = _verified_manifest(bundle, first)
 
     step("checking every target before writing (pre-flight)", "checking the registry, the npm server and the disk")
-    work = output / WORK
-    checks = preflight(manifest, Targets(
-        registry=opts.registry, npm_registry=opts.npm_registry, authfile=opts.authfile, tls_verify=opts.tls_verify,
-        npm_token=opts.npm_token, npmrc=opts.npmrc, cache_dir=opts.cache_dir or work / "cache", output=output))
-    first = dataclasses.replace(first, items=first.items + tuple(checks))
+    run = _Load(opts, manifest, target, output, output / WORK)
+    first = _preflight(run, first)
     if not first.ok:
         refused = dataclasses.replace(first, title="mirrorkit push: pre-flight (nothing was pushed)")
         return PushResult(refused, write_reports(refused, output), touched_targets=False)
 
-    written: list[Path] = []
     try:
-        return _load(opts, say, step, manifest, first, target, work, written)
+        return _load(run, say, step, first)
     except (MirrorkitError, KeyboardInterrupt) as exc:
-        write_reports(_failure_report(first, step.current, exc, written), output)
+        write_reports(_failure_report(first, step.current, exc, run.written), output)
         raise
+
+
+@dataclass(frozen=True, eq=False)
+class _Load:
+    """What the steps after verification share. *written* grows as install files are written, so
+    a failure report can list exactly what is already on disk."""
+
+    opts: PushOptions
+    manifest: Manifest
+    target: Target
+    output: Path
+    work: Path
+    written: list[Path] = field(default_factory=list)
+
+
+def _start(opts: PushOptions) -> tuple[Path, Path, Target]:
+    """The bundle, the output folder (created) and the target registry: a malformed --registry or
+    an --output / --cache-dir inside the bundle fails before any work."""
+    bundle, output = Path(opts.bundle), Path(opts.output)
+    target = Target.parse(opts.registry)
+    layout.check_outside(output, bundle, "--output")
+    if opts.cache_dir is not None:
+        layout.check_outside(opts.cache_dir, bundle, "--cache-dir")
+    output.mkdir(parents=True, exist_ok=True)
+    return bundle, output, target
+
+
+def _verify(opts: PushOptions, bundle: Path) -> Report:
+    """The whole bundle verified, with the signing policy applied (an unsigned bundle fails unless allowed)."""
+    first = verify_bundle(bundle, verify_key=opts.verify_key, jobs=None, progress=opts.progress,
+                          title="mirrorkit push: bundle verification (nothing was pushed)")
+    return enforce(first, keyed=opts.verify_key is not None, allow_unsigned=opts.allow_unsigned)
+
+
+def _preflight(run: _Load, first: Report) -> Report:
+    """*first* with the pre-flight items added: every target answers, accepts the credentials and has room."""
+    opts = run.opts
+    checks = preflight(run.manifest, Targets(
+        registry=opts.registry, npm_registry=opts.npm_registry, authfile=opts.authfile, tls_verify=opts.tls_verify,
+        npm_token=opts.npm_token, npmrc=opts.npmrc, cache_dir=opts.cache_dir or run.work / "cache", output=run.output))
+    return dataclasses.replace(first, items=first.items + tuple(checks))
 
 
 def _verified_manifest(bundle: Path, report: Report) -> Manifest:
@@ -235,72 +269,94 @@ def _failure_report(first: Report, step: str, exc: BaseException, written: list[
     return dataclasses.replace(first, title="mirrorkit push: FAILED (see the push item)", items=first.items + tuple(items))
 
 
-def _load(opts: PushOptions, say: Callable[[str], None], step: Steps, manifest: Manifest, first: Report,
-          target: Target, work: Path, written: list[Path]) -> PushResult:
+def _load(run: _Load, say: Callable[[str], None], step: Steps, first: Report) -> PushResult:
     """Steps 2-6 (see the module docstring), after verification and pre-flight passed."""
-    output = Path(opts.output)
     step("reassembling the bundle from its parts (nothing pushed yet)")
-    tree = _payload_tree(Path(opts.bundle), manifest, work, opts, say)
-    resources_written: tuple[ClusterResource, ...] = ()
+    tree = _payload_tree(Path(run.opts.bundle), run.manifest, run.work, run.opts, say)
+    resources = _load_images(run, step, tree)
+    index = _publish_npm(run, step, tree) if run.manifest.npm else None
+    _write_install_files(run, step, tree, index, resources)
+    step("verifying the targets", "verifying the targets")
+    final = _verify_targets(run, first)
+    return PushResult(final, write_reports(final, run.output), touched_targets=True, written=tuple(run.written))
 
+
+def _load_images(run: _Load, step: Steps, tree: Path) -> tuple[ClusterResource, ...]:
+    """oc-mirror disk-to-mirror from links to the bundle's archives, then its cluster resources
+    written to the output folder; returns them (nothing when the bundle carries no archive)."""
+    opts, manifest, work = run.opts, run.manifest, run.work
     archives = work / "archives"
-    if _link_archives(tree, manifest, archives):
-        tool = find_oc_mirror(opts.oc_mirror)
-        # oc-mirror unpacks each run's working-dir/ here: an earlier push's cluster resources (another
-        # bundle's catalog sources, say) must not be handed on as this bundle's.
-        shutil.rmtree(archives / "working-dir" / CLUSTER_RESOURCES, ignore_errors=True)
-        step("loading images into the registry (oc-mirror disk-to-mirror)",
-             f"loading images into {target} with oc-mirror {tool.version or ''}".rstrip()
-             + f" (retries up to {PUSH_RETRY_TIMES} times per image, {PUSH_RETRY_DELAY_S:g} s apart)")
-        config = snapshot_file(tree, manifest, layout.ISC, work / layout.ISC)  # the verified bytes, not the USB's
-        result = disk_to_mirror(tool, DiskToMirrorOptions(
-            config=config, archive_dir=archives, target=target, authfile=opts.authfile,
-            cache_dir=opts.cache_dir or work / "cache", dest_tls_verify=opts.tls_verify,
-            retry_times=PUSH_RETRY_TIMES, retry_delay_s=PUSH_RETRY_DELAY_S,
-        ), progress=opts.progress)
-        _raise_for_load(result)
-        resources = output / CLUSTER_RESOURCES
-        if resources.exists():
-            shutil.rmtree(resources)
-        for source in sorted({r.path for r in result.cluster_resources}):
-            dest = resources / source.name
-            atomic_write_bytes(dest, source.read_bytes())
-            written.append(dest)
-        resources_written = result.cluster_resources
+    if not _link_archives(tree, manifest, archives):
+        return ()
+    tool = find_oc_mirror(opts.oc_mirror)
+    # oc-mirror unpacks each run's working-dir/ here: an earlier push's cluster resources (another
+    # bundle's catalog sources, say) must not be handed on as this bundle's.
+    shutil.rmtree(archives / "working-dir" / CLUSTER_RESOURCES, ignore_errors=True)
+    step("loading images into the registry (oc-mirror disk-to-mirror)",
+         f"loading images into {run.target} with oc-mirror {tool.version or ''}".rstrip()
+         + f" (retries up to {PUSH_RETRY_TIMES} times per image, {PUSH_RETRY_DELAY_S:g} s apart)")
+    config = snapshot_file(tree, manifest, layout.ISC, work / layout.ISC)  # the verified bytes, not the USB's
+    result = disk_to_mirror(tool, DiskToMirrorOptions(
+        config=config, archive_dir=archives, target=run.target, authfile=opts.authfile,
+        cache_dir=opts.cache_dir or work / "cache", dest_tls_verify=opts.tls_verify,
+        retry_times=PUSH_RETRY_TIMES, retry_delay_s=PUSH_RETRY_DELAY_S,
+    ), progress=opts.progress)
+    _raise_for_load(result)
+    resources = run.output / CLUSTER_RESOURCES
+    if resources.exists():
+        shutil.rmtree(resources)
+    for source in sorted({r.path for r in result.cluster_resources}):
+        dest = resources / source.name
+        atomic_write_bytes(dest, source.read_bytes())
+        run.written.append(dest)
+    return result.cluster_resources
 
-    if manifest.npm:
-        step("copying the verified npm tarballs")
-        index = snapshot_npm(tree, manifest, work / "npm")  # hashed while copied; published from the copy
-        step("publishing npm packages", f"publishing {len(index.entries)} npm package(s) to {opts.npm_registry}")
-        published = publish_packages(index, opts.npm_registry, token=opts.npm_token, npmrc=opts.npmrc,
-                                     jobs=opts.jobs, progress=opts.progress)
-        if not published.ok:
-            shown = published.failed[:5]  # reasons already start with the package name: never repeat it
-            detail = "; ".join(clip(r.reason or f"{r.name}@{r.version}", 200) for r in shown)
-            more = f" and {len(published.failed) - 5} more" if len(published.failed) > 5 else ""
-            raise NpmError(f"{len(published.failed)} npm package(s) could not be published", detail + more,
-                           "fix the cause and run push again (published packages are kept)")
+
+def _publish_npm(run: _Load, step: Steps, tree: Path) -> NpmIndex:
+    """Publish the npm tarballs from a copy hashed while it was made (never from the USB disk);
+    returns the copy's index, what values.yaml pins."""
+    opts = run.opts
+    step("copying the verified npm tarballs")
+    index = snapshot_npm(tree, run.manifest, run.work / "npm")  # hashed while copied; published from the copy
+    step("publishing npm packages", f"publishing {len(index.entries)} npm package(s) to {opts.npm_registry}")
+    published = publish_packages(index, opts.npm_registry, token=opts.npm_token, npmrc=opts.npmrc,
+                                 jobs=opts.jobs, progress=opts.progress)
+    if not published.ok:
+        shown = published.failed[:5]  # reasons already start with the package name: never repeat it
+        detail = "; ".join(clip(r.reason or f"{r.name}@{r.version}", 200) for r in shown)
+        more = f" and {len(published.failed) - 5} more" if len(published.failed) > 5 else ""
+        raise NpmError(f"{len(published.failed)} npm package(s) could not be published", detail + more,
+                       "fix the cause and run push again (published packages are kept)")
+    return index
+
+
+def _write_install_files(run: _Load, step: Steps, tree: Path, index: NpmIndex | None,
+                         resources: tuple[ClusterResource, ...]) -> None:
+    """values.yaml and the dynamic-plugins ConfigMap (when the bundle has npm packages), the charts,
+    and last the runbook, which names every file written before it."""
+    opts, output, written = run.opts, run.output, run.written
+    if index is not None:
         step("writing values.yaml and the dynamic-plugins ConfigMap")
         written.append(write_values(index, opts.npm_registry, output / VALUES, opts.values_in))
         written.append(write_dynamic_plugins_configmap(index, opts.npm_registry, output / CONFIGMAP))
-
     step("writing the charts and the install runbook")
-    written.extend(hand_out_charts(tree, manifest, output))
-    written.append(write_runbook(install_context(manifest, output=output, registry=target_root(opts.registry), npm_registry=opts.npm_registry,
-                                                 resources=resources_written, written=written), output))
+    written.extend(hand_out_charts(tree, run.manifest, output))
+    written.append(write_runbook(install_context(run.manifest, output=output, registry=target_root(opts.registry),
+                                                 npm_registry=opts.npm_registry, resources=resources, written=written), output))
 
-    step("verifying the targets", "verifying the targets")
-    # The bundle's own checks were done (and passed) before anything was pushed: the final report
-    # carries those items and adds the target checks, instead of hashing every byte a second time.
+
+def _verify_targets(run: _Load, first: Report) -> Report:
+    """The final report: the bundle's own checks were done (and passed) before anything was pushed,
+    so it carries those items and adds the target checks, instead of hashing every byte a second time."""
+    opts = run.opts
     targets = target_items(
-        manifest,
-        image_checker=image_checker(str(target), mirror_sets=_mirror_sets(output / CLUSTER_RESOURCES),
+        run.manifest,
+        image_checker=image_checker(str(run.target), mirror_sets=_mirror_sets(run.output / CLUSTER_RESOURCES),
                                     authfile=opts.authfile, tls_verify=opts.tls_verify, policy=TARGET_CHECK_POLICY),
         npm_checker=npm_checker(opts.npm_registry, token=opts.npm_token, npmrc=opts.npmrc),
     )
-    final = dataclasses.replace(first, title="mirrorkit push: bundle and target verification",
-                                items=first.items + tuple(targets))
-    return PushResult(final, write_reports(final, output), touched_targets=True, written=tuple(written))
+    return dataclasses.replace(first, title="mirrorkit push: bundle and target verification",
+                               items=first.items + tuple(targets))
 
 
 __all__ = ["PushOptions", "PushResult", "push"]
