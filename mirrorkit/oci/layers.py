@@ -15,7 +15,8 @@ import posixpath
 import tarfile
 import zlib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Literal
 
 from mirrorkit.errors import RegistryError
 from mirrorkit.oci.manifest import Descriptor, Manifest
@@ -79,58 +80,27 @@ def _apply_layer(
     prefixes: tuple[str, ...],
     limits: FileLimits,
 ) -> None:
+    """Read layer *index* and merge it into *files*, the view of the layers below it.
+
+    The layer is read in full before anything below it changes: a whiteout may come after the files
+    it sits beside, and a damaged layer must not leave a half-merged view."""
     what = f"layer {index + 1} ({layer.digest}) of {manifest.ref}"
     if "zstd" in layer.media_type:
         raise _zstd(what)
     if layer.size == 0:
         return
-    added: dict[str, bytes] = {}
-    hidden: set[str] = set()  # paths deleted (with everything below them) in lower layers
-    opaque: set[str] = set()  # directories whose lower-layer content is hidden
     with client.open_blob(manifest.name, layer) as reader:  # type: ignore[attr-defined]
         head = reader.peek(512)
         if head.startswith(ZSTD_MAGIC):
             raise _zstd(what)
-        mode = "r|gz" if head.startswith(GZIP_MAGIC) else "r|"
-        total = sum(len(v) for v in files.values())
+        mode: Literal["r|gz", "r|"] = "r|gz" if head.startswith(GZIP_MAGIC) else "r|"
+        read = _LayerRead(what, manifest.ref, prefixes, limits, total=sum(len(v) for v in files.values()))
         try:
             with tarfile.open(fileobj=reader, mode=mode) as tar:
                 for member in tar:
-                    path = normalise_member(member.name)
-                    if path is None:
-                        log.debug("%s: ignoring unsafe entry %r", what, member.name)
-                        continue
-                    directory, base = posixpath.split(path)
-                    if base == OPAQUE:
-                        opaque.add(directory)
-                        continue
-                    if base.startswith(WHITEOUT):
-                        hidden.add(posixpath.join(directory, base[len(WHITEOUT) :]))
-                        continue
-                    if member.isdir():
-                        files.pop(path, None)  # a directory replaces a lower *file* of that name
-                        continue
-                    if not member.isreg():  # links, devices: never followed, but they hide lower content
-                        hidden.add(path)
-                        added.pop(path, None)
-                        continue
-                    if not _wanted(path, prefixes):
-                        continue
-                    if member.size > limits.max_file_bytes:
-                        raise RegistryError(
-                            f"file {path} in {what} is {member.size} bytes",
-                            f"more than the {limits.max_file_bytes} bytes mirrorkit reads from a bundle file",
-                            "this does not look like an operator bundle; check the image name",
-                        )
-                    extracted = tar.extractfile(member)
-                    added[path] = extracted.read() if extracted is not None else b""
-                    total += len(added[path])
-                    if total > limits.max_total_bytes:
-                        raise RegistryError(
-                            f"the files under {', '.join(prefixes)} in {manifest.ref} exceed {limits.max_total_bytes} bytes",
-                            "operator bundles are small",
-                            "check the image name",
-                        )
+                    path = _filter_member(member, read)
+                    if path is not None:
+                        _collect_file(tar, member, path, read)
         except (tarfile.TarError, EOFError, zlib.error, OSError) as exc:
             kind = "gzip-compressed tar archive" if mode == "r|gz" else "tar archive"
             raise RegistryError(
@@ -139,13 +109,96 @@ def _apply_layer(
                 "the image is damaged or not a container image; check the image name",
             ) from None
         reader.drain()  # the rest of the blob (tar padding) so its digest is checked
-    for directory in opaque:
+    _merge(files, read)
+
+
+@dataclass
+class _LayerRead:
+    """One layer as it is read: where it is (for messages), what is wanted and the caps, and what
+    the layer does to the layers below it, applied by :func:`_merge` once the layer is read."""
+
+    what: str
+    ref: str
+    prefixes: tuple[str, ...]
+    limits: FileLimits
+    #: Bytes kept so far, lower layers included: the total cap is on the merged view.
+    total: int
+    added: dict[str, bytes] = field(default_factory=dict)
+    #: Paths deleted (with everything below them) in lower layers.
+    hidden: set[str] = field(default_factory=set)
+    #: Directories whose lower-layer content is hidden.
+    opaque: set[str] = field(default_factory=set)
+    #: Directories of this layer: each replaces a lower *file* of that name (not what is below it).
+    replaced: set[str] = field(default_factory=set)
+
+
+def _filter_member(member: tarfile.TarInfo, read: _LayerRead) -> str | None:
+    """The path of *member* when its content is wanted, else None. Whiteouts, directories, links
+    and devices carry no content but change what lower layers show: they are recorded in *read*."""
+    path = normalise_member(member.name)
+    if path is None:
+        log.debug("%s: ignoring unsafe entry %r", read.what, member.name)
+        return None
+    if _record_whiteout(path, read):
+        return None
+    if member.isdir():
+        read.replaced.add(path)
+        return None
+    if not member.isreg():  # links, devices: never followed, but they hide lower content
+        read.hidden.add(path)
+        read.added.pop(path, None)
+        return None
+    if not _wanted(path, read.prefixes):
+        return None
+    return path
+
+
+def _record_whiteout(path: str, read: _LayerRead) -> bool:
+    """True when *path* is a whiteout: ``.wh..wh..opq`` empties its directory of lower content,
+    ``.wh.NAME`` deletes NAME and what is below it."""
+    directory, base = posixpath.split(path)
+    if base == OPAQUE:
+        read.opaque.add(directory)
+        return True
+    if base.startswith(WHITEOUT):
+        read.hidden.add(posixpath.join(directory, base[len(WHITEOUT) :]))
+        return True
+    return False
+
+
+def _collect_file(tar: tarfile.TarFile, member: tarfile.TarInfo, path: str, read: _LayerRead) -> None:
+    """Keep the content of a wanted regular file, refusing one too big or one too many (the caps
+    are checked before and while reading, so a hostile image never fills memory)."""
+    limits = read.limits
+    if member.size > limits.max_file_bytes:
+        raise RegistryError(
+            f"file {path} in {read.what} is {member.size} bytes",
+            f"more than the {limits.max_file_bytes} bytes mirrorkit reads from a bundle file",
+            "this does not look like an operator bundle; check the image name",
+        )
+    extracted = tar.extractfile(member)
+    read.added[path] = extracted.read() if extracted is not None else b""
+    read.total += len(read.added[path])
+    if read.total > limits.max_total_bytes:
+        raise RegistryError(
+            f"the files under {', '.join(read.prefixes)} in {read.ref} exceed {limits.max_total_bytes} bytes",
+            "operator bundles are small",
+            "check the image name",
+        )
+
+
+def _merge(files: dict[str, bytes], read: _LayerRead) -> None:
+    """Apply a fully read layer to the view below it: its directories replace lower files, its
+    whiteouts delete, then its files win."""
+    for path in read.replaced:
+        files.pop(path, None)
+    for directory in read.opaque:
         for path in [p for p in files if _under(p, directory) and p != directory]:
             del files[path]
-    for path in hidden:
+    for path in read.hidden:
         for lower in [p for p in files if _under(p, path)]:
             del files[lower]
-    files.update(added)
+    files.update(read.added)
 
 
 def _zstd(what: str) -> RegistryError:
