@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import io
 import json
 import os
 import shutil
+import tarfile
 from pathlib import Path
 
 import pytest
@@ -45,14 +47,27 @@ def images() -> list[ImageEntry]:
     ]
 
 
+def oc_mirror_archive(chart: bytes) -> bytes:
+    """A small archive in oc-mirror's layout: working-dir/ holds the chart it pulled (verify checks
+    that charts/ hands out those very bytes)."""
+    out = io.BytesIO()
+    with tarfile.open(fileobj=out, mode="w") as tar:
+        for name, data in ((f"working-dir/helm/charts/{CHART.rsplit('/', 1)[1]}", chart), ("working-dir/filler", b"archive" * 3000)):
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return out.getvalue()
+
+
 def payload(root: Path) -> dict[str, bytes]:
     root.mkdir(parents=True, exist_ok=True)
+    chart = b"chart archive" * 50
     files = {
         layout.ISC: ISC.encode(),
-        "images/mirror_000001.tar": b"archive" * 3000,
+        "images/mirror_000001.tar": oc_mirror_archive(chart),
         "npm/red-hat-developer-hub-backstage-plugin-orchestrator-1.8.0.tgz": b"tarball one" * 100,
         "npm/backstage-plugin-notifications-0.5.0.tgz": b"tarball two" * 100,
-        CHART: b"chart archive" * 50,
+        CHART: chart,
     }
     for name, data in files.items():
         (root / name).parent.mkdir(parents=True, exist_ok=True)

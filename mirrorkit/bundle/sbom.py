@@ -200,7 +200,7 @@ def expected_components(manifest: Manifest, sha1: Callable[[str], str | None] = 
         out[ref] = Expected(ref, f"image {image.source}@{image.digest}", purl.to_string() if purl else "",
                             ((HashAlgorithm.SHA_256.value, image.digest.removeprefix("sha256:")),))
     for pkg in content.npm:
-        hashes = [h for h in (_sri_hash(pkg.integrity),) if h]
+        hashes: list[tuple[str, str]] = [h for h in (_sri_hash(pkg.integrity),) if h]
         file = content.file(pkg.file)
         if file is not None and HashAlgorithm.SHA_256.value not in {a for a, _ in hashes}:
             hashes.append((HashAlgorithm.SHA_256.value, file.sha256))
@@ -210,8 +210,8 @@ def expected_components(manifest: Manifest, sha1: Callable[[str], str | None] = 
         out[_npm_ref(pkg)] = Expected(_npm_ref(pkg), f"npm package {pkg.name}@{pkg.version}",
                                       _npm_purl(pkg).to_string(), tuple(sorted(hashes)))
     for ref, (name, version, entry) in _charts(content).items():
-        hashes = ((HashAlgorithm.SHA_256.value, entry.sha256),) if entry else ()
-        out[ref] = Expected(ref, f"Helm chart {name} {version}".rstrip(), "", hashes)
+        chart_hashes = ((HashAlgorithm.SHA_256.value, entry.sha256),) if entry else ()
+        out[ref] = Expected(ref, f"Helm chart {name} {version}".rstrip(), "", chart_hashes)
     for image in content.images:
         ref = _parent_ref(image)
         if ref.startswith("operator-bundle:"):
@@ -257,9 +257,9 @@ def build_bom(manifest: Manifest, bundle_dir: Path | None = None) -> Bom:
 
     image_refs = _image_refs(content.images)
     for image, bom_ref in image_refs.items():
-        ref = ImageReference.parse(image.source) if _image_purl(image) else None
-        add(bom_ref, type=ComponentType.CONTAINER, name=ref.name if ref else image.source,
-            version=(ref.tag if ref and ref.tag else image.digest),
+        parsed = ImageReference.parse(image.source) if _image_purl(image) else None
+        add(bom_ref, type=ComponentType.CONTAINER, name=parsed.name if parsed else image.source,
+            version=(parsed.tag if parsed and parsed.tag else image.digest),
             properties=_props(kind=image.kind, source=image.source, digest=image.digest, destination=image.destination,
                               **({"operator_package": image.package, "operator_version": image.version,
                                   "operator_bundle": image.bundle} if image.kind != "helm" else

@@ -22,6 +22,7 @@ import dataclasses
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from mirrorkit.bundle.manifest import ImageEntry, Manifest
 from mirrorkit.bundle.mirrorsets import MirrorSets
@@ -29,6 +30,9 @@ from mirrorkit.errors import MirrorkitError
 from mirrorkit.http import RetryPolicy
 from mirrorkit.oci.reference import ImageReference
 from mirrorkit.report.model import CheckItem, Status
+
+if TYPE_CHECKING:
+    from mirrorkit.bundle.verify import Checker
 
 
 def target_root(registry: str) -> str:
@@ -78,7 +82,7 @@ def image_group(image: ImageEntry) -> str:
 
 
 def image_checker(registry: str | None, *, mirror_sets: MirrorSets | None = None, authfile: Path | None = None,
-                  tls_verify: bool = True, jobs: int = 4, policy: RetryPolicy | None = None):
+                  tls_verify: bool = True, jobs: int = 4, policy: RetryPolicy | None = None) -> Checker:
     """A checker: every image of the manifest is present by digest where the cluster will look for it.
 
     A registry that cannot be reached (connect failed after *policy*'s retries) is given up on once:
@@ -88,7 +92,7 @@ def image_checker(registry: str | None, *, mirror_sets: MirrorSets | None = None
 
     if registry is not None:
         target_root(registry)  # a malformed target fails now, before any hashing
-    client = OciClient(authfile, tls_verify=tls_verify, **({"policy": policy} if policy is not None else {}))
+    client = OciClient(authfile, tls_verify=tls_verify) if policy is None else OciClient(authfile, tls_verify=tls_verify, policy=policy)
     unreachable: dict[str, str] = {}  # registry host -> why it was given up on
 
     def check_one(image: ImageEntry) -> CheckItem:
@@ -125,7 +129,7 @@ def image_checker(registry: str | None, *, mirror_sets: MirrorSets | None = None
     return check
 
 
-def npm_checker(npm_registry: str, *, token: str | None = None, npmrc: Path | None = None, jobs: int = 4):
+def npm_checker(npm_registry: str, *, token: str | None = None, npmrc: Path | None = None, jobs: int = 4) -> Checker:
     """A checker: every npm package of the manifest is served by *npm_registry* with its integrity."""
     from mirrorkit.npm.index import IndexEntry, NpmIndex
     from mirrorkit.npm.publish import check_served

@@ -194,7 +194,8 @@ def _from_csv(csv: dict[str, Any]) -> Iterator[tuple[str, str]]:
     annotations = _get(csv, "metadata", "annotations")
     if isinstance(annotations, dict) and _is_ref(annotations.get("containerImage")):
         yield annotations["containerImage"].strip(), "metadata.annotations.containerImage"
-    spec = csv.get("spec") if isinstance(csv.get("spec"), dict) else {}
+    found = csv.get("spec")
+    spec: dict[str, Any] = found if isinstance(found, dict) else {}
     for i, related in _items(spec.get("relatedImages")):
         if isinstance(related, dict) and _is_ref(related.get("image")):
             yield related["image"].strip(), f"spec.relatedImages[{i}].image"

@@ -119,7 +119,8 @@ def reduce_object(obj: Any, where: Where) -> FbcObject | None:
         return ChannelDef(_str(obj, "name", where) or "", _str(obj, "package", where) or "", tuple(parsed), where)
     if schema == SCHEMA_BUNDLE:
         version = None
-        for prop in obj.get("properties") if isinstance(obj.get("properties"), list) else ():
+        properties = obj.get("properties")
+        for prop in properties if isinstance(properties, list) else ():
             if isinstance(prop, dict) and prop.get("type") == SCHEMA_PACKAGE and isinstance(prop.get("value"), dict):
                 found = prop["value"].get("version")
                 version = found if isinstance(found, str) and found else None

@@ -113,7 +113,7 @@ def _substitute(value: T, placeholder: str, replacement: str) -> T:
         changes = {
             f.name: _substitute(getattr(value, f.name), placeholder, replacement) for f in dataclasses.fields(value)
         }
-        return dataclasses.replace(value, **changes)  # type: ignore[return-value]
+        return dataclasses.replace(value, **changes)
     return value
 
 

@@ -16,7 +16,7 @@ import yaml
 class _Dumper(yaml.SafeDumper):
     """Indents list items under their key (the style of the oc-mirror and Red Hat docs examples)."""
 
-    def increase_indent(self, flow: bool = False, indentless: bool = False) -> None:  # type: ignore[override]
+    def increase_indent(self, flow: bool = False, indentless: bool = False) -> None:
         super().increase_indent(flow, False)
 
 

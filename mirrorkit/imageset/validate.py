@@ -263,7 +263,7 @@ def _check_helm(helm: Helm, path: str, issues: list[Issue]) -> None:
     _check_duplicates(helm.repositories or (), repos_path, "name", lambda r: r.name, issues)
     _check_duplicates(helm.repositories or (), repos_path, "url", lambda r: (r.url or "").rstrip("/") or None, issues)
     local_path = join(path, "local")
-    for index, chart in enumerate(helm.local or ()):
-        _check_not_empty(chart.name, join(join(local_path, index), "name"), issues)
-        _check_not_empty(chart.path, join(join(local_path, index), "path"), issues)
+    for index, local in enumerate(helm.local or ()):
+        _check_not_empty(local.name, join(join(local_path, index), "name"), issues)
+        _check_not_empty(local.path, join(join(local_path, index), "path"), issues)
     _check_duplicates(helm.local or (), local_path, "name", lambda c: c.name, issues)

@@ -174,7 +174,7 @@ def resolve_version(name: str, wanted: str, versions: Iterable[str], dist_tags: 
     rng = Range.parse(wanted)
     latest = dist_tags.get("latest")
     if latest in available and rng.satisfied_by(available[latest]):
-        return latest  # type: ignore[return-value]
+        return latest
     matching = [(parsed, text) for text, parsed in available.items() if rng.satisfied_by(parsed)]
     if not matching:
         raise NpmError(f"{name}@{wanted}", f"no version satisfies the range; the registry has {_summary(available)}", "widen the range or pick an exact version")

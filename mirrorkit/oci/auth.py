@@ -122,9 +122,9 @@ def _decode(entry: object) -> Credentials | None:
         except (binascii.Error, UnicodeDecodeError):
             return None
         return Credentials(user, password) if sep else None
-    user, password = entry.get("username"), entry.get("password")
-    if isinstance(user, str) and isinstance(password, str) and user:
-        return Credentials(user, password)
+    username, secret = entry.get("username"), entry.get("password")
+    if isinstance(username, str) and isinstance(secret, str) and username:
+        return Credentials(username, secret)
     return None
 
 

@@ -354,7 +354,8 @@ class OciClient:
             endpoint = self._endpoint(registry)
             url = f"{endpoint.base_url}/v2/{image.repository}/{path}"
 
-            def attempt() -> requests.Response:
+            # endpoint and url are bound now: each round's closures use that round's endpoint
+            def attempt(endpoint: Endpoint = endpoint, url: str = url) -> requests.Response:
                 sent = dict(headers or {})
                 authorization = self._authorization(endpoint, image)
                 if authorization:
@@ -394,7 +395,8 @@ class OciClient:
         return f"Bearer {self._tokens[key]}"
 
     def _fetch_token(self, endpoint: Endpoint, challenge: Challenge, image: ImageReference) -> str:
-        if not challenge.realm or not challenge.realm.startswith(("https://", "http://")):
+        realm = challenge.realm
+        if not realm or not realm.startswith(("https://", "http://")):
             raise RegistryError(f"registry {image.registry} sent a bearer challenge without a usable realm", "cannot request a token")
         params = {"scope": f"repository:{image.repository}:pull"}
         if challenge.service:
@@ -403,10 +405,10 @@ class OciClient:
         headers = {"Accept": "application/json"}
         if creds:
             headers["Authorization"] = f"Basic {creds.basic}"
-        token_endpoint = replace(endpoint, verify=endpoint.verify if challenge.realm.startswith("https://") else False)
+        token_endpoint = replace(endpoint, verify=endpoint.verify if realm.startswith("https://") else False)
 
         def get() -> requests.Response:
-            return raise_for_transient(self._send(token_endpoint, "GET", challenge.realm, params=params, headers=headers))
+            return raise_for_transient(self._send(token_endpoint, "GET", realm, params=params, headers=headers))
 
         resp = retrying(get, what=f"get a token for {image.name}", error=RegistryError, policy=self.policy)
         if resp.status_code in (401, 403):

@@ -8,6 +8,7 @@ deprecated since 2017) are refused with a clear message rather than half-underst
 from __future__ import annotations
 
 import json
+from typing import Any
 from dataclasses import dataclass, field
 
 import oras.defaults
@@ -47,7 +48,8 @@ class Descriptor:
         media_type, digest, size = data.get("mediaType", ""), data.get("digest"), data.get("size")
         if not isinstance(digest, str) or ":" not in digest or not isinstance(size, int) or size < 0:
             raise RegistryError(f"{where} is not a valid descriptor", "it lacks a digest or a size")
-        annotations = data.get("annotations") if isinstance(data.get("annotations"), dict) else {}
+        found = data.get("annotations")
+        annotations: dict[Any, Any] = found if isinstance(found, dict) else {}
         return cls(
             media_type=media_type if isinstance(media_type, str) else "",
             digest=digest,
