@@ -2,7 +2,8 @@
 
 What `oc-mirror` does (copy the catalog to disk, untar every layer, load the whole FBC) costs the
 catalog's full size on disk and in memory. Here the layers stream through the decompressor and a tar
-reader once, bottom to top, each verified against its digest on the way: FBC files of packages
+reader once (`catalog.stream.InflatedLayer`, `catalog.tarwalk`), bottom to top, each verified against
+its digest before its content counts: FBC files of packages
 that were not asked for are skipped without being decoded (opm's layout puts each package in
 `<configs>/<package>/`), and objects of selected packages are reduced to the few fields mirroring
 needs as they are decoded. Nothing is written to disk.

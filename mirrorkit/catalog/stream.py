@@ -5,6 +5,8 @@ Layers are gzip (`tar+gzip`), zstd (`tar+zstd`, what podman/buildah write with
 only breaks ties. zstd comes from the standard library from Python 3.14 on (`compression.zstd`) and
 from its backport `backports.zstd` before that. gzip is inflated by ISA-L (`isal`) when it is
 installed, about twice as fast as zlib: inflating is most of the time a catalog read takes.
+:class:`InflatedLayer` runs the blob's download and digest hashing, and its inflating, in two
+worker threads, so that the tar reader and the FBC decoder in the caller's thread overlap them.
 
 An FBC file is a JSON stream (objects one after another, not an array; `opm render` writes that) or
 YAML documents. JSON is decoded object by object from a sliding window, so the largest object, not
@@ -18,7 +20,6 @@ import gzip
 import io
 import json
 import queue
-import sys
 import threading
 from collections.abc import Iterator
 from typing import IO, Any, Protocol, cast
@@ -39,8 +40,6 @@ LAYER_QUEUE = 8
 #: The same between the thread reading the blob and the one inflating it (the network's chunks).
 RAW_PIECE = 256 * 1024
 RAW_QUEUE = 16
-#: The GIL switch interval while a layer is read (see _QuickGilHandover).
-GIL_SWITCH_SECONDS = 0.001
 #: How long closing a layer waits for its worker once it was told to stop (a stalled connection
 #: must not hold an error back; the worker is a daemon and closes its response when it wakes).
 JOIN_SECONDS = 5.0
@@ -95,37 +94,6 @@ def decompressed(raw: IO[bytes], head: bytes, media_type: str, what: str) -> IO[
             return gzip.GzipFile(fileobj=raw, mode="rb")  # type: ignore[return-value]
         return igzip.IGzipFile(fileobj=raw, mode="rb")  # type: ignore[no-any-return]
     return raw
-
-
-class _QuickGilHandover:
-    """While a layer is read, hand the GIL over within `GIL_SWITCH_SECONDS` instead of 5 ms.
-
-    The inflating and fetching threads spend most of their time in C with the GIL released, and
-    need it back for a moment after each call; when the caller's thread is busy decoding JSON, the
-    default switch interval makes each of those moments wait up to 5 ms, so the stages take turns
-    instead of overlapping. The interval is process-wide: it is lowered while any layer is being
-    read (counted, for readers in several threads) and restored after the last one.
-    """
-
-    _lock = threading.Lock()
-    _users = 0
-    _saved = 0.0
-
-    def __enter__(self) -> None:
-        with self._lock:
-            cls = type(self)
-            if cls._users == 0:
-                cls._saved = sys.getswitchinterval()
-                if cls._saved > GIL_SWITCH_SECONDS:
-                    sys.setswitchinterval(GIL_SWITCH_SECONDS)
-            cls._users += 1
-
-    def __exit__(self, *exc: object) -> None:
-        with self._lock:
-            cls = type(self)
-            cls._users -= 1
-            if cls._users == 0 and sys.getswitchinterval() == min(cls._saved, GIL_SWITCH_SECONDS):
-                sys.setswitchinterval(cls._saved)
 
 
 class _Worker:
@@ -285,13 +253,7 @@ class InflatedLayer(_Worker):
         self._piece = piece
         self._stop = threading.Event()  # the caller is done with the data: drain and verify
         self._ended = False
-        self._handover = _QuickGilHandover()
-        self._handover.__enter__()
-        try:
-            self._raw = _Fetched(reader, self._cancel, piece=RAW_PIECE, depth=RAW_QUEUE)
-        except BaseException:
-            self._handover.__exit__()
-            raise
+        self._raw = _Fetched(reader, self._cancel, piece=RAW_PIECE, depth=RAW_QUEUE)
         try:
             self._thread.start()
         except BaseException:
@@ -359,14 +321,9 @@ class InflatedLayer(_Worker):
             # DATA past the end of the tar, END, or a decoder error in bytes nobody reads
 
     def close(self) -> None:
-        if self._cancel.is_set():
-            return
         self._cancel.set()
-        try:
-            self._stop_worker()
-            self._raw.close()
-        finally:
-            self._handover.__exit__()
+        self._stop_worker()
+        self._raw.close()
 
 
 def is_fbc_file(path: str) -> bool:
