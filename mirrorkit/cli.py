@@ -75,9 +75,6 @@ def cli(debug: bool) -> None:
     )
 
 
-
-
-
 def _debug_requested(argv: Sequence[str]) -> bool:
     return "--debug" in argv or os.environ.get("MIRRORKIT_DEBUG", "") not in ("", "0")
 
@@ -98,7 +95,7 @@ def _log_folder(argv: Sequence[str]) -> str | None:
             if arg == name and i + 1 < len(argv):
                 value = argv[i + 1]
             elif name.startswith("--") and arg.startswith(name + "="):
-                value = arg[len(name) + 1:]
+                value = arg[len(name) + 1 :]
             else:
                 continue
             return value if os.path.isdir(value) else None
@@ -152,9 +149,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # a bug: say so, keep it to one line unless --debug
         if debug:
             traceback.print_exc()
-        return _fail(
-            f"internal error ({type(exc).__name__}: {exc}); re-run with --debug and report it", 1, args, debug
-        )
+        return _fail(f"internal error ({type(exc).__name__}: {exc}); re-run with --debug and report it", 1, args, debug)
     return rv if isinstance(rv, int) else 0
 
 

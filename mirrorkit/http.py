@@ -94,7 +94,9 @@ def retrying(
             last = exc
             if attempt < policy.attempts:
                 delay = policy.delay(attempt)
-                log.info("%s: %s; retrying in %.1fs (attempt %d of %d)", what, redact(str(exc)), delay, attempt + 1, policy.attempts)
+                log.info(
+                    "%s: %s; retrying in %.1fs (attempt %d of %d)", what, redact(str(exc)), delay, attempt + 1, policy.attempts
+                )
                 sleep(delay)
     reason = _describe(last)
     raise error(

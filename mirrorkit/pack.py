@@ -30,16 +30,16 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from mirrorkit import __version__
 from mirrorkit.bundle import layout
 from mirrorkit.bundle.build import check_free_space, hash_payload, scan, seal_bundle
 from mirrorkit.bundle.hashcache import HashCache, default_cache_file
-from mirrorkit import __version__
 from mirrorkit.bundle.manifest import IMAGE_KINDS, FileEntry, ImageEntry, Manifest, NpmPackage, utc_now
 from mirrorkit.bundle.signing import fingerprint, load_private_key
-from mirrorkit.errors import InputError, MirrorError, MirrorkitError, NpmError
-from mirrorkit.fsutil import atomic_write_bytes, atomic_write_text
 from mirrorkit.catalog import Plan as CatalogPlan
 from mirrorkit.catalog import compare_mapping
+from mirrorkit.errors import InputError, MirrorError, MirrorkitError, NpmError
+from mirrorkit.fsutil import atomic_write_bytes, atomic_write_text
 from mirrorkit.imageset import ImageSetConfig
 from mirrorkit.npm.index import INDEX_NAME, NpmIndex, write_index
 from mirrorkit.npm.npmrc import NpmSettings
@@ -141,13 +141,24 @@ def work_dir_for(output: Path) -> Path:
 
 
 def _settle_plan(opts: PackOptions, client: OciClient, say: Callable[[str], None]) -> _Plan:
-    settled = settle(client=client, profile=opts.profile, config=opts.config, ocp=opts.ocp, install=opts.install,
-                     extra_images=opts.extra_images, inspect_bundles=opts.inspect_bundles, progress=opts.progress, say=say)
+    settled = settle(
+        client=client,
+        profile=opts.profile,
+        config=opts.config,
+        ocp=opts.ocp,
+        install=opts.install,
+        extra_images=opts.extra_images,
+        inspect_bundles=opts.inspect_bundles,
+        progress=opts.progress,
+        say=say,
+    )
     specs = list(settled.npm_specs) + [s for s in opts.npm_packages if s not in settled.npm_specs]
-    settings = NpmSettings.load(registry=opts.npm_registry or settled.npm_registry or None, token=opts.npm_token,
-                                npmrc=opts.npmrc)
-    return _Plan(settled.profile, settled.config, settled.config.render(), tuple(specs), settings,
-                 settled.added_images, settled.plan)
+    settings = NpmSettings.load(
+        registry=opts.npm_registry or settled.npm_registry or None, token=opts.npm_token, npmrc=opts.npmrc
+    )
+    return _Plan(
+        settled.profile, settled.config, settled.config.render(), tuple(specs), settings, settled.added_images, settled.plan
+    )
 
 
 def _check_output(output: Path) -> Manifest | None:
@@ -208,6 +219,7 @@ def _plan_disagreements(plan: _Plan, mapping: Sequence[tuple[str, str]], images:
     them would be "not predicted"; they are counted in the plan line instead."""
     if plan.catalog_plan is None:
         return []
+
     def key(ref: ImageReference, digest: str | None) -> str:
         return f"{ref.name}:{ref.tag}" if ref.tag else f"{ref.name}@{digest}"
 
@@ -312,11 +324,18 @@ def _record_archives(output: Path, work: Path, isc_text: str, images: tuple[Imag
     that sealing reads, so nothing is hashed twice) so a run interrupted before sealing can reuse
     them instead of running mirror-to-disk again."""
     cache = HashCache.load(default_cache_file(output))
-    hashes = hash_payload(output, {name: (output / name).stat().st_size for name in sorted(archives)}, cache=cache, progress=False)
+    hashes = hash_payload(
+        output, {name: (output / name).stat().st_size for name in sorted(archives)}, cache=cache, progress=False
+    )
     cache.entries.update(hashes)
     cache.save()
-    record = Manifest(created=utc_now(), mirrorkit_version=__version__, imageset_config=isc_text, images=images,
-                      files=tuple(FileEntry(h.path, h.size, h.sha256) for h in hashes.values()))
+    record = Manifest(
+        created=utc_now(),
+        mirrorkit_version=__version__,
+        imageset_config=isc_text,
+        images=images,
+        files=tuple(FileEntry(h.path, h.size, h.sha256) for h in hashes.values()),
+    )
     atomic_write_bytes(work / ARCHIVES_RECORD, record.to_bytes())
 
 
@@ -431,8 +450,9 @@ def _write_config(opts: PackOptions, output: Path, work: Path, plan: _Plan) -> M
     atomic_write_text(isc_path, plan.isc_text)
     atomic_write_text(output / layout.ISC, plan.isc_text)
     cache_dir = opts.cache_dir or work / "cache"
-    return MirrorToDiskOptions(archive_dir=work / "plan", config=isc_path, authfile=opts.authfile,
-                               cache_dir=cache_dir, src_tls_verify=opts.tls_verify)
+    return MirrorToDiskOptions(
+        archive_dir=work / "plan", config=isc_path, authfile=opts.authfile, cache_dir=cache_dir, src_tls_verify=opts.tls_verify
+    )
 
 
 def _dry_run(run: _Run) -> tuple[tuple[str, str], ...]:
@@ -441,8 +461,11 @@ def _dry_run(run: _Run) -> tuple[tuple[str, str], ...]:
     # missing.txt lists what the cache lacks (what mirror-to-disk will download), not an error.
     if not planned.result.ok:
         failed = "; ".join(f"{f.image}: {f.reason}" for f in planned.result.failed[:5])
-        raise MirrorError("oc-mirror could not plan the mirror", failed or planned.result.summary,
-                          "check the image references and your --authfile, then run pack again")
+        raise MirrorError(
+            "oc-mirror could not plan the mirror",
+            failed or planned.result.summary,
+            "check the image references and your --authfile, then run pack again",
+        )
     return planned.mapping
 
 

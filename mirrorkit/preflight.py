@@ -68,15 +68,27 @@ def disk_items(manifest: Manifest, targets: Targets) -> list[CheckItem]:
     archives = sum(f.size for f in manifest.files if f.path.startswith(layout.IMAGES_DIR + "/"))
     tarballs = sum(f.size for f in manifest.files if f.path.startswith(layout.NPM_DIR + "/"))
     items = []
-    for what, where, need in (("oc-mirror cache (unpacked archives)", targets.cache_dir, archives),
-                              ("output folder (npm copies, install files)", targets.output, tarballs)):
+    for what, where, need in (
+        ("oc-mirror cache (unpacked archives)", targets.cache_dir, archives),
+        ("output folder (npm copies, install files)", targets.output, tarballs),
+    ):
         if not need:
             continue
         free = _free(where)
         ok = free >= need
-        items.append(CheckItem("preflight", f"disk: {what} {where}", f"at least {need} bytes free", f"{free} bytes free",
-                               _P if ok else _F, "" if ok else f"free {need - free} more bytes there, or choose another "
-                               f"{'--cache-dir' if where == targets.cache_dir else '--output'} on a larger disk"))
+        items.append(
+            CheckItem(
+                "preflight",
+                f"disk: {what} {where}",
+                f"at least {need} bytes free",
+                f"{free} bytes free",
+                _P if ok else _F,
+                ""
+                if ok
+                else f"free {need - free} more bytes there, or choose another "
+                f"{'--cache-dir' if where == targets.cache_dir else '--output'} on a larger disk",
+            )
+        )
     return items
 
 
@@ -114,8 +126,13 @@ def npm_items(manifest: Manifest, targets: Targets) -> list[CheckItem]:
 
     items = []
     try:
-        resp = retrying(get, what=f"reach npm server {shown}", error=NpmError, policy=PREFLIGHT_POLICY,
-                        hint="check --npm-registry and that the server is running")
+        resp = retrying(
+            get,
+            what=f"reach npm server {shown}",
+            error=NpmError,
+            policy=PREFLIGHT_POLICY,
+            hint="check --npm-registry and that the server is running",
+        )
     except MirrorkitError as exc:
         return [CheckItem("preflight", f"npm server {shown}", "reachable", "unreachable", _F, client.redact(clip(str(exc))))]
     try:
@@ -125,16 +142,35 @@ def npm_items(manifest: Manifest, targets: Targets) -> list[CheckItem]:
     detail = server_message(resp) if resp.status_code != 200 else ""
     resp.close()
     if "Authorization" not in headers:
-        items.append(CheckItem("preflight", f"npm token for {shown}", "a token to publish with", "none given", _W,
-                               "publishing works only if the server allows anonymous publishes; give --npm-token, "
-                               "NPM_TOKEN or --npmrc"))
+        items.append(
+            CheckItem(
+                "preflight",
+                f"npm token for {shown}",
+                "a token to publish with",
+                "none given",
+                _W,
+                "publishing works only if the server allows anonymous publishes; give --npm-token, NPM_TOKEN or --npmrc",
+            )
+        )
     elif user:
         items.append(CheckItem("preflight", f"npm token for {shown}", "accepted", f"accepted (user {clip(str(user), 80)})", _P))
     else:
-        items.append(CheckItem("preflight", f"npm token for {shown}", "accepted", "refused", _F, client.redact(clip(
-            f"the server does not recognise the token (/-/whoami answered HTTP {resp.status_code}"
-            f"{': ' + detail if detail else ''}); give a valid --npm-token (or NPM_TOKEN, or the //host/:_authToken "
-            f"line in --npmrc)"))))
+        items.append(
+            CheckItem(
+                "preflight",
+                f"npm token for {shown}",
+                "accepted",
+                "refused",
+                _F,
+                client.redact(
+                    clip(
+                        f"the server does not recognise the token (/-/whoami answered HTTP {resp.status_code}"
+                        f"{': ' + detail if detail else ''}); give a valid --npm-token (or NPM_TOKEN, or the //host/:_authToken "
+                        f"line in --npmrc)"
+                    )
+                ),
+            )
+        )
     sizes = {f.path: f.size for f in manifest.files}
     biggest = max((sizes.get(p.file, 0) for p in manifest.npm), default=0)
     if biggest:
@@ -151,8 +187,9 @@ def _body_size_item(client: object, base: str, shown: str, size: int, headers: d
     sent = {**headers, "Content-Type": "application/json"}
 
     def put() -> requests.Response:  # whitespace only: invalid JSON, so nothing can be stored
-        return raise_for_transient(client.session.put(f"{base}/{PROBE_PACKAGE}", data=b" " * size, headers=sent,
-                                                      timeout=PREFLIGHT_POLICY.timeout))
+        return raise_for_transient(
+            client.session.put(f"{base}/{PROBE_PACKAGE}", data=b" " * size, headers=sent, timeout=PREFLIGHT_POLICY.timeout)
+        )
 
     try:
         resp = retrying(put, what=f"probe the body size limit of {shown}", error=NpmError, policy=PREFLIGHT_POLICY)
@@ -161,9 +198,15 @@ def _body_size_item(client: object, base: str, shown: str, size: int, headers: d
     status = resp.status_code
     resp.close()
     if status == 413:
-        return CheckItem("preflight", subject, expected, "refused as too large (HTTP 413)", _F,
-                         "raise the server's body size limit (Verdaccio: 'max_body_size: 100mb' in config.yaml, then "
-                         "restart it; a reverse proxy in front may have its own, e.g. nginx client_max_body_size)")
+        return CheckItem(
+            "preflight",
+            subject,
+            expected,
+            "refused as too large (HTTP 413)",
+            _F,
+            "raise the server's body size limit (Verdaccio: 'max_body_size: 100mb' in config.yaml, then "
+            "restart it; a reverse proxy in front may have its own, e.g. nginx client_max_body_size)",
+        )
     return CheckItem("preflight", subject, expected, f"accepted (HTTP {status} to a deliberately invalid body)", _P)
 
 

@@ -43,8 +43,9 @@ def label(entry: ImageEntry, config: ImageSetConfig, plan: Plan | None) -> Image
     if plan is not None:  # the plan knows operator images by digest: the source may have lost it to a tag
         found = plan.classify(entry.source) or plan.classify(f"{name}@{entry.digest}")
     if found is not None:
-        labelled = dataclasses.replace(entry, kind=found.kind, package=found.package or "", version=found.version or "",
-                                       bundle=found.bundle or "")
+        labelled = dataclasses.replace(
+            entry, kind=found.kind, package=found.package or "", version=found.version or "", bundle=found.bundle or ""
+        )
         return _catalog_source(labelled, config) if found.kind == "catalog" else labelled
     additional = {_canonical(ref) for ref in config.additional_images}
     if _canonical(entry.source) in additional or any(a.startswith(name + "@") for a in additional):
@@ -90,8 +91,9 @@ def rebuilt_catalogs(entries: Sequence[ImageEntry], config: ImageSetConfig, work
             continue
         source_digest = ImageReference.parse(entry.source).digest or entry.digest
         folder = working_dir / "operator-catalogs" / _catalog_repo(entry.source)
-        candidates = sorted(folder.glob(f"{source_digest.removeprefix('sha256:')}/filtered-catalogs/*/digest"),
-                            key=lambda p: p.stat().st_mtime_ns)
+        candidates = sorted(
+            folder.glob(f"{source_digest.removeprefix('sha256:')}/filtered-catalogs/*/digest"), key=lambda p: p.stat().st_mtime_ns
+        )
         candidates += sorted(folder.glob(f"{source_digest}/filtered-catalogs/*/digest"), key=lambda p: p.stat().st_mtime_ns)
         if not candidates:
             raise MirrorError(
@@ -102,8 +104,10 @@ def rebuilt_catalogs(entries: Sequence[ImageEntry], config: ImageSetConfig, work
         text = candidates[-1].read_text(encoding="ascii", errors="replace").strip()
         match = _DIGEST.match(text)
         if match is None:
-            raise MirrorError(f"oc-mirror's rebuilt-catalog digest file {candidates[-1]} holds {text[:80]!r}",
-                              hint="run pack again; report this with the oc-mirror version if it persists")
+            raise MirrorError(
+                f"oc-mirror's rebuilt-catalog digest file {candidates[-1]} holds {text[:80]!r}",
+                hint="run pack again; report this with the oc-mirror version if it persists",
+            )
         out.append(dataclasses.replace(entry, digest=f"sha256:{match.group(2)}"))
     return tuple(sorted(out))
 

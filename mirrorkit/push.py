@@ -39,27 +39,27 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from mirrorkit.bundle import layout
+from mirrorkit.bundle.consistency import snapshot_file, snapshot_npm
+from mirrorkit.bundle.limits import MAX_MANIFEST_BYTES, read_capped
 from mirrorkit.bundle.manifest import Manifest
 from mirrorkit.bundle.mirrorsets import MirrorSets
 from mirrorkit.bundle.targets import image_checker, npm_checker, target_root
-from mirrorkit.bundle.consistency import snapshot_file, snapshot_npm
-from mirrorkit.bundle.limits import MAX_MANIFEST_BYTES, read_capped
 from mirrorkit.bundle.trust import enforce
 from mirrorkit.bundle.verify import reassemble, target_items, verify_bundle
 from mirrorkit.errors import BundleError, InputError, MirrorError, MirrorkitError, NpmError
 from mirrorkit.fsutil import atomic_write_bytes
 from mirrorkit.http import RetryPolicy
 from mirrorkit.install import hand_out_charts, install_context, write_runbook
+from mirrorkit.install.values import write_dynamic_plugins_configmap, write_values
 from mirrorkit.npm.index import NpmIndex
 from mirrorkit.npm.publish import publish_packages
-from mirrorkit.ocmirror.result import ClusterResource, MirrorResult
 from mirrorkit.ocmirror import DiskToMirrorOptions, Target, disk_to_mirror, find_oc_mirror, raise_for_result
-from mirrorkit.report import write_reports
+from mirrorkit.ocmirror.result import ClusterResource, MirrorResult
 from mirrorkit.preflight import Targets, preflight
+from mirrorkit.report import write_reports
 from mirrorkit.report.model import CheckItem, Report, Status
 from mirrorkit.steps import Steps
 from mirrorkit.textutil import clip
-from mirrorkit.install.values import write_dynamic_plugins_configmap, write_values
 
 WORK = ".mirrorkit-work"
 #: oc-mirror's retries per image when the registry fails mid-push: a dead registry ends the run
@@ -222,17 +222,32 @@ def _start(opts: PushOptions) -> tuple[Path, Path, Target]:
 
 def _verify(opts: PushOptions, bundle: Path) -> Report:
     """The whole bundle verified, with the signing policy applied (an unsigned bundle fails unless allowed)."""
-    first = verify_bundle(bundle, verify_key=opts.verify_key, jobs=None, progress=opts.progress,
-                          title="mirrorkit push: bundle verification (nothing was pushed)")
+    first = verify_bundle(
+        bundle,
+        verify_key=opts.verify_key,
+        jobs=None,
+        progress=opts.progress,
+        title="mirrorkit push: bundle verification (nothing was pushed)",
+    )
     return enforce(first, keyed=opts.verify_key is not None, allow_unsigned=opts.allow_unsigned)
 
 
 def _preflight(run: _Load, first: Report) -> Report:
     """*first* with the pre-flight items added: every target answers, accepts the credentials and has room."""
     opts = run.opts
-    checks = preflight(run.manifest, Targets(
-        registry=opts.registry, npm_registry=opts.npm_registry, authfile=opts.authfile, tls_verify=opts.tls_verify,
-        npm_token=opts.npm_token, npmrc=opts.npmrc, cache_dir=opts.cache_dir or run.work / "cache", output=run.output))
+    checks = preflight(
+        run.manifest,
+        Targets(
+            registry=opts.registry,
+            npm_registry=opts.npm_registry,
+            authfile=opts.authfile,
+            tls_verify=opts.tls_verify,
+            npm_token=opts.npm_token,
+            npmrc=opts.npmrc,
+            cache_dir=opts.cache_dir or run.work / "cache",
+            output=run.output,
+        ),
+    )
     return dataclasses.replace(first, items=first.items + tuple(checks))
 
 
@@ -241,8 +256,10 @@ def _verified_manifest(bundle: Path, report: Report) -> Manifest:
     verification hashed (a manifest swapped after verification is refused, not trusted)."""
     data = read_capped(bundle / layout.MANIFEST, MAX_MANIFEST_BYTES, layout.MANIFEST)
     if hashlib.sha256(data).hexdigest() != report.identity.manifest_sha256:
-        raise BundleError(f"{bundle / layout.MANIFEST} changed while it was being verified",
-                          hint="make sure nothing writes to the bundle, copy it again from the connected host and push again")
+        raise BundleError(
+            f"{bundle / layout.MANIFEST} changed while it was being verified",
+            hint="make sure nothing writes to the bundle, copy it again from the connected host and push again",
+        )
     return Manifest.from_bytes(data)
 
 
@@ -252,9 +269,12 @@ def _raise_for_load(result: MirrorResult) -> None:
     try:
         raise_for_result(result)
     except MirrorError as exc:
-        tried = (f"oc-mirror retried each image {PUSH_RETRY_TIMES} times and gave up after {PUSH_RETRY_TIMES + 1} "
-                 f"attempts per image over {result.duration_s:.1f} s" if result.failed
-                 else f"oc-mirror gave up after {result.duration_s:.1f} s (retries: {PUSH_RETRY_TIMES} per image)")
+        tried = (
+            f"oc-mirror retried each image {PUSH_RETRY_TIMES} times and gave up after {PUSH_RETRY_TIMES + 1} "
+            f"attempts per image over {result.duration_s:.1f} s"
+            if result.failed
+            else f"oc-mirror gave up after {result.duration_s:.1f} s (retries: {PUSH_RETRY_TIMES} per image)"
+        )
         raise MirrorError(tried, exc.what, exc.hint) from None
 
 
@@ -264,8 +284,16 @@ def _failure_report(first: Report, step: str, exc: BaseException, written: list[
     why = "interrupted (Ctrl-C)" if isinstance(exc, KeyboardInterrupt) else clip(str(exc))
     items = [CheckItem("push", step, "done", "failed", Status.FAILED, why)]
     items += [CheckItem("written", str(p), "written", "written", Status.PASSED) for p in written]
-    items.append(CheckItem("written", "the rest of the install files", "written", "not written", Status.WARNING,
-                           "run push again once the cause is fixed: it resumes"))
+    items.append(
+        CheckItem(
+            "written",
+            "the rest of the install files",
+            "written",
+            "not written",
+            Status.WARNING,
+            "run push again once the cause is fixed: it resumes",
+        )
+    )
     return dataclasses.replace(first, title="mirrorkit push: FAILED (see the push item)", items=first.items + tuple(items))
 
 
@@ -292,15 +320,26 @@ def _load_images(run: _Load, step: Steps, tree: Path) -> tuple[ClusterResource, 
     # oc-mirror unpacks each run's working-dir/ here: an earlier push's cluster resources (another
     # bundle's catalog sources, say) must not be handed on as this bundle's.
     shutil.rmtree(archives / "working-dir" / CLUSTER_RESOURCES, ignore_errors=True)
-    step("loading images into the registry (oc-mirror disk-to-mirror)",
-         f"loading images into {run.target} with oc-mirror {tool.version or ''}".rstrip()
-         + f" (retries up to {PUSH_RETRY_TIMES} times per image, {PUSH_RETRY_DELAY_S:g} s apart)")
+    step(
+        "loading images into the registry (oc-mirror disk-to-mirror)",
+        f"loading images into {run.target} with oc-mirror {tool.version or ''}".rstrip()
+        + f" (retries up to {PUSH_RETRY_TIMES} times per image, {PUSH_RETRY_DELAY_S:g} s apart)",
+    )
     config = snapshot_file(tree, manifest, layout.ISC, work / layout.ISC)  # the verified bytes, not the USB's
-    result = disk_to_mirror(tool, DiskToMirrorOptions(
-        config=config, archive_dir=archives, target=run.target, authfile=opts.authfile,
-        cache_dir=opts.cache_dir or work / "cache", dest_tls_verify=opts.tls_verify,
-        retry_times=PUSH_RETRY_TIMES, retry_delay_s=PUSH_RETRY_DELAY_S,
-    ), progress=opts.progress)
+    result = disk_to_mirror(
+        tool,
+        DiskToMirrorOptions(
+            config=config,
+            archive_dir=archives,
+            target=run.target,
+            authfile=opts.authfile,
+            cache_dir=opts.cache_dir or work / "cache",
+            dest_tls_verify=opts.tls_verify,
+            retry_times=PUSH_RETRY_TIMES,
+            retry_delay_s=PUSH_RETRY_DELAY_S,
+        ),
+        progress=opts.progress,
+    )
     _raise_for_load(result)
     resources = run.output / CLUSTER_RESOURCES
     if resources.exists():
@@ -319,19 +358,24 @@ def _publish_npm(run: _Load, step: Steps, tree: Path) -> NpmIndex:
     step("copying the verified npm tarballs")
     index = snapshot_npm(tree, run.manifest, run.work / "npm")  # hashed while copied; published from the copy
     step("publishing npm packages", f"publishing {len(index.entries)} npm package(s) to {opts.npm_registry}")
-    published = publish_packages(index, opts.npm_registry, token=opts.npm_token, npmrc=opts.npmrc,
-                                 jobs=opts.jobs, progress=opts.progress)
+    published = publish_packages(
+        index, opts.npm_registry, token=opts.npm_token, npmrc=opts.npmrc, jobs=opts.jobs, progress=opts.progress
+    )
     if not published.ok:
         shown = published.failed[:5]  # reasons already start with the package name: never repeat it
         detail = "; ".join(clip(r.reason or f"{r.name}@{r.version}", 200) for r in shown)
         more = f" and {len(published.failed) - 5} more" if len(published.failed) > 5 else ""
-        raise NpmError(f"{len(published.failed)} npm package(s) could not be published", detail + more,
-                       "fix the cause and run push again (published packages are kept)")
+        raise NpmError(
+            f"{len(published.failed)} npm package(s) could not be published",
+            detail + more,
+            "fix the cause and run push again (published packages are kept)",
+        )
     return index
 
 
-def _write_install_files(run: _Load, step: Steps, tree: Path, index: NpmIndex | None,
-                         resources: tuple[ClusterResource, ...]) -> None:
+def _write_install_files(
+    run: _Load, step: Steps, tree: Path, index: NpmIndex | None, resources: tuple[ClusterResource, ...]
+) -> None:
     """values.yaml and the dynamic-plugins ConfigMap (when the bundle has npm packages), the charts,
     and last the runbook, which names every file written before it."""
     opts, output, written = run.opts, run.output, run.written
@@ -341,8 +385,19 @@ def _write_install_files(run: _Load, step: Steps, tree: Path, index: NpmIndex | 
         written.append(write_dynamic_plugins_configmap(index, opts.npm_registry, output / CONFIGMAP))
     step("writing the charts and the install runbook")
     written.extend(hand_out_charts(tree, run.manifest, output))
-    written.append(write_runbook(install_context(run.manifest, output=output, registry=target_root(opts.registry),
-                                                 npm_registry=opts.npm_registry, resources=resources, written=written), output))
+    written.append(
+        write_runbook(
+            install_context(
+                run.manifest,
+                output=output,
+                registry=target_root(opts.registry),
+                npm_registry=opts.npm_registry,
+                resources=resources,
+                written=written,
+            ),
+            output,
+        )
+    )
 
 
 def _verify_targets(run: _Load, first: Report) -> Report:
@@ -351,12 +406,16 @@ def _verify_targets(run: _Load, first: Report) -> Report:
     opts = run.opts
     targets = target_items(
         run.manifest,
-        image_checker=image_checker(str(run.target), mirror_sets=_mirror_sets(run.output / CLUSTER_RESOURCES),
-                                    authfile=opts.authfile, tls_verify=opts.tls_verify, policy=TARGET_CHECK_POLICY),
+        image_checker=image_checker(
+            str(run.target),
+            mirror_sets=_mirror_sets(run.output / CLUSTER_RESOURCES),
+            authfile=opts.authfile,
+            tls_verify=opts.tls_verify,
+            policy=TARGET_CHECK_POLICY,
+        ),
         npm_checker=npm_checker(opts.npm_registry, token=opts.npm_token, npmrc=opts.npmrc),
     )
-    return dataclasses.replace(first, title="mirrorkit push: bundle and target verification",
-                               items=first.items + tuple(targets))
+    return dataclasses.replace(first, title="mirrorkit push: bundle and target verification", items=first.items + tuple(targets))
 
 
 __all__ = ["PushOptions", "PushResult", "push"]

@@ -97,7 +97,12 @@ def settle(
             say(f"operator bundle adds {ref}")
         base, added = built.config, built.added_images
         discover = discover and loaded.discover_images
-        name, npm, registry, source = loaded.name, loaded.npm_packages, loaded.npm_registry, f"profile {loaded.name} ({loaded.source})"
+        name, npm, registry, source = (
+            loaded.name,
+            loaded.npm_packages,
+            loaded.npm_registry,
+            f"profile {loaded.name} ({loaded.source})",
+        )
     else:
         assert config is not None
         if not config.is_file():

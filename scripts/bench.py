@@ -45,9 +45,14 @@ from tests.services.process import ServiceUnavailable  # noqa: E402
 CASES = ("npm_pull", "npm_publish", "verify", "bundle_inspect", "pack_incremental", "catalog_plan")
 
 #: programs each case runs besides mirrorkit (the local services are checked when they start)
-TOOLS = {"npm_pull": ("node", "npm"), "npm_publish": ("node", "npm"), "verify": ("sha256sum", "openssl"),
-         "bundle_inspect": ("skopeo", "tar", "grep"), "pack_incremental": ("skopeo", "node"),
-         "catalog_plan": ("skopeo", "tar")}
+TOOLS = {
+    "npm_pull": ("node", "npm"),
+    "npm_publish": ("node", "npm"),
+    "verify": ("sha256sum", "openssl"),
+    "bundle_inspect": ("skopeo", "tar", "grep"),
+    "pack_incremental": ("skopeo", "node"),
+    "catalog_plan": ("skopeo", "tar"),
+}
 
 #: option -> (default, --quick value)
 SIZES: dict[str, tuple[object, object]] = {
@@ -64,8 +69,11 @@ SIZES: dict[str, tuple[object, object]] = {
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], epilog=__doc__.split("\n\n", 1)[1],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0],
+        epilog=__doc__.split("\n\n", 1)[1],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--runs", type=int, default=3, help="runs per case; the median is reported [3]")
     parser.add_argument("--quick", action="store_true", help="small sizes for a smoke run (explicit size options still win)")
     parser.add_argument("--json", action="store_true", help="print a JSON document instead of the Markdown table")
@@ -88,8 +96,9 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _resolve(args: argparse.Namespace) -> dict[str, object]:
-    options = {name: getattr(args, name) if getattr(args, name) is not None else pair[int(args.quick)]
-               for name, pair in SIZES.items()}
+    options = {
+        name: getattr(args, name) if getattr(args, name) is not None else pair[int(args.quick)] for name, pair in SIZES.items()
+    }
     options["verify_size"] = parse_size(str(options["verify_size"]))
     options.update(npm_jobs=args.npm_jobs, publish_jobs=args.publish_jobs, verify_jobs=args.verify_jobs)
     return options
@@ -99,8 +108,9 @@ def _say(message: str) -> None:
     print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
 
-def run_cases(selected: list[str], options: dict[str, object], runs: int, workdir: Path,
-              say: Callable[[str], None] = _say) -> list[CaseResult]:
+def run_cases(
+    selected: list[str], options: dict[str, object], runs: int, workdir: Path, say: Callable[[str], None] = _say
+) -> list[CaseResult]:
     """Run the *selected* cases in order; each sets up (and stops) its own services under *workdir*."""
     from scripts.bench.cases_bundle import inspect_case, verify_case
     from scripts.bench.cases_npm import npm_publish_case, npm_pull_case
@@ -115,14 +125,22 @@ def run_cases(selected: list[str], options: dict[str, object], runs: int, workdi
             if "npm_pull" in selected:
                 results.append(npm_pull_case(source, workdir / "npm-pull", runs=runs, jobs=int(options["npm_jobs"]), say=say))  # type: ignore[call-overload]
             if "npm_publish" in selected:
-                results.append(npm_publish_case(source, workdir / "npm-publish", runs=runs,
-                                                jobs=int(options["publish_jobs"]), say=say))  # type: ignore[call-overload]
+                results.append(
+                    npm_publish_case(source, workdir / "npm-publish", runs=runs, jobs=int(options["publish_jobs"]), say=say)
+                )  # type: ignore[call-overload]
         finally:
             source.stop()
     if "verify" in selected:
-        results.append(verify_case(workdir / "verify", size=int(options["verify_size"]),  # type: ignore[call-overload]
-                                   files=int(options["verify_files"]), runs=runs, say=say,  # type: ignore[call-overload]
-                                   jobs=options["verify_jobs"]))  # type: ignore[arg-type]
+        results.append(
+            verify_case(
+                workdir / "verify",
+                size=int(options["verify_size"]),  # type: ignore[call-overload]
+                files=int(options["verify_files"]),
+                runs=runs,
+                say=say,  # type: ignore[call-overload]
+                jobs=options["verify_jobs"],
+            )
+        )  # type: ignore[arg-type]
     if "bundle_inspect" in selected:
         results.append(inspect_case(workdir / "inspect", filler_mb=int(options["inspect_filler_mb"]), runs=runs, say=say))  # type: ignore[call-overload]
     if "pack_incremental" in selected:
@@ -131,8 +149,16 @@ def run_cases(selected: list[str], options: dict[str, object], runs: int, workdi
         from scripts.bench.cases_catalog import catalog_cases
 
         scales = tuple(int(s) for s in str(options["catalog_scales"]).split(",") if s.strip())
-        results.extend(catalog_cases(workdir / "catalog", bundles=int(options["catalog_bundles"]),  # type: ignore[call-overload]
-                                     fbc_mb=float(options["catalog_mb"]), scales=scales, runs=runs, say=say))  # type: ignore[arg-type]
+        results.extend(
+            catalog_cases(
+                workdir / "catalog",
+                bundles=int(options["catalog_bundles"]),  # type: ignore[call-overload]
+                fbc_mb=float(options["catalog_mb"]),
+                scales=scales,
+                runs=runs,
+                say=say,
+            )
+        )  # type: ignore[arg-type]
     return results
 
 
@@ -142,13 +168,18 @@ def main(argv: list[str] | None = None) -> int:
     selected = [c.strip() for c in args.cases.split(",") if c.strip()]
     unknown = sorted(set(selected) - set(CASES))
     if unknown or args.runs < 1:
-        _parser().error(f"unknown case(s) {', '.join(unknown)}; choose from {', '.join(CASES)}" if unknown else "--runs must be at least 1")
+        _parser().error(
+            f"unknown case(s) {', '.join(unknown)}; choose from {', '.join(CASES)}" if unknown else "--runs must be at least 1"
+        )
     if args.verify_jobs is not None and args.verify_jobs < 1:
         _parser().error("--verify-jobs must be at least 1")
     missing = sorted({tool for case in selected for tool in TOOLS[case] if shutil.which(tool) is None})
     if missing:
-        print(f"bench: {', '.join(missing)} not found on PATH; run scripts/setup.sh (openssl, tar and grep come from "
-              "the Debian packages of the same names), or leave the cases that need them out with --cases", file=sys.stderr)
+        print(
+            f"bench: {', '.join(missing)} not found on PATH; run scripts/setup.sh (openssl, tar and grep come from "
+            "the Debian packages of the same names), or leave the cases that need them out with --cases",
+            file=sys.stderr,
+        )
         return 2
     options = _resolve(args)
     workdir = args.workdir.absolute() if args.workdir else Path(tempfile.mkdtemp(prefix="mirrorkit-bench-"))
@@ -170,7 +201,9 @@ def main(argv: list[str] | None = None) -> int:
     total = time.perf_counter() - started
     _say(f"done in {total:.0f} s; load average now {os.getloadavg()[0]:.2f}")
     if args.json:
-        print(json.dumps(json_document(cases, runs=args.runs, floor_mib=floor_mib, options=options, total_seconds=total), indent=2))
+        print(
+            json.dumps(json_document(cases, runs=args.runs, floor_mib=floor_mib, options=options, total_seconds=total), indent=2)
+        )
     else:
         command = " ".join([".cache/venv/bin/python", "scripts/bench.py", *argv])
         print(markdown(cases, runs=args.runs, floor_mib=floor_mib, command=command))

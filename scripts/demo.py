@@ -53,46 +53,94 @@ def main() -> int:
     if shutil.which("oc-mirror") or env.get("MIRRORKIT_OC_MIRROR"):
         print("demo: using the real oc-mirror found on this machine")
     else:
-        print("demo: oc-mirror is not installed here, so this demo uses mirrorkit's oc-mirror TEST DOUBLE\n"
-              "      (tests/ocmirror_double: it copies images with skopeo like oc-mirror would; it is not oc-mirror)")
+        print(
+            "demo: oc-mirror is not installed here, so this demo uses mirrorkit's oc-mirror TEST DOUBLE\n"
+            "      (tests/ocmirror_double: it copies images with skopeo like oc-mirror would; it is not oc-mirror)"
+        )
         env["PATH"] = f"{DOUBLE}{os.pathsep}{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
     started = []
     try:
         step("starting local services on 127.0.0.1")
-        src_reg = start_registry(services / "source-registry"); started.append(src_reg)
-        dst_reg = start_registry(services / "target-registry"); started.append(dst_reg)
-        src_npm = start_verdaccio(services / "source-npm"); started.append(src_npm)
-        dst_npm = start_verdaccio(services / "target-npm"); started.append(dst_npm)
+        src_reg = start_registry(services / "source-registry")
+        started.append(src_reg)
+        dst_reg = start_registry(services / "target-registry")
+        started.append(dst_reg)
+        src_npm = start_verdaccio(services / "source-npm")
+        started.append(src_npm)
+        dst_npm = start_verdaccio(services / "target-npm")
+        started.append(dst_npm)
         print(f"source registry {src_reg.host}, target registry {dst_reg.host}")
         print(f"source npm {src_npm.url}, target npm {dst_npm.url}")
-        content = fill_orchestrator_sources(src_reg.host, src_npm.url, src_npm.add_user("publisher", "demo-pass"),
-                                            services / "sources")
+        content = fill_orchestrator_sources(
+            src_reg.host, src_npm.url, src_npm.add_user("publisher", "demo-pass"), services / "sources"
+        )
         started.append(content)
         profile = write_orchestrator_profile(content, out / "rhdh-orchestrator-demo.yaml")
-        print(f"demo content: an operator catalog ({len(content.catalog.bundles)} bundles in "
-              f"{len(content.catalog.packages)} packages), a Helm repository at {content.helm.url}, "
-              f"{len(content.npm_packages)} npm plugins")
+        print(
+            f"demo content: an operator catalog ({len(content.catalog.bundles)} bundles in "
+            f"{len(content.catalog.packages)} packages), a Helm repository at {content.helm.url}, "
+            f"{len(content.npm_packages)} npm plugins"
+        )
         bundle, install, key = out / "bundle", out / "install", out / "demo-key"
 
         step("connected host: what the profile carries, the plan, a signing key, pack, verify")
         run("profiles", "show", str(profile), env=env)
         run("plan", "--profile", str(profile), "--no-tls-verify", "-q", env=env)
         run("keygen", "-o", str(key), env=env)
-        run("pack", "--profile", str(profile), "--install", "helm", "--output", str(bundle), "--sign-key", f"{key}.pem",
-            "--no-tls-verify", "--split-size", "1MiB", env=env)
+        run(
+            "pack",
+            "--profile",
+            str(profile),
+            "--install",
+            "helm",
+            "--output",
+            str(bundle),
+            "--sign-key",
+            f"{key}.pem",
+            "--no-tls-verify",
+            "--split-size",
+            "1MiB",
+            env=env,
+        )
         run("verify", str(bundle), "--verify-key", f"{key}.pub", "--report", str(out / "bundle-report"), env=env)
 
         step("bastion host: push (verifies first), then verify the targets")
         env["NPM_TOKEN"] = dst_npm.add_user("bastion", "demo-pass")
-        run("push", str(bundle), "--registry", f"{dst_reg.host}/rhdh", "--npm-registry", dst_npm.url,
-            "--verify-key", f"{key}.pub", "--output", str(install), "--no-tls-verify", env=env)
-        run("verify", str(bundle), "--verify-key", f"{key}.pub", "--registry", f"{dst_reg.host}/rhdh",
-            "--npm-registry", dst_npm.url, "--no-tls-verify", "--report", str(out / "target-report"), env=env)
+        run(
+            "push",
+            str(bundle),
+            "--registry",
+            f"{dst_reg.host}/rhdh",
+            "--npm-registry",
+            dst_npm.url,
+            "--verify-key",
+            f"{key}.pub",
+            "--output",
+            str(install),
+            "--no-tls-verify",
+            env=env,
+        )
+        run(
+            "verify",
+            str(bundle),
+            "--verify-key",
+            f"{key}.pub",
+            "--registry",
+            f"{dst_reg.host}/rhdh",
+            "--npm-registry",
+            dst_npm.url,
+            "--no-tls-verify",
+            "--report",
+            str(out / "target-report"),
+            env=env,
+        )
 
         step("done")
         print(f"install runbook: {install / 'INSTALL.md'}")
-        print(f"install files:   {install}/values.yaml, {install}/dynamic-plugins.yaml, {install}/charts/, "
-              f"{install}/cluster-resources/")
+        print(
+            f"install files:   {install}/values.yaml, {install}/dynamic-plugins.yaml, {install}/charts/, "
+            f"{install}/cluster-resources/"
+        )
         print(f"HTML report:     {install / 'report.html'}")
         return 0
     finally:

@@ -61,8 +61,10 @@ IMAGES = (
 
 
 def test_real_layout_every_image_has_a_revision_link_across_archives(tmp_path):
-    _tar(tmp_path / "images/mirror_000001.tar", {_link("rhdh/hub", HEX_A): b"x", _link("ubi9/ubi", HEX_B): b"x",
-                                                 "working-dir/helm/charts/backstage-1.0.0.tgz": CHART})
+    _tar(
+        tmp_path / "images/mirror_000001.tar",
+        {_link("rhdh/hub", HEX_A): b"x", _link("ubi9/ubi", HEX_B): b"x", "working-dir/helm/charts/backstage-1.0.0.tgz": CHART},
+    )
     _tar(tmp_path / "images/mirror_000002.tar", {"./" + _link("renamed/app", HEX_C): b"x"})
     items = _run(tmp_path, _manifest(tmp_path, IMAGES, {"backstage-1.0.0.tgz": CHART}))
     assert [i.status for i in items] == [Status.PASSED, Status.PASSED], items
@@ -71,8 +73,10 @@ def test_real_layout_every_image_has_a_revision_link_across_archives(tmp_path):
 
 def test_real_layout_missing_revision_link_fails_naming_the_image(tmp_path):
     # the digest is there, but under another repository: not where oc-mirror would push it from
-    _tar(tmp_path / "images/mirror_000001.tar", {_link("rhdh/hub", HEX_A): b"x", _link("ubi9/other", HEX_B): b"x",
-                                                 _link("renamed/app", HEX_C): b"x"})
+    _tar(
+        tmp_path / "images/mirror_000001.tar",
+        {_link("rhdh/hub", HEX_A): b"x", _link("ubi9/other", HEX_B): b"x", _link("renamed/app", HEX_C): b"x"},
+    )
     items = _run(tmp_path, _manifest(tmp_path, IMAGES))
     failed = [i for i in items if i.status is Status.FAILED]
     assert [i.subject for i in failed] == [IMAGES[1].source], items
@@ -118,9 +122,17 @@ from tests.test_e2e_orchestrator import _pack, helm_flow, keys, mirrorkit, sourc
 
 
 @pytest.mark.integration
-def test_verify_cross_checks_the_packed_charts_and_warns_on_the_doubles_layout(helm_flow, tmp_path):  # noqa: F811
-    proc = mirrorkit("verify", str(helm_flow.bundle), "--verify-key", str(helm_flow.pub), "--report", str(tmp_path), "--json",
-                     env=helm_flow.env)
+def test_verify_cross_checks_the_packed_charts_and_warns_on_the_doubles_layout(helm_flow, tmp_path):
+    proc = mirrorkit(
+        "verify",
+        str(helm_flow.bundle),
+        "--verify-key",
+        str(helm_flow.pub),
+        "--report",
+        str(tmp_path),
+        "--json",
+        env=helm_flow.env,
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     items = json.loads((tmp_path / "report.json").read_text())["items"]
     charts = [i for i in items if i["category"] == "chart"]
@@ -131,24 +143,31 @@ def test_verify_cross_checks_the_packed_charts_and_warns_on_the_doubles_layout(h
 
 
 @pytest.mark.integration
-def test_resigned_bundle_with_a_swapped_chart_fails_verify_and_push_touches_nothing(helm_flow, keys,  # noqa: F811
-                                                                                    registry_factory,
-                                                                                    verdaccio_factory, tmp_path):
+def test_resigned_bundle_with_a_swapped_chart_fails_verify_and_push_touches_nothing(
+    helm_flow,
+    keys,
+    registry_factory,
+    verdaccio_factory,
+    tmp_path,
+):
     bundle = tmp_path / "bundle"
     shutil.copytree(helm_flow.bundle, bundle, symlinks=True)
     manifest = Manifest.from_bytes((bundle / "manifest.json").read_bytes())
     chart = next(f for f in manifest.files if f.path.startswith("charts/"))
     swapped = (bundle / chart.path).read_bytes() + b"\0" * 16  # still gunzips; not what oc-mirror read
     (bundle / chart.path).write_bytes(swapped)
-    files = tuple(FileEntry(f.path, len(swapped), hashlib.sha256(swapped).hexdigest()) if f.path == chart.path else f
-                  for f in manifest.files)
+    files = tuple(
+        FileEntry(f.path, len(swapped), hashlib.sha256(swapped).hexdigest()) if f.path == chart.path else f
+        for f in manifest.files
+    )
     resealed = add_sbom(bundle, dataclasses.replace(manifest, files=files))  # an insider re-seals it all
     data = resealed.to_bytes()
     (bundle / "manifest.json").write_bytes(data)
     write_signature(bundle / "manifest.json.sig", data, keys[0])
 
-    proc = mirrorkit("verify", str(bundle), "--verify-key", str(helm_flow.pub), "--report", str(tmp_path / "v"),
-                     env=helm_flow.env)
+    proc = mirrorkit(
+        "verify", str(bundle), "--verify-key", str(helm_flow.pub), "--report", str(tmp_path / "v"), env=helm_flow.env
+    )
     assert proc.returncode != 0, proc.stdout + proc.stderr
     failed = [i for i in json.loads((tmp_path / "v" / "report.json").read_text())["items"] if i["status"] == "failed"]
     assert [(i["category"], i["subject"]) for i in failed] == [("chart", chart.path)], failed
@@ -157,8 +176,20 @@ def test_resigned_bundle_with_a_swapped_chart_fails_verify_and_push_touches_noth
     target, target_npm = registry_factory(), verdaccio_factory()
     env = {**helm_flow.env, "NPM_TOKEN": target_npm.add_user("bastion", "pw-bastion")}
     out = tmp_path / "install"
-    proc = mirrorkit("push", str(bundle), "--registry", f"{target.host}/mirror", "--npm-registry", target_npm.url,
-                     "--verify-key", str(helm_flow.pub), "--output", str(out), "--no-tls-verify", env=env)
+    proc = mirrorkit(
+        "push",
+        str(bundle),
+        "--registry",
+        f"{target.host}/mirror",
+        "--npm-registry",
+        target_npm.url,
+        "--verify-key",
+        str(helm_flow.pub),
+        "--output",
+        str(out),
+        "--no-tls-verify",
+        env=env,
+    )
     assert proc.returncode != 0 and "nothing was pushed" in proc.stdout, proc.stdout + proc.stderr
     assert requests.get(f"{target.url}/v2/_catalog", timeout=30).json()["repositories"] == []
     assert not (out / "values.yaml").exists() and (out / "report.json").is_file()

@@ -18,8 +18,20 @@ CASES = {"npm_pull", "npm_publish", "verify", "bundle_inspect", "pack_incrementa
 
 def test_quick_run_reports_every_case_with_measurements(tmp_path: Path) -> None:
     proc = subprocess.run(
-        [sys.executable, str(ROOT / "scripts" / "bench.py"), "--quick", "--runs", "1", "--json", "--workdir", str(tmp_path / "w")],
-        capture_output=True, text=True, timeout=120, cwd=ROOT,
+        [
+            sys.executable,
+            str(ROOT / "scripts" / "bench.py"),
+            "--quick",
+            "--runs",
+            "1",
+            "--json",
+            "--workdir",
+            str(tmp_path / "w"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     doc = json.loads(proc.stdout)
@@ -42,9 +54,21 @@ def test_quick_run_reports_every_case_with_measurements(tmp_path: Path) -> None:
 
 def test_markdown_table_has_a_row_per_reference(tmp_path: Path) -> None:
     proc = subprocess.run(
-        [sys.executable, str(ROOT / "scripts" / "bench.py"), "--quick", "--runs", "1", "--cases", "verify",
-         "--workdir", str(tmp_path / "w")],
-        capture_output=True, text=True, timeout=60, cwd=ROOT,
+        [
+            sys.executable,
+            str(ROOT / "scripts" / "bench.py"),
+            "--quick",
+            "--runs",
+            "1",
+            "--cases",
+            "verify",
+            "--workdir",
+            str(tmp_path / "w"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     rows = [line for line in proc.stdout.splitlines() if line.startswith("| Bundle verify")]
@@ -53,6 +77,11 @@ def test_markdown_table_has_a_row_per_reference(tmp_path: Path) -> None:
 
 
 def test_unknown_case_is_a_usage_error() -> None:
-    proc = subprocess.run([sys.executable, str(ROOT / "scripts" / "bench.py"), "--cases", "nope"],
-                          capture_output=True, text=True, timeout=60, cwd=ROOT)
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "bench.py"), "--cases", "nope"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+    )
     assert proc.returncode == 2 and "unknown case(s) nope" in proc.stderr

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import os
 import shutil
@@ -10,9 +12,16 @@ from pathlib import Path
 import pytest
 
 from mirrorkit.bundle import (
-    ImageEntry, Manifest, NpmPackage, generate_keypair, parse_size, reassemble, seal_bundle, verify_bundle,
+    ImageEntry,
+    Manifest,
+    NpmPackage,
+    generate_keypair,
+    layout,
+    parse_size,
+    reassemble,
+    seal_bundle,
+    verify_bundle,
 )
-from mirrorkit.bundle import layout
 from mirrorkit.bundle.build import check_free_space, scan
 from mirrorkit.bundle.hashcache import HashCache
 from mirrorkit.bundle.manifest import canonical_json
@@ -21,9 +30,6 @@ from mirrorkit.bundle.safepath import check_relpath
 from mirrorkit.bundle.sbom import add_sbom
 from mirrorkit.errors import BundleError, InputError
 from mirrorkit.report.model import Status
-
-import base64
-import hashlib
 
 ISC = "apiVersion: mirror.openshift.io/v2alpha1\nkind: ImageSetConfiguration\nmirror: {}\n"
 
@@ -34,9 +40,15 @@ def _tgz_integrity(data: bytes) -> str:
 
 def npm_index(tgz: bytes) -> bytes:
     """The npm index pack writes for the one plugin of the payload (it must agree with the manifest)."""
-    entry = {"name": "@scope/backstage-plugin-a", "version": "1.0.0", "integrity": _tgz_integrity(tgz),
-             "shasum": hashlib.sha1(tgz).hexdigest(), "size": len(tgz), "path": "backstage-plugin-a-1.0.0.tgz",
-             "source": "https://registry.example/@scope/backstage-plugin-a/-/backstage-plugin-a-1.0.0.tgz"}
+    entry = {
+        "name": "@scope/backstage-plugin-a",
+        "version": "1.0.0",
+        "integrity": _tgz_integrity(tgz),
+        "shasum": hashlib.sha1(tgz).hexdigest(),
+        "size": len(tgz),
+        "path": "backstage-plugin-a-1.0.0.tgz",
+        "source": "https://registry.example/@scope/backstage-plugin-a/-/backstage-plugin-a-1.0.0.tgz",
+    }
     return (json.dumps({"schema": 1, "packages": [entry]}, indent=2, sort_keys=True) + "\n").encode()
 
 
@@ -64,10 +76,17 @@ def keys(tmp_path: Path) -> tuple[Path, Path]:
 def seal(root: Path, files: dict[str, bytes], key: Path | None, split: int | None = None, **kw) -> Manifest:
     tgz = files["npm/backstage-plugin-a-1.0.0.tgz"]
     return seal_bundle(
-        root, profile="demo", imageset_config=ISC, oc_mirror_version="4.19.0",
+        root,
+        profile="demo",
+        imageset_config=ISC,
+        oc_mirror_version="4.19.0",
         npm=[NpmPackage("@scope/backstage-plugin-a", "1.0.0", _tgz_integrity(tgz), "npm/backstage-plugin-a-1.0.0.tgz")],
         images=[ImageEntry("quay.io/a/b:1", "sha256:" + "a" * 64, "mirror.local/a/b")],
-        sign_key=key, split_size=split, cache_file=root.parent / "cache.json", progress=False, **kw,
+        sign_key=key,
+        split_size=split,
+        cache_file=root.parent / "cache.json",
+        progress=False,
+        **kw,
     )
 
 
@@ -185,7 +204,7 @@ def test_file_added(bundle: Path, keys):
     (bundle / "images" / "extra.tar").write_bytes(b"x" * 10)
     report = verify_bundle(bundle, verify_key=keys[1], progress=False)
     [item] = _only_failure_names(report, "images/extra.tar")
-    assert "unlisted" in item.detail and "present, size 10" == item.actual
+    assert "unlisted" in item.detail and item.actual == "present, size 10"
 
 
 def test_file_removed(bundle: Path, keys):
@@ -211,12 +230,20 @@ def test_manifest_edited_rehashed_not_resigned(bundle: Path, keys):
     flip(bundle / "images/mirror_000001.tar")
     sig_before = (bundle / layout.SIGNATURE).read_bytes()
     manifest = Manifest.from_bytes((bundle / layout.MANIFEST).read_bytes())
-    new_files = tuple(
-        type(f)(f.path, f.size, hashlib.sha256((bundle / f.path).read_bytes()).hexdigest()) for f in manifest.files
-    )
-    forged = add_sbom(bundle, Manifest(manifest.created, manifest.mirrorkit_version, manifest.oc_mirror_version,
-                                       manifest.profile, manifest.imageset_config, new_files, manifest.npm,
-                                       manifest.images))  # a thorough forger rewrites the SBOM too
+    new_files = tuple(type(f)(f.path, f.size, hashlib.sha256((bundle / f.path).read_bytes()).hexdigest()) for f in manifest.files)
+    forged = add_sbom(
+        bundle,
+        Manifest(
+            manifest.created,
+            manifest.mirrorkit_version,
+            manifest.oc_mirror_version,
+            manifest.profile,
+            manifest.imageset_config,
+            new_files,
+            manifest.npm,
+            manifest.images,
+        ),
+    )  # a thorough forger rewrites the SBOM too
     (bundle / layout.MANIFEST).write_bytes(forged.to_bytes())
     assert (bundle / layout.SIGNATURE).read_bytes() == sig_before
     report = verify_bundle(bundle, verify_key=keys[1], progress=False)
@@ -387,7 +414,7 @@ def test_reassemble_refuses_damaged_parts(split_bundle: Path, keys, tmp_path: Pa
     carried = parts_only(split_bundle, tmp_path / "carried")
     flip(carried / "parts" / "bundle.part-0003", 10)
     out = tmp_path / "tree"
-    with pytest.raises(BundleError, match="bundle.part-0003|does not verify"):
+    with pytest.raises(BundleError, match=r"bundle.part-0003|does not verify"):
         reassemble(carried, out, progress=False)
     assert not out.exists()
 
@@ -415,7 +442,9 @@ def test_second_seal_reuses_hashes_and_detects_changes(tmp_path: Path, keys, mon
     flip(root / "images/mirror_000002.tar")
     m = seal(root, files, keys[0])
     assert hashed == ["images/mirror_000002.tar"]
-    assert m.file("images/mirror_000002.tar").sha256 == hashlib.sha256((root / "images/mirror_000002.tar").read_bytes()).hexdigest()
+    assert (
+        m.file("images/mirror_000002.tar").sha256 == hashlib.sha256((root / "images/mirror_000002.tar").read_bytes()).hexdigest()
+    )
     assert verify_bundle(root, verify_key=keys[1], progress=False).ok
     assert isinstance(HashCache.load(tmp_path / "cache.json").entries, dict)
     del build

@@ -38,18 +38,25 @@ def built(registry):
 @pytest.fixture
 def tool(oc_mirror_double: Path, skopeo: str, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.delenv("MIRRORKIT_OC_MIRROR", raising=False)
-    monkeypatch.setenv("PATH", os.pathsep.join([str(oc_mirror_double.parent), str(Path(sys.executable).parent), os.environ["PATH"]]))
+    monkeypatch.setenv(
+        "PATH", os.pathsep.join([str(oc_mirror_double.parent), str(Path(sys.executable).parent), os.environ["PATH"]])
+    )
     return find_oc_mirror()
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_plan_equals_the_double_dry_run_mapping(case, built, tool, tmp_path, cli_run) -> None:
     isc = tmp_path / "isc.yaml"
-    isc.write_text("apiVersion: mirror.openshift.io/v2alpha1\nkind: ImageSetConfiguration\nmirror:\n"
-                   f"  operators:\n  - catalog: {built.ref}\n    packages:\n{CASES[case]}"
-                   "  additionalImages:\n  - name: " + built.bundle("decoy-operator", "1.0.0").image + "\n")
-    result = dry_run(tool, MirrorToDiskOptions(archive_dir=tmp_path / "a", config=isc, cache_dir=tmp_path / "c",
-                                               src_tls_verify=False), progress=False)
+    isc.write_text(
+        "apiVersion: mirror.openshift.io/v2alpha1\nkind: ImageSetConfiguration\nmirror:\n"
+        f"  operators:\n  - catalog: {built.ref}\n    packages:\n{CASES[case]}"
+        "  additionalImages:\n  - name: " + built.bundle("decoy-operator", "1.0.0").image + "\n"
+    )
+    result = dry_run(
+        tool,
+        MirrorToDiskOptions(archive_dir=tmp_path / "a", config=isc, cache_dir=tmp_path / "c", src_tls_verify=False),
+        progress=False,
+    )
     assert result.result.ok, result.result.summary
     # the double reads discovery-free oc-mirror behaviour: compare with discovery off, then on
     plan = build_plan(ImageSetConfig.load(isc).mirror, OciClient(tls_verify=False), discover=False)

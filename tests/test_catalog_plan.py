@@ -20,10 +20,15 @@ def built(registry):
 @pytest.fixture(scope="module")
 def plan(built):
     mirror = Mirror(
-        operators=(Operator(catalog=built.ref, packages=(
-            Package(name="rhdh", channels=(Channel(name="fast", min_version="1.8.0"),)),
-            Package(name="logic-operator-rhel8", channels=(Channel(name="alpha"),)),
-        )),),
+        operators=(
+            Operator(
+                catalog=built.ref,
+                packages=(
+                    Package(name="rhdh", channels=(Channel(name="fast", min_version="1.8.0"),)),
+                    Package(name="logic-operator-rhel8", channels=(Channel(name="alpha"),)),
+                ),
+            ),
+        ),
         additional_images=(AdditionalImage(name="registry.example.com/rhdh/extra:1.0"),),
     )
     return build_plan(mirror, OciClient(tls_verify=False))
@@ -38,7 +43,13 @@ def test_operator_images_are_the_selected_bundles_and_their_related_images(built
     assert refs(plan.of_kind("operator")) == expected
     bundle = built.bundle("rhdh", "1.8.1")
     entry = plan.classify(bundle.image)
-    assert (entry.kind, entry.role, entry.package, entry.version, entry.bundle) == ("operator", "bundle", "rhdh", "1.8.1", "rhdh.v1.8.1")
+    assert (entry.kind, entry.role, entry.package, entry.version, entry.bundle) == (
+        "operator",
+        "bundle",
+        "rhdh",
+        "1.8.1",
+        "rhdh.v1.8.1",
+    )
     assert plan.classify(bundle.related[0]).role == "related"
     assert refs(plan.of_kind("catalog")) == {built.ref}
 
@@ -50,10 +61,16 @@ def test_configmap_images_of_selected_bundles_only_are_discovered(built, plan) -
     assert refs(found) == set(selected.config_images)
     assert not refs(found) & set(unselected.config_images)
     first = found[0]
-    assert (first.kind, first.package, first.version, first.bundle) == ("additional", "logic-operator-rhel8", "1.36.0",
-                                                                         "logic-operator-rhel8.v1.36.0")
+    assert (first.kind, first.package, first.version, first.bundle) == (
+        "additional",
+        "logic-operator-rhel8",
+        "1.36.0",
+        "logic-operator-rhel8.v1.36.0",
+    )
     origin = first.origins[0]
-    assert origin.file == "manifests/controllers_cfg_v1_configmap.yaml" and origin.path.startswith('data["controllers_cfg.yaml"].')
+    assert origin.file == "manifests/controllers_cfg_v1_configmap.yaml" and origin.path.startswith(
+        'data["controllers_cfg.yaml"].'
+    )
     # the operator image named in the CSV deployment is in relatedImages, so it is not "discovered"
     assert not refs(found) & set(selected.related)
 
@@ -64,8 +81,10 @@ def test_additional_images_and_json(plan) -> None:
     doc = plan.to_json()
     assert doc["counts"]["operator"] == len(plan.of_kind("operator"))
     assert {i["ref"] for i in doc["images"]} == refs(plan.images)
-    assert doc["catalogs"][0]["packages"] == [{"name": "logic-operator-rhel8", "channels": ["alpha"]},
-                                               {"name": "rhdh", "channels": ["fast"]}]
+    assert doc["catalogs"][0]["packages"] == [
+        {"name": "logic-operator-rhel8", "channels": ["alpha"]},
+        {"name": "rhdh", "channels": ["fast"]},
+    ]
 
 
 def test_compare_mapping_names_each_difference(built, plan) -> None:
@@ -84,8 +103,10 @@ def test_compare_mapping_names_each_difference(built, plan) -> None:
 
 
 def test_blocked_images_and_discovery_off(built) -> None:
-    mirror = Mirror(operators=(Operator(catalog=built.ref, packages=(Package(name="logic-operator-rhel8"),)),),
-                    blocked_images=(BlockedImage(name=".*swf-builder.*"),))
+    mirror = Mirror(
+        operators=(Operator(catalog=built.ref, packages=(Package(name="logic-operator-rhel8"),)),),
+        blocked_images=(BlockedImage(name=".*swf-builder.*"),),
+    )
     plan = build_plan(mirror, OciClient(tls_verify=False))
     assert any("swf-builder" in ref for ref in plan.blocked)
     assert not any("swf-builder" in i.ref for i in plan.images)
@@ -96,5 +117,12 @@ def test_blocked_images_and_discovery_off(built) -> None:
 def test_no_packages_heads_of_every_package(built) -> None:
     plan = build_plan(Mirror(operators=(Operator(catalog=built.ref),)), OciClient(tls_verify=False), discover=False)
     bundles = {(i.package, i.version) for i in plan.images if i.role == "bundle"}
-    assert bundles == {("logic-operator-rhel8", "1.36.0"), ("serverless-operator", "1.36.1"), ("serverless-operator", "1.35.0"),
-                       ("rhdh", "1.8.1"), ("rhdh", "1.7.1"), ("decoy-operator", "2.0.0"), ("another-decoy", "0.1.0")}
+    assert bundles == {
+        ("logic-operator-rhel8", "1.36.0"),
+        ("serverless-operator", "1.36.1"),
+        ("serverless-operator", "1.35.0"),
+        ("rhdh", "1.8.1"),
+        ("rhdh", "1.7.1"),
+        ("decoy-operator", "2.0.0"),
+        ("another-decoy", "0.1.0"),
+    }

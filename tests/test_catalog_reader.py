@@ -29,16 +29,35 @@ def client() -> OciClient:
 
 
 def pkg_json(name: str, versions: tuple[str, ...] = ("1.0.0",), *, pad: int = 0) -> bytes:
-    objs: list[dict] = [{"schema": "olm.package", "name": name, "defaultChannel": "stable"},
-                        {"schema": "olm.channel", "name": "stable", "package": name,
-                         "entries": [{"name": f"{name}.v{v}", **({"replaces": f"{name}.v{versions[i - 1]}"} if i else {})}
-                                     for i, v in enumerate(versions)]}]
+    objs: list[dict] = [
+        {"schema": "olm.package", "name": name, "defaultChannel": "stable"},
+        {
+            "schema": "olm.channel",
+            "name": "stable",
+            "package": name,
+            "entries": [
+                {"name": f"{name}.v{v}", **({"replaces": f"{name}.v{versions[i - 1]}"} if i else {})}
+                for i, v in enumerate(versions)
+            ],
+        },
+    ]
     for v in versions:
-        objs.append({"schema": "olm.bundle", "name": f"{name}.v{v}", "package": name, "image": f"example.com/{name}/bundle:v{v}",
-                     "properties": [{"type": "olm.package", "value": {"packageName": name, "version": v}},
-                                    {"type": "olm.bundle.object", "value": {"data": "x" * pad}}],
-                     "relatedImages": [{"name": "", "image": f"example.com/{name}/bundle:v{v}"},
-                                       {"name": "op", "image": f"example.com/{name}/op:{v}"}]})
+        objs.append(
+            {
+                "schema": "olm.bundle",
+                "name": f"{name}.v{v}",
+                "package": name,
+                "image": f"example.com/{name}/bundle:v{v}",
+                "properties": [
+                    {"type": "olm.package", "value": {"packageName": name, "version": v}},
+                    {"type": "olm.bundle.object", "value": {"data": "x" * pad}},
+                ],
+                "relatedImages": [
+                    {"name": "", "image": f"example.com/{name}/bundle:v{v}"},
+                    {"name": "op", "image": f"example.com/{name}/op:{v}"},
+                ],
+            }
+        )
     return "".join(json.dumps(o, indent=2) + "\n" for o in objs).encode()
 
 
@@ -83,8 +102,13 @@ def test_zstd_and_gzip_layers_and_an_opaque_directory(registry, client) -> None:
     layers = [
         make_layer({"configs/old/catalog.json": pkg_json("old"), "configs/a/catalog.json": pkg_json("a", ("0.1.0",))}),
         zstd_of(tar_of({"configs/a/catalog.json": pkg_json("a", ("1.0.0", "1.1.0")), "configs/b/catalog.json": pkg_json("b")})),
-        make_layer({"configs/.wh..wh..opq": b"", "configs/a/catalog.json": pkg_json("a", ("1.0.0", "1.1.0", "1.2.0")),
-                    "configs/c/index.json": pkg_json("c")}),
+        make_layer(
+            {
+                "configs/.wh..wh..opq": b"",
+                "configs/a/catalog.json": pkg_json("a", ("1.0.0", "1.1.0", "1.2.0")),
+                "configs/c/index.json": pkg_json("c"),
+            }
+        ),
     ]
     ref = push_catalog(registry, "reader/zstd-index", layers)
     catalog = read_catalog(client, ref, ["a", "c"])
@@ -95,9 +119,15 @@ def test_zstd_and_gzip_layers_and_an_opaque_directory(registry, client) -> None:
 
 
 def test_an_unselected_malformed_package_is_not_parsed(registry, client) -> None:
-    layers = [make_layer({"configs/good/catalog.json": pkg_json("good"),
-                          "configs/broken/catalog.json": b'{"schema": "olm.package", "name": "broken",,,',
-                          "configs/broken2/catalog.yaml": b"schema: [unclosed\n"})]
+    layers = [
+        make_layer(
+            {
+                "configs/good/catalog.json": pkg_json("good"),
+                "configs/broken/catalog.json": b'{"schema": "olm.package", "name": "broken",,,',
+                "configs/broken2/catalog.yaml": b"schema: [unclosed\n",
+            }
+        )
+    ]
     ref = push_catalog(registry, "reader/malformed-index", layers)
     catalog = read_catalog(client, ref, ["good"])
     assert set(catalog.packages) == {"good"} and catalog.skipped_files == 2
@@ -121,7 +151,11 @@ def test_malformed_object_position_is_its_line(registry, client) -> None:
 
 
 def test_large_objects_across_chunks_decode(registry, client) -> None:
-    ref = push_catalog(registry, "reader/big-index", [make_layer({"configs/big/catalog.json": pkg_json("big", ("1.0.0", "2.0.0"), pad=3_000_000)})])
+    ref = push_catalog(
+        registry,
+        "reader/big-index",
+        [make_layer({"configs/big/catalog.json": pkg_json("big", ("1.0.0", "2.0.0"), pad=3_000_000)})],
+    )
     catalog = read_catalog(client, ref, ["big"])
     assert {b.version for b in catalog.packages["big"].bundles} == {"1.0.0", "2.0.0"}
 
@@ -137,12 +171,12 @@ def test_unreachable_catalog(client) -> None:
     from mirrorkit.http import RetryPolicy
 
     quick = OciClient(tls_verify=False, policy=RetryPolicy(attempts=1, timeout=2))
-    with pytest.raises(RegistryError, match="cannot read operator catalog 127.0.0.1:9/x/index:v1"):
+    with pytest.raises(RegistryError, match=r"cannot read operator catalog 127.0.0.1:9/x/index:v1"):
         read_catalog(quick, "127.0.0.1:9/x/index:v1", ["a"])
 
 
 def test_missing_catalog_tag(registry, client) -> None:
-    with pytest.raises(RegistryError, match="cannot read operator catalog .*not found"):
+    with pytest.raises(RegistryError, match=r"cannot read operator catalog .*not found"):
         read_catalog(client, f"{registry.host}/reader/absent:v1", ["a"])
 
 
@@ -172,11 +206,22 @@ def _push_raw(host: str, repo: str, layer: bytes) -> str:
     """An image whose layer is pushed as given (push_image would decompress it for the diff_id)."""
     from tests.services.images import OCI_CONFIG, OCI_LAYER_GZIP, OCI_MANIFEST, push_blob, push_manifest
 
-    config = json.dumps({"architecture": "amd64", "os": "linux", "config": {"Labels": {CONFIGS_LABEL: "/configs"}},
-                         "rootfs": {"type": "layers", "diff_ids": []}}).encode()
-    manifest = json.dumps({"schemaVersion": 2, "mediaType": OCI_MANIFEST,
-                           "config": {"mediaType": OCI_CONFIG, "digest": push_blob(host, repo, config), "size": len(config)},
-                           "layers": [{"mediaType": OCI_LAYER_GZIP, "digest": push_blob(host, repo, layer), "size": len(layer)}]}).encode()
+    config = json.dumps(
+        {
+            "architecture": "amd64",
+            "os": "linux",
+            "config": {"Labels": {CONFIGS_LABEL: "/configs"}},
+            "rootfs": {"type": "layers", "diff_ids": []},
+        }
+    ).encode()
+    manifest = json.dumps(
+        {
+            "schemaVersion": 2,
+            "mediaType": OCI_MANIFEST,
+            "config": {"mediaType": OCI_CONFIG, "digest": push_blob(host, repo, config), "size": len(config)},
+            "layers": [{"mediaType": OCI_LAYER_GZIP, "digest": push_blob(host, repo, layer), "size": len(layer)}],
+        }
+    ).encode()
     push_manifest(host, repo, "v1", manifest, OCI_MANIFEST)
     return f"{host}/{repo}:v1"
 
@@ -190,8 +235,11 @@ from mirrorkit.oci.blob import VerifiedReader  # noqa: E402
 LONG = "configs/" + "a-package-with-a-very-long-name-" * 5 + "/catalog.json"  # > 100 and > 155 characters
 
 
-def _tar(members: list[tarfile.TarInfo | tuple[tarfile.TarInfo, bytes]], fmt: int = tarfile.PAX_FORMAT,
-         pax_headers: dict[str, str] | None = None) -> bytes:
+def _tar(
+    members: list[tarfile.TarInfo | tuple[tarfile.TarInfo, bytes]],
+    fmt: int = tarfile.PAX_FORMAT,
+    pax_headers: dict[str, str] | None = None,
+) -> bytes:
     raw = io.BytesIO()
     with tarfile.open(fileobj=raw, mode="w", format=fmt, pax_headers=pax_headers) as tar:
         for member in members:
@@ -209,7 +257,7 @@ def _info(name: str, type_: bytes = tarfile.REGTYPE, link: str = "") -> tarfile.
 
 
 def _chunks(data: bytes, size: int):
-    pieces = iter([data[i:i + size] for i in range(0, len(data), size)])
+    pieces = iter([data[i : i + size] for i in range(0, len(data), size)])
     return lambda: next(pieces, b"")
 
 
@@ -223,10 +271,16 @@ def _walk(data: bytes, size: int = 1 << 20, read: bool = True) -> list[tuple[str
 
 
 def _varied() -> list[tarfile.TarInfo | tuple[tarfile.TarInfo, bytes]]:
-    return [_info("configs", tarfile.DIRTYPE), (_info("configs/a/catalog.json"), b'{"schema": "olm.package"}\n' * 300),
-            (_info(LONG), b"x" * 5000), _info("configs/link", tarfile.SYMTYPE, "a/catalog.json"),
-            _info("configs/hard", tarfile.LNKTYPE, "configs/a/catalog.json"), (_info("configs/empty.json"), b""),
-            (_info("configs/b/catalog.json"), bytes(range(256)) * 41), _info("configs/fifo", tarfile.FIFOTYPE)]
+    return [
+        _info("configs", tarfile.DIRTYPE),
+        (_info("configs/a/catalog.json"), b'{"schema": "olm.package"}\n' * 300),
+        (_info(LONG), b"x" * 5000),
+        _info("configs/link", tarfile.SYMTYPE, "a/catalog.json"),
+        _info("configs/hard", tarfile.LNKTYPE, "configs/a/catalog.json"),
+        (_info("configs/empty.json"), b""),
+        (_info("configs/b/catalog.json"), bytes(range(256)) * 41),
+        _info("configs/fifo", tarfile.FIFOTYPE),
+    ]
 
 
 def _tarfile_view(data: bytes) -> list[tuple[str, bytes, bytes | None]]:
@@ -297,9 +351,14 @@ def test_tar_walker_ends_and_fails_clearly() -> None:
 def _blob(data: bytes, *, digest: str | None = None, chunk: int = 64 * 1024, closed: list[bool] | None = None) -> VerifiedReader:
     import hashlib
 
-    pieces = iter([data[i:i + chunk] for i in range(0, len(data), chunk)])
-    return VerifiedReader(pieces, digest=digest or f"sha256:{hashlib.sha256(data).hexdigest()}", size=len(data), what="blob x",
-                          on_close=(lambda: closed.append(True)) if closed is not None else None)
+    pieces = iter([data[i : i + chunk] for i in range(0, len(data), chunk)])
+    return VerifiedReader(
+        pieces,
+        digest=digest or f"sha256:{hashlib.sha256(data).hexdigest()}",
+        size=len(data),
+        what="blob x",
+        on_close=(lambda: closed.append(True)) if closed is not None else None,
+    )
 
 
 def _layer_names(layer: InflatedLayer) -> list[str]:
@@ -321,8 +380,10 @@ def test_inflated_layer_gzip_zstd_plain_and_the_digest() -> None:
             assert _layer_names(layer) == expected
         assert closed == [True]
     wrong = "sha256:" + "0" * 64
-    with InflatedLayer(_blob(gzip.compress(tar), digest=wrong), "", "layer 1", piece=1000) as layer, \
-            pytest.raises(RegistryError, match="does not verify"):
+    with (
+        InflatedLayer(_blob(gzip.compress(tar), digest=wrong), "", "layer 1", piece=1000) as layer,
+        pytest.raises(RegistryError, match="does not verify"),
+    ):
         _layer_names(layer)  # raised before any result is returned
 
 

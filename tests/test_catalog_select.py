@@ -15,8 +15,14 @@ W = Where("configs/x/catalog.json", 1)
 
 def bundle(pkg: str, version: str) -> BundleDef:
     image = f"example.com/{pkg}/bundle:v{version}"
-    return BundleDef(f"{pkg}.v{version}", pkg, image, version,
-                     (RelatedImage("", image), RelatedImage("op", f"example.com/{pkg}/op:{version}")), W)
+    return BundleDef(
+        f"{pkg}.v{version}",
+        pkg,
+        image,
+        version,
+        (RelatedImage("", image), RelatedImage("op", f"example.com/{pkg}/op:{version}")),
+        W,
+    )
 
 
 def entry(pkg: str, version: str, replaces: str | None = None, skips: tuple[str, ...] = ()) -> ChannelEntry:
@@ -25,17 +31,35 @@ def entry(pkg: str, version: str, replaces: str | None = None, skips: tuple[str,
 
 def catalog() -> Catalog:
     # rhdh: fast 1.7.0 -> 1.7.1 -> 1.8.0 -> 1.8.1 (written out of order), fast-1.7: 1.7.1 skips 1.7.0
-    rhdh = PackageFbc("rhdh", "fast", (
-        ChannelDef("fast", "rhdh", (entry("rhdh", "1.7.0"), entry("rhdh", "1.8.1", "1.8.0"), entry("rhdh", "1.7.1", "1.7.0"),
-                                    entry("rhdh", "1.8.0", "1.7.1")), W),
-        ChannelDef("fast-1.7", "rhdh", (entry("rhdh", "1.7.1", skips=("1.7.0",)), entry("rhdh", "1.7.0")), W),
-        ChannelDef("fast-1.8", "rhdh", (entry("rhdh", "1.8.1", "1.8.0"), entry("rhdh", "1.8.0")), W),
-    ), tuple(bundle("rhdh", v) for v in ("1.7.0", "1.7.1", "1.8.0", "1.8.1")))
-    logic = PackageFbc("logic", "alpha", (
-        ChannelDef("alpha", "logic", (entry("logic", "1.36.0", "1.35.0"), entry("logic", "1.35.0")), W),
-    ), tuple(bundle("logic", v) for v in ("1.35.0", "1.36.0")))
-    return Catalog("example.com/index:v4.19", "sha256:" + "a" * 64, "configs", ("logic", "rhdh", "rhdh-lite"),
-                   {"rhdh": rhdh, "logic": logic})
+    rhdh = PackageFbc(
+        "rhdh",
+        "fast",
+        (
+            ChannelDef(
+                "fast",
+                "rhdh",
+                (
+                    entry("rhdh", "1.7.0"),
+                    entry("rhdh", "1.8.1", "1.8.0"),
+                    entry("rhdh", "1.7.1", "1.7.0"),
+                    entry("rhdh", "1.8.0", "1.7.1"),
+                ),
+                W,
+            ),
+            ChannelDef("fast-1.7", "rhdh", (entry("rhdh", "1.7.1", skips=("1.7.0",)), entry("rhdh", "1.7.0")), W),
+            ChannelDef("fast-1.8", "rhdh", (entry("rhdh", "1.8.1", "1.8.0"), entry("rhdh", "1.8.0")), W),
+        ),
+        tuple(bundle("rhdh", v) for v in ("1.7.0", "1.7.1", "1.8.0", "1.8.1")),
+    )
+    logic = PackageFbc(
+        "logic",
+        "alpha",
+        (ChannelDef("alpha", "logic", (entry("logic", "1.36.0", "1.35.0"), entry("logic", "1.35.0")), W),),
+        tuple(bundle("logic", v) for v in ("1.35.0", "1.36.0")),
+    )
+    return Catalog(
+        "example.com/index:v4.19", "sha256:" + "a" * 64, "configs", ("logic", "rhdh", "rhdh-lite"), {"rhdh": rhdh, "logic": logic}
+    )
 
 
 def versions(selection, package: str | None = None) -> set[str]:
@@ -84,21 +108,32 @@ def test_package_range_applies_to_every_channel_and_drops_emptied_ones() -> None
 
 
 def test_channel_range_wins_over_package_range() -> None:
-    sel = select(op(Package(name="rhdh", min_version="1.8.1",
-                            channels=(Channel(name="fast", max_version="1.7.1"), Channel(name="fast-1.8")))), catalog())
+    sel = select(
+        op(
+            Package(
+                name="rhdh", min_version="1.8.1", channels=(Channel(name="fast", max_version="1.7.1"), Channel(name="fast-1.8"))
+            )
+        ),
+        catalog(),
+    )
     assert versions(sel) == {"1.7.0", "1.7.1", "1.8.1"}
 
 
 def test_range_keeps_in_range_skipped_bundles() -> None:
-    sel = select(op(Package(name="rhdh", default_channel="fast-1.7", channels=(Channel(name="fast-1.7", min_version="1.7.0"),))), catalog())
+    sel = select(
+        op(Package(name="rhdh", default_channel="fast-1.7", channels=(Channel(name="fast-1.7", min_version="1.7.0"),))), catalog()
+    )
     assert versions(sel) == {"1.7.0", "1.7.1"}
 
 
 def test_range_keeps_an_out_of_range_bundle_the_chain_needs() -> None:
     # 1.0.0 <- 2.0.0-rc (a prerelease never matches a plain range) <- 3.0.0; range 1.0.0..3.0.0 keeps all three
-    pkg = PackageFbc("p", "s", (ChannelDef("s", "p", (entry("p", "3.0.0", "2.0.0-rc"), entry("p", "2.0.0-rc", "1.0.0"),
-                                                      entry("p", "1.0.0")), W),),
-                     tuple(bundle("p", v) for v in ("1.0.0", "2.0.0-rc", "3.0.0")))
+    pkg = PackageFbc(
+        "p",
+        "s",
+        (ChannelDef("s", "p", (entry("p", "3.0.0", "2.0.0-rc"), entry("p", "2.0.0-rc", "1.0.0"), entry("p", "1.0.0")), W),),
+        tuple(bundle("p", v) for v in ("1.0.0", "2.0.0-rc", "3.0.0")),
+    )
     cat = Catalog("c:1", "sha256:" + "b" * 64, "configs", ("p",), {"p": pkg})
     sel = select(op(Package(name="p", min_version="1.0.0", max_version="3.0.0")), cat)
     assert versions(sel) == {"1.0.0", "2.0.0-rc", "3.0.0"}
@@ -126,14 +161,16 @@ def test_no_packages_heads_of_everything_or_the_whole_catalog() -> None:
 def test_default_channel_filtered_out_needs_a_new_one() -> None:
     with pytest.raises(ConfigError) as exc:
         select(op(Package(name="rhdh", channels=(Channel(name="fast-1.8"),))), catalog())
-    assert "the default channel 'fast' was filtered out, a new default channel must be configured for this package" in str(exc.value)
+    assert "the default channel 'fast' was filtered out, a new default channel must be configured for this package" in str(
+        exc.value
+    )
     assert exc.value.exit_code == 2
     sel = select(op(Package(name="rhdh", default_channel="fast-1.8", channels=(Channel(name="fast-1.8"),))), catalog())
     assert versions(sel) == {"1.8.1"}
 
 
 def test_default_channel_override_must_survive() -> None:
-    with pytest.raises(ConfigError, match="specified default channel override 'fast-1.7' does not exist in the filtered output"):
+    with pytest.raises(ConfigError, match=r"specified default channel override 'fast-1.7' does not exist in the filtered output"):
         select(op(Package(name="rhdh", default_channel="fast-1.7", channels=(Channel(name="fast"),))), catalog())
 
 

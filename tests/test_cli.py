@@ -15,9 +15,9 @@ def test_version(cli_run):
 
 
 def test_help_lists_commands_with_purpose(cli_run):
-    from mirrorkit.cli import cli
-
     import click
+
+    from mirrorkit.cli import cli
 
     code, out, _ = cli_run("--help")
     assert code == 0

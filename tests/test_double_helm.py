@@ -68,7 +68,9 @@ def _images(found: list[Any]) -> list[str]:
 
 
 def _chart(templates: dict[str, str], values: dict[str, Any] | None = None, **kw: Any) -> ChartSpec:
-    return ChartSpec(name=kw.pop("name", "probe"), version=kw.pop("version", "0.1.0"), values=values or {}, templates=templates, **kw)
+    return ChartSpec(
+        name=kw.pop("name", "probe"), version=kw.pop("version", "0.1.0"), values=values or {}, templates=templates, **kw
+    )
 
 
 def _render_images(tmp_path: Path, spec: ChartSpec, image_paths: list[str] | None = None) -> list[str]:
@@ -87,7 +89,9 @@ def _pod(image_expr: str, extra: str = "") -> str:
 def test_pull_named_versions_saves_charts_and_index(repo: HelmRepo, tmp_path: Path) -> None:
     found = helm.collect(
         _isc(repo.url, [{"name": RHDH, "version": "1.7.0"}, {"name": ORCHESTRATOR_INFRA, "version": "1.8.0"}]),
-        tmp_path, pull=True, tls_verify=True,
+        tmp_path,
+        pull=True,
+        tls_verify=True,
     )
     want = expected_images(REG)
     assert sorted(_images(found)) == sorted(want[RHDH, "1.7.0"] + want[ORCHESTRATOR_INFRA, "1.8.0"])
@@ -117,9 +121,13 @@ def test_hook_resources_are_not_searched(repo: HelmRepo, tmp_path: Path) -> None
 
 
 def test_empty_version_is_the_highest_release(tmp_path: Path) -> None:
-    specs = [_chart({"p.yaml": _pod(f'"{REG}/app:{v}"')}, name="app", version=v) for v in ("1.2.0", "1.10.0", "1.9.0", "2.0.0-rc.1")]
+    specs = [
+        _chart({"p.yaml": _pod(f'"{REG}/app:{v}"')}, name="app", version=v) for v in ("1.2.0", "1.10.0", "1.9.0", "2.0.0-rc.1")
+    ]
     with start_helm_repo(tmp_path / "repo", specs) as served:
-        found = helm.collect(_isc(served.url, [{"name": "app", "version": ""}, {"name": "app"}]), tmp_path / "w", pull=True, tls_verify=True)
+        found = helm.collect(
+            _isc(served.url, [{"name": "app", "version": ""}, {"name": "app"}]), tmp_path / "w", pull=True, tls_verify=True
+        )
     assert _images(found) == [f"{REG}/app:1.10.0"]
     assert [p.name for p in (tmp_path / "w" / "helm" / "charts").iterdir()] == ["app-1.10.0.tgz"]
 
@@ -150,7 +158,9 @@ def test_disk_to_mirror_accepts_a_v_prefixed_archive(tmp_path: Path) -> None:
     charts.mkdir(parents=True)
     spec = _chart({"p.yaml": _pod(f"{REG}/v:1")}, name="vee", version="1.2.3")
     (charts / "vee-v1.2.3.tgz").write_bytes(build_chart(spec))
-    found = helm.collect(_isc("http://127.0.0.1:9/", [{"name": "vee", "version": "v1.2.3"}]), tmp_path, pull=False, tls_verify=True)
+    found = helm.collect(
+        _isc("http://127.0.0.1:9/", [{"name": "vee", "version": "v1.2.3"}]), tmp_path, pull=False, tls_verify=True
+    )
     assert _images(found) == [f"{REG}/v:1"]
 
 
@@ -160,9 +170,7 @@ def test_disk_to_mirror_refuses_an_empty_version_and_a_missing_chart(tmp_path: P
         helm.collect(isc, tmp_path, pull=False, tls_verify=True)
     lines = str(err.value).splitlines()
     assert lines[0] == 'invalid chart version "": Invalid Semantic Version'
-    assert lines[1] == (
-        f"chart file not found for {RHDH} version 1.8.0: tried {RHDH}-1.8.0.tgz and {RHDH}-v1.8.0.tgz"
-    )
+    assert lines[1] == (f"chart file not found for {RHDH} version 1.8.0: tried {RHDH}-1.8.0.tgz and {RHDH}-v1.8.0.tgz")
 
 
 def test_disk_to_mirror_without_saved_index_names_the_file(tmp_path: Path) -> None:
@@ -178,7 +186,12 @@ def test_local_charts_archive_and_directory_read_in_place_in_both_modes(tmp_path
     folder = tmp_path / "unpacked"
     with tarfile.open(archive) as tar:
         tar.extractall(folder, filter="data")
-    local = {"local": [{"name": "a", "path": str(archive)}, {"name": "b", "path": str(folder / "loc"), "imagepaths": ["{.metadata.annotations.extra}"]}]}
+    local = {
+        "local": [
+            {"name": "a", "path": str(archive)},
+            {"name": "b", "path": str(folder / "loc"), "imagepaths": ["{.metadata.annotations.extra}"]},
+        ]
+    }
     for pull in (True, False):
         found = helm.collect(local, tmp_path / "w", pull=pull, tls_verify=True)
         assert _images(found) == [f"{REG}/local:1"]
@@ -197,7 +210,9 @@ def test_image_paths_are_added_to_the_default_paths(tmp_path: Path) -> None:
     spec = _chart({"cron.yaml": cron, "cm.yaml": cm, "pod.yaml": _pod(f"{REG}/pod:1")})
     assert _render_images(tmp_path, spec) == [f"{REG}/pod:1"], "a CronJob is missed without imagePaths"
     paths = ["{.spec.jobTemplate.spec.template.spec.containers[*].image}", "{.data.images}", "{.data.bad}", "{.data['images']}"]
-    assert sorted(_render_images(tmp_path, spec, paths)) == sorted([f"{REG}/cron:1", f"{REG}/one:1", f"{REG}/two:2", f"{REG}/pod:1"])
+    assert sorted(_render_images(tmp_path, spec, paths)) == sorted(
+        [f"{REG}/cron:1", f"{REG}/one:1", f"{REG}/two:2", f"{REG}/pod:1"]
+    )
 
 
 def test_unsupported_image_path_syntax_is_refused(tmp_path: Path) -> None:
@@ -269,24 +284,47 @@ spec:
 
 
 def test_release_values_are_oc_mirrors_empty_release_options(tmp_path: Path) -> None:
-    spec = _chart({"pod.yaml": _pod('"{{ .Release.Name }}{{ .Release.Namespace }}reg.test/x:{{ .Release.Revision }}-{{ .Release.Service }}"')})
+    spec = _chart(
+        {
+            "pod.yaml": _pod(
+                '"{{ .Release.Name }}{{ .Release.Namespace }}reg.test/x:{{ .Release.Revision }}-{{ .Release.Service }}"'
+            )
+        }
+    )
     assert _render_images(tmp_path, spec) == ["reg.test/x:0-Helm"]
 
 
 def test_subcharts_alias_condition_global_and_crds(tmp_path: Path) -> None:
     sub_tpl = _pod("{{ .Values.global.registry }}/{{ .Values.repo }}:{{ .Chart.Name }}")
-    on = ChartSpec(name="sub", version="1.0.0", values={"repo": "sub-default", "global": {"registry": "sub.test"}}, templates={"p.yaml": sub_tpl})
-    off = ChartSpec(name="off", version="1.0.0", values={}, templates={"p.yaml": _pod(f"{REG}/disabled:1")},
-                    crds={"c.yaml": "apiVersion: v1\nkind: Pod\nmetadata:\n  name: crdpod\nspec:\n  containers:\n    - image: x.test/off-crd:1\n"})
+    on = ChartSpec(
+        name="sub",
+        version="1.0.0",
+        values={"repo": "sub-default", "global": {"registry": "sub.test"}},
+        templates={"p.yaml": sub_tpl},
+    )
+    off = ChartSpec(
+        name="off",
+        version="1.0.0",
+        values={},
+        templates={"p.yaml": _pod(f"{REG}/disabled:1")},
+        crds={
+            "c.yaml": "apiVersion: v1\nkind: Pod\nmetadata:\n  name: crdpod\nspec:\n  containers:\n    - image: x.test/off-crd:1\n"
+        },
+    )
     parent = ChartSpec(
         name="parent",
         version="1.0.0",
         values={"global": {"registry": REG}, "renamed": {"repo": "from-parent"}, "off": {"enabled": False}},
         templates={},
-        crds={"crd.yaml": f"apiVersion: v1\nkind: Pod\nmetadata:\n  name: asis\nspec:\n  containers:\n    - image: {REG}/crd:{{{{ .NotRendered }}}}\n"},
+        crds={
+            "crd.yaml": f"apiVersion: v1\nkind: Pod\nmetadata:\n  name: asis\nspec:\n  containers:\n    - image: {REG}/crd:{{{{ .NotRendered }}}}\n"
+        },
         subcharts=(on, off),
         subchart_archives=True,
-        dependencies=({"name": "sub", "version": "1.0.0", "alias": "renamed"}, {"name": "off", "version": "1.0.0", "condition": "off.enabled"}),
+        dependencies=(
+            {"name": "sub", "version": "1.0.0", "alias": "renamed"},
+            {"name": "off", "version": "1.0.0", "condition": "off.enabled"},
+        ),
     )
     images = _render_images(tmp_path, parent)
     assert images == [f"{REG}/from-parent:renamed"], images
@@ -311,14 +349,29 @@ def test_dependency_tags_and_condition_lists(tmp_path: Path) -> None:
 
 
 def test_library_templates_are_not_rendered(tmp_path: Path) -> None:
-    lib = ChartSpec(name="lib", version="0.1.0", chart_type="library", templates={"p.yaml": _pod("x.test/lib:1")},
-                    helpers="{{ include \"nothing\" . }}")
+    lib = ChartSpec(
+        name="lib",
+        version="0.1.0",
+        chart_type="library",
+        templates={"p.yaml": _pod("x.test/lib:1")},
+        helpers='{{ include "nothing" . }}',
+    )
     parent = _chart({"p.yaml": _pod(f"{REG}/app:1")}, subcharts=(lib,))
     assert _render_images(tmp_path, parent) == [f"{REG}/app:1"]
 
 
 def test_go_float_printing() -> None:
-    cases = {1e6: "1e+06", 123456.0: "123456", 1.1: "1.1", 5432.0: "5432", 1e-05: "1e-05", 0.0001: "0.0001", 1234567.0: "1.234567e+06", -3.0: "-3", 0.0: "0"}
+    cases = {
+        1e6: "1e+06",
+        123456.0: "123456",
+        1.1: "1.1",
+        5432.0: "5432",
+        1e-05: "1e-05",
+        0.0001: "0.0001",
+        1234567.0: "1.234567e+06",
+        -3.0: "-3",
+        0.0: "0",
+    }
     assert {k: helm.go_float(k) for k in cases} == cases
     assert helm.go_quote('a"b\\\n') == '"a\\"b\\\\\\n"'
 
@@ -327,18 +380,18 @@ def test_go_float_printing() -> None:
 @pytest.mark.parametrize(
     ("line", "construct"),
     [
-        ("image: {{ include \"x.image\" . }}", '"include" (function)'),
-        ("image: {{ printf \"%s\" .Values.a }}", '"printf" (function)'),
+        ('image: {{ include "x.image" . }}', '"include" (function)'),
+        ('image: {{ printf "%s" .Values.a }}', '"printf" (function)'),
         ("image: {{ .Values.a | toYaml }}", '"toYaml" (function)'),
         ("image: {{ tpl .Values.a . }}", '"tpl" (function)'),
         ("{{ range .Values.list }}image: x{{ end }}", '"range"'),
-        ("{{ define \"x\" }}y{{ end }}", '"define"'),
-        ("image: {{ template \"x\" }}", '"template"'),
+        ('{{ define "x" }}y{{ end }}', '"define"'),
+        ('image: {{ template "x" }}', '"template"'),
         ("{{ $x := 1 }}", "variable $x"),
         ("image: {{ (.Values.a) }}", "parenthesized pipeline"),
-        ("image: {{ .Files.Get \"x\" }}", ".Files"),
+        ('image: {{ .Files.Get "x" }}', ".Files"),
         ("image: {{ .Capabilities.KubeVersion }}", ".Capabilities"),
-        ("{{ if eq .Values.a \"b\" }}x{{ end }}", '"eq" (function)'),
+        ('{{ if eq .Values.a "b" }}x{{ end }}', '"eq" (function)'),
         ("{{ if false }}{{ .Values.a | b64enc }}{{ end }}", '"b64enc" (function)'),
     ],
 )
@@ -348,7 +401,9 @@ def test_constructs_outside_the_subset_fail_with_chart_file_and_line(tmp_path: P
     with pytest.raises(helm.HelmError) as err:
         _render_images(tmp_path, spec)
     message = str(err.value)
-    assert message.startswith("failed to get template refused: error rendering chart refused: template: refused/templates/sub/deploy.yaml:4: ")
+    assert message.startswith(
+        "failed to get template refused: error rendering chart refused: template: refused/templates/sub/deploy.yaml:4: "
+    )
     assert f"unsupported construct {construct}" in message
     assert "the oc-mirror test double renders only" in message
 
@@ -380,7 +435,9 @@ def test_missing_version_lists_the_versions_that_exist(repo: HelmRepo, tmp_path:
         f'error pulling chart openshift-charts/{RHDH}: chart "{RHDH}" version "1.9.9" not found in '
         "openshift-charts index (versions in the index: 1.8.0, 1.7.0)"
     )
-    assert lines[1].startswith('error pulling chart openshift-charts/no-such-chart: chart "no-such-chart" not found in openshift-charts index')
+    assert lines[1].startswith(
+        'error pulling chart openshift-charts/no-such-chart: chart "no-such-chart" not found in openshift-charts index'
+    )
     assert RHDH in lines[1]
 
 
@@ -393,7 +450,10 @@ def test_unreachable_repository(tmp_path: Path) -> None:
     stopped = start_helm_repo(tmp_path / "gone")
     url = stopped.url
     stopped.stop()
-    with pytest.raises(helm.HelmError, match=rf'^invalid chart repository "{url}": looks like "{url}" is not a valid chart repository or cannot be reached: .*refused'):
+    with pytest.raises(
+        helm.HelmError,
+        match=rf'^invalid chart repository "{url}": looks like "{url}" is not a valid chart repository or cannot be reached: .*refused',
+    ):
         helm.collect(_isc(url, [{"name": RHDH, "version": "1.8.0"}]), tmp_path / "w", pull=True, tls_verify=True)
     with pytest.raises(helm.HelmError, match=rf"^request helm index: {url}index.yaml .*refused"):
         helm.collect(_isc(url), tmp_path / "w", pull=True, tls_verify=True)
@@ -417,10 +477,14 @@ def test_download_failure_and_corrupt_archives(tmp_path: Path) -> None:
         served.add_archive("nochart", "1.0.0", tar_gz({"nochart/values.yaml": b"a: 1\n"}))
         names = ["gone", "notgz", "truncated", "nochart"]
         with pytest.raises(helm.HelmError) as err:
-            helm.collect(_isc(served.url, [{"name": n, "version": "1.0.0"} for n in names]), tmp_path / "w", pull=True, tls_verify=True)
+            helm.collect(
+                _isc(served.url, [{"name": n, "version": "1.0.0"} for n in names]), tmp_path / "w", pull=True, tls_verify=True
+            )
     lines = str(err.value).splitlines()
     assert len(lines) == 4, lines
-    assert lines[0] == f"error pulling chart openshift-charts/gone: failed to fetch {served.url}gone-1.0.0.tgz : 404 File not found"
+    assert (
+        lines[0] == f"error pulling chart openshift-charts/gone: failed to fetch {served.url}gone-1.0.0.tgz : 404 File not found"
+    )
     assert lines[1].endswith("notgz-1.0.0.tgz: file does not appear to be a gzipped archive")
     assert "truncated-1.0.0.tgz: corrupt chart archive" in lines[2]
     assert lines[3].endswith("nochart-1.0.0.tgz: Chart.yaml file is missing")

@@ -21,8 +21,8 @@ from mirrorkit.ocmirror.parser import parse_line
 from mirrorkit.ocmirror.result import CategoryCount
 from tests.services.catalog import (
     STALE_PACKAGE,
-    Bundle,
     BuiltCatalog,
+    Bundle,
     Channel,
     Entry,
     Package,
@@ -61,12 +61,16 @@ def catalog(source: LocalRegistry, skopeo: str) -> BuiltCatalog:
 def broken(source: LocalRegistry, skopeo: str) -> BuiltCatalog:
     """A catalog whose only bundle names a related image that does not exist."""
     package = Package(
-        name="broken-operator", bundle_repo="broken/broken-bundle", default_channel="stable",
+        name="broken-operator",
+        bundle_repo="broken/broken-bundle",
+        default_channel="stable",
         channels=(Channel("stable", (Entry("1.0.0"),)),),
         bundles=(Bundle("1.0.0", related=("broken/broken-operator",), absent=("broken/missing-sidecar",)),),
     )
     fine = Package(
-        name="fine-operator", bundle_repo="fine/fine-bundle", default_channel="stable",
+        name="fine-operator",
+        bundle_repo="fine/fine-bundle",
+        default_channel="stable",
         channels=(Channel("stable", (Entry("2.0.0"),)),),
         bundles=(Bundle("2.0.0", related=("fine/fine-operator",), bundle_in_related=False),),
     )
@@ -109,11 +113,25 @@ def run(oc_mirror_double: Path, skopeo: str, tmp_path: Path) -> Callable[..., Ru
     def go(mirror: str, *args: str, name: str = "isc.yaml") -> Run:
         isc = tmp_path / name
         isc.write_text("apiVersion: mirror.openshift.io/v2alpha1\nkind: ImageSetConfiguration\nmirror:\n" + mirror)
-        proc = subprocess.run([str(oc_mirror_double), "--v2", "-c", str(isc), "--cache-dir", str(tmp_path / "cache"),
-                               "--src-tls-verify=false", "--dest-tls-verify=false", *args],
-                              capture_output=True, text=True, env=env, timeout=300)
+        proc = subprocess.run(
+            [
+                str(oc_mirror_double),
+                "--v2",
+                "-c",
+                str(isc),
+                "--cache-dir",
+                str(tmp_path / "cache"),
+                "--src-tls-verify=false",
+                "--dest-tls-verify=false",
+                *args,
+            ],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=300,
+        )
         folder = next((a for a in reversed(args) if a.startswith("file://")), "")
-        return Run(proc, Path(folder[len("file://"):]) / "working-dir")
+        return Run(proc, Path(folder[len("file://") :]) / "working-dir")
 
     return go
 
@@ -135,14 +153,17 @@ def versions(found: dict[str, list[dict]]) -> dict[str, set[str]]:
 
 
 def remote_digest(ref: str) -> str:
-    raw = subprocess.run(["skopeo", "inspect", "--raw", "--tls-verify=false", f"docker://{ref}"],
-                         capture_output=True, check=True).stdout
+    raw = subprocess.run(
+        ["skopeo", "inspect", "--raw", "--tls-verify=false", f"docker://{ref}"], capture_output=True, check=True
+    ).stdout
     return "sha256:" + hashlib.sha256(raw).hexdigest()
 
 
 def exists(ref: str) -> bool:
-    return subprocess.run(["skopeo", "inspect", "--raw", "--tls-verify=false", f"docker://{ref}"],
-                          capture_output=True).returncode == 0
+    return (
+        subprocess.run(["skopeo", "inspect", "--raw", "--tls-verify=false", f"docker://{ref}"], capture_output=True).returncode
+        == 0
+    )
 
 
 # -- filtering ---------------------------------------------------------------------------------------------
@@ -151,49 +172,80 @@ def exists(ref: str) -> bool:
 def test_head_only_comes_from_the_graph_not_file_order(run, catalog, tmp_path) -> None:
     # serverless stable is written 1.36.0, 1.36.1, 1.35.0 (head in the middle); rhdh fast-1.7's head only
     # skips 1.7.0 (no replaces); logic alpha has its head first.
-    result = plan(run, tmp_path, operators_isc(catalog, "    packages:\n    - name: serverless-operator\n"
-                                               "    - name: logic-operator-rhel8\n"
-                                               "    - name: rhdh\n      channels: [{name: fast}, {name: fast-1.7}]\n"))
+    result = plan(
+        run,
+        tmp_path,
+        operators_isc(
+            catalog,
+            "    packages:\n    - name: serverless-operator\n"
+            "    - name: logic-operator-rhel8\n"
+            "    - name: rhdh\n      channels: [{name: fast}, {name: fast-1.7}]\n",
+        ),
+    )
     assert result.code == 0, result.out
     found = result.filtered()
-    assert versions(found) == {"serverless-operator": {"1.36.1", "1.35.0"}, "logic-operator-rhel8": {"1.36.0"},
-                               "rhdh": {"1.8.1", "1.7.1"}}
-    assert channel_entries(found, "serverless-operator") == {"stable": {"serverless-operator.v1.36.1"},
-                                                             "stable-1.35": {"serverless-operator.v1.35.0"}}
+    assert versions(found) == {
+        "serverless-operator": {"1.36.1", "1.35.0"},
+        "logic-operator-rhel8": {"1.36.0"},
+        "rhdh": {"1.8.1", "1.7.1"},
+    }
+    assert channel_entries(found, "serverless-operator") == {
+        "stable": {"serverless-operator.v1.36.1"},
+        "stable-1.35": {"serverless-operator.v1.35.0"},
+    }
     assert channel_entries(found, "rhdh") == {"fast": {"rhdh.v1.8.1"}, "fast-1.7": {"rhdh.v1.7.1"}}
 
 
 def test_channel_range_keeps_the_chain_and_drops_unlisted_channels(run, catalog, tmp_path) -> None:
-    result = plan(run, tmp_path, operators_isc(catalog, "    packages:\n    - name: serverless-operator\n"
-                                               "      channels: [{name: stable, minVersion: 1.36.0}]\n"))
+    result = plan(
+        run,
+        tmp_path,
+        operators_isc(
+            catalog, "    packages:\n    - name: serverless-operator\n      channels: [{name: stable, minVersion: 1.36.0}]\n"
+        ),
+    )
     assert result.code == 0, result.out
     found = result.filtered()
     assert versions(found) == {"serverless-operator": {"1.36.0", "1.36.1"}}
     assert channel_entries(found, "serverless-operator") == {
-        "stable": {"serverless-operator.v1.36.0", "serverless-operator.v1.36.1"}}
+        "stable": {"serverless-operator.v1.36.0", "serverless-operator.v1.36.1"}
+    }
 
 
 def test_package_range_applies_to_every_channel(run, catalog, tmp_path) -> None:
-    result = plan(run, tmp_path, operators_isc(catalog, "    packages:\n    - name: rhdh\n"
-                                               "      minVersion: 1.7.1\n      maxVersion: 1.8.0\n"))
+    result = plan(
+        run,
+        tmp_path,
+        operators_isc(catalog, "    packages:\n    - name: rhdh\n      minVersion: 1.7.1\n      maxVersion: 1.8.0\n"),
+    )
     assert result.code == 0, result.out
     found = result.filtered()
     assert versions(found) == {"rhdh": {"1.7.1", "1.8.0"}}
-    assert channel_entries(found, "rhdh") == {"fast": {"rhdh.v1.8.0", "rhdh.v1.7.1"}, "fast-1.7": {"rhdh.v1.7.1"},
-                                              "fast-1.8": {"rhdh.v1.8.0"}}
+    assert channel_entries(found, "rhdh") == {
+        "fast": {"rhdh.v1.8.0", "rhdh.v1.7.1"},
+        "fast-1.7": {"rhdh.v1.7.1"},
+        "fast-1.8": {"rhdh.v1.8.0"},
+    }
 
 
 def test_package_range_drops_a_channel_it_empties(run, catalog, tmp_path) -> None:
-    result = plan(run, tmp_path, operators_isc(catalog, "    packages:\n    - name: serverless-operator\n"
-                                               "      minVersion: 1.36.0\n"))
+    result = plan(
+        run, tmp_path, operators_isc(catalog, "    packages:\n    - name: serverless-operator\n      minVersion: 1.36.0\n")
+    )
     assert result.code == 0, result.out
     assert set(channel_entries(result.filtered(), "serverless-operator")) == {"stable"}
 
 
 def test_full_with_packages_keeps_every_bundle_of_the_selected_channels(run, catalog, tmp_path) -> None:
-    result = plan(run, tmp_path, operators_isc(catalog, "    packages:\n    - name: rhdh\n"
-                                               "      channels: [{name: fast-1.8}]\n      defaultChannel: fast-1.8\n",
-                                               full="true"))
+    result = plan(
+        run,
+        tmp_path,
+        operators_isc(
+            catalog,
+            "    packages:\n    - name: rhdh\n      channels: [{name: fast-1.8}]\n      defaultChannel: fast-1.8\n",
+            full="true",
+        ),
+    )
     assert result.code == 0, result.out
     found = result.filtered()
     assert versions(found) == {"rhdh": {"1.8.0", "1.8.1"}}
@@ -205,8 +257,12 @@ def test_no_packages_keeps_the_head_of_every_channel_and_honours_whiteouts(run, 
     result = plan(run, tmp_path, operators_isc(catalog))
     assert result.code == 0, result.out
     assert versions(result.filtered()) == {
-        "logic-operator-rhel8": {"1.36.0"}, "serverless-operator": {"1.36.1", "1.35.0"},
-        "rhdh": {"1.8.1", "1.7.1"}, "decoy-operator": {"2.0.0"}, "another-decoy": {"0.1.0"}}
+        "logic-operator-rhel8": {"1.36.0"},
+        "serverless-operator": {"1.36.1", "1.35.0"},
+        "rhdh": {"1.8.1", "1.7.1"},
+        "decoy-operator": {"2.0.0"},
+        "another-decoy": {"0.1.0"},
+    }
     assert STALE_PACKAGE not in result.filtered()  # whited out in the catalog's last layer
 
 
@@ -221,8 +277,9 @@ def test_full_without_packages_mirrors_the_original_catalog(run, catalog, tmp_pa
 
 
 def test_unknown_package_selects_nothing_and_is_not_an_error(run, catalog, tmp_path) -> None:
-    result = plan(run, tmp_path, operators_isc(catalog, "    packages:\n    - name: no-such-operator\n"
-                                               "    - name: logic-operator-rhel8\n"))
+    result = plan(
+        run, tmp_path, operators_isc(catalog, "    packages:\n    - name: no-such-operator\n    - name: logic-operator-rhel8\n")
+    )
     assert result.code == 0, result.out
     assert versions(result.filtered()) == {"logic-operator-rhel8": {"1.36.0"}}
 
@@ -230,14 +287,26 @@ def test_unknown_package_selects_nothing_and_is_not_an_error(run, catalog, tmp_p
 @pytest.mark.parametrize(
     ("body", "extra", "message"),
     [
-        ("    packages:\n    - name: rhdh\n      channels: [{name: fast-1.8}]\n", {},
-         'the default channel \'fast\' was filtered out, a new default channel must be configured for this package'),
-        ("    packages:\n    - name: rhdh\n      defaultChannel: fast-1.7\n      channels: [{name: fast-1.8}]\n", {},
-         "specified default channel override 'fast-1.7' does not exist in the filtered output"),
-        ("    packages:\n    - name: serverless-operator\n      channels: [{name: stable, minVersion: 9.0.0}]\n", {},
-         "has version range '>=9.0.0' that results in an empty channel"),
-        ("    packages:\n    - name: logic-operator-rhel8\n      minVersion: 1.35.0\n", {"full": "true"},
-         "Full: true cannot be mixed with versionRange"),
+        (
+            "    packages:\n    - name: rhdh\n      channels: [{name: fast-1.8}]\n",
+            {},
+            "the default channel 'fast' was filtered out, a new default channel must be configured for this package",
+        ),
+        (
+            "    packages:\n    - name: rhdh\n      defaultChannel: fast-1.7\n      channels: [{name: fast-1.8}]\n",
+            {},
+            "specified default channel override 'fast-1.7' does not exist in the filtered output",
+        ),
+        (
+            "    packages:\n    - name: serverless-operator\n      channels: [{name: stable, minVersion: 9.0.0}]\n",
+            {},
+            "has version range '>=9.0.0' that results in an empty channel",
+        ),
+        (
+            "    packages:\n    - name: logic-operator-rhel8\n      minVersion: 1.35.0\n",
+            {"full": "true"},
+            "Full: true cannot be mixed with versionRange",
+        ),
     ],
     ids=["default-filtered-out", "default-override-missing", "range-empties-default", "full-and-range"],
 )
@@ -256,11 +325,17 @@ def test_platform_stays_refused(run, tmp_path) -> None:
 
 
 def test_operator_isc_mistakes_are_config_errors(run, catalog, tmp_path) -> None:
-    both = run(operators_isc(catalog, "    packages:\n    - name: rhdh\n      minVersion: 1.7.0\n"
-                                      "      channels: [{name: fast, minVersion: 1.7.0}]\n"), f"file://{tmp_path / 'a'}")
+    both = run(
+        operators_isc(
+            catalog,
+            "    packages:\n    - name: rhdh\n      minVersion: 1.7.0\n      channels: [{name: fast, minVersion: 1.7.0}]\n",
+        ),
+        f"file://{tmp_path / 'a'}",
+    )
     assert both.code == 1 and "exclusive" in both.out
-    unknown = run(operators_isc(catalog, "    packages:\n    - name: rhdh\n      bundles: [{name: x}]\n"),
-                  f"file://{tmp_path / 'b'}")
+    unknown = run(
+        operators_isc(catalog, "    packages:\n    - name: rhdh\n      bundles: [{name: x}]\n"), f"file://{tmp_path / 'b'}"
+    )
     assert unknown.code == 1 and 'unknown field "bundles"' in unknown.out
 
 
@@ -281,21 +356,30 @@ def test_dry_run_mapping_lists_bundles_related_and_catalog(run, catalog, tmp_pat
     expected += [(f"docker://{catalog.by_digest}", f"docker://localhost:55000/{INDEX}:v4.19")]
     assert result.mapping() == expected  # copy order: related, bundles, catalogs
     assert [s for s, _ in result.mapping()] == (result.working / "dry-run" / "missing.txt").read_text().replace(
-        "=", "\n").splitlines()[::2]
+        "=", "\n"
+    ).splitlines()[::2]
     # the ConfigMap's images are not relatedImages: oc-mirror does not mirror them
     text = (result.working / "dry-run" / "mapping.txt").read_text()
     assert logic.config_images and not any(extra.rpartition(":")[0] in text for extra in logic.config_images)
 
 
 def test_mirror_to_mirror_dry_run_writes_cluster_resources(run, catalog, target, tmp_path) -> None:
-    result = run(operators_isc(catalog, "    packages:\n    - name: logic-operator-rhel8\n"), "--dry-run",
-                 "--workspace", f"file://{tmp_path / 'ws'}", f"docker://{target.host}/plan")
+    result = run(
+        operators_isc(catalog, "    packages:\n    - name: logic-operator-rhel8\n"),
+        "--dry-run",
+        "--workspace",
+        f"file://{tmp_path / 'ws'}",
+        f"docker://{target.host}/plan",
+    )
     assert result.code == 0, result.out
     pairs = dict(result.mapping())
     assert pairs[f"docker://{catalog.by_digest}"] == f"docker://{target.host}/plan/{INDEX}:v4.19"
     folder = result.working / "cluster-resources"
     assert sorted(p.name for p in folder.iterdir()) == [
-        "cc-redhat-operator-index-v4-19.yaml", "cs-redhat-operator-index-v4-19.yaml", "idms-oc-mirror.yaml"]
+        "cc-redhat-operator-index-v4-19.yaml",
+        "cs-redhat-operator-index-v4-19.yaml",
+        "idms-oc-mirror.yaml",
+    ]
     assert not exists(f"{target.host}/plan/{INDEX}:v4.19")  # nothing copied
 
 
@@ -303,8 +387,11 @@ def test_mirror_to_mirror_dry_run_writes_cluster_resources(run, catalog, target,
 
 
 def test_mirror_to_disk_then_disk_to_mirror(run, catalog, source, target, tmp_path) -> None:
-    selection = operators_isc(catalog, "    packages:\n    - name: logic-operator-rhel8\n"
-                                       "    - name: serverless-operator\n      channels: [{name: stable, minVersion: 1.36.0}]\n")
+    selection = operators_isc(
+        catalog,
+        "    packages:\n    - name: logic-operator-rhel8\n"
+        "    - name: serverless-operator\n      channels: [{name: stable, minVersion: 1.36.0}]\n",
+    )
     extra = push_image(source.host, "ocm/extra", "1.0")
     isc = selection + f"  additionalImages:\n  - name: {extra.ref}\n"
     m2d = run(isc, f"file://{tmp_path / 'a'}")
@@ -312,7 +399,9 @@ def test_mirror_to_disk_then_disk_to_mirror(run, catalog, source, target, tmp_pa
     kept = catalog.images_of("logic-operator-rhel8", "1.36.0") | catalog.images_of("serverless-operator", "1.36.0", "1.36.1")
     assert f"images to copy {len(kept) + 2} " in m2d.out  # bundles + related + additional + catalog
     assert {k: (r.mirrored, r.total) for k, r in m2d.results().items()} == {
-        "operator": (len(kept) + 1, len(kept) + 1), "additional": (1, 1)}
+        "operator": (len(kept) + 1, len(kept) + 1),
+        "additional": (1, 1),
+    }
     pinned = list(m2d.working.glob("isc_pinned_*.yaml"))
     assert pinned and catalog.digest in pinned[0].read_text()
     digest_file = next(m2d.working.glob("operator-catalogs/redhat-operator-index/*/filtered-catalogs/*/digest"))
@@ -328,7 +417,9 @@ def test_mirror_to_disk_then_disk_to_mirror(run, catalog, source, target, tmp_pa
         repo, digest = image.split("/", 1)[1].split("@")
         assert remote_digest(f"{target.host}/mir/{repo}@{digest}") == digest
         assert remote_digest(f"{target.host}/mir/{repo}:{digest.replace(':', '-')}") == digest
-    dropped = catalog.images_of("logic-operator-rhel8", "1.35.0") | catalog.images_of("rhdh") | catalog.images_of("decoy-operator")
+    dropped = (
+        catalog.images_of("logic-operator-rhel8", "1.35.0") | catalog.images_of("rhdh") | catalog.images_of("decoy-operator")
+    )
     for image in dropped - kept:
         repo, digest = image.split("/", 1)[1].split("@")
         assert not exists(f"{target.host}/mir/{repo}@{digest}"), image
@@ -342,16 +433,27 @@ def test_mirror_to_disk_then_disk_to_mirror(run, catalog, source, target, tmp_pa
     assert remote_digest(mirrored) != catalog.digest
     served = read_catalog(mirrored)
     assert {p: bundle_versions(served, p) for p in served} == {
-        "logic-operator-rhel8": {"1.36.0"}, "serverless-operator": {"1.36.0", "1.36.1"}}
-    config = json.loads(subprocess.run(["skopeo", "inspect", "--config", "--tls-verify=false", f"docker://{mirrored}"],
-                                       capture_output=True, check=True, text=True).stdout)
+        "logic-operator-rhel8": {"1.36.0"},
+        "serverless-operator": {"1.36.0", "1.36.1"},
+    }
+    config = json.loads(
+        subprocess.run(
+            ["skopeo", "inspect", "--config", "--tls-verify=false", f"docker://{mirrored}"],
+            capture_output=True,
+            check=True,
+            text=True,
+        ).stdout
+    )
     assert config["config"]["Labels"]["operators.operatorframework.io.index.configs.v1"] == "/configs"
     assert config["config"]["Cmd"][:2] == ["serve", "/configs"]
 
     folder = d2m.working / "cluster-resources"
     assert sorted(p.name for p in folder.iterdir()) == [
-        "cc-redhat-operator-index-v4-19.yaml", "cs-redhat-operator-index-v4-19.yaml", "idms-oc-mirror.yaml",
-        "itms-oc-mirror.yaml"]
+        "cc-redhat-operator-index-v4-19.yaml",
+        "cs-redhat-operator-index-v4-19.yaml",
+        "idms-oc-mirror.yaml",
+        "itms-oc-mirror.yaml",
+    ]
     cs = yaml.safe_load((folder / "cs-redhat-operator-index-v4-19.yaml").read_text())
     assert cs["apiVersion"] == "operators.coreos.com/v1alpha1" and cs["kind"] == "CatalogSource"
     assert cs["metadata"]["name"] == "cs-redhat-operator-index-v4-19"
@@ -364,15 +466,19 @@ def test_mirror_to_disk_then_disk_to_mirror(run, catalog, source, target, tmp_pa
     idms = {d["metadata"]["name"]: d for d in yaml.safe_load_all((folder / "idms-oc-mirror.yaml").read_text())}
     assert set(idms) == {"idms-operator-0"}  # the additional image is by tag: ITMS only
     assert idms["idms-operator-0"]["spec"]["imageDigestMirrors"] == [
-        {"mirrors": [f"{target.host}/mir/openshift-serverless-1"], "source": f"{source.host}/openshift-serverless-1"}]
+        {"mirrors": [f"{target.host}/mir/openshift-serverless-1"], "source": f"{source.host}/openshift-serverless-1"}
+    ]
     itms = [d["metadata"]["name"] for d in yaml.safe_load_all((folder / "itms-oc-mirror.yaml").read_text())]
     assert itms == ["itms-generic-0"]
 
 
 def test_mirror_to_mirror_with_target_catalog_and_tag(run, catalog, target, tmp_path) -> None:
-    result = run(operators_isc(catalog, "    packages:\n    - name: another-decoy\n",
-                               targetCatalog="mirrored/my-index", targetTag="v1"),
-                 "--workspace", f"file://{tmp_path / 'ws'}", f"docker://{target.host}/direct")
+    result = run(
+        operators_isc(catalog, "    packages:\n    - name: another-decoy\n", targetCatalog="mirrored/my-index", targetTag="v1"),
+        "--workspace",
+        f"file://{tmp_path / 'ws'}",
+        f"docker://{target.host}/direct",
+    )
     assert result.code == 0, result.out
     served = read_catalog(f"{target.host}/direct/mirrored/my-index:v1")
     assert set(served) == {"another-decoy"}
@@ -400,8 +506,10 @@ def test_catalog_by_digest_gets_the_rebuilt_digest_as_tag(run, catalog, target, 
 
 def test_failed_related_image_skips_its_bundle(run, broken, source, target, tmp_path) -> None:
     missing_extra = f"{source.host}/ocm/not-there:1"
-    mirror = (f"  operators:\n  - catalog: {broken.ref}\n    packages:\n    - name: broken-operator\n"
-              f"    - name: fine-operator\n  additionalImages:\n  - name: {missing_extra}\n")
+    mirror = (
+        f"  operators:\n  - catalog: {broken.ref}\n    packages:\n    - name: broken-operator\n"
+        f"    - name: fine-operator\n  additionalImages:\n  - name: {missing_extra}\n"
+    )
     result = run(mirror, "--workspace", f"file://{tmp_path / 'ws'}", f"docker://{target.host}/fail")
     assert result.code == 4 | 8, result.out
     bad = broken.bundle("broken-operator", "1.0.0")
@@ -414,15 +522,21 @@ def test_failed_related_image_skips_its_bundle(run, broken, source, target, tmp_
     for image in fine.images:
         assert exists(f"{target.host}/fail/{image.split('/', 1)[1]}"), image
     errors = next((result.working / "logs").glob("mirroring_errors_*.txt")).read_text().splitlines()
-    assert (f"error mirroring image docker://{absent} (Operator bundles: [broken-operator.v1.0.0] - "
-            f"Operators: [broken-operator]) error: ") in errors[0]
-    assert any(line.startswith(f"error mirroring image docker://{bad.image} ") and "skipping operator bundle" in line
-               for line in errors)
+    assert (
+        f"error mirroring image docker://{absent} (Operator bundles: [broken-operator.v1.0.0] - "
+        f"Operators: [broken-operator]) error: "
+    ) in errors[0]
+    assert any(
+        line.startswith(f"error mirroring image docker://{bad.image} ") and "skipping operator bundle" in line for line in errors
+    )
     assert any(line.startswith(f"error mirroring image {missing_extra} error: ") for line in errors)
     operator_total = len(bad.images) + len(fine.images) + 1
     results = result.results()
     assert (results["operator"].mirrored, results["operator"].total, results["operator"].ok) == (
-        operator_total - 2, operator_total, False)
+        operator_total - 2,
+        operator_total,
+        False,
+    )
     assert (results["additional"].mirrored, results["additional"].total) == (0, 1)
     assert f"[Worker] error mirroring image docker://{absent} (Operator bundles:" in result.out
 
@@ -440,8 +554,10 @@ def charts(source: LocalRegistry, tmp_path_factory: pytest.TempPathFactory):
 
 
 def helm_isc(url: str, version: str = "1.8.0") -> str:
-    return (f"  helm:\n    repositories:\n    - name: openshift-charts\n      url: {url}\n"
-            f"      charts:\n      - {{name: redhat-developer-hub, version: \"{version}\"}}\n")
+    return (
+        f"  helm:\n    repositories:\n    - name: openshift-charts\n      url: {url}\n"
+        f'      charts:\n      - {{name: redhat-developer-hub, version: "{version}"}}\n'
+    )
 
 
 def test_helm_and_operators_round_trip(run, catalog, charts, target, tmp_path) -> None:
@@ -456,11 +572,15 @@ def test_helm_and_operators_round_trip(run, catalog, charts, target, tmp_path) -
     d2m = run(isc, "--from", f"file://{tmp_path / 'a'}", f"docker://{target.host}/helm")
     assert d2m.code == 0, d2m.out
     assert {k: (r.mirrored, r.total) for k, r in d2m.results().items()} == {
-        "operator": (len(catalog.images_of("another-decoy")) + 1,) * 2, "helm": (len(chart_images),) * 2}
+        "operator": (len(catalog.images_of("another-decoy")) + 1,) * 2,
+        "helm": (len(chart_images),) * 2,
+    }
     for image in chart_images:
         assert exists(f"{target.host}/helm/{image.split('/', 1)[1]}"), image
-    itms = {d["metadata"]["name"]: d for d in yaml.safe_load_all(
-        (d2m.working / "cluster-resources" / "itms-oc-mirror.yaml").read_text())}
+    itms = {
+        d["metadata"]["name"]: d
+        for d in yaml.safe_load_all((d2m.working / "cluster-resources" / "itms-oc-mirror.yaml").read_text())
+    }
     assert set(itms) == {"itms-generic-0"}  # chart images are in the generic group
     sources = {m["source"] for m in itms["itms-generic-0"]["spec"]["imageTagMirrors"]}
     assert sources == {image.rpartition(":")[0].rsplit("/", 1)[0] for image in chart_images}

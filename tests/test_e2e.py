@@ -54,11 +54,27 @@ def world(registry_factory, verdaccio_factory, oc_mirror_double, skopeo, tmp_pat
     profile = write_demo_profile(content, work / "profile.yaml")
     key_pem, key_pub, _ = generate_keypair(work / "key")
     other_pem, _, _ = generate_keypair(work / "other")
-    env = {**os.environ, "PATH": f"{oc_mirror_double.parent}{os.pathsep}{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
-           "XDG_CACHE_HOME": str(work / "xdg-cache")}
+    env = {
+        **os.environ,
+        "PATH": f"{oc_mirror_double.parent}{os.pathsep}{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+        "XDG_CACHE_HOME": str(work / "xdg-cache"),
+    }
     bundle = work / "bundle"
-    proc = mirrorkit("pack", "--profile", str(profile), "--output", str(bundle), "--sign-key", str(key_pem),
-                     "--no-tls-verify", "--split-size", "1MiB", "-q", "--json", env=env)
+    proc = mirrorkit(
+        "pack",
+        "--profile",
+        str(profile),
+        "--output",
+        str(bundle),
+        "--sign-key",
+        str(key_pem),
+        "--no-tls-verify",
+        "--split-size",
+        "1MiB",
+        "-q",
+        "--json",
+        env=env,
+    )
     assert proc.returncode == 0, proc.stderr
     return World(content, profile, bundle, key_pem, key_pub, other_pem, env)
 
@@ -99,8 +115,20 @@ def test_push_then_verify_end_to_end(world, registry_factory, verdaccio_factory,
     target, target_npm = registry_factory(), verdaccio_factory()
     env = {**world.env, "NPM_TOKEN": target_npm.add_user("bastion", "pw-bastion")}
     out = tmp_path / "install"
-    args = ("push", str(world.bundle), "--registry", f"{target.host}/mirror", "--npm-registry", target_npm.url,
-            "--verify-key", str(world.pub), "--output", str(out), "--no-tls-verify", "-q")
+    args = (
+        "push",
+        str(world.bundle),
+        "--registry",
+        f"{target.host}/mirror",
+        "--npm-registry",
+        target_npm.url,
+        "--verify-key",
+        str(world.pub),
+        "--output",
+        str(out),
+        "--no-tls-verify",
+        "-q",
+    )
     proc = mirrorkit(*args, env=env)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     report = json.loads((out / "report.json").read_text())
@@ -114,8 +142,12 @@ def test_push_then_verify_end_to_end(world, registry_factory, verdaccio_factory,
     manifest = Manifest.from_bytes((world.bundle / "manifest.json").read_bytes())
     for image in manifest.images:
         repo = ImageReference.parse(image.source).repository
-        raw = subprocess.run([skopeo, "inspect", "--raw", "--tls-verify=false", f"docker://{target.host}/mirror/{repo}@{image.digest}"],
-                             check=True, capture_output=True, timeout=60).stdout
+        raw = subprocess.run(
+            [skopeo, "inspect", "--raw", "--tls-verify=false", f"docker://{target.host}/mirror/{repo}@{image.digest}"],
+            check=True,
+            capture_output=True,
+            timeout=60,
+        ).stdout
         assert "sha256:" + hashlib.sha256(raw).hexdigest() == image.digest
 
     values = yaml.safe_load((out / "values.yaml").read_text())
@@ -131,8 +163,18 @@ def test_push_then_verify_end_to_end(world, registry_factory, verdaccio_factory,
     assert {p["integrity"] for p in inner["plugins"]} == {p["integrity"] for p in plugins}
     assert list((out / "cluster-resources").glob("*.yaml"))
 
-    check = mirrorkit("verify", str(world.bundle), "--verify-key", str(world.pub), "--registry", f"{target.host}/mirror",
-                      "--npm-registry", target_npm.url, "--no-tls-verify", env=env)
+    check = mirrorkit(
+        "verify",
+        str(world.bundle),
+        "--verify-key",
+        str(world.pub),
+        "--registry",
+        f"{target.host}/mirror",
+        "--npm-registry",
+        target_npm.url,
+        "--no-tls-verify",
+        env=env,
+    )
     assert check.returncode == 0, check.stdout
     again = mirrorkit(*args, env=env)  # a re-run completes without duplicating anything
     assert again.returncode == 0, again.stdout + again.stderr
@@ -150,16 +192,44 @@ def test_push_from_parts_only_copy(world, registry_factory, verdaccio_factory, t
     shutil.copytree(world.bundle / "parts", carried / "parts")
     target, target_npm = registry_factory(), verdaccio_factory()
     env = {**world.env, "NPM_TOKEN": target_npm.add_user("bastion", "pw-bastion")}
-    proc = mirrorkit("push", str(carried), "--registry", target.host, "--npm-registry", target_npm.url,
-                     "--verify-key", str(world.pub), "--output", str(tmp_path / "out"), "--no-tls-verify", "-q", env=env)
+    proc = mirrorkit(
+        "push",
+        str(carried),
+        "--registry",
+        target.host,
+        "--npm-registry",
+        target_npm.url,
+        "--verify-key",
+        str(world.pub),
+        "--output",
+        str(tmp_path / "out"),
+        "--no-tls-verify",
+        "-q",
+        env=env,
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert sorted(p.name for p in carried.iterdir()) == ["manifest.json", "manifest.json.sig", "parts"], "push wrote into the bundle"
+    assert sorted(p.name for p in carried.iterdir()) == ["manifest.json", "manifest.json.sig", "parts"], (
+        "push wrote into the bundle"
+    )
 
 
 def test_second_pack_with_nothing_changed_reuses_work(world, tmp_path):
     before = {p: p.stat().st_mtime_ns for p in (world.bundle / "images").iterdir()}
-    proc = mirrorkit("pack", "--profile", str(world.profile), "--output", str(world.bundle), "--sign-key", str(world.key),
-                     "--no-tls-verify", "--split-size", "1MiB", "-q", "--json", env=world.env)
+    proc = mirrorkit(
+        "pack",
+        "--profile",
+        str(world.profile),
+        "--output",
+        str(world.bundle),
+        "--sign-key",
+        str(world.key),
+        "--no-tls-verify",
+        "--split-size",
+        "1MiB",
+        "-q",
+        "--json",
+        env=world.env,
+    )
     assert proc.returncode == 0, proc.stderr
     result = json.loads(proc.stdout)
     assert result["archives_reused"] is True and result["removed_stale"] == []
@@ -182,8 +252,10 @@ def _rehash_without_resigning(bundle: Path) -> None:
     _flip(tarball)
     manifest = Manifest.from_bytes((bundle / "manifest.json").read_bytes())
     rel = tarball.relative_to(bundle).as_posix()
-    files = tuple(FileEntry(f.path, f.size, hashlib.sha256(tarball.read_bytes()).hexdigest()) if f.path == rel else f
-                  for f in manifest.files)
+    files = tuple(
+        FileEntry(f.path, f.size, hashlib.sha256(tarball.read_bytes()).hexdigest()) if f.path == rel else f
+        for f in manifest.files
+    )
     (bundle / "manifest.json").write_bytes(Manifest(**{**manifest.__dict__, "files": files}).to_bytes())
 
 
@@ -195,7 +267,9 @@ TAMPERS = {
     "file removed": (lambda b, w: _first(b, "npm/**/*.tgz").unlink(), ".tgz"),
     "part truncated": (lambda b, w: os.truncate(_first(b, "parts/bundle.part-*"), 1000), "bundle.part-0001"),
     "signed with another key": (
-        lambda b, w: write_signature(b / "manifest.json.sig", (b / "manifest.json").read_bytes(), w.other_key), "manifest.json"),
+        lambda b, w: write_signature(b / "manifest.json.sig", (b / "manifest.json").read_bytes(), w.other_key),
+        "manifest.json",
+    ),
     "manifest re-hashed, not re-signed": (lambda b, w: _rehash_without_resigning(b), "manifest.json"),
 }
 
@@ -214,8 +288,21 @@ def test_tampered_bundle_fails_verify_and_push_touches_nothing(case, world, virg
     assert failed_lines and any(named in line for line in failed_lines), verified.stdout
     assert any("expected" in line and "actual" in line for line in failed_lines)
 
-    pushed = mirrorkit("push", str(bundle), "--registry", registry.host, "--npm-registry", npm.url, "--verify-key", str(world.pub),
-                       "--output", str(tmp_path / "out"), "--no-tls-verify", "-q", env={**world.env, "NPM_TOKEN": token})
+    pushed = mirrorkit(
+        "push",
+        str(bundle),
+        "--registry",
+        registry.host,
+        "--npm-registry",
+        npm.url,
+        "--verify-key",
+        str(world.pub),
+        "--output",
+        str(tmp_path / "out"),
+        "--no-tls-verify",
+        "-q",
+        env={**world.env, "NPM_TOKEN": token},
+    )
     assert pushed.returncode == 1
     assert "nothing was pushed" in pushed.stdout and named in pushed.stdout
     assert_untouched(registry, npm, world.content)
@@ -260,7 +347,9 @@ def test_pack_interrupted_after_mirror_to_disk_resumes_without_mirroring_again(w
     bundle = tmp_path / "bundle"
     real_pull = packing.pull_packages
     monkeypatch.setattr(packing, "pull_packages", _interrupt)
-    code, out, err = cli_run("pack", "--profile", world.profile, "--output", bundle, "--sign-key", world.key, "--no-tls-verify", "-q")
+    code, out, err = cli_run(
+        "pack", "--profile", world.profile, "--output", bundle, "--sign-key", world.key, "--no-tls-verify", "-q"
+    )
     assert code == 130, err
     assert "pack interrupted while pulling npm packages" in err and "Run the same pack command again to resume" in err
     assert "Traceback" not in err and len(err.strip().splitlines()) == 1
@@ -269,8 +358,9 @@ def test_pack_interrupted_after_mirror_to_disk_resumes_without_mirroring_again(w
 
     monkeypatch.setattr(packing, "pull_packages", real_pull)
     monkeypatch.setattr(packing, "mirror_to_disk", lambda *a, **k: pytest.fail("mirror-to-disk ran again on resume"))
-    code, out, err = cli_run("pack", "--profile", world.profile, "--output", bundle, "--sign-key", world.key,
-                             "--no-tls-verify", "-q", "--json")
+    code, out, err = cli_run(
+        "pack", "--profile", world.profile, "--output", bundle, "--sign-key", world.key, "--no-tls-verify", "-q", "--json"
+    )
     assert code == 0, err
     assert json.loads(out)["archives_reused"] is True
     assert not (bundle.parent / f".{bundle.name}.mirrorkit-work" / "archives.json").exists()
@@ -296,13 +386,14 @@ def test_pack_never_moves_an_older_runs_archive_into_the_bundle(world, tmp_path,
         return result
 
     monkeypatch.setattr(packing, "mirror_to_disk", keep_stale)
-    code, out, err = cli_run("pack", "--profile", world.profile, "--output", bundle, "--no-tls-verify", "-q")
+    code, _out, err = cli_run("pack", "--profile", world.profile, "--output", bundle, "--no-tls-verify", "-q")
     assert code == 0, err
     assert [p.name for p in (bundle / "images").glob("mirror_*.tar")] == ["mirror_000001.tar"]
 
 
-def test_push_interrupted_after_disk_to_mirror_finishes_on_rerun(world, registry_factory, verdaccio_factory, tmp_path,
-                                                                 monkeypatch, cli_run):
+def test_push_interrupted_after_disk_to_mirror_finishes_on_rerun(
+    world, registry_factory, verdaccio_factory, tmp_path, monkeypatch, cli_run
+):
     import mirrorkit.push as pushing
 
     _in_process_env(world, monkeypatch)
@@ -310,8 +401,20 @@ def test_push_interrupted_after_disk_to_mirror_finishes_on_rerun(world, registry
     token = target_npm.add_user("bastion", "pw-bastion")
     monkeypatch.setenv("NPM_TOKEN", token)
     out = tmp_path / "install"
-    args = ("push", world.bundle, "--registry", target.host, "--npm-registry", target_npm.url, "--verify-key", world.pub,
-            "--output", out, "--no-tls-verify", "-q")
+    args = (
+        "push",
+        world.bundle,
+        "--registry",
+        target.host,
+        "--npm-registry",
+        target_npm.url,
+        "--verify-key",
+        world.pub,
+        "--output",
+        out,
+        "--no-tls-verify",
+        "-q",
+    )
     real_publish = pushing.publish_packages
     monkeypatch.setattr(pushing, "publish_packages", _interrupt)
     code, stdout, err = cli_run(*args)
@@ -362,11 +465,16 @@ def test_pack_writes_a_cyclonedx_sbom_of_the_demo_bundle(world):
     doc = assert_sbom_agrees(world.bundle)
     digests = {f"{img.host}/{img.repo}": img.digest for img in world.content.images}
     containers = [c for c in doc["components"] if c["type"] == "container"]
-    assert containers and all(c["hashes"] == [{"alg": "SHA-256", "content": digests[c["name"]].removeprefix("sha256:")}]
-                              for c in containers)
-    sha512 = {c["purl"]: next(h["content"] for h in c["hashes"] if h["alg"] == "SHA-512")
-              for c in doc["components"] if c["type"] == "library"}
-    assert sorted(sha512.values()) == sorted(base64.b64decode(t.integrity.removeprefix("sha512-")).hex()
-                                             for t in world.content.npm_packages)
+    assert containers and all(
+        c["hashes"] == [{"alg": "SHA-256", "content": digests[c["name"]].removeprefix("sha256:")}] for c in containers
+    )
+    sha512 = {
+        c["purl"]: next(h["content"] for h in c["hashes"] if h["alg"] == "SHA-512")
+        for c in doc["components"]
+        if c["type"] == "library"
+    }
+    assert sorted(sha512.values()) == sorted(
+        base64.b64decode(t.integrity.removeprefix("sha512-")).hex() for t in world.content.npm_packages
+    )
     text = (world.bundle / "sbom.cdx.json").read_text()
     assert "pw-publisher" not in text and "_authToken" not in text

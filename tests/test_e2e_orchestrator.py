@@ -24,15 +24,26 @@ import yaml
 from mirrorkit.bundle.manifest import Manifest
 from mirrorkit.oci.reference import ImageReference
 from tests.services.catalog import bundle_versions, read_catalog
-from tests.services.orchestrator import CATALOG_REPO, CATALOG_TAG, CHART_VERSION, CHARTS, OrchestratorSources, \
-    fill_orchestrator_sources, write_orchestrator_profile
+from tests.services.orchestrator import (
+    CATALOG_REPO,
+    CATALOG_TAG,
+    CHART_VERSION,
+    CHARTS,
+    OrchestratorSources,
+    fill_orchestrator_sources,
+    write_orchestrator_profile,
+)
 
 pytestmark = pytest.mark.integration
 
-ACCEPT = ", ".join((
-    "application/vnd.oci.image.index.v1+json", "application/vnd.oci.image.manifest.v1+json",
-    "application/vnd.docker.distribution.manifest.list.v2+json", "application/vnd.docker.distribution.manifest.v2+json",
-))
+ACCEPT = ", ".join(
+    (
+        "application/vnd.oci.image.index.v1+json",
+        "application/vnd.oci.image.manifest.v1+json",
+        "application/vnd.docker.distribution.manifest.list.v2+json",
+        "application/vnd.docker.distribution.manifest.v2+json",
+    )
+)
 
 
 def mirrorkit(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
@@ -71,11 +82,27 @@ def keys(tmp_path_factory):
 
 def _pack(sources: OrchestratorSources, keys, oc_mirror_double: Path, work: Path, install: str) -> Packed:
     profile = write_orchestrator_profile(sources, work / "profile.yaml")
-    env = {**os.environ, "PATH": f"{oc_mirror_double.parent}{os.pathsep}{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
-           "XDG_CACHE_HOME": str(work / "xdg-cache")}
+    env = {
+        **os.environ,
+        "PATH": f"{oc_mirror_double.parent}{os.pathsep}{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+        "XDG_CACHE_HOME": str(work / "xdg-cache"),
+    }
     bundle = work / "bundle"
-    proc = mirrorkit("pack", "--profile", str(profile), "--install", install, "--output", str(bundle),
-                     "--sign-key", str(keys[0]), "--no-tls-verify", "-q", "--json", env=env)
+    proc = mirrorkit(
+        "pack",
+        "--profile",
+        str(profile),
+        "--install",
+        install,
+        "--output",
+        str(bundle),
+        "--sign-key",
+        str(keys[0]),
+        "--no-tls-verify",
+        "-q",
+        "--json",
+        env=env,
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     result = json.loads(proc.stdout)
     assert result["warnings"] == [] or all("Helm chart" in w for w in result["warnings"]), result["warnings"]
@@ -94,8 +121,21 @@ def operator_flow(sources, keys, oc_mirror_double, tmp_path_factory) -> Packed:
 
 def _push(packed: Packed, target, target_npm, out: Path) -> dict:
     env = {**packed.env, "NPM_TOKEN": target_npm.add_user("bastion", "pw-bastion")}
-    proc = mirrorkit("push", str(packed.bundle), "--registry", f"{target.host}/mirror", "--npm-registry", target_npm.url,
-                     "--verify-key", str(packed.pub), "--output", str(out), "--no-tls-verify", "-q", env=env)
+    proc = mirrorkit(
+        "push",
+        str(packed.bundle),
+        "--registry",
+        f"{target.host}/mirror",
+        "--npm-registry",
+        target_npm.url,
+        "--verify-key",
+        str(packed.pub),
+        "--output",
+        str(out),
+        "--no-tls-verify",
+        "-q",
+        env=env,
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     return json.loads((out / "report.json").read_text())
 
@@ -120,8 +160,11 @@ def test_pack_labels_every_image_with_its_kind_and_provenance(helm_flow):
     operator = {f"{ImageReference.parse(i.source).name}@{i.digest}": i for i in m.images if i.kind == "operator"}
     assert set(operator) == src.operator_images("helm")
     bundle = src.catalog.bundle("serverless-operator", "1.36.1")
-    assert (operator[bundle.image].package, operator[bundle.image].version, operator[bundle.image].bundle) == \
-        ("serverless-operator", "1.36.1", "serverless-operator.v1.36.1")
+    assert (operator[bundle.image].package, operator[bundle.image].version, operator[bundle.image].bundle) == (
+        "serverless-operator",
+        "1.36.1",
+        "serverless-operator.v1.36.1",
+    )
     additional = {i.source for i in m.images if i.kind == "additional"}
     # the additional image and the images catalog discovery found in the selected logic bundle's ConfigMap
     assert additional == {src.additional.ref} | src.discovered_images("helm")
@@ -134,7 +177,9 @@ def test_pack_labels_every_image_with_its_kind_and_provenance(helm_flow):
     assert charts == sorted(f"charts/{c}-{CHART_VERSION}.tgz" for c in CHARTS)
 
 
-def test_helm_flow_push_and_verify_carry_what_was_selected_and_nothing_else(helm_flow, registry_factory, verdaccio_factory, tmp_path):
+def test_helm_flow_push_and_verify_carry_what_was_selected_and_nothing_else(
+    helm_flow, registry_factory, verdaccio_factory, tmp_path
+):
     src = helm_flow.sources
     target, target_npm = registry_factory(), verdaccio_factory()
     out = tmp_path / "install"
@@ -161,8 +206,11 @@ def test_helm_flow_push_and_verify_carry_what_was_selected_and_nothing_else(helm
 
     # cluster resources: the CatalogSource and ClusterCatalog point at the mirrored catalog
     cs = yaml.safe_load((out / "cluster-resources" / "cs-redhat-operator-index-v4-19.yaml").read_text())
-    assert (cs["kind"], cs["metadata"]["name"], cs["spec"]["image"]) == \
-        ("CatalogSource", "cs-redhat-operator-index-v4-19", target_catalog)
+    assert (cs["kind"], cs["metadata"]["name"], cs["spec"]["image"]) == (
+        "CatalogSource",
+        "cs-redhat-operator-index-v4-19",
+        target_catalog,
+    )
     cc = yaml.safe_load((out / "cluster-resources" / "cc-redhat-operator-index-v4-19.yaml").read_text())
     assert cc["spec"]["source"]["image"]["ref"] == target_catalog
     idms = list(yaml.safe_load_all((out / "cluster-resources" / "idms-oc-mirror.yaml").read_text()))
@@ -177,8 +225,19 @@ def test_helm_flow_push_and_verify_carry_what_was_selected_and_nothing_else(helm
     assert "-f values.yaml" in runbook and "oc apply -f cluster-resources/cs-redhat-operator-index-v4-19.yaml" in runbook
     assert "serverless-operator.v1.36.1" in runbook  # the install plan to approve names the mirrored CSV
 
-    proc = mirrorkit("verify", str(helm_flow.bundle), "--verify-key", str(helm_flow.pub), "--registry", f"{target.host}/mirror",
-                     "--npm-registry", target_npm.url, "--no-tls-verify", "--json", env=helm_flow.env)
+    proc = mirrorkit(
+        "verify",
+        str(helm_flow.bundle),
+        "--verify-key",
+        str(helm_flow.pub),
+        "--registry",
+        f"{target.host}/mirror",
+        "--npm-registry",
+        target_npm.url,
+        "--no-tls-verify",
+        "--json",
+        env=helm_flow.env,
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     images = [i for i in json.loads(proc.stdout)["items"] if i["category"] == "image"]
     assert len(images) == len(helm_flow.manifest.images) and all(i["status"] == "passed" for i in images)

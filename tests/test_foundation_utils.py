@@ -20,7 +20,13 @@ D = "sha256:" + "a" * 64
 @pytest.mark.parametrize(
     "text, registry, repo, tag, digest",
     [
-        ("registry.redhat.io/openshift-serverless-1/logic-swf-builder-rhel8:1.36.0", "registry.redhat.io", "openshift-serverless-1/logic-swf-builder-rhel8", "1.36.0", None),
+        (
+            "registry.redhat.io/openshift-serverless-1/logic-swf-builder-rhel8:1.36.0",
+            "registry.redhat.io",
+            "openshift-serverless-1/logic-swf-builder-rhel8",
+            "1.36.0",
+            None,
+        ),
         ("127.0.0.1:5000/a/b@" + D, "127.0.0.1:5000", "a/b", None, D),
         ("localhost/x:1@" + D, "localhost", "x", "1", D),
         ("busybox", "docker.io", "library/busybox", None, None),
@@ -36,7 +42,16 @@ def test_reference_parse(text, registry, repo, tag, digest):
 
 @pytest.mark.parametrize(
     "text",
-    ["", " a/b", "Reg.io/UPPER:1", "quay.io/a/b@sha256:123", "quay.io/a/b:", "quay.io/a/b:bad tag", "quay.io//b:1", "quay.io/a/b@md5:" + "a" * 32],
+    [
+        "",
+        " a/b",
+        "Reg.io/UPPER:1",
+        "quay.io/a/b@sha256:123",
+        "quay.io/a/b:",
+        "quay.io/a/b:bad tag",
+        "quay.io//b:1",
+        "quay.io/a/b@md5:" + "a" * 32,
+    ],
 )
 def test_reference_refuses(text):
     with pytest.raises(InvalidReference):
@@ -50,8 +65,15 @@ def test_require_registry():
 
 @pytest.mark.parametrize(
     "text, expected",
-    [("registry.redhat.io/a/b:1.0", True), ("quay.io/a@" + D, True), ("quay.io/a", False), ("busybox:1", False),
-     ("https://example.com/a:1", False), ("just words", False), ("1.36.0", False)],
+    [
+        ("registry.redhat.io/a/b:1.0", True),
+        ("quay.io/a@" + D, True),
+        ("quay.io/a", False),
+        ("busybox:1", False),
+        ("https://example.com/a:1", False),
+        ("just words", False),
+        ("1.36.0", False),
+    ],
 )
 def test_is_image_reference(text, expected):
     assert is_image_reference(text) is expected
@@ -67,7 +89,9 @@ def test_retrying_recovers_after_5xx():
     sleeps: list[float] = []
     result = retrying(
         lambda: raise_for_transient(session.get(url, timeout=5)).json(),
-        what="fetch doc", error=NpmError, sleep=sleeps.append,
+        what="fetch doc",
+        error=NpmError,
+        sleep=sleeps.append,
     )
     assert result == {"ok": True}
     assert sleeps == [0.5, 1.0]
@@ -79,8 +103,13 @@ def test_retrying_gives_up_with_one_clear_error():
     responses.add(responses.GET, url, body=requests.ConnectionError("reset"))
     session = new_session()
     with pytest.raises(NpmError) as info:
-        retrying(lambda: session.get(url, timeout=5), what="fetch doc", error=NpmError,
-                 policy=RetryPolicy(attempts=3), sleep=lambda s: None)
+        retrying(
+            lambda: session.get(url, timeout=5),
+            what="fetch doc",
+            error=NpmError,
+            policy=RetryPolicy(attempts=3),
+            sleep=lambda s: None,
+        )
     assert "fetch doc failed after 3 attempts" in str(info.value)
     assert "could not connect" in str(info.value)
 
@@ -88,10 +117,9 @@ def test_retrying_gives_up_with_one_clear_error():
 def test_atomic_writer_leaves_nothing_on_failure(tmp_path):
     target = tmp_path / "out.bin"
     atomic_write_bytes(target, b"old")
-    with pytest.raises(RuntimeError):
-        with atomic_writer(target) as handle:
-            handle.write(b"half")
-            raise RuntimeError("boom")
+    with pytest.raises(RuntimeError), atomic_writer(target) as handle:
+        handle.write(b"half")
+        raise RuntimeError("boom")
     assert target.read_bytes() == b"old"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.bin"]
 

@@ -21,6 +21,7 @@ import time
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 import requests
@@ -29,10 +30,10 @@ from mirrorkit.bundle import ImageEntry, NpmPackage, generate_keypair, seal_bund
 from mirrorkit.bundle.consistency import snapshot_npm
 from mirrorkit.bundle.manifest import Manifest
 from mirrorkit.bundle.signing import verify_signature
-from mirrorkit.report.openssl import FINGERPRINT_RECIPE, OPENSSL_VERIFY
 from mirrorkit.errors import BundleError
 from mirrorkit.npm.index import IndexEntry, NpmIndex, write_index
 from mirrorkit.ocmirror.runner import log_tail
+from mirrorkit.report.openssl import FINGERPRINT_RECIPE, OPENSSL_VERIFY
 
 ISC = "apiVersion: mirror.openshift.io/v2alpha1\nkind: ImageSetConfiguration\nmirror: {}\n"
 
@@ -45,8 +46,10 @@ def make_tgz(name: str, version: str, extra: int = 2000) -> bytes:
     """A real npm tarball: package/package.json plus some incompressible bytes."""
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w:gz") as tar:
-        for member, data in (("package/package.json", json.dumps({"name": name, "version": version}).encode()),
-                             ("package/blob.bin", os.urandom(extra))):
+        for member, data in (
+            ("package/package.json", json.dumps({"name": name, "version": version}).encode()),
+            ("package/blob.bin", os.urandom(extra)),
+        ):
             info = tarfile.TarInfo(member)
             info.size = len(data)
             tar.addfile(info, io.BytesIO(data))
@@ -62,7 +65,9 @@ def build_bundle(root: Path, key: Path | None, names: list[str], *, images: bool
         path = f"{name}-1.0.0.tgz"
         (root / "npm").mkdir(exist_ok=True)
         (root / "npm" / path).write_bytes(data)
-        entries.append(IndexEntry(name, "1.0.0", sri(data), hashlib.sha1(data).hexdigest(), len(data), path, f"https://src/{path}"))
+        entries.append(
+            IndexEntry(name, "1.0.0", sri(data), hashlib.sha1(data).hexdigest(), len(data), path, f"https://src/{path}")
+        )
         packages.append(NpmPackage(name, "1.0.0", sri(data), f"npm/{path}"))
     write_index(NpmIndex(root / "npm", tuple(entries)))
     image_entries = []
@@ -70,8 +75,16 @@ def build_bundle(root: Path, key: Path | None, names: list[str], *, images: bool
         (root / "images").mkdir()
         (root / "images" / "mirror_000001.tar").write_bytes(os.urandom(5000))
         image_entries = [ImageEntry("quay.io/demo/app:1", "sha256:" + "b" * 64, "")]
-    seal_bundle(root, profile="demo", imageset_config=ISC, npm=packages, images=image_entries, sign_key=key,
-                cache_file=False, progress=False)
+    seal_bundle(
+        root,
+        profile="demo",
+        imageset_config=ISC,
+        npm=packages,
+        images=image_entries,
+        sign_key=key,
+        cache_file=False,
+        progress=False,
+    )
     return root
 
 
@@ -90,6 +103,7 @@ def served(npm_url: str, name: str) -> bool:
 
 # -- signatures anyone can check ---------------------------------------------------------------
 
+
 def test_openssl_verifies_the_signature_pack_writes_and_recomputes_the_fingerprint(tmp_path, keys):
     openssl = shutil.which("openssl")
     if not openssl:
@@ -105,8 +119,9 @@ def test_openssl_verifies_the_signature_pack_writes_and_recomputes_the_fingerpri
     manifest.write_bytes(manifest.read_bytes().replace(b'"demo"', b'"dem0"'))
     bad = subprocess.run(cmd, shell=True, cwd=bundle, capture_output=True, text=True, timeout=60)
     assert bad.returncode != 0
-    recipe = subprocess.run(["bash", "-c", FINGERPRINT_RECIPE.replace("NAME.pub", str(public))],
-                            capture_output=True, text=True, timeout=60)
+    recipe = subprocess.run(
+        ["bash", "-c", FINGERPRINT_RECIPE.replace("NAME.pub", str(public))], capture_output=True, text=True, timeout=60
+    )
     assert recipe.stdout.strip() == fp
 
 
@@ -125,11 +140,18 @@ def test_keygen_shows_the_fingerprint_recipe(cli_run, tmp_path):
 
 # -- authentication by default -----------------------------------------------------------------
 
+
 def _forge_unsigned(bundle: Path) -> None:
     """An attacker's bundle: content changed, every checksum recomputed, the signature removed."""
     (bundle / "manifest.json.sig").unlink()
-    seal_bundle(bundle, profile="evil", imageset_config=ISC,
-                npm=Manifest.from_bytes((bundle / "manifest.json").read_bytes()).npm, cache_file=False, progress=False)
+    seal_bundle(
+        bundle,
+        profile="evil",
+        imageset_config=ISC,
+        npm=Manifest.from_bytes((bundle / "manifest.json").read_bytes()).npm,
+        cache_file=False,
+        progress=False,
+    )
 
 
 def test_forged_unsigned_bundle_is_refused_and_targets_untouched(cli_run, tmp_path, keys, verdaccio, npm_token, monkeypatch):
@@ -157,8 +179,9 @@ def test_allow_unsigned_pushes_and_keeps_the_warning(cli_run, tmp_path, verdacci
     name = unique()
     bundle = build_bundle(tmp_path / "b", None, [name])
     out = tmp_path / "out"
-    code, stdout, err = cli_run("push", bundle, "--registry", "127.0.0.1:9", "--npm-registry", verdaccio.url, "--output", out,
-                                "-q", "--allow-unsigned")
+    code, stdout, err = cli_run(
+        "push", bundle, "--registry", "127.0.0.1:9", "--npm-registry", verdaccio.url, "--output", out, "-q", "--allow-unsigned"
+    )
     assert code == 0, stdout + err
     assert served(verdaccio.url, name)
     report = json.loads((out / "report.json").read_text())
@@ -166,6 +189,7 @@ def test_allow_unsigned_pushes_and_keeps_the_warning(cli_run, tmp_path, verdacci
 
 
 # -- consistency inside a signed bundle --------------------------------------------------------
+
 
 @pytest.mark.parametrize("change", ["integrity", "extra entry", "missing entry", "shasum"])
 def test_resigned_inconsistent_npm_index_is_refused(change, cli_run, tmp_path, keys, verdaccio, npm_token, monkeypatch):
@@ -188,8 +212,19 @@ def test_resigned_inconsistent_npm_index_is_refused(change, cli_run, tmp_path, k
     seal_bundle(bundle, profile="demo", imageset_config=ISC, npm=manifest.npm, sign_key=keys[0], cache_file=False, progress=False)
     code, stdout, _ = cli_run("verify", bundle, "--verify-key", keys[1])
     assert code == 1 and "FAILED npm-index" in stdout, stdout
-    code, stdout, _ = cli_run("push", bundle, "--registry", "127.0.0.1:9", "--npm-registry", verdaccio.url,
-                              "--verify-key", keys[1], "--output", tmp_path / "out", "-q")
+    code, stdout, _ = cli_run(
+        "push",
+        bundle,
+        "--registry",
+        "127.0.0.1:9",
+        "--npm-registry",
+        verdaccio.url,
+        "--verify-key",
+        keys[1],
+        "--output",
+        tmp_path / "out",
+        "-q",
+    )
     assert code == 1 and "nothing was pushed" in stdout
     assert not any(served(verdaccio.url, n) for n in names)
 
@@ -209,9 +244,23 @@ def test_push_publishes_the_bytes_it_verified(tmp_path, keys):
 
 # -- pre-flight before any write ---------------------------------------------------------------
 
+
 def _push(cli_run, bundle: Path, out: Path, npm_url: str, pub: Path, registry: str = "127.0.0.1:9", *extra: str):
-    return cli_run("push", bundle, "--registry", registry, "--npm-registry", npm_url, "--verify-key", pub,
-                   "--output", out, "--no-tls-verify", "-q", *extra)
+    return cli_run(
+        "push",
+        bundle,
+        "--registry",
+        registry,
+        "--npm-registry",
+        npm_url,
+        "--verify-key",
+        pub,
+        "--output",
+        out,
+        "--no-tls-verify",
+        "-q",
+        *extra,
+    )
 
 
 def _preflight_failures(out: Path) -> list[dict]:
@@ -253,8 +302,9 @@ def test_npm_body_limit_too_small_is_found_before_any_write(cli_run, tmp_path, k
     assert not served(small.url, name)
 
 
-def test_registry_refusing_the_credentials_is_found_before_any_write(cli_run, tmp_path, keys, registry_factory,
-                                                                   verdaccio, npm_token, monkeypatch):
+def test_registry_refusing_the_credentials_is_found_before_any_write(
+    cli_run, tmp_path, keys, registry_factory, verdaccio, npm_token, monkeypatch
+):
     from tests.services.htpasswd import write_htpasswd
 
     guarded = registry_factory(htpasswd=write_htpasswd(tmp_path / "htpasswd", {"admin": "right-password"}))
@@ -296,11 +346,14 @@ def test_a_failure_after_preflight_still_writes_the_report(cli_run, tmp_path, ke
     assert code == 1 and "different content" in err
     assert err.count(f"{name}@1.0.0: {name}@1.0.0") == 0  # never repeated
     report = json.loads((out / "report.json").read_text())
-    assert any(i["category"] == "push" and i["status"] == "failed" and "different content" in i["detail"] for i in report["items"])
+    assert any(
+        i["category"] == "push" and i["status"] == "failed" and "different content" in i["detail"] for i in report["items"]
+    )
     assert any(i["category"] == "written" for i in report["items"])
 
 
 # -- hostile and huge input --------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("content", ["deep", "huge"])
 def test_hostile_manifests_are_refused_fast_with_short_output(content, cli_run, tmp_path):
@@ -310,8 +363,9 @@ def test_hostile_manifests_are_refused_fast_with_short_output(content, cli_run, 
         data = b"[" * 200_000
     else:  # 500,000 entries
         entry = '{"path":"images/f%07d","size":1,"sha256":"' + "0" * 64 + '"}'
-        data = ('{"format":"mirrorkit-bundle","format_version":1,"files":['
-                + ",".join(entry % n for n in range(500_000)) + "]}").encode()
+        data = (
+            '{"format":"mirrorkit-bundle","format_version":1,"files":[' + ",".join(entry % n for n in range(500_000)) + "]}"
+        ).encode()
     (bundle / "manifest.json").write_bytes(data)
     started = time.monotonic()
     code, stdout, err = cli_run("verify", bundle, "--allow-unsigned", "--report", tmp_path / "rep")
@@ -345,15 +399,16 @@ def test_profile_strings_in_reports_are_capped(tmp_path, keys):
 
 # -- faults ------------------------------------------------------------------------------------
 
+
 class _Slow(BaseHTTPRequestHandler):
     """An npm server that drips tarballs and reads uploads slowly (fault injection: time)."""
 
-    names: list[str] = []
+    names: ClassVar[list[str]] = []
 
     def log_message(self, *args: object) -> None:
         pass
 
-    def do_GET(self) -> None:  # noqa: N802
+    def do_GET(self) -> None:
         name = self.path.strip("/").split("/")[0]
         if "/-/" in self.path:
             self.send_response(200)
@@ -372,8 +427,11 @@ class _Slow(BaseHTTPRequestHandler):
             self.end_headers()
             return
         host = f"http://{self.headers['Host']}"
-        doc = {"name": name, "dist-tags": {"latest": "1.0.0"},
-               "versions": {"1.0.0": {"dist": {"tarball": f"{host}/{name}/-/{name}-1.0.0.tgz", "shasum": "0" * 40}}}}
+        doc = {
+            "name": name,
+            "dist-tags": {"latest": "1.0.0"},
+            "versions": {"1.0.0": {"dist": {"tarball": f"{host}/{name}/-/{name}-1.0.0.tgz", "shasum": "0" * 40}}},
+        }
         body = json.dumps(doc).encode()
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
@@ -381,7 +439,7 @@ class _Slow(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
-    def do_PUT(self) -> None:  # noqa: N802
+    def do_PUT(self) -> None:
         try:
             left = int(self.headers.get("Content-Length", "0"))
             while left > 0:
@@ -415,8 +473,12 @@ def _interrupt_after(proc: subprocess.Popen[str], seconds: float) -> tuple[float
 
 def test_ctrl_c_during_npm_pull_stops_within_2s_and_keeps_nothing_half_written(slow_npm, tmp_path):
     out = tmp_path / "mirror"
-    proc = subprocess.Popen([sys.executable, "-m", "mirrorkit", "npm", "pull", *_Slow.names, "--registry", slow_npm,
-                             "-o", str(out), "-q"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mirrorkit", "npm", "pull", *_Slow.names, "--registry", slow_npm, "-o", str(out), "-q"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     took, err = _interrupt_after(proc, 1.5)
     assert took < 2.0, f"took {took:.1f}s to stop"
     assert proc.returncode == 130 and "run the same command again" in err.lower(), err
@@ -433,8 +495,12 @@ def test_ctrl_c_during_npm_publish_stops_within_2s(slow_npm, tmp_path):
         (mirror / f"{name}-1.0.0.tgz").write_bytes(data)
         entries.append(IndexEntry(name, "1.0.0", sri(data), hashlib.sha1(data).hexdigest(), len(data), f"{name}-1.0.0.tgz", ""))
     write_index(NpmIndex(mirror, tuple(entries)))
-    proc = subprocess.Popen([sys.executable, "-m", "mirrorkit", "npm", "publish", str(mirror), "--registry", slow_npm, "-q"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mirrorkit", "npm", "publish", str(mirror), "--registry", slow_npm, "-q"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     took, err = _interrupt_after(proc, 1.5)
     assert took < 2.0, f"took {took:.1f}s to stop"
     assert proc.returncode == 130 and "run the same command again" in err.lower(), err
@@ -444,8 +510,12 @@ def test_oc_mirror_failure_shows_the_log_tail(tmp_path):
     from mirrorkit.ocmirror.result import MirrorResult
 
     log = tmp_path / "oc-mirror.log"
-    log.write_text("# mirrorkit ran: oc-mirror ...\n" + "info: copying\n" * 50
-                   + "error: write /cache/blobs/sha256/ab: no space left on device\n" + "info: cleaning up\n")
+    log.write_text(
+        "# mirrorkit ran: oc-mirror ...\n"
+        + "info: copying\n" * 50
+        + "error: write /cache/blobs/sha256/ab: no space left on device\n"
+        + "info: cleaning up\n"
+    )
     assert any("no space left on device" in line for line in log_tail(log))
     result = MirrorResult("diskToMirror", 1, None, (), (), (), (), log, tmp_path, 1.0)
     assert "no space left on device" in result.summary

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-
 import textwrap
 from pathlib import Path
 
@@ -145,8 +144,9 @@ def test_built_profile_holds_what_the_seed_examples_hold(helm):
         *orchestrator, rhdh = built.operators[0].packages
         assert (rhdh.name, rhdh.default_channel, [c.name for c in rhdh.channels]) == ("rhdh", "fast-1.8", ["fast-1.8"])
         assert rhdh.channels[0].min_version is None and rhdh.channels[0].max_version is None  # the channel head
-        built = ImageSetConfig.new(dataclasses.replace(built.mirror, operators=(
-            dataclasses.replace(built.operators[0], packages=tuple(orchestrator)),)))
+        built = ImageSetConfig.new(
+            dataclasses.replace(built.mirror, operators=(dataclasses.replace(built.operators[0], packages=tuple(orchestrator)),))
+        )
     for seed in HELM_SEEDS if helm else OPERATOR_SEEDS:
         assert _facts(built) == _facts(ImageSetConfig.load(seed)), seed.name
         # nothing more and nothing less: same keys, same order of images, charts, packages and channels
@@ -180,14 +180,20 @@ def test_full_reference_config_round_trips_with_every_field():
 
 def test_key_order_and_case_in_the_input_do_not_change_the_output():
     data = yaml.safe_load(FULL)
-    shuffled = {"MIRROR": dict(reversed(list(data["mirror"].items()))), "Kind": data["kind"],
-                "archivesize": 4, "APIVERSION": data["apiVersion"]}
+    shuffled = {
+        "MIRROR": dict(reversed(list(data["mirror"].items()))),
+        "Kind": data["kind"],
+        "archivesize": 4,
+        "APIVERSION": data["apiVersion"],
+    }
     config = ImageSetConfig.loads(yaml.safe_dump(shuffled, sort_keys=True))
     assert config.render() == FULL
 
 
 def test_unquoted_version_number_is_refused_with_a_hint():
-    text = HEADER + "mirror:\n  helm:\n    repositories:\n      - {name: c, url: https://c.io, charts: [{name: x, version: 1.8}]}\n"
+    text = (
+        HEADER + "mirror:\n  helm:\n    repositories:\n      - {name: c, url: https://c.io, charts: [{name: x, version: 1.8}]}\n"
+    )
     with pytest.raises(InvalidConfiguration) as info:
         ImageSetConfig.loads(text, source="v.yaml")
     (issue,) = info.value.issues
@@ -204,57 +210,212 @@ OPS = "operators:\n  - catalog: registry.redhat.io/redhat/redhat-operator-index:
 
 # (id, yaml text, key path that must be named, fragment of the message)
 MALFORMED = [
-    ("unknown-top-key", HEADER + "storageConfig: {}\nmirror:\n  " + IMG.replace("\n  -", "\n    -"), "storageConfig", "unknown key"),
-    ("unknown-nested-key", _mirror("operators:\n  - catalog: registry.io/a/b:v1\n    packages:\n      - name: p\n        bundles: [x]\n"),
-     "mirror.operators[0].packages[0].bundles", "unknown key"),
-    ("typo-suggests", _mirror("additionalImage:\n  - name: registry.io/a/b:1\n"), "mirror.additionalImage", "did you mean 'additionalImages'"),
-    ("wrong-kind", HEADER.replace("ImageSetConfiguration", "DeleteImageSetConfiguration") + "mirror:\n  " + IMG.replace("\n  -", "\n    -"), "kind", "must be ImageSetConfiguration"),
-    ("wrong-api-version", HEADER.replace("v2alpha1", "v1alpha2") + "mirror:\n  " + IMG.replace("\n  -", "\n    -"), "apiVersion", "v2alpha1"),
+    (
+        "unknown-top-key",
+        HEADER + "storageConfig: {}\nmirror:\n  " + IMG.replace("\n  -", "\n    -"),
+        "storageConfig",
+        "unknown key",
+    ),
+    (
+        "unknown-nested-key",
+        _mirror("operators:\n  - catalog: registry.io/a/b:v1\n    packages:\n      - name: p\n        bundles: [x]\n"),
+        "mirror.operators[0].packages[0].bundles",
+        "unknown key",
+    ),
+    (
+        "typo-suggests",
+        _mirror("additionalImage:\n  - name: registry.io/a/b:1\n"),
+        "mirror.additionalImage",
+        "did you mean 'additionalImages'",
+    ),
+    (
+        "wrong-kind",
+        HEADER.replace("ImageSetConfiguration", "DeleteImageSetConfiguration") + "mirror:\n  " + IMG.replace("\n  -", "\n    -"),
+        "kind",
+        "must be ImageSetConfiguration",
+    ),
+    (
+        "wrong-api-version",
+        HEADER.replace("v2alpha1", "v1alpha2") + "mirror:\n  " + IMG.replace("\n  -", "\n    -"),
+        "apiVersion",
+        "v2alpha1",
+    ),
     ("missing-mirror", HEADER, "mirror", "is required"),
     ("empty-mirror", HEADER + "mirror: {}\n", "mirror", "nothing to mirror"),
     ("not-a-mapping", HEADER + "mirror:\n  - a\n", "mirror", "must be a mapping"),
     ("list-expected", _mirror("additionalImages: registry.io/a/b:1\n"), "mirror.additionalImages", "must be a list"),
-    ("bool-expected", _mirror("operators:\n  - catalog: registry.io/a/b:v1\n    full: maybe\n"), "mirror.operators[0].full", "true or false"),
-    ("archive-size-not-int", HEADER + "archiveSize: big\nmirror:\n  " + IMG.replace("\n  -", "\n    -"), "archiveSize", "integer"),
+    (
+        "bool-expected",
+        _mirror("operators:\n  - catalog: registry.io/a/b:v1\n    full: maybe\n"),
+        "mirror.operators[0].full",
+        "true or false",
+    ),
+    (
+        "archive-size-not-int",
+        HEADER + "archiveSize: big\nmirror:\n  " + IMG.replace("\n  -", "\n    -"),
+        "archiveSize",
+        "integer",
+    ),
     ("archive-size-zero", HEADER + "archiveSize: 0\nmirror:\n  " + IMG.replace("\n  -", "\n    -"), "archiveSize", "positive"),
     ("catalog-missing", _mirror("operators:\n  - packages: [{name: p}]\n"), "mirror.operators[0].catalog", "is required"),
-    ("duplicate-catalog", _mirror("operators:\n  - catalog: registry.io/a/b:v1\n  - catalog: registry.io/a/b:v1\n"), "mirror.operators[1].catalog", "duplicates mirror.operators[0].catalog"),
-    ("duplicate-catalog-target", _mirror("operators:\n  - catalog: registry.io/a/b:v1\n    targetCatalog: x/idx\n    targetTag: t\n"
-                                         "  - catalog: registry.io/c/d:v2\n    targetCatalog: x/idx\n    targetTag: t\n"),
-     "mirror.operators[1].catalog", "duplicates mirror.operators[0].catalog"),
-    ("duplicate-release-channel", _mirror("platform:\n  channels: [{name: stable-4.19, type: ocp}, {name: stable-4.19, type: okd}]\n"),
-     "mirror.platform.channels[1].name", "duplicates"),
-    ("duplicate-package", _mirror(OPS + "      - name: p\n      - name: p\n"), "mirror.operators[0].packages[1].name", "duplicates"),
-    ("duplicate-channel", _mirror(OPS + "      - name: p\n        channels: [{name: alpha}, {name: alpha}]\n"), "mirror.operators[0].packages[0].channels[1].name", "duplicates"),
-    ("duplicate-image", _mirror("additionalImages:\n  - name: registry.io/a/b:1\n  - name: docker://registry.io/a/b:1\n"), "mirror.additionalImages[1].name", "duplicates"),
-    ("max-not-semver", _mirror(OPS + "      - name: p\n      - name: q\n        channels:\n          - name: stable\n            maxVersion: '1.36'\n"),
-     "mirror.operators[0].packages[1].channels[0].maxVersion", "not a semantic version"),
-    ("min-not-semver", _mirror(OPS + "      - name: p\n        minVersion: v1.36.0\n"), "mirror.operators[0].packages[0].minVersion", "not a semantic version"),
-    ("min-above-max", _mirror(OPS + "      - name: p\n        channels: [{name: a, minVersion: 1.36.1, maxVersion: 1.36.0}]\n"),
-     "mirror.operators[0].packages[0].channels[0].minVersion", "above maxVersion"),
-    ("package-and-channel-ranges", _mirror(OPS + "      - name: p\n        minVersion: 1.0.0\n        channels: [{name: a, maxVersion: 2.0.0}]\n"),
-     "mirror.operators[0].packages[0].minVersion", "cannot be combined"),
-    ("platforms-with-architectures", _mirror("platform:\n  architectures: [amd64]\n  platforms: [{os: linux, architecture: arm64}]\n  channels: [{name: stable-4.19}]\n"),
-     "mirror.platform.platforms", "architectures"),
-    ("unknown-architecture", _mirror("platform:\n  architectures: [x86_64]\n  channels: [{name: stable-4.19}]\n"), "mirror.platform.architectures[0]", "not one of"),
-    ("platform-channel-type", _mirror("platform:\n  channels: [{name: stable-4.19, type: rhel}]\n"), "mirror.platform.channels[0].type", "not one of"),
-    ("blocked-bad-regex", _mirror(IMG + "blockedImages:\n  - name: '*redis('\n"), "mirror.blockedImages[0].name", "regular expression"),
-    ("image-no-registry", _mirror("additionalImages:\n  - name: ubi9/ubi:latest\n"), "mirror.additionalImages[0].name", "no registry host"),
-    ("image-bad-digest", _mirror("additionalImages:\n  - name: registry.io/a/b@sha256:abc\n"), "mirror.additionalImages[0].name", "digest"),
-    ("image-uppercase-path", _mirror("additionalImages:\n  - name: registry.io/A/b:1\n"), "mirror.additionalImages[0].name", "not an image reference"),
-    ("catalog-bad-reference", _mirror("operators:\n  - catalog: 'registry.io/a/b:bad tag'\n"), "mirror.operators[0].catalog", "not an image reference"),
+    (
+        "duplicate-catalog",
+        _mirror("operators:\n  - catalog: registry.io/a/b:v1\n  - catalog: registry.io/a/b:v1\n"),
+        "mirror.operators[1].catalog",
+        "duplicates mirror.operators[0].catalog",
+    ),
+    (
+        "duplicate-catalog-target",
+        _mirror(
+            "operators:\n  - catalog: registry.io/a/b:v1\n    targetCatalog: x/idx\n    targetTag: t\n"
+            "  - catalog: registry.io/c/d:v2\n    targetCatalog: x/idx\n    targetTag: t\n"
+        ),
+        "mirror.operators[1].catalog",
+        "duplicates mirror.operators[0].catalog",
+    ),
+    (
+        "duplicate-release-channel",
+        _mirror("platform:\n  channels: [{name: stable-4.19, type: ocp}, {name: stable-4.19, type: okd}]\n"),
+        "mirror.platform.channels[1].name",
+        "duplicates",
+    ),
+    (
+        "duplicate-package",
+        _mirror(OPS + "      - name: p\n      - name: p\n"),
+        "mirror.operators[0].packages[1].name",
+        "duplicates",
+    ),
+    (
+        "duplicate-channel",
+        _mirror(OPS + "      - name: p\n        channels: [{name: alpha}, {name: alpha}]\n"),
+        "mirror.operators[0].packages[0].channels[1].name",
+        "duplicates",
+    ),
+    (
+        "duplicate-image",
+        _mirror("additionalImages:\n  - name: registry.io/a/b:1\n  - name: docker://registry.io/a/b:1\n"),
+        "mirror.additionalImages[1].name",
+        "duplicates",
+    ),
+    (
+        "max-not-semver",
+        _mirror(
+            OPS
+            + "      - name: p\n      - name: q\n        channels:\n          - name: stable\n            maxVersion: '1.36'\n"
+        ),
+        "mirror.operators[0].packages[1].channels[0].maxVersion",
+        "not a semantic version",
+    ),
+    (
+        "min-not-semver",
+        _mirror(OPS + "      - name: p\n        minVersion: v1.36.0\n"),
+        "mirror.operators[0].packages[0].minVersion",
+        "not a semantic version",
+    ),
+    (
+        "min-above-max",
+        _mirror(OPS + "      - name: p\n        channels: [{name: a, minVersion: 1.36.1, maxVersion: 1.36.0}]\n"),
+        "mirror.operators[0].packages[0].channels[0].minVersion",
+        "above maxVersion",
+    ),
+    (
+        "package-and-channel-ranges",
+        _mirror(OPS + "      - name: p\n        minVersion: 1.0.0\n        channels: [{name: a, maxVersion: 2.0.0}]\n"),
+        "mirror.operators[0].packages[0].minVersion",
+        "cannot be combined",
+    ),
+    (
+        "platforms-with-architectures",
+        _mirror(
+            "platform:\n  architectures: [amd64]\n  platforms: [{os: linux, architecture: arm64}]\n  channels: [{name: stable-4.19}]\n"
+        ),
+        "mirror.platform.platforms",
+        "architectures",
+    ),
+    (
+        "unknown-architecture",
+        _mirror("platform:\n  architectures: [x86_64]\n  channels: [{name: stable-4.19}]\n"),
+        "mirror.platform.architectures[0]",
+        "not one of",
+    ),
+    (
+        "platform-channel-type",
+        _mirror("platform:\n  channels: [{name: stable-4.19, type: rhel}]\n"),
+        "mirror.platform.channels[0].type",
+        "not one of",
+    ),
+    (
+        "blocked-bad-regex",
+        _mirror(IMG + "blockedImages:\n  - name: '*redis('\n"),
+        "mirror.blockedImages[0].name",
+        "regular expression",
+    ),
+    (
+        "image-no-registry",
+        _mirror("additionalImages:\n  - name: ubi9/ubi:latest\n"),
+        "mirror.additionalImages[0].name",
+        "no registry host",
+    ),
+    (
+        "image-bad-digest",
+        _mirror("additionalImages:\n  - name: registry.io/a/b@sha256:abc\n"),
+        "mirror.additionalImages[0].name",
+        "digest",
+    ),
+    (
+        "image-uppercase-path",
+        _mirror("additionalImages:\n  - name: registry.io/A/b:1\n"),
+        "mirror.additionalImages[0].name",
+        "not an image reference",
+    ),
+    (
+        "catalog-bad-reference",
+        _mirror("operators:\n  - catalog: 'registry.io/a/b:bad tag'\n"),
+        "mirror.operators[0].catalog",
+        "not an image reference",
+    ),
     ("oci-catalog-without-path", _mirror("operators:\n  - catalog: 'oci://'\n"), "mirror.operators[0].catalog", "oci:///"),
-    ("target-tag-invalid", _mirror("additionalImages:\n  - name: registry.io/a/b:1\n    targetTag: 'no/slash'\n"), "mirror.additionalImages[0].targetTag", "not a valid tag"),
-    ("target-repo-invalid", _mirror("additionalImages:\n  - name: registry.io/a/b:1\n    targetRepo: Upper/Case\n"), "mirror.additionalImages[0].targetRepo", "lowercase"),
-    ("helm-url-not-http", _mirror("helm:\n  repositories:\n    - name: c\n      url: oci://quay.io/charts\n"), "mirror.helm.repositories[0].url", "http(s)"),
+    (
+        "target-tag-invalid",
+        _mirror("additionalImages:\n  - name: registry.io/a/b:1\n    targetTag: 'no/slash'\n"),
+        "mirror.additionalImages[0].targetTag",
+        "not a valid tag",
+    ),
+    (
+        "target-repo-invalid",
+        _mirror("additionalImages:\n  - name: registry.io/a/b:1\n    targetRepo: Upper/Case\n"),
+        "mirror.additionalImages[0].targetRepo",
+        "lowercase",
+    ),
+    (
+        "helm-url-not-http",
+        _mirror("helm:\n  repositories:\n    - name: c\n      url: oci://quay.io/charts\n"),
+        "mirror.helm.repositories[0].url",
+        "http(s)",
+    ),
     ("helm-url-missing", _mirror("helm:\n  repositories:\n    - name: c\n"), "mirror.helm.repositories[0].url", "is required"),
-    ("helm-duplicate-chart", _mirror("helm:\n  repositories:\n    - name: c\n      url: https://c.io\n      charts: [{name: x, version: '1'}, {name: x, version: '1'}]\n"),
-     "mirror.helm.repositories[0].charts[1].name", "duplicates"),
+    (
+        "helm-duplicate-chart",
+        _mirror(
+            "helm:\n  repositories:\n    - name: c\n      url: https://c.io\n      charts: [{name: x, version: '1'}, {name: x, version: '1'}]\n"
+        ),
+        "mirror.helm.repositories[0].charts[1].name",
+        "duplicates",
+    ),
     ("local-chart-path-missing", _mirror("helm:\n  local:\n    - name: c\n"), "mirror.helm.local[0].path", "is required"),
     ("empty-name", _mirror("additionalImages:\n  - name: ''\n"), "mirror.additionalImages[0].name", "must not be empty"),
-    ("case-variant-twice", _mirror("additionalImages:\n  - name: registry.io/a/b:1\nadditionalimages:\n  - name: registry.io/a/c:1\n"),
-     "mirror.additionalImages", "written twice"),
-    ("yaml-duplicate-key", HEADER + "kind: ImageSetConfiguration\nmirror:\n  " + IMG.replace("\n  -", "\n    -"), "line 3", "written twice"),
+    (
+        "case-variant-twice",
+        _mirror("additionalImages:\n  - name: registry.io/a/b:1\nadditionalimages:\n  - name: registry.io/a/c:1\n"),
+        "mirror.additionalImages",
+        "written twice",
+    ),
+    (
+        "yaml-duplicate-key",
+        HEADER + "kind: ImageSetConfiguration\nmirror:\n  " + IMG.replace("\n  -", "\n    -"),
+        "line 3",
+        "written twice",
+    ),
     ("yaml-syntax", HEADER + "mirror: [\n", "line 4, column 1", "not valid YAML"),
     ("not-a-document", "just a string\n", "", "must be a mapping"),
 ]
@@ -276,9 +437,7 @@ def test_malformed_config_is_refused_with_key_path(text, path, fragment):
     assert "bad.yaml" in str(info.value) and "\n" not in str(info.value)
 
 
-@pytest.mark.parametrize(
-    ("text", "path", "fragment"), [c[1:] for c in MALFORMED[::4]], ids=[c[0] for c in MALFORMED[::4]]
-)
+@pytest.mark.parametrize(("text", "path", "fragment"), [c[1:] for c in MALFORMED[::4]], ids=[c[0] for c in MALFORMED[::4]])
 def test_malformed_config_through_cli(cli_run, tmp_path, text, path, fragment):
     target = tmp_path / "bad.yaml"
     target.write_text(text)
@@ -291,12 +450,15 @@ def test_malformed_config_through_cli(cli_run, tmp_path, text, path, fragment):
 
 
 def test_all_problems_of_a_file_are_reported_at_once(cli_run, tmp_path):
-    text = _mirror(
-        OPS
-        + "      - name: p\n        channels:\n          - name: alpha\n            maxVersion: x\n"
-        + "additionalImages:\n  - name: nohost\n"
-        + "blockedImages:\n  - name: '('\n"
-    ) + "extra: 1\n"
+    text = (
+        _mirror(
+            OPS
+            + "      - name: p\n        channels:\n          - name: alpha\n            maxVersion: x\n"
+            + "additionalImages:\n  - name: nohost\n"
+            + "blockedImages:\n  - name: '('\n"
+        )
+        + "extra: 1\n"
+    )
     with pytest.raises(InvalidConfiguration) as info:
         ImageSetConfig.loads(text, source="many.yaml")
     paths = {i.path for i in info.value.issues}
@@ -334,9 +496,7 @@ def test_validate_json(cli_run, tmp_path):
     files = json.loads(out)["files"]
     assert files[0]["valid"] is True and files[0]["summary"]["additionalImages"] == 7
     assert files[1]["valid"] is False
-    assert files[1]["issues"] == [
-        {"path": "mirror.additionalImages[0].name", "message": files[1]["issues"][0]["message"]}
-    ]
+    assert files[1]["issues"] == [{"path": "mirror.additionalImages[0].name", "message": files[1]["issues"][0]["message"]}]
 
 
 def test_validate_missing_file_is_one_line_exit_2(cli_run):
@@ -371,10 +531,12 @@ def test_duplicate_yaml_key_does_not_hide_other_problems():
 
 def test_one_catalog_mirrored_to_two_targets_is_not_a_duplicate():
     """oc-mirror keys catalogs by GetUniqueName: targetCatalog/targetTag replace the source's path/tag."""
-    config = ImageSetConfig.loads(_mirror(
-        "operators:\n"
-        "  - catalog: registry.redhat.io/redhat/redhat-operator-index:v4.19\n    packages: [{name: a}]\n"
-        "  - catalog: registry.redhat.io/redhat/redhat-operator-index:v4.19\n    targetTag: v4.19-extra\n    packages: [{name: b}]\n"
-        "  - catalog: registry.redhat.io/redhat/redhat-operator-index:v4.19\n    targetCatalog: mine/index\n    packages: [{name: c}]\n"
-    ))
+    config = ImageSetConfig.loads(
+        _mirror(
+            "operators:\n"
+            "  - catalog: registry.redhat.io/redhat/redhat-operator-index:v4.19\n    packages: [{name: a}]\n"
+            "  - catalog: registry.redhat.io/redhat/redhat-operator-index:v4.19\n    targetTag: v4.19-extra\n    packages: [{name: b}]\n"
+            "  - catalog: registry.redhat.io/redhat/redhat-operator-index:v4.19\n    targetCatalog: mine/index\n    packages: [{name: c}]\n"
+        )
+    )
     assert len(config.operators) == 3

@@ -33,33 +33,72 @@ mirror:
 
 def _manifest(**extra) -> Manifest:
     images = (
-        ImageEntry("registry.redhat.io/openshift-serverless-1/serverless-operator-bundle@" + D, D, kind="operator",
-                   package="serverless-operator", version="1.36.0", bundle="serverless-operator.v1.36.0"),
-        ImageEntry("registry.redhat.io/openshift-serverless-1/serverless-operator-bundle@" + "sha256:" + "2" * 64, "sha256:" + "2" * 64,
-                   kind="operator", package="serverless-operator", version="1.36.1", bundle="serverless-operator.v1.36.1"),
-        ImageEntry("registry.redhat.io/rhdh/rhdh-operator-bundle@" + "sha256:" + "3" * 64, "sha256:" + "3" * 64,
-                   kind="operator", package="rhdh", version="1.8.1", bundle="rhdh-operator.v1.8.1"),
+        ImageEntry(
+            "registry.redhat.io/openshift-serverless-1/serverless-operator-bundle@" + D,
+            D,
+            kind="operator",
+            package="serverless-operator",
+            version="1.36.0",
+            bundle="serverless-operator.v1.36.0",
+        ),
+        ImageEntry(
+            "registry.redhat.io/openshift-serverless-1/serverless-operator-bundle@" + "sha256:" + "2" * 64,
+            "sha256:" + "2" * 64,
+            kind="operator",
+            package="serverless-operator",
+            version="1.36.1",
+            bundle="serverless-operator.v1.36.1",
+        ),
+        ImageEntry(
+            "registry.redhat.io/rhdh/rhdh-operator-bundle@" + "sha256:" + "3" * 64,
+            "sha256:" + "3" * 64,
+            kind="operator",
+            package="rhdh",
+            version="1.8.1",
+            bundle="rhdh-operator.v1.8.1",
+        ),
         ImageEntry("registry.redhat.io/redhat/redhat-operator-index:v4.19", "sha256:" + "4" * 64, kind="catalog"),
     )
-    return Manifest(created="2026-12-03T10:00:00Z", mirrorkit_version="0", profile="rhdh-orchestrator-1.8",
-                    imageset_config=ISC, images=images, **extra)
+    return Manifest(
+        created="2026-12-03T10:00:00Z",
+        mirrorkit_version="0",
+        profile="rhdh-orchestrator-1.8",
+        imageset_config=ISC,
+        images=images,
+        **extra,
+    )
 
 
 def _resources(out: Path) -> tuple[ClusterResource, ...]:
     folder = out / "cluster-resources"
     return (
-        ClusterResource(folder / "cs-redhat-operator-index-v4-19.yaml", "operators.coreos.com/v1alpha1", "CatalogSource",
-                        "cs-redhat-operator-index-v4-19", "openshift-marketplace"),
-        ClusterResource(folder / "cc-redhat-operator-index-v4-19.yaml", "olm.operatorframework.io/v1", "ClusterCatalog",
-                        "cc-redhat-operator-index-v4-19"),
+        ClusterResource(
+            folder / "cs-redhat-operator-index-v4-19.yaml",
+            "operators.coreos.com/v1alpha1",
+            "CatalogSource",
+            "cs-redhat-operator-index-v4-19",
+            "openshift-marketplace",
+        ),
+        ClusterResource(
+            folder / "cc-redhat-operator-index-v4-19.yaml",
+            "olm.operatorframework.io/v1",
+            "ClusterCatalog",
+            "cc-redhat-operator-index-v4-19",
+        ),
         ClusterResource(folder / "idms-oc-mirror.yaml", "config.openshift.io/v1", "ImageDigestMirrorSet", "idms-operator-0"),
     )
 
 
 def test_operator_flow_runbook_subscribes_to_the_mirrored_csvs(tmp_path):
     out = tmp_path / "out"
-    ctx = install_context(_manifest(), output=out, registry="mirror.local:5000", npm_registry="http://npm.local:4873",
-                          resources=_resources(out), written=[out / "dynamic-plugins.yaml"])
+    ctx = install_context(
+        _manifest(),
+        output=out,
+        registry="mirror.local:5000",
+        npm_registry="http://npm.local:4873",
+        resources=_resources(out),
+        written=[out / "dynamic-plugins.yaml"],
+    )
     assert ctx.operator_flow and not ctx.helm_flow
     assert [(o.package, o.channel, o.csv, o.source) for o in ctx.operators] == [
         ("serverless-operator", "stable", "serverless-operator.v1.36.1", "cs-redhat-operator-index-v4-19"),
@@ -72,7 +111,7 @@ def test_operator_flow_runbook_subscribes_to_the_mirrored_csvs(tmp_path):
     assert "  startingCSV: serverless-operator.v1.36.1" in text and "  startingCSV: rhdh-operator.v1.8.1" in text
     assert "namespace: openshift-serverless}" in text and "installPlanApproval: Manual" in text
     assert "oc patch installplan" in text and "-n rhdh-operator" in text
-    assert "oc apply -n \"$RHDH_NAMESPACE\" -f dynamic-plugins.yaml" in text
+    assert 'oc apply -n "$RHDH_NAMESPACE" -f dynamic-plugins.yaml' in text
     assert "helm install" not in text
     assert ctx.manifest_sha256 in text and "3 operator image(s), 1 catalog image(s)" in text
     assert render_runbook(ctx) == text  # same inputs, same bytes
@@ -80,15 +119,23 @@ def test_operator_flow_runbook_subscribes_to_the_mirrored_csvs(tmp_path):
 
 def test_helm_flow_runbook_installs_the_handed_out_charts_with_the_values(tmp_path):
     out = tmp_path / "out"
-    written = [out / "values.yaml", out / "charts" / "redhat-developer-hub-1.8.0.tgz",
-               out / "charts" / "redhat-developer-hub-orchestrator-infra-1.8.0.tgz"]
-    ctx = install_context(_manifest(), output=out, registry="mirror.local:5000", npm_registry="http://npm.local:4873",
-                          resources=(), written=written)
-    assert ctx.helm_flow and ctx.charts == ("charts/redhat-developer-hub-1.8.0.tgz",
-                                            "charts/redhat-developer-hub-orchestrator-infra-1.8.0.tgz")
+    written = [
+        out / "values.yaml",
+        out / "charts" / "redhat-developer-hub-1.8.0.tgz",
+        out / "charts" / "redhat-developer-hub-orchestrator-infra-1.8.0.tgz",
+    ]
+    ctx = install_context(
+        _manifest(), output=out, registry="mirror.local:5000", npm_registry="http://npm.local:4873", resources=(), written=written
+    )
+    assert ctx.helm_flow and ctx.charts == (
+        "charts/redhat-developer-hub-1.8.0.tgz",
+        "charts/redhat-developer-hub-orchestrator-infra-1.8.0.tgz",
+    )
     text = render_runbook(ctx)
     infra = text.index("helm install orchestrator-infra charts/redhat-developer-hub-orchestrator-infra-1.8.0.tgz")
-    hub = text.index("helm install redhat-developer-hub charts/redhat-developer-hub-1.8.0.tgz -n \"$RHDH_NAMESPACE\" -f values.yaml")
+    hub = text.index(
+        'helm install redhat-developer-hub charts/redhat-developer-hub-1.8.0.tgz -n "$RHDH_NAMESPACE" -f values.yaml'
+    )
     assert infra < hub  # the operators the hub needs come first
     assert "--set orchestrator.enabled=true" in text and "global.clusterRouterBase" in text
     assert "mirrorkit verify BUNDLE --registry mirror.local:5000 --npm-registry http://npm.local:4873" in text

@@ -12,7 +12,13 @@ from pathlib import Path
 import pytest
 
 from mirrorkit.bundle.signing import (
-    PASSPHRASE_ENV, fingerprint, generate_keypair, load_private_key, load_public_key, sign, verify_signature,
+    PASSPHRASE_ENV,
+    fingerprint,
+    generate_keypair,
+    load_private_key,
+    load_public_key,
+    sign,
+    verify_signature,
 )
 from mirrorkit.errors import InputError
 
@@ -30,7 +36,9 @@ def test_keygen_writes_pair_and_prints_fingerprint(cli_run, tmp_path: Path):
 
 def test_fingerprint_matches_documented_openssl_recipe(tmp_path: Path):
     _, pub, fp = generate_keypair(tmp_path / "k")
-    der = subprocess.run(["openssl", "pkey", "-pubin", "-in", str(pub), "-outform", "DER"], capture_output=True, check=True).stdout
+    der = subprocess.run(
+        ["openssl", "pkey", "-pubin", "-in", str(pub), "-outform", "DER"], capture_output=True, check=True
+    ).stdout
     expected = "SHA256:" + base64.b64encode(hashlib.sha256(der[-32:]).digest()).decode().rstrip("=")
     assert fp == expected
 
@@ -58,7 +66,7 @@ def test_passphrase_file_encrypts_and_is_required(cli_run, tmp_path: Path, monke
         load_private_key(pem)
     with pytest.raises(InputError, match="wrong passphrase"):
         load_private_key(pem, b"wrong")
-    sig, fp = sign(b"data", pem, b"correct horse")
+    sig, _fp = sign(b"data", pem, b"correct horse")
     assert verify_signature(b"data", sig, load_public_key(tmp_path / "k.pub"))
     assert not verify_signature(b"datA", sig, load_public_key(tmp_path / "k.pub"))
     monkeypatch.setenv(PASSPHRASE_ENV, "from env")
@@ -76,6 +84,6 @@ def test_private_key_given_as_verify_key_is_explained(tmp_path: Path):
 def test_prompt_without_a_terminal_refuses_instead_of_writing_an_unprotected_key(cli_run, tmp_path: Path, monkeypatch):
     monkeypatch.delenv("MIRRORKIT_KEY_PASSPHRASE", raising=False)
     monkeypatch.setattr("sys.stdin.isatty", lambda: False, raising=False)
-    code, out, err = cli_run("keygen", "-o", tmp_path / "k", "--prompt")
+    code, _out, err = cli_run("keygen", "-o", tmp_path / "k", "--prompt")
     assert code == 2 and "--prompt needs a terminal" in err
     assert not (tmp_path / "k.pem").exists() and not (tmp_path / "k.pub").exists()

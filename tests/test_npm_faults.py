@@ -54,15 +54,32 @@ class FakeNpm:
         return sum(1 for m, p, _, _ in self.seen if (m, p) == (method, path))
 
     # helpers to describe packages
-    def serve_package(self, tarball: NpmTarball, *, integrity: str | None = None, shasum: str | None = None,
-                      tarball_replies: tuple[Reply, ...] | None = None) -> str:
+    def serve_package(
+        self,
+        tarball: NpmTarball,
+        *,
+        integrity: str | None = None,
+        shasum: str | None = None,
+        tarball_replies: tuple[Reply, ...] | None = None,
+    ) -> str:
         name = tarball.name
         escaped = name.replace("/", "%2f")
         tar_path = f"/{name}/-/{tarball.filename}"
-        doc = {"name": name, "dist-tags": {"latest": tarball.version}, "versions": {tarball.version: {
-            "name": name, "version": tarball.version,
-            "dist": {"tarball": self.url + tar_path, "integrity": integrity or tarball.integrity,
-                     "shasum": shasum or tarball.shasum}}}}
+        doc = {
+            "name": name,
+            "dist-tags": {"latest": tarball.version},
+            "versions": {
+                tarball.version: {
+                    "name": name,
+                    "version": tarball.version,
+                    "dist": {
+                        "tarball": self.url + tar_path,
+                        "integrity": integrity or tarball.integrity,
+                        "shasum": shasum or tarball.shasum,
+                    },
+                }
+            },
+        }
         self.on("GET", f"/{escaped}", Reply(body=json.dumps(doc).encode()))
         self.on("GET", tar_path, *(tarball_replies or (Reply(body=tarball.data, content_type="application/octet-stream"),)))
         return tar_path
@@ -125,7 +142,9 @@ def test_tampered_tarball_fails_that_package_only(fake_npm, tmp_path):
     tampered[-10] ^= 0xFF
     fake_npm.serve_package(good)
     fake_npm.serve_package(bad, tarball_replies=(Reply(body=bytes(tampered)),))
-    report = pull_packages(["@acme/bad@1.0.0", "@acme/good@1.0.0"], tmp_path, settings=settings_for(fake_npm), policy=FAST, progress=False)
+    report = pull_packages(
+        ["@acme/bad@1.0.0", "@acme/good@1.0.0"], tmp_path, settings=settings_for(fake_npm), policy=FAST, progress=False
+    )
     assert [r.status for r in report.results] == ["failed", "downloaded"]
     reason = report.results[0].reason
     tampered_sri = "sha512-" + base64.b64encode(hashlib.sha512(bytes(tampered)).digest()).decode()
@@ -185,7 +204,9 @@ def test_connection_reset_every_time_fails_cleanly(fake_npm, tmp_path):
 
 def test_401_names_registry_and_hides_token(fake_npm, tmp_path, cli_run):
     fake_npm.on("GET", "/@acme%2fprivate", Reply(401, b'{"error":"bad token ' + TOKEN.encode() + b'"}'))
-    code, out, err = cli_run("npm", "pull", "@acme/private@1.0.0", "-o", tmp_path, "--registry", fake_npm.url, "--token", TOKEN, "-q")
+    code, out, err = cli_run(
+        "npm", "pull", "@acme/private@1.0.0", "-o", tmp_path, "--registry", fake_npm.url, "--token", TOKEN, "-q"
+    )
     assert code == 1
     assert "@acme/private@1.0.0" in err and fake_npm.url in err and "401" in err and "token" in err
     assert TOKEN not in out + err
@@ -194,7 +215,9 @@ def test_401_names_registry_and_hides_token(fake_npm, tmp_path, cli_run):
 
 
 def test_cli_names_every_failed_package(fake_npm, tmp_path, cli_run):
-    code, _, err = cli_run("npm", "pull", "@acme/missing-a@1.0.0", "missing-b@^2", "-o", tmp_path, "--registry", fake_npm.url, "-q")
+    code, _, err = cli_run(
+        "npm", "pull", "@acme/missing-a@1.0.0", "missing-b@^2", "-o", tmp_path, "--registry", fake_npm.url, "-q"
+    )
     assert code == 1
     assert "failed: @acme/missing-a@1.0.0" in err and "failed: missing-b@^2" in err and "not found" in err
     assert "2 of 2 npm packages could not be pulled" in err

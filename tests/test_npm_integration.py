@@ -11,7 +11,16 @@ import pytest
 import requests
 import yaml
 
-from mirrorkit.npm import IndexEntry, NpmIndex, NpmSettings, write_index, check_served, publish_packages, pull_packages, read_index
+from mirrorkit.npm import (
+    IndexEntry,
+    NpmIndex,
+    NpmSettings,
+    check_served,
+    publish_packages,
+    pull_packages,
+    read_index,
+    write_index,
+)
 from tests.services.npmpkg import make_tarball, npm_publish
 
 pytestmark = pytest.mark.integration
@@ -51,8 +60,12 @@ def test_pull_publish_values_roundtrip(source, target, tmp_path, cli_run):
     src, _, tarballs = source
     dst, token = target
     mirror = tmp_path / "npm"
-    specs = ["@redhat/backstage-plugin-orchestrator@1.8.0", "@redhat/backstage-plugin-orchestrator@^1.8.1",
-             "@redhat/backstage-plugin-orchestrator-backend-dynamic@latest", "plain-package@2.x"]
+    specs = [
+        "@redhat/backstage-plugin-orchestrator@1.8.0",
+        "@redhat/backstage-plugin-orchestrator@^1.8.1",
+        "@redhat/backstage-plugin-orchestrator-backend-dynamic@latest",
+        "plain-package@2.x",
+    ]
     code, out, err = cli_run("npm", "pull", *specs, "-o", mirror, "--registry", src.url, "--json", "--jobs", "3")
     assert code == 0, err
     report = json.loads(out)
@@ -151,8 +164,16 @@ def test_real_verdaccio_413_and_401(source, target, verdaccio_factory, tmp_path,
     tiny_mirror = tmp_path / "tiny"
     (tiny_mirror / "@redhat").mkdir(parents=True)
     (tiny_mirror / "@redhat" / tiny.filename).write_bytes(tiny.data)
-    write_index(NpmIndex(tiny_mirror, (IndexEntry(tiny.name, tiny.version, tiny.integrity, tiny.shasum, len(tiny.data),
-                                                  f"@redhat/{tiny.filename}", "test"),)))
+    write_index(
+        NpmIndex(
+            tiny_mirror,
+            (
+                IndexEntry(
+                    tiny.name, tiny.version, tiny.integrity, tiny.shasum, len(tiny.data), f"@redhat/{tiny.filename}", "test"
+                ),
+            ),
+        )
+    )
     code, _, err = cli_run("npm", "publish", tiny_mirror, "--registry", small.url, "--token", "not-a-valid-token", "-q")
     assert code == 1 and small.url in err and ("401" in err or "403" in err) and "token" in err
     assert "not-a-valid-token" not in err

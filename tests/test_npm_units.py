@@ -10,18 +10,21 @@ from mirrorkit.errors import ConfigError, InvalidReference, NpmError
 from mirrorkit.npm.integrity import Digests, mismatches
 from mirrorkit.npm.npmrc import NpmSettings, nerf_dart
 from mirrorkit.npm.semver import Range, resolve_version
-from mirrorkit.semver import Version
 from mirrorkit.npm.spec import PackageName, PackageSpec, PinnedPackage
+from mirrorkit.semver import Version
 
 
-@pytest.mark.parametrize("text,name,wanted", [
-    ("@redhat/backstage-plugin-orchestrator@1.8.0", "@redhat/backstage-plugin-orchestrator", "1.8.0"),
-    ("left-pad@1.3.0", "left-pad", "1.3.0"),
-    ("left-pad", "left-pad", "latest"),
-    ("@scope/pkg", "@scope/pkg", "latest"),
-    ("@scope/pkg@^1.8.0", "@scope/pkg", "^1.8.0"),
-    ("pkg@>=1.0.0 <2", "pkg", ">=1.0.0 <2"),
-])
+@pytest.mark.parametrize(
+    "text,name,wanted",
+    [
+        ("@redhat/backstage-plugin-orchestrator@1.8.0", "@redhat/backstage-plugin-orchestrator", "1.8.0"),
+        ("left-pad@1.3.0", "left-pad", "1.3.0"),
+        ("left-pad", "left-pad", "latest"),
+        ("@scope/pkg", "@scope/pkg", "latest"),
+        ("@scope/pkg@^1.8.0", "@scope/pkg", "^1.8.0"),
+        ("pkg@>=1.0.0 <2", "pkg", ">=1.0.0 <2"),
+    ],
+)
 def test_spec_parse(text, name, wanted):
     spec = PackageSpec.parse(text)
     assert (spec.name.full, spec.wanted) == (name, wanted)
@@ -37,23 +40,62 @@ def test_pinned_urls_and_escaping():
     pkg = PinnedPackage(PackageName.parse("@redhat/backstage-plugin-orchestrator"), "1.8.0")
     assert pkg.name.escaped == "@redhat%2fbackstage-plugin-orchestrator"
     assert pkg.tarball_path("http://npm.local:4873/") == (
-        "http://npm.local:4873/@redhat/backstage-plugin-orchestrator/-/backstage-plugin-orchestrator-1.8.0.tgz")
-    assert PinnedPackage(PackageName.parse("plain"), "1.0.0").tarball_path("http://h/npm") == "http://h/npm/plain/-/plain-1.0.0.tgz"
+        "http://npm.local:4873/@redhat/backstage-plugin-orchestrator/-/backstage-plugin-orchestrator-1.8.0.tgz"
+    )
+    assert (
+        PinnedPackage(PackageName.parse("plain"), "1.0.0").tarball_path("http://h/npm") == "http://h/npm/plain/-/plain-1.0.0.tgz"
+    )
 
 
-VERSIONS = ["0.0.3", "0.0.4", "0.2.3", "0.2.9", "0.3.0", "1.7.0", "1.8.0", "1.8.1", "1.8.2", "1.9.0-rc.1", "1.9.0", "2.0.0-beta.1", "2.0.0"]
+VERSIONS = [
+    "0.0.3",
+    "0.0.4",
+    "0.2.3",
+    "0.2.9",
+    "0.3.0",
+    "1.7.0",
+    "1.8.0",
+    "1.8.1",
+    "1.8.2",
+    "1.9.0-rc.1",
+    "1.9.0",
+    "2.0.0-beta.1",
+    "2.0.0",
+]
 
 
-@pytest.mark.parametrize("wanted,expected", [
-    ("1.8.0", "1.8.0"), ("=1.8.1", "1.8.1"), ("v1.8.2", "1.8.2"),
-    ("^1.8.0", "1.9.0"), ("~1.8.0", "1.8.2"), ("~1.8", "1.8.2"), ("~1", "1.9.0"),
-    ("1.8.x", "1.8.2"), ("1.x", "1.9.0"), ("1", "1.9.0"), ("*", "2.0.0"), ("x", "2.0.0"),
-    ("^0.2.3", "0.2.9"), ("^0.0.3", "0.0.3"), ("^0.2", "0.2.9"),
-    (">=1.8.0 <1.9.0", "1.8.2"), (">1.8.0 <=1.8.1", "1.8.1"), ("<1.8", "1.7.0"), (">1.8", "2.0.0"),
-    ("<=1.8", "1.8.2"), ("1.7.0 || 1.8.1", "1.8.1"), (">= 1.8.0 < 1.8.2", "1.8.1"),
-    ("^1.9.0-rc.0", "1.9.0"), ("1.9.0-rc.1", "1.9.0-rc.1"), (">=2.0.0-beta.0 <2.0.0", "2.0.0-beta.1"),
-    ("latest", "1.8.2"), ("next", "2.0.0-beta.1"),
-])
+@pytest.mark.parametrize(
+    "wanted,expected",
+    [
+        ("1.8.0", "1.8.0"),
+        ("=1.8.1", "1.8.1"),
+        ("v1.8.2", "1.8.2"),
+        ("^1.8.0", "1.9.0"),
+        ("~1.8.0", "1.8.2"),
+        ("~1.8", "1.8.2"),
+        ("~1", "1.9.0"),
+        ("1.8.x", "1.8.2"),
+        ("1.x", "1.9.0"),
+        ("1", "1.9.0"),
+        ("*", "2.0.0"),
+        ("x", "2.0.0"),
+        ("^0.2.3", "0.2.9"),
+        ("^0.0.3", "0.0.3"),
+        ("^0.2", "0.2.9"),
+        (">=1.8.0 <1.9.0", "1.8.2"),
+        (">1.8.0 <=1.8.1", "1.8.1"),
+        ("<1.8", "1.7.0"),
+        (">1.8", "2.0.0"),
+        ("<=1.8", "1.8.2"),
+        ("1.7.0 || 1.8.1", "1.8.1"),
+        (">= 1.8.0 < 1.8.2", "1.8.1"),
+        ("^1.9.0-rc.0", "1.9.0"),
+        ("1.9.0-rc.1", "1.9.0-rc.1"),
+        (">=2.0.0-beta.0 <2.0.0", "2.0.0-beta.1"),
+        ("latest", "1.8.2"),
+        ("next", "2.0.0-beta.1"),
+    ],
+)
 def test_resolve(wanted, expected):
     tags = {"latest": "1.8.2", "next": "2.0.0-beta.1"}
     if wanted in ("^1.8.0", "~1", "1.x", "1", "*", "x"):  # npm prefers `latest` when it satisfies the range
@@ -69,9 +111,14 @@ def test_prereleases_only_match_when_asked():
     assert Version.parse("1.0.0-2") < Version.parse("1.0.0-10") < Version.parse("1.0.0-a")
 
 
-@pytest.mark.parametrize("wanted,message", [
-    ("3.0.0", "version not found"), ("^5", "no version satisfies"), ("beta", "no dist-tag 'beta'"),
-])
+@pytest.mark.parametrize(
+    "wanted,message",
+    [
+        ("3.0.0", "version not found"),
+        ("^5", "no version satisfies"),
+        ("beta", "no dist-tag 'beta'"),
+    ],
+)
 def test_resolve_failures_say_what_exists(wanted, message):
     with pytest.raises(NpmError) as info:
         resolve_version("p", wanted, VERSIONS, {"latest": "1.8.2"})
@@ -129,7 +176,7 @@ def test_npmrc_registries_and_longest_prefix_tokens(tmp_path):
         "registry=https://npm.corp.example/\n"
         "@redhat:registry=https://npm.registry.redhat.com\n"
         "//npm.corp.example/:_authToken=corp-token-1\n"
-        "//npm.corp.example/deep/path/:_authToken=\"deep-token-2\"\n"
+        '//npm.corp.example/deep/path/:_authToken="deep-token-2"\n'
         "//npm.registry.redhat.com/:_auth=" + basic + "\n"
         "//other.example/:username=bob\n"
         "//other.example/:_password=" + base64.b64encode(b"hunter22").decode() + "\n"
@@ -154,7 +201,9 @@ def test_explicit_token_and_env_apply_to_default_registry_only(tmp_path):
     s = NpmSettings.load(registry="http://127.0.0.1:4873", env={"NPM_TOKEN": "env-token-9", "HOME": str(tmp_path)})
     assert s.authorization("http://127.0.0.1:4873/pkg") == "Bearer env-token-9"
     assert s.authorization("http://127.0.0.2:4873/pkg") is None
-    s = NpmSettings.load(registry="http://127.0.0.1:4873", token="opt-token", env={"NPM_TOKEN": "env-token-9", "HOME": str(tmp_path)})
+    s = NpmSettings.load(
+        registry="http://127.0.0.1:4873", token="opt-token", env={"NPM_TOKEN": "env-token-9", "HOME": str(tmp_path)}
+    )
     assert s.authorization("http://127.0.0.1:4873/pkg") == "Bearer opt-token"
 
 
@@ -185,8 +234,10 @@ def test_publish_document_is_what_libnpmpublish_builds():
     doc, attachment = publish_document(manifest, entry, "http://npm.local:4873/npm/")
     assert attachment == "@redhat/backstage-plugin-orchestrator-1.8.0.tgz"
     assert doc["versions"]["1.8.0"]["dist"] == {
-        "integrity": "sha512-AAA", "shasum": "ab" * 20,
-        "tarball": "http://npm.local:4873/npm/@redhat/backstage-plugin-orchestrator/-/@redhat/backstage-plugin-orchestrator-1.8.0.tgz"}
+        "integrity": "sha512-AAA",
+        "shasum": "ab" * 20,
+        "tarball": "http://npm.local:4873/npm/@redhat/backstage-plugin-orchestrator/-/@redhat/backstage-plugin-orchestrator-1.8.0.tgz",
+    }
     assert doc["versions"]["1.8.0"]["_id"] == "@redhat/backstage-plugin-orchestrator@1.8.0"
     assert doc["versions"]["1.8.0"]["main"] == "index.js"
     assert (doc["_id"], doc["name"], doc["access"], doc["dist-tags"]) == (entry.name, entry.name, "public", {"latest": "1.8.0"})
@@ -206,5 +257,10 @@ def test_streaming_publish_body_is_the_json_npm_sends(tmp_path):
     raw = body.read()
     assert len(raw) == len(body)
     doc = json.loads(raw)
-    assert doc["_attachments"] == {"@s/x-1.0.0.tgz": {"content_type": "application/octet-stream",
-                                                       "data": base64.b64encode(data).decode(), "length": len(data)}}
+    assert doc["_attachments"] == {
+        "@s/x-1.0.0.tgz": {
+            "content_type": "application/octet-stream",
+            "data": base64.b64encode(data).decode(),
+            "length": len(data),
+        }
+    }

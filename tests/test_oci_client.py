@@ -35,7 +35,9 @@ def manifest_body(layer: bytes = b"layer") -> bytes:
             "schemaVersion": 2,
             "mediaType": OCI_MANIFEST,
             "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": digest_of(b"{}"), "size": 2},
-            "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "digest": digest_of(layer), "size": len(layer)}],
+            "layers": [
+                {"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "digest": digest_of(layer), "size": len(layer)}
+            ],
         }
     ).encode()
 
@@ -74,7 +76,9 @@ def test_bearer_challenge_fetches_scoped_token_with_basic_credentials(tmp_path: 
         json={"token": "the-bearer-token"},
         match=[
             responses.matchers.query_param_matcher({"scope": "repository:ns/bundle:pull", "service": REG}),
-            responses.matchers.header_matcher({"Authorization": "Basic " + base64.b64encode(f"alice:{SECRET}".encode()).decode()}),
+            responses.matchers.header_matcher(
+                {"Authorization": "Basic " + base64.b64encode(f"alice:{SECRET}".encode()).decode()}
+            ),
         ],
     )
     manifest_call = responses.get(
@@ -97,7 +101,11 @@ def test_bearer_challenge_fetches_scoped_token_with_basic_credentials(tmp_path: 
 @responses.activate
 def test_anonymous_bearer_token_without_credentials(isolated_env: Path) -> None:
     body = manifest_body()
-    responses.get(f"https://{REG}/v2/", status=401, headers={"WWW-Authenticate": 'Bearer realm="https://auth.example.com/token",service="reg"'})
+    responses.get(
+        f"https://{REG}/v2/",
+        status=401,
+        headers={"WWW-Authenticate": 'Bearer realm="https://auth.example.com/token",service="reg"'},
+    )
     token_call = responses.get("https://auth.example.com/token", json={"access_token": "anon"})
     responses.get(
         f"https://{REG}/v2/ns/img/manifests/sha256:{hashlib.sha256(body).hexdigest()}",
@@ -338,7 +346,17 @@ def test_platform_parsing_and_matching() -> None:
 
 def test_parse_manifest_kinds() -> None:
     index = json.dumps(
-        {"schemaVersion": 2, "manifests": [{"mediaType": OCI_MANIFEST, "digest": digest_of(b"a"), "size": 1, "platform": {"os": "linux", "architecture": "s390x"}}]}
+        {
+            "schemaVersion": 2,
+            "manifests": [
+                {
+                    "mediaType": OCI_MANIFEST,
+                    "digest": digest_of(b"a"),
+                    "size": 1,
+                    "platform": {"os": "linux", "architecture": "s390x"},
+                }
+            ],
+        }
     ).encode()
     parsed = parse_manifest("r/x", index, digest_of(index), OCI_INDEX)
     assert parsed.is_index and parsed.manifests[0].platform == Platform("linux", "s390x")

@@ -83,15 +83,17 @@ def test_basic_auth_with_good_credentials(auth_registry: LocalRegistry, tmp_path
     assert client.has_manifest(pushed.by_digest)
 
 
-def test_basic_auth_from_registry_auth_file_env(auth_registry: LocalRegistry, tmp_path: Path, no_ambient_auth: None,
-                                               monkeypatch: pytest.MonkeyPatch) -> None:
+def test_basic_auth_from_registry_auth_file_env(
+    auth_registry: LocalRegistry, tmp_path: Path, no_ambient_auth: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
     pushed = push_image(auth_registry.host, "private/env", "v1", auth=(USER, PASSWORD))
     monkeypatch.setenv("REGISTRY_AUTH_FILE", str(write_authfile(tmp_path / "env.json", auth_registry.host, USER, PASSWORD)))
     assert OciClient().resolve_digest(pushed.ref) == pushed.digest
 
 
-def test_wrong_credentials_are_refused_clearly(auth_registry: LocalRegistry, tmp_path: Path, no_ambient_auth: None,
-                                               cli_run: Callable[..., tuple[int, str, str]]) -> None:
+def test_wrong_credentials_are_refused_clearly(
+    auth_registry: LocalRegistry, tmp_path: Path, no_ambient_auth: None, cli_run: Callable[..., tuple[int, str, str]]
+) -> None:
     pushed = push_image(auth_registry.host, "private/refused", "v1", auth=(USER, PASSWORD))
     wrong = "Wr0ng-passw0rd-value"
     authfile = write_authfile(tmp_path / "wrong.json", auth_registry.host, USER, wrong)
@@ -104,13 +106,15 @@ def test_wrong_credentials_are_refused_clearly(auth_registry: LocalRegistry, tmp
     assert wrong not in stderr and base64.b64encode(f"{USER}:{wrong}".encode()).decode() not in stderr
 
 
-def test_no_credentials_names_anonymous_access(auth_registry: LocalRegistry, no_ambient_auth: None,
-                                               cli_run: Callable[..., tuple[int, str, str]]) -> None:
+def test_no_credentials_names_anonymous_access(
+    auth_registry: LocalRegistry, no_ambient_auth: None, cli_run: Callable[..., tuple[int, str, str]]
+) -> None:
     rc, _, stderr = cli_run("bundle-images", f"{auth_registry.host}/private/anything:v1")
     assert rc == 1 and "refused anonymous access" in stderr and "no auth file" in stderr
 
 
-def test_missing_authfile_is_an_input_error(registry: LocalRegistry, tmp_path: Path,
-                                            cli_run: Callable[..., tuple[int, str, str]]) -> None:
+def test_missing_authfile_is_an_input_error(
+    registry: LocalRegistry, tmp_path: Path, cli_run: Callable[..., tuple[int, str, str]]
+) -> None:
     rc, _, stderr = cli_run("bundle-images", "--authfile", str(tmp_path / "nope.json"), f"{registry.host}/x/y:1")
     assert rc == 2 and "does not exist" in stderr

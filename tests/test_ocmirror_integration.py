@@ -73,8 +73,7 @@ def tool(double_on_path: Path) -> OcMirror:
 def write_isc(path: Path, names: list[str], extra: str = "") -> Path:
     entries = "".join(f"  - name: {name}\n" for name in names)
     path.write_text(
-        "apiVersion: mirror.openshift.io/v2alpha1\nkind: ImageSetConfiguration\n"
-        f"mirror:\n  additionalImages:\n{entries}{extra}"
+        f"apiVersion: mirror.openshift.io/v2alpha1\nkind: ImageSetConfiguration\nmirror:\n  additionalImages:\n{entries}{extra}"
     )
     return path
 
@@ -121,8 +120,14 @@ def test_mirror_to_disk_then_disk_to_mirror(
     (carried / "mirror_000001.tar").write_bytes((archive / "mirror_000001.tar").read_bytes())
     d2m = disk_to_mirror(
         tool,
-        DiskToMirrorOptions(archive_dir=carried, target=f"docker://{target.host}/mirrored", config=isc,
-                            cache_dir=tmp_path / "bastion-cache", src_tls_verify=False, dest_tls_verify=False),
+        DiskToMirrorOptions(
+            archive_dir=carried,
+            target=f"docker://{target.host}/mirrored",
+            config=isc,
+            cache_dir=tmp_path / "bastion-cache",
+            src_tls_verify=False,
+            dest_tls_verify=False,
+        ),
         progress=False,
     )
     assert d2m.ok, d2m.summary
@@ -152,8 +157,14 @@ def test_mirror_to_disk_then_disk_to_mirror(
 def test_mirror_to_mirror(tool: OcMirror, images: dict[str, PushedImage], target: LocalRegistry, tmp_path: Path) -> None:
     result = mirror_to_mirror(
         tool,
-        MirrorToMirrorOptions(workspace=tmp_path / "ws", target=f"{target.host}/direct", config=isc_for(tmp_path, images),
-                              cache_dir=tmp_path / "cache", src_tls_verify=False, dest_tls_verify=False),
+        MirrorToMirrorOptions(
+            workspace=tmp_path / "ws",
+            target=f"{target.host}/direct",
+            config=isc_for(tmp_path, images),
+            cache_dir=tmp_path / "cache",
+            src_tls_verify=False,
+            dest_tls_verify=False,
+        ),
         progress=False,
     )
     assert result.ok, result.summary
@@ -165,7 +176,9 @@ def test_mirror_to_mirror(tool: OcMirror, images: dict[str, PushedImage], target
     }
     for image in images.values():
         mirrored = f"{target.host}/direct/{image.repo}"
-        assert remote_digest(f"{mirrored}@{image.digest}" if image is images["multi"] else f"{mirrored}:{image.tag}") == image.digest
+        assert (
+            remote_digest(f"{mirrored}@{image.digest}" if image is images["multi"] else f"{mirrored}:{image.tag}") == image.digest
+        )
     assert result.working_dir == tmp_path / "ws" / "working-dir"
     assert {r.kind for r in result.cluster_resources} == {"ImageDigestMirrorSet", "ImageTagMirrorSet"}
 
@@ -173,8 +186,9 @@ def test_mirror_to_mirror(tool: OcMirror, images: dict[str, PushedImage], target
 def test_dry_run_plans_as_oc_mirror_writes_it(tool: OcMirror, images: dict[str, PushedImage], tmp_path: Path) -> None:
     plan = dry_run(
         tool,
-        MirrorToDiskOptions(archive_dir=tmp_path / "a", config=isc_for(tmp_path, images), cache_dir=tmp_path / "empty",
-                            src_tls_verify=False),
+        MirrorToDiskOptions(
+            archive_dir=tmp_path / "a", config=isc_for(tmp_path, images), cache_dir=tmp_path / "empty", src_tls_verify=False
+        ),
         progress=False,
     )
     assert plan.result.ok, plan.result.summary
@@ -218,8 +232,12 @@ def test_old_oc_mirror_exit_0_still_fails(
     missing = f"{source.host}/ocm/gone:1"
     result = mirror_to_disk(
         tool,
-        MirrorToDiskOptions(archive_dir=tmp_path / "a", config=write_isc(tmp_path / "isc.yaml", [missing]),
-                            cache_dir=tmp_path / "c", src_tls_verify=False),
+        MirrorToDiskOptions(
+            archive_dir=tmp_path / "a",
+            config=write_isc(tmp_path / "isc.yaml", [missing]),
+            cache_dir=tmp_path / "c",
+            src_tls_verify=False,
+        ),
         progress=False,
     )
     assert result.exit_code == 0
@@ -227,16 +245,20 @@ def test_old_oc_mirror_exit_0_still_fails(
     assert list((tmp_path / "a" / "working-dir" / "logs").glob("mirroring_errors_*.txt"))
 
 
-def test_wrong_target_unreachable_registry(
-    tool: OcMirror, images: dict[str, PushedImage], tmp_path: Path
-) -> None:
+def test_wrong_target_unreachable_registry(tool: OcMirror, images: dict[str, PushedImage], tmp_path: Path) -> None:
     from tests.services.process import free_port
 
     result = mirror_to_mirror(
         tool,
-        MirrorToMirrorOptions(workspace=tmp_path / "ws", target=f"docker://127.0.0.1:{free_port()}/x",
-                              config=write_isc(tmp_path / "isc.yaml", [images["app"].ref]), cache_dir=tmp_path / "c",
-                              src_tls_verify=False, dest_tls_verify=False, retry_times=0),
+        MirrorToMirrorOptions(
+            workspace=tmp_path / "ws",
+            target=f"docker://127.0.0.1:{free_port()}/x",
+            config=write_isc(tmp_path / "isc.yaml", [images["app"].ref]),
+            cache_dir=tmp_path / "c",
+            src_tls_verify=False,
+            dest_tls_verify=False,
+            retry_times=0,
+        ),
         progress=False,
     )
     # oc-mirror checks the destination before copying anything: a generic error (exit 1)
@@ -251,21 +273,27 @@ def test_unparseable_config(tool: OcMirror, oc_mirror_double: Path, tmp_path: Pa
     with pytest.raises(ConfigError, match="not valid YAML"):
         mirror_to_disk(tool, MirrorToDiskOptions(archive_dir=tmp_path / "a", config=broken), progress=False)
     # The double refuses it the way oc-mirror does (generic error, exit 1).
-    proc = subprocess.run([str(oc_mirror_double), "--v2", "-c", str(broken), f"file://{tmp_path / 'b'}"],
-                          capture_output=True, text=True)
+    proc = subprocess.run(
+        [str(oc_mirror_double), "--v2", "-c", str(broken), f"file://{tmp_path / 'b'}"], capture_output=True, text=True
+    )
     assert proc.returncode == 1 and "[ERROR]" in proc.stdout and "imagesetconfig" in proc.stdout
     # A config mirrorkit can read but oc-mirror refuses: oc-mirror's own message reaches the result.
     unknown = write_isc(tmp_path / "unknown.yaml", ["127.0.0.1:1/a/b:1"], extra="  foo: bar\n")
-    result = mirror_to_disk(tool, MirrorToDiskOptions(archive_dir=tmp_path / "c", config=unknown,
-                                                      cache_dir=tmp_path / "cache"), progress=False)
+    result = mirror_to_disk(
+        tool, MirrorToDiskOptions(archive_dir=tmp_path / "c", config=unknown, cache_dir=tmp_path / "cache"), progress=False
+    )
     assert result.exit_code == 1 and not result.ok and result.failed_categories == ("generic",)
     assert 'unknown field "foo"' in result.summary
 
 
 def test_disk_to_mirror_without_archive_is_an_input_error(tool: OcMirror, tmp_path: Path) -> None:
     with pytest.raises(InputError, match="no mirror_"):
-        disk_to_mirror(tool, DiskToMirrorOptions(archive_dir=tmp_path, target="docker://127.0.0.1:5000",
-                                                 config=write_isc(tmp_path / "isc.yaml", [])))
+        disk_to_mirror(
+            tool,
+            DiskToMirrorOptions(
+                archive_dir=tmp_path, target="docker://127.0.0.1:5000", config=write_isc(tmp_path / "isc.yaml", [])
+            ),
+        )
 
 
 def _wait_for(path: Path, timeout: float = 20.0) -> int:
@@ -290,8 +318,9 @@ def _alive(pid: int) -> bool:
         return False
 
 
-def test_killed_oc_mirror(tool: OcMirror, images: dict[str, PushedImage], tmp_path: Path,
-                          monkeypatch: pytest.MonkeyPatch) -> None:
+def test_killed_oc_mirror(
+    tool: OcMirror, images: dict[str, PushedImage], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     pidfile = tmp_path / "pid"
     monkeypatch.setenv("OC_MIRROR_DOUBLE_SLEEP", "30")
     monkeypatch.setenv("OC_MIRROR_DOUBLE_PIDFILE", str(pidfile))
@@ -311,8 +340,9 @@ def test_killed_oc_mirror(tool: OcMirror, images: dict[str, PushedImage], tmp_pa
     started = time.monotonic()
     result = mirror_to_disk(
         tool,
-        MirrorToDiskOptions(archive_dir=tmp_path / "a", config=isc_for(tmp_path, images), cache_dir=tmp_path / "c",
-                            src_tls_verify=False),
+        MirrorToDiskOptions(
+            archive_dir=tmp_path / "a", config=isc_for(tmp_path, images), cache_dir=tmp_path / "c", src_tls_verify=False
+        ),
         progress=False,
     )
     assert time.monotonic() - started < 20
@@ -326,22 +356,28 @@ def cli_env(double_on_path: Path, tmp_path: Path) -> Iterator[dict[str, str]]:
 
 
 def _cli(env: dict[str, str], *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "mirrorkit", *args], env=env, capture_output=True, text=True,
-                          timeout=timeout)
+    return subprocess.run([sys.executable, "-m", "mirrorkit", *args], env=env, capture_output=True, text=True, timeout=timeout)
 
 
 def test_cli_workflows_and_exit_codes(
-    cli_env: dict[str, str], images: dict[str, PushedImage], source: LocalRegistry, target: LocalRegistry,
-    tmp_path: Path
+    cli_env: dict[str, str], images: dict[str, PushedImage], source: LocalRegistry, target: LocalRegistry, tmp_path: Path
 ) -> None:
     isc = isc_for(tmp_path, images)
-    common = ["-c", str(isc), "--cache-dir", str(tmp_path / "c"), "--no-src-tls-verify", "--no-dest-tls-verify",
-              "--no-progress"]
+    common = ["-c", str(isc), "--cache-dir", str(tmp_path / "c"), "--no-src-tls-verify", "--no-dest-tls-verify", "--no-progress"]
     done = _cli(cli_env, "mirror", "to-disk", "--archive-dir", str(tmp_path / "a"), *common)
     assert done.returncode == 0, done.stderr
     assert "mirror to disk succeeded: 3 / 3" in done.stdout
-    pushed = _cli(cli_env, "mirror", "to-mirror", "--from", str(tmp_path / "a"), "--target",
-                  f"docker://{target.host}/cli", "--json", *common)
+    pushed = _cli(
+        cli_env,
+        "mirror",
+        "to-mirror",
+        "--from",
+        str(tmp_path / "a"),
+        "--target",
+        f"docker://{target.host}/cli",
+        "--json",
+        *common,
+    )
     assert pushed.returncode == 0, pushed.stderr
     import json
 
@@ -349,8 +385,17 @@ def test_cli_workflows_and_exit_codes(
     assert report["ok"] and len(report["copied"]) == 3
     assert {r["kind"] for r in report["clusterResources"]} == {"ImageDigestMirrorSet", "ImageTagMirrorSet"}
 
-    planned = _cli(cli_env, "mirror", "direct", "--dry-run", "--workspace", str(tmp_path / "plan"), "--target",
-                   f"docker://{target.host}/cli", *common)
+    planned = _cli(
+        cli_env,
+        "mirror",
+        "direct",
+        "--dry-run",
+        "--workspace",
+        str(tmp_path / "plan"),
+        "--target",
+        f"docker://{target.host}/cli",
+        *common,
+    )
     assert planned.returncode == 0, planned.stderr
     assert "3 images planned" in planned.stdout and "0 missing" in planned.stdout
     mapping = (tmp_path / "plan" / "working-dir" / "dry-run" / "mapping.txt").read_text()
@@ -359,8 +404,18 @@ def test_cli_workflows_and_exit_codes(
 
     # Missing image: exit 1, the image and the reason on one line, no traceback.
     bad_isc = write_isc(tmp_path / "bad.yaml", [f"{source.host}/ocm/absent:0"])
-    failed = _cli(cli_env, "mirror", "direct", "--workspace", str(tmp_path / "w"), "--target",
-                  f"docker://{target.host}/cli", *common[2:], "-c", str(bad_isc))
+    failed = _cli(
+        cli_env,
+        "mirror",
+        "direct",
+        "--workspace",
+        str(tmp_path / "w"),
+        "--target",
+        f"docker://{target.host}/cli",
+        *common[2:],
+        "-c",
+        str(bad_isc),
+    )
     assert failed.returncode == 1
     assert f"{source.host}/ocm/absent:0 (" in failed.stderr and "manifest unknown" in failed.stderr
     assert "Traceback" not in failed.stderr
@@ -376,8 +431,17 @@ def test_cli_workflows_and_exit_codes(
     assert unparsed.returncode == 2 and str(broken) in unparsed.stderr and "Traceback" not in unparsed.stderr
 
     # oc-mirror missing: exit 2 with install hints.
-    absent = _cli(cli_env, "mirror", "to-disk", "--archive-dir", str(tmp_path / "z"), "-c", str(isc),
-                  "--oc-mirror", str(tmp_path / "no-such-oc-mirror"))
+    absent = _cli(
+        cli_env,
+        "mirror",
+        "to-disk",
+        "--archive-dir",
+        str(tmp_path / "z"),
+        "-c",
+        str(isc),
+        "--oc-mirror",
+        str(tmp_path / "no-such-oc-mirror"),
+    )
     assert absent.returncode == 2 and "mirror.openshift.com" in absent.stderr
 
 
@@ -387,15 +451,30 @@ def test_cli_ctrl_c_stops_oc_mirror_and_says_how_to_resume(
     pidfile = tmp_path / "pid"
     env = {**cli_env, "OC_MIRROR_DOUBLE_SLEEP": "30", "OC_MIRROR_DOUBLE_PIDFILE": str(pidfile)}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "mirrorkit", "mirror", "to-disk", "--archive-dir", str(tmp_path / "a"),
-         "-c", str(isc_for(tmp_path, images)), "--cache-dir", str(tmp_path / "c"), "--no-src-tls-verify"],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-m",
+            "mirrorkit",
+            "mirror",
+            "to-disk",
+            "--archive-dir",
+            str(tmp_path / "a"),
+            "-c",
+            str(isc_for(tmp_path, images)),
+            "--cache-dir",
+            str(tmp_path / "c"),
+            "--no-src-tls-verify",
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         child = _wait_for(pidfile)
         time.sleep(0.3)  # let mirrorkit reach its read loop
         proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=20)
+        _out, err = proc.communicate(timeout=20)
     finally:
         if proc.poll() is None:
             proc.kill()

@@ -42,7 +42,7 @@ SAMPLE_LOG = f"""\
 2025/04/27 23:01:30  \x1b[36m[INFO]\x1b[0m   : ⚙️  setting up the environment for you...
 2025/04/27 23:01:31  \x1b[36m[INFO]\x1b[0m   : 🔀 workflow mode: mirrorToMirror
 2025/04/27 23:01:33  \x1b[36m[INFO]\x1b[0m   : 🔍 collecting additional images...
-2025/04/27 23:01:34  \x1b[36m[INFO]\x1b[0m   : images to copy 4 
+2025/04/27 23:01:34  \x1b[36m[INFO]\x1b[0m   : images to copy 4
 2025/04/27 23:01:40  \x1b[36m[INFO]\x1b[0m   : Success copying registry.redhat.io/rhdh/rhdh-hub-rhel9@{DIGEST} ➡️  mirror.local:5000/rhdh/rhdh/rhdh-hub-rhel9@{DIGEST}
 2025/04/27 23:01:41  \x1b[36m[INFO]\x1b[0m   : Success copying docker://quay.io/ns/tool:1.2 ➡️  docker://mirror.local:5000/rhdh/ns/tool:1.2
 2025/04/27 23:01:42  \x1b[31m[ERROR]\x1b[0m  : [Worker] error mirroring image docker://registry.redhat.io/openshift-serverless-1/logic-swf-builder-rhel8:1.36.0 error: initializing source docker://registry.redhat.io/openshift-serverless-1/logic-swf-builder-rhel8:1.36.0: reading manifest 1.36.0 in registry.redhat.io/openshift-serverless-1/logic-swf-builder-rhel8: manifest unknown
@@ -65,9 +65,10 @@ def test_strip_ansi_removes_colour_and_cursor_codes() -> None:
 def test_parse_sample_log_yields_every_event_kind() -> None:
     events = [e for e in map(parse_line, SAMPLE_LOG.splitlines()) if e is not None]
     assert ImagesToCopy(4) in events
-    assert CopiedImage(
-        f"registry.redhat.io/rhdh/rhdh-hub-rhel9@{DIGEST}", f"mirror.local:5000/rhdh/rhdh/rhdh-hub-rhel9@{DIGEST}"
-    ) in events
+    assert (
+        CopiedImage(f"registry.redhat.io/rhdh/rhdh-hub-rhel9@{DIGEST}", f"mirror.local:5000/rhdh/rhdh/rhdh-hub-rhel9@{DIGEST}")
+        in events
+    )
     assert CopiedImage("docker://quay.io/ns/tool:1.2", "docker://mirror.local:5000/rhdh/ns/tool:1.2") in events
     worker = [e for e in events if isinstance(e, FailedImage) and not e.kind]
     assert worker == [
@@ -88,12 +89,8 @@ def test_parse_sample_log_yields_every_event_kind() -> None:
     results = [e for e in events if isinstance(e, CategoryCount)]
     assert results == [
         CategoryCount("release", 575, 575, True, ""),
-        CategoryCount(
-            "operator", 272, 281, False, "Some operator images failed to be mirrored - please check the logs"
-        ),
-        CategoryCount(
-            "additional", 1, 2, False, "Some additional images failed to be mirrored - please check the logs"
-        ),
+        CategoryCount("operator", 272, 281, False, "Some operator images failed to be mirrored - please check the logs"),
+        CategoryCount("additional", 1, 2, False, "Some additional images failed to be mirrored - please check the logs"),
     ]
     assert isinstance(events[-1], ErrorMessage)
     assert "mirroring_errors_" in events[-1].text
@@ -131,8 +128,10 @@ def test_error_file_lines() -> None:
 @pytest.mark.parametrize(
     ("output", "version"),
     [
-        ('Client Version: version.Info{Major:"", Minor:"", GitVersion:"4.19.0-202507292137.p0.gf4d5ba3.assembly.stream.el9-f4d5ba3", GitCommit:"f4d5ba3"}',
-         "4.19.0-202507292137.p0.gf4d5ba3.assembly.stream.el9-f4d5ba3"),
+        (
+            'Client Version: version.Info{Major:"", Minor:"", GitVersion:"4.19.0-202507292137.p0.gf4d5ba3.assembly.stream.el9-f4d5ba3", GitCommit:"f4d5ba3"}',
+            "4.19.0-202507292137.p0.gf4d5ba3.assembly.stream.el9-f4d5ba3",
+        ),
         ("clientVersion:\n  gitVersion: 4.17.3\n", "4.17.3"),
         ("oc-mirror v4.16.0", "4.16.0"),
         ("no idea", "unknown"),
@@ -155,23 +154,40 @@ def test_target_parse_and_errors() -> None:
 def test_build_args_for_each_workflow(tmp_path: Path) -> None:
     isc = tmp_path / "isc.yaml"
     m2d = build_args(
-        MirrorToDiskOptions(config=isc, archive_dir=tmp_path / "a", since="2025-06-30", parallel_images=3,
-                            retry_times=2, retry_delay_s=1.5, src_tls_verify=False, cache_dir=tmp_path / "c")
+        MirrorToDiskOptions(
+            config=isc,
+            archive_dir=tmp_path / "a",
+            since="2025-06-30",
+            parallel_images=3,
+            retry_times=2,
+            retry_delay_s=1.5,
+            src_tls_verify=False,
+            cache_dir=tmp_path / "c",
+        )
     )
     assert m2d[:3] == ["--v2", "-c", str(isc)]
     assert m2d[-1] == f"file://{tmp_path / 'a'}"
-    assert ["--since", "2025-06-30"] == m2d[m2d.index("--since"): m2d.index("--since") + 2]
+    assert m2d[m2d.index("--since") : m2d.index("--since") + 2] == ["--since", "2025-06-30"]
     assert "--src-tls-verify=false" in m2d and "--dest-tls-verify=true" in m2d
     assert m2d[m2d.index("--retry-delay") + 1] == "1500ms"
     assert m2d[m2d.index("--cache-dir") + 1] == str(tmp_path / "c")
-    d2m = build_args(DiskToMirrorOptions(config=isc, archive_dir=tmp_path / "a", target="docker://reg:5000/p",
-                                         authfile=tmp_path / "auth.json", dry_run=False, max_nested_paths=2))
+    d2m = build_args(
+        DiskToMirrorOptions(
+            config=isc,
+            archive_dir=tmp_path / "a",
+            target="docker://reg:5000/p",
+            authfile=tmp_path / "auth.json",
+            dry_run=False,
+            max_nested_paths=2,
+        )
+    )
     assert d2m[d2m.index("--from") + 1] == f"file://{tmp_path / 'a'}"
     assert d2m[-1] == "docker://reg:5000/p"
     assert d2m[d2m.index("--authfile") + 1] == str(tmp_path / "auth.json")
     assert d2m[d2m.index("--max-nested-paths") + 1] == "2"
-    m2m = build_args(MirrorToMirrorOptions(config=isc, workspace=tmp_path / "w", target="reg:5000", dry_run=True,
-                                           log_level="debug"))
+    m2m = build_args(
+        MirrorToMirrorOptions(config=isc, workspace=tmp_path / "w", target="reg:5000", dry_run=True, log_level="debug")
+    )
     assert m2m[m2m.index("--workspace") + 1] == f"file://{tmp_path / 'w'}"
     assert "--dry-run" in m2m and m2m[m2m.index("--log-level") + 1] == "debug"
     assert "--since" not in d2m + m2m
@@ -196,9 +212,18 @@ def test_exit_bitmask() -> None:
 
 
 def _result(tmp_path: Path, **kw: object) -> MirrorResult:
-    base: dict = dict(workflow="diskToMirror", exit_code=0, images_total=2, copied=(CopiedImage("a/b:1", "t/a/b:1"),),
-                      failed=(), categories=(), errors=(), log_file=tmp_path / "x.log", working_dir=tmp_path,
-                      duration_s=1.0)
+    base: dict = dict(
+        workflow="diskToMirror",
+        exit_code=0,
+        images_total=2,
+        copied=(CopiedImage("a/b:1", "t/a/b:1"),),
+        failed=(),
+        categories=(),
+        errors=(),
+        log_file=tmp_path / "x.log",
+        working_dir=tmp_path,
+        duration_s=1.0,
+    )
     base.update(kw)
     return MirrorResult(**base)
 

@@ -19,9 +19,9 @@ import pytest
 import responses
 import yaml
 
+from mirrorkit.catalog.bundle_image import Source, collect_images, inspect_bundle, resolve_bundle_images
 from mirrorkit.errors import InputError
 from mirrorkit.oci.client import OciClient
-from mirrorkit.catalog.bundle_image import Source, collect_images, inspect_bundle, resolve_bundle_images
 from tests.services.images import make_layer, push_image, push_index, sha256_digest
 from tests.services.registry import LocalRegistry
 
@@ -62,15 +62,27 @@ def csv_doc(related: list[str], *, version: str = "1.36.0") -> dict:
                                 "replicas": 1,
                                 "template": {
                                     "spec": {
-                                        "initContainers": [{"name": "init", "image": f"{RH}/logic-operator-init-rhel8:{version}"}],
+                                        "initContainers": [
+                                            {"name": "init", "image": f"{RH}/logic-operator-init-rhel8:{version}"}
+                                        ],
                                         "containers": [
-                                            {"name": "kube-rbac-proxy", "image": RBAC_PROXY, "args": ["--secure-listen-address=0.0.0.0:8443"]},
+                                            {
+                                                "name": "kube-rbac-proxy",
+                                                "image": RBAC_PROXY,
+                                                "args": ["--secure-listen-address=0.0.0.0:8443"],
+                                            },
                                             {
                                                 "name": "manager",
                                                 "image": OPERATOR,
                                                 "env": [
-                                                    {"name": "POD_NAMESPACE", "valueFrom": {"fieldRef": {"fieldPath": "metadata.namespace"}}},
-                                                    {"name": "RELATED_IMAGE_JOBS_SERVICE", "value": logic_image("logic-jobs-service-ephemeral-rhel8")},
+                                                    {
+                                                        "name": "POD_NAMESPACE",
+                                                        "valueFrom": {"fieldRef": {"fieldPath": "metadata.namespace"}},
+                                                    },
+                                                    {
+                                                        "name": "RELATED_IMAGE_JOBS_SERVICE",
+                                                        "value": logic_image("logic-jobs-service-ephemeral-rhel8"),
+                                                    },
                                                     {"name": "WEBHOOK_URL", "value": "https://example.com/hook:443"},
                                                     {"name": "LOG_LEVEL", "value": "info"},
                                                 ],
@@ -113,16 +125,28 @@ def controllers_configmap(builder_tag: str = "1.36.0") -> dict:
 
 
 def bundle_files(builder_tag: str = "1.36.0") -> dict[str, bytes | None]:
-    crd = {"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition", "metadata": {"name": "sonataflows.sonataflow.org"},
-           "spec": {"versions": [{"name": "v1alpha08", "schema": {"openAPIV3Schema": {"description": "image: quay.io/example/not-collected:1"}}}]}}
+    crd = {
+        "apiVersion": "apiextensions.k8s.io/v1",
+        "kind": "CustomResourceDefinition",
+        "metadata": {"name": "sonataflows.sonataflow.org"},
+        "spec": {
+            "versions": [
+                {"name": "v1alpha08", "schema": {"openAPIV3Schema": {"description": "image: quay.io/example/not-collected:1"}}}
+            ]
+        },
+    }
     return {
         CSV_FILE: yaml.safe_dump(csv_doc([OPERATOR, RBAC_PROXY])).encode(),
         CM_FILE: yaml.safe_dump(controllers_configmap(builder_tag)).encode(),
         CRD_FILE: yaml.safe_dump(crd).encode(),
         "metadata/annotations.yaml": yaml.safe_dump(
-            {"annotations": {"operators.operatorframework.io.bundle.package.v1": "logic-operator-rhel8",
-                             "operators.operatorframework.io.bundle.channels.v1": "alpha",
-                             "operators.operatorframework.io.bundle.manifests.v1": "manifests/"}}
+            {
+                "annotations": {
+                    "operators.operatorframework.io.bundle.package.v1": "logic-operator-rhel8",
+                    "operators.operatorframework.io.bundle.channels.v1": "alpha",
+                    "operators.operatorframework.io.bundle.manifests.v1": "manifests/",
+                }
+            }
         ).encode(),
         "root/buildinfo/content_manifests/logic-operator-bundle.json": b'{"image": "' + OPERATOR.encode() + b'"}',
     }
@@ -132,10 +156,17 @@ def expected_sources(builder_tag: str = "1.36.0") -> dict[str, set[Source]]:
     c = lambda path: Source(CSV_FILE, path)  # noqa: E731
     m = lambda key: Source(CM_FILE, f"{CFG}.{key}")  # noqa: E731
     return {
-        OPERATOR: {c("metadata.annotations.containerImage"), c("spec.relatedImages[0].image"), c(f"{DEPLOY}.containers[1].image")},
+        OPERATOR: {
+            c("metadata.annotations.containerImage"),
+            c("spec.relatedImages[0].image"),
+            c(f"{DEPLOY}.containers[1].image"),
+        },
         RBAC_PROXY: {c("spec.relatedImages[1].image"), c(f"{DEPLOY}.containers[0].image")},
         f"{RH}/logic-operator-init-rhel8:1.36.0": {c(f"{DEPLOY}.initContainers[0].image")},
-        logic_image("logic-jobs-service-ephemeral-rhel8"): {c(f"{DEPLOY}.containers[1].env[1].value"), m("jobsServiceEphemeralImageTag")},
+        logic_image("logic-jobs-service-ephemeral-rhel8"): {
+            c(f"{DEPLOY}.containers[1].env[1].value"),
+            m("jobsServiceEphemeralImageTag"),
+        },
         "gcr.io/kaniko-project/warmer:v1.9.0": {m("kanikoDefaultWarmerImageTag")},
         logic_image("logic-jobs-service-postgresql-rhel8"): {m("jobsServicePostgreSQLImageTag")},
         logic_image("logic-data-index-postgresql-rhel8"): {m("dataIndexPostgreSQLImageTag")},
@@ -185,7 +216,6 @@ def test_configmap_json_values_multi_documents_and_plain_values() -> None:
 # -- against the real registry -------------------------------------------------------------------
 
 
-
 @pytest.fixture
 def client() -> OciClient:
     return OciClient()
@@ -194,15 +224,30 @@ def client() -> OciClient:
 @pytest.mark.integration
 def test_oci_bundle_with_layers_overrides_and_whiteouts(registry: LocalRegistry, client: OciClient) -> None:
     files = bundle_files()
-    base = make_layer({**files, "manifests/old-extra_v1_configmap.yaml": yaml.safe_dump(
-        {"kind": "ConfigMap", "data": {"x": "quay.io/old/removed-by-whiteout:1"}}).encode(),
-        "manifests/stale/cm.yaml": yaml.safe_dump({"kind": "ConfigMap", "data": {"x": "quay.io/old/removed-by-opaque:1"}}).encode(),
-    })
+    base = make_layer(
+        {
+            **files,
+            "manifests/old-extra_v1_configmap.yaml": yaml.safe_dump(
+                {"kind": "ConfigMap", "data": {"x": "quay.io/old/removed-by-whiteout:1"}}
+            ).encode(),
+            "manifests/stale/cm.yaml": yaml.safe_dump(
+                {"kind": "ConfigMap", "data": {"x": "quay.io/old/removed-by-opaque:1"}}
+            ).encode(),
+        }
+    )
     # layer 2 overrides the controllers ConfigMap (builder 1.36.0-8) and deletes one file
-    upper = make_layer({CM_FILE: yaml.safe_dump(controllers_configmap("1.36.0-8")).encode(), "manifests/old-extra_v1_configmap.yaml": None})
+    upper = make_layer(
+        {CM_FILE: yaml.safe_dump(controllers_configmap("1.36.0-8")).encode(), "manifests/old-extra_v1_configmap.yaml": None}
+    )
     # layer 3 makes manifests/stale opaque and adds a new file in it
-    opaque = make_layer({"manifests/stale/.wh..wh..opq": b"", "manifests/stale/new.yaml": yaml.safe_dump(
-        {"kind": "ConfigMap", "data": {"x": "quay.io/new/added-in-layer3:1"}}).encode()})
+    opaque = make_layer(
+        {
+            "manifests/stale/.wh..wh..opq": b"",
+            "manifests/stale/new.yaml": yaml.safe_dump(
+                {"kind": "ConfigMap", "data": {"x": "quay.io/new/added-in-layer3:1"}}
+            ).encode(),
+        }
+    )
     pushed = push_image(registry.host, "bundles/oci-layers", "1.36.0", [base, upper, opaque])
     result = inspect_bundle(client, pushed.ref)
     expected = expected_sources("1.36.0-8")
@@ -219,15 +264,20 @@ def test_oci_bundle_with_layers_overrides_and_whiteouts(registry: LocalRegistry,
 def test_docker_manifest_list_picks_the_platform(registry: LocalRegistry, client: OciClient) -> None:
     amd = make_layer(bundle_files("1.36.0"))
     arm = make_layer(bundle_files("1.36.0-arm"))
-    pushed = push_index(registry.host, "bundles/docker-multi", "1.36.0",
-                        layers_for={("linux", "amd64"): [amd], ("linux", "arm64"): [arm]}, docker=True)
+    pushed = push_index(
+        registry.host,
+        "bundles/docker-multi",
+        "1.36.0",
+        layers_for={("linux", "amd64"): [amd], ("linux", "arm64"): [arm]},
+        docker=True,
+    )
     default = inspect_bundle(client, pushed.ref)
     assert as_map(default.images) == expected_sources("1.36.0")
     arm_result = inspect_bundle(client, pushed.ref, platform="linux/arm64")
     assert as_map(arm_result.images) == expected_sources("1.36.0-arm")
     assert default.digest != arm_result.digest
     assert client.resolve_digest(pushed.ref) == pushed.digest
-    with pytest.raises(InputError, match="no linux/s390x manifest.*linux/amd64, linux/arm64"):
+    with pytest.raises(InputError, match=r"no linux/s390x manifest.*linux/amd64, linux/arm64"):
         inspect_bundle(client, pushed.ref, platform="linux/s390x")
 
 
@@ -241,22 +291,36 @@ def test_docker_single_manifest_with_uncompressed_layer(registry: LocalRegistry,
 @pytest.mark.integration
 def test_bundle_labels_name_the_manifests_and_metadata_folders(registry: LocalRegistry, client: OciClient) -> None:
     """`operators.operatorframework.io.bundle.manifests.v1` (and `.metadata.v1`) say where the files are."""
-    files = {path.replace("manifests/", "deploy/olm/", 1).replace("metadata/", "meta/", 1): data
-             for path, data in bundle_files().items()}
-    decoy = {"manifests/decoy_v1_configmap.yaml": yaml.safe_dump(
-        {"kind": "ConfigMap", "data": {"x": "quay.io/decoy/not-the-bundle:1"}}).encode()}
-    labels = {"operators.operatorframework.io.bundle.manifests.v1": "deploy/olm/",
-              "operators.operatorframework.io.bundle.metadata.v1": "meta/"}
+    files = {
+        path.replace("manifests/", "deploy/olm/", 1).replace("metadata/", "meta/", 1): data
+        for path, data in bundle_files().items()
+    }
+    decoy = {
+        "manifests/decoy_v1_configmap.yaml": yaml.safe_dump(
+            {"kind": "ConfigMap", "data": {"x": "quay.io/decoy/not-the-bundle:1"}}
+        ).encode()
+    }
+    labels = {
+        "operators.operatorframework.io.bundle.manifests.v1": "deploy/olm/",
+        "operators.operatorframework.io.bundle.metadata.v1": "meta/",
+    }
     pushed = push_image(registry.host, "bundles/labelled", "1", [make_layer({**files, **decoy})], labels=labels)
     result = inspect_bundle(client, pushed.ref)
-    expected = {ref: {Source(s.file.replace("manifests/", "deploy/olm/", 1), s.path) for s in sources}
-                for ref, sources in expected_sources().items()}
+    expected = {
+        ref: {Source(s.file.replace("manifests/", "deploy/olm/", 1), s.path) for s in sources}
+        for ref, sources in expected_sources().items()
+    }
     assert as_map(result.images) == expected
     assert result.package == "logic-operator-rhel8"
     assert not any(f.startswith("manifests/") for f in result.files)
     # an unsafe label falls back to the conventional manifests/ folder
-    unsafe = push_image(registry.host, "bundles/labelled-unsafe", "1", [make_layer(bundle_files())],
-                        labels={"operators.operatorframework.io.bundle.manifests.v1": "../etc/"})
+    unsafe = push_image(
+        registry.host,
+        "bundles/labelled-unsafe",
+        "1",
+        [make_layer(bundle_files())],
+        labels={"operators.operatorframework.io.bundle.manifests.v1": "../etc/"},
+    )
     assert as_map(inspect_bundle(client, unsafe.ref).images) == expected_sources()
 
 
@@ -284,13 +348,15 @@ def test_unsafe_entries_and_links_are_ignored(registry: LocalRegistry, client: O
     link.type, link.linkname = tarfile.SYMTYPE, "/etc/passwd"
     hard = tarfile.TarInfo("manifests/hard.yaml")
     hard.type, hard.linkname = tarfile.LNKTYPE, "manifests/x.yaml"
-    layer = _raw_tar([
-        _file("./manifests/ok.yaml", yaml.safe_dump({"kind": "ConfigMap", "data": {"x": "quay.io/good/image:1"}}).encode()),
-        _file("/manifests/absolute.yaml", evil),
-        _file("manifests/../manifests/dotdot.yaml", evil),
-        link,
-        hard,
-    ])
+    layer = _raw_tar(
+        [
+            _file("./manifests/ok.yaml", yaml.safe_dump({"kind": "ConfigMap", "data": {"x": "quay.io/good/image:1"}}).encode()),
+            _file("/manifests/absolute.yaml", evil),
+            _file("manifests/../manifests/dotdot.yaml", evil),
+            link,
+            hard,
+        ]
+    )
     pushed = push_image(registry.host, "bundles/unsafe", "1", [layer])
     result = inspect_bundle(client, pushed.ref)
     assert result.refs == ("quay.io/good/image:1",)
@@ -311,8 +377,9 @@ def test_unsafe_entries_and_links_are_ignored(registry: LocalRegistry, client: O
     ],
     ids=["not-a-tar", "gzip-not-tar", "zstd", "no-manifests"],
 )
-def test_bad_bundles_give_a_clear_error(registry: LocalRegistry, cli_run: Callable[..., tuple[int, str, str]],
-                                        layer: bytes, code: int, needle: str) -> None:
+def test_bad_bundles_give_a_clear_error(
+    registry: LocalRegistry, cli_run: Callable[..., tuple[int, str, str]], layer: bytes, code: int, needle: str
+) -> None:
     pushed = push_image(registry.host, "bundles/bad", sha256_digest(layer)[7:19], [layer])
     rc, out, err = cli_run("bundle-images", pushed.ref)
     assert rc == code, err
@@ -350,14 +417,17 @@ def test_cli_formats(registry: LocalRegistry, cli_run: Callable[..., tuple[int, 
 
 
 @responses.activate
-def test_cli_manifest_digest_mismatch(cli_run: Callable[..., tuple[int, str, str]], monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_cli_manifest_digest_mismatch(
+    cli_run: Callable[..., tuple[int, str, str]], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     monkeypatch.setenv("HOME", str(tmp_path))
     monkeypatch.delenv("REGISTRY_AUTH_FILE", raising=False)
     monkeypatch.delenv("XDG_RUNTIME_DIR", raising=False)
     body = b'{"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json", "config": {}, "layers": []}'
     responses.get("https://quay.example.com/v2/", status=200)
-    responses.get("https://quay.example.com/v2/ns/bundle/manifests/1", body=body,
-                  headers={"Docker-Content-Digest": "sha256:" + "f" * 64})
+    responses.get(
+        "https://quay.example.com/v2/ns/bundle/manifests/1", body=body, headers={"Docker-Content-Digest": "sha256:" + "f" * 64}
+    )
     rc, _, err = cli_run("bundle-images", "quay.example.com/ns/bundle:1")
     assert rc == 1 and "does not verify" in err and "Traceback" not in err
 

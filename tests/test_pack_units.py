@@ -22,8 +22,10 @@ def test_space_estimate_counts_every_platform_of_an_index(registry):
     multi = push_index(registry.host, "estimate/multi", "v1", layers_for=layers)
     single = push_image(registry.host, "estimate/single", "v1", [make_layer({"blob": os.urandom(big)})])
     client = OciClient(tls_verify=False)
-    images = [ImageEntry(f"{registry.host}/estimate/multi:v1", multi.digest),
-              ImageEntry(f"{registry.host}/estimate/single:v1", single.digest)]
+    images = [
+        ImageEntry(f"{registry.host}/estimate/multi:v1", multi.digest),
+        ImageEntry(f"{registry.host}/estimate/single:v1", single.digest),
+    ]
     estimate = _image_bytes(images, client, jobs=2)
     assert 3 * big <= estimate < 3 * big + 64 * 1024  # gzip of random bytes adds a little; manifests are small
 
@@ -38,7 +40,9 @@ def test_options_never_show_the_npm_token_or_the_passphrase(tmp_path):
     from mirrorkit.push import PushOptions
 
     packed = PackOptions(output=tmp_path, profile="p", npm_token="npm_SECRETTOKEN", passphrase=b"hunter2-pass")
-    pushed = PushOptions(bundle=tmp_path, registry="r:5000", npm_registry="http://n", output=tmp_path, npm_token="npm_SECRETTOKEN")
+    pushed = PushOptions(
+        bundle=tmp_path, registry="r:5000", npm_registry="http://n", output=tmp_path, npm_token="npm_SECRETTOKEN"
+    )
     for text in (repr(packed), str(packed), repr(pushed)):
         assert "SECRETTOKEN" not in text and "hunter2" not in text
 
@@ -46,7 +50,7 @@ def test_options_never_show_the_npm_token_or_the_passphrase(tmp_path):
 def test_pack_refuses_an_oc_mirror_cache_inside_the_bundle(tmp_path, cli_run):
     isc = tmp_path / "isc.yaml"
     isc.write_text("kind: ImageSetConfiguration\napiVersion: mirror.openshift.io/v2alpha1\nmirror: {}\n")
-    code, out, err = cli_run("pack", "--config", isc, "--output", tmp_path / "b", "--cache-dir", tmp_path / "b" / "cache", "-q")
+    code, _out, err = cli_run("pack", "--config", isc, "--output", tmp_path / "b", "--cache-dir", tmp_path / "b" / "cache", "-q")
     assert code == 2 and "--cache-dir" in err and "inside the bundle" in err
     assert not (tmp_path / "b").exists()
 
@@ -56,10 +60,9 @@ def test_steps_name_the_interrupted_step_also_when_oc_mirror_was_stopped():
     from mirrorkit.steps import Steps
 
     said: list[str] = []
-    with pytest.raises(Interrupted) as exc:
-        with Steps("push", "Run it again", said.append) as step:
-            step("loading images", "loading images into r:5000")
-            raise Interrupted("interrupted: oc-mirror was stopped", hint="log: x.log")
+    with pytest.raises(Interrupted) as exc, Steps("push", "Run it again", said.append) as step:
+        step("loading images", "loading images into r:5000")
+        raise Interrupted("interrupted: oc-mirror was stopped", hint="log: x.log")
     assert str(exc.value) == "push interrupted while loading images: interrupted: oc-mirror was stopped. Run it again"
     assert exc.value.exit_code == 130 and said == ["loading images into r:5000"]
     with pytest.raises(ValueError):  # anything else passes through untouched

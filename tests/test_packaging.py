@@ -27,7 +27,9 @@ def test_install_into_clean_venv(tmp_path):
     py = env_dir / "bin" / "python"
     ours = sorted(wheels.glob("mirrorkit-*.whl"))
     assert len(ours) == 1
-    installed = run(py, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-index", "--find-links", wheels, ours[0])
+    installed = run(
+        py, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-index", "--find-links", wheels, ours[0]
+    )
     assert installed.returncode == 0, installed.stderr[-2000:]
     exe = env_dir / "bin" / "mirrorkit"
     version = run(exe, "--version", cwd=tmp_path)

@@ -19,9 +19,11 @@ def built(registry):
 
 def isc(tmp_path: Path, catalog: str, packages: str) -> Path:
     path = tmp_path / "isc.yaml"
-    path.write_text(f"apiVersion: mirror.openshift.io/v2alpha1\nkind: ImageSetConfiguration\nmirror:\n"
-                    f"  operators:\n  - catalog: {catalog}\n    packages:\n{packages}"
-                    "  additionalImages:\n  - name: registry.example.com/extra/image:1.0\n")
+    path.write_text(
+        f"apiVersion: mirror.openshift.io/v2alpha1\nkind: ImageSetConfiguration\nmirror:\n"
+        f"  operators:\n  - catalog: {catalog}\n    packages:\n{packages}"
+        "  additionalImages:\n  - name: registry.example.com/extra/image:1.0\n"
+    )
     return path
 
 
@@ -80,11 +82,20 @@ npm:
     assert json.loads(out)["npm"]["packages"] == ["@redhat/backstage-plugin-orchestrator@1.8.0"]
 
 
-@pytest.mark.parametrize(("packages", "message"), [
-    ("    - name: rhdhh\n", "package 'rhdhh' is not in catalog {ref}: packages there: rhdh, "),
-    ("    - name: rhdh\n      channels: [{name: fast-18}]\n", "channel 'fast-18' of package 'rhdh' is not in catalog {ref}: its channels: fast-1.8, "),
-    ("    - name: rhdh\n      channels: [{name: fast-1.8}]\n", "the default channel 'fast' was filtered out, a new default channel must be configured"),
-])
+@pytest.mark.parametrize(
+    ("packages", "message"),
+    [
+        ("    - name: rhdhh\n", "package 'rhdhh' is not in catalog {ref}: packages there: rhdh, "),
+        (
+            "    - name: rhdh\n      channels: [{name: fast-18}]\n",
+            "channel 'fast-18' of package 'rhdh' is not in catalog {ref}: its channels: fast-1.8, ",
+        ),
+        (
+            "    - name: rhdh\n      channels: [{name: fast-1.8}]\n",
+            "the default channel 'fast' was filtered out, a new default channel must be configured",
+        ),
+    ],
+)
 def test_configuration_errors_are_one_line_exit_2(cli_run, built, tmp_path, packages, message) -> None:
     code, out, err = cli_run("plan", "--config", isc(tmp_path, built.ref, packages), "--no-tls-verify")
     assert code == 2 and out == ""

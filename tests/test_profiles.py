@@ -28,10 +28,10 @@ def local_profile(host: str = "127.0.0.1:5000", **overrides: str) -> str:
         f"""\
         apiVersion: mirrorkit/v1
         kind: Profile
-        name: {values['name']}
+        name: {values["name"]}
         description: local registry test profile
         release: "1.8"
-        ocp: "{values['ocp']}"
+        ocp: "{values["ocp"]}"
         mirror:
           additionalImages:
             - name: {host}/osl/logic-data-index-postgresql-rhel8:1.36.0
@@ -48,7 +48,7 @@ def local_profile(host: str = "127.0.0.1:5000", **overrides: str) -> str:
         bundleImages:
           - {host}/osl/logic-operator-bundle:1.36.0-8
         npm:
-          registry: {values['npm']}
+          registry: {values["npm"]}
           packages:
             - "@redhat/backstage-plugin-orchestrator@1.8.0"
         """
@@ -122,8 +122,13 @@ def test_extra_and_resolved_images_are_added_once_and_deterministically():
 
     def resolver(bundles):
         seen.append(tuple(bundles))
-        return ["quay.io/z/last:1", f"{OSL}/logic-swf-devmode-rhel8:1.36.0", "quay.io/a/first:1", "quay.io/z/last:1",
-                "quay.io/extra/x:1"]
+        return [
+            "quay.io/z/last:1",
+            f"{OSL}/logic-swf-devmode-rhel8:1.36.0",
+            "quay.io/a/first:1",
+            "quay.io/z/last:1",
+            "quay.io/extra/x:1",
+        ]
 
     result = build_imageset(profile, extra_images=["quay.io/extra/x:1", "quay.io/extra/x:1"], bundle_resolver=resolver)
     assert seen == [profile.bundle_images]
@@ -150,21 +155,27 @@ def test_profile_from_a_path_pointing_at_local_services(tmp_path, cli_run):
     profile = load_profile(str(path))
     assert profile.name == "local-test" and profile.npm_registry == "http://127.0.0.1:4873"
     assert profile.source == str(path)
-    code, out, err = cli_run("imageset", "build", "--profile", str(path), "--ocp", "4.18", "--no-helm",
-                             "--add-image", "127.0.0.1:5000/extra/img:2")
+    code, out, err = cli_run(
+        "imageset", "build", "--profile", str(path), "--ocp", "4.18", "--no-helm", "--add-image", "127.0.0.1:5000/extra/img:2"
+    )
     assert code == 0, err
     config = ImageSetConfig.loads(out)
     assert config.operators[0].catalog == "127.0.0.1:5000/redhat/redhat-operator-index:v4.18"
     assert config.helm is None
-    assert config.additional_images == ["127.0.0.1:5000/osl/logic-data-index-postgresql-rhel8:1.36.0",
-                                        "127.0.0.1:5000/extra/img:2"]
+    assert config.additional_images == [
+        "127.0.0.1:5000/osl/logic-data-index-postgresql-rhel8:1.36.0",
+        "127.0.0.1:5000/extra/img:2",
+    ]
 
 
 def test_invalid_profile_lists_every_problem_with_its_key_path(tmp_path, cli_run):
-    text = local_profile(host="127.0.0.1:5000", npm="ftp://npm") \
-        .replace('"@redhat/backstage-plugin-orchestrator@1.8.0"', '"@redhat/backstage-plugin-orchestrator@latest"') \
-        .replace("logic-operator-bundle:1.36.0-8", "logic-operator-bundle") \
-        .replace("maxVersion: 1.36.0}", "maxVersion: 1.35.0}") + "colour: blue\n"
+    text = (
+        local_profile(host="127.0.0.1:5000", npm="ftp://npm")
+        .replace('"@redhat/backstage-plugin-orchestrator@1.8.0"', '"@redhat/backstage-plugin-orchestrator@latest"')
+        .replace("logic-operator-bundle:1.36.0-8", "logic-operator-bundle")
+        .replace("maxVersion: 1.36.0}", "maxVersion: 1.35.0}")
+        + "colour: blue\n"
+    )
     with pytest.raises(InvalidConfiguration) as info:
         loads_profile(text, source="p.yaml")
     paths = {i.path for i in info.value.issues}
@@ -189,7 +200,7 @@ def test_invalid_profile_lists_every_problem_with_its_key_path(tmp_path, cli_run
         (lambda t: t.replace('ocp: "4.19"', 'ocp: "latest"'), "ocp"),
         (lambda t: t.replace("name: local-test", "name: Local Test"), "name"),
         (lambda t: t.replace("description: local registry test profile\n", ""), "description"),
-        (lambda t: t.replace("release: \"1.8\"", "release: 1.8"), "release"),
+        (lambda t: t.replace('release: "1.8"', "release: 1.8"), "release"),
     ],
 )
 def test_profile_header_errors(change, path):

@@ -28,10 +28,14 @@ pytestmark = pytest.mark.integration
 #: measured bound (oc-mirror's retries per remaining image plus the final check's short give-up).
 GIVE_UP_BOUND_S = 60.0
 
-ACCEPT = ", ".join((
-    "application/vnd.oci.image.index.v1+json", "application/vnd.oci.image.manifest.v1+json",
-    "application/vnd.docker.distribution.manifest.list.v2+json", "application/vnd.docker.distribution.manifest.v2+json",
-))
+ACCEPT = ", ".join(
+    (
+        "application/vnd.oci.image.index.v1+json",
+        "application/vnd.oci.image.manifest.v1+json",
+        "application/vnd.docker.distribution.manifest.list.v2+json",
+        "application/vnd.docker.distribution.manifest.v2+json",
+    )
+)
 
 
 def _repositories(host: str) -> list[str]:
@@ -47,8 +51,12 @@ def _present(host: str, source: str, digest: str) -> bool:
     return resp.status_code == 200
 
 
-def test_registry_dying_mid_push_fails_in_bounded_time_and_rerun_completes(world: World, registry_factory,  # noqa: F811
-                                                                           verdaccio_factory, tmp_path):
+def test_registry_dying_mid_push_fails_in_bounded_time_and_rerun_completes(
+    world: World,
+    registry_factory,
+    verdaccio_factory,
+    tmp_path,
+):
     target, target_npm = registry_factory(), verdaccio_factory()
     env = {**world.env, "NPM_TOKEN": target_npm.add_user("bastion", "pw-bastion"), "OC_MIRROR_DOUBLE_SLEEP": "1"}
     out = tmp_path / "install"
@@ -56,8 +64,22 @@ def test_registry_dying_mid_push_fails_in_bounded_time_and_rerun_completes(world
     assert len(manifest.images) >= 4, "the demo bundle must have images left to copy when the registry dies"
 
     def push_args(host: str) -> list[str]:
-        return [sys.executable, "-m", "mirrorkit", "push", str(world.bundle), "--registry", f"{host}/mirror",
-                "--npm-registry", target_npm.url, "--verify-key", str(world.pub), "--output", str(out), "--no-tls-verify"]
+        return [
+            sys.executable,
+            "-m",
+            "mirrorkit",
+            "push",
+            str(world.bundle),
+            "--registry",
+            f"{host}/mirror",
+            "--npm-registry",
+            target_npm.url,
+            "--verify-key",
+            str(world.pub),
+            "--output",
+            str(out),
+            "--no-tls-verify",
+        ]
 
     proc = subprocess.Popen(push_args(target.host), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
@@ -92,8 +114,13 @@ def test_registry_dying_mid_push_fails_in_bounded_time_and_rerun_completes(world
     again = start_registry(target.root)
     try:
         assert _repositories(again.host), "the restarted registry must still hold what was pushed before"
-        rerun = subprocess.run([*push_args(again.host), "-q"], env={**env, "OC_MIRROR_DOUBLE_SLEEP": "0"},
-                               capture_output=True, text=True, timeout=300)
+        rerun = subprocess.run(
+            [*push_args(again.host), "-q"],
+            env={**env, "OC_MIRROR_DOUBLE_SLEEP": "0"},
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         assert rerun.returncode == 0, rerun.stdout + rerun.stderr
         for image in manifest.images:
             assert _present(again.host, image.source, image.digest), f"{image.source} missing after the re-run"

@@ -8,8 +8,7 @@ import stat
 from html.parser import HTMLParser
 from pathlib import Path
 
-from mirrorkit.report import BundleIdentity, CheckItem, Report, Status, write_reports
-from mirrorkit.report import html, markdown
+from mirrorkit.report import BundleIdentity, CheckItem, Report, Status, html, markdown, write_reports
 from mirrorkit.report import json as report_json
 
 EVIL = '<script>alert("x")</script>&|`'
@@ -98,12 +97,19 @@ def test_write_reports(tmp_path: Path):
 
 def test_items_are_summarised_per_group_failing_groups_first() -> None:
     digest = "sha256:" + "1" * 64
-    report = Report(title="targets", items=(
-        CheckItem("image", "quay.io/a/x:1", digest, "present", Status.PASSED, group="additional"),
-        CheckItem("image", "reg/op/bundle@" + digest, digest, "present", Status.PASSED, group="operator serverless-operator 1.36.1"),
-        CheckItem("image", "reg/op/related@" + digest, digest, "absent", Status.FAILED, group="operator serverless-operator 1.36.1"),
-        CheckItem("file", "npm/index.json", "x", "x", Status.PASSED),
-    ))
+    report = Report(
+        title="targets",
+        items=(
+            CheckItem("image", "quay.io/a/x:1", digest, "present", Status.PASSED, group="additional"),
+            CheckItem(
+                "image", "reg/op/bundle@" + digest, digest, "present", Status.PASSED, group="operator serverless-operator 1.36.1"
+            ),
+            CheckItem(
+                "image", "reg/op/related@" + digest, digest, "absent", Status.FAILED, group="operator serverless-operator 1.36.1"
+            ),
+            CheckItem("file", "npm/index.json", "x", "x", Status.PASSED),
+        ),
+    )
     groups = report.group_summaries()
     assert [name for name, _ in groups] == ["operator serverless-operator 1.36.1", "additional"]
     assert (groups[0][1].passed, groups[0][1].failed) == (1, 1)

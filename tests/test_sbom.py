@@ -16,8 +16,7 @@ import pytest
 from cyclonedx.schema import OutputFormat, SchemaVersion
 from cyclonedx.validation import make_schemabased_validator
 
-from mirrorkit.bundle import ImageEntry, Manifest, NpmPackage, generate_keypair, reassemble, seal_bundle, verify_bundle
-from mirrorkit.bundle import layout
+from mirrorkit.bundle import ImageEntry, Manifest, NpmPackage, generate_keypair, layout, reassemble, seal_bundle, verify_bundle
 from mirrorkit.bundle.sbom import check_sbom, expected_components, serial_number
 from mirrorkit.npm.index import IndexEntry, NpmIndex, write_index
 from mirrorkit.report.model import Status
@@ -36,14 +35,38 @@ def images() -> list[ImageEntry]:
     """One image of every kind, with the provenance pack records."""
     return [
         ImageEntry("quay.io/janus-idp/backstage-showcase:latest", D["a"], "mirror.local/janus-idp/backstage-showcase"),
-        ImageEntry("registry.redhat.io/rhdh/rhdh-hub-rhel9:1.8", D["b"], "mirror.local/rhdh/rhdh-hub-rhel9",
-                   kind="helm", package="redhat-developer-hub", version="1.8.2"),
-        ImageEntry("registry.redhat.io/rhdh/rhdh-operator-bundle", D["c"], "mirror.local/rhdh/rhdh-operator-bundle",
-                   kind="operator", package="rhdh", version="1.8.0", bundle="rhdh-operator.v1.8.0"),
-        ImageEntry("registry.redhat.io/rhdh/rhdh-rhel9-operator", D["d"], "mirror.local/rhdh/rhdh-rhel9-operator",
-                   kind="operator", package="rhdh", version="1.8.0", bundle="rhdh-operator.v1.8.0"),
-        ImageEntry("registry.redhat.io/redhat/redhat-operator-index:v4.19", D["e"],
-                   "mirror.local/redhat/redhat-operator-index", kind="catalog"),
+        ImageEntry(
+            "registry.redhat.io/rhdh/rhdh-hub-rhel9:1.8",
+            D["b"],
+            "mirror.local/rhdh/rhdh-hub-rhel9",
+            kind="helm",
+            package="redhat-developer-hub",
+            version="1.8.2",
+        ),
+        ImageEntry(
+            "registry.redhat.io/rhdh/rhdh-operator-bundle",
+            D["c"],
+            "mirror.local/rhdh/rhdh-operator-bundle",
+            kind="operator",
+            package="rhdh",
+            version="1.8.0",
+            bundle="rhdh-operator.v1.8.0",
+        ),
+        ImageEntry(
+            "registry.redhat.io/rhdh/rhdh-rhel9-operator",
+            D["d"],
+            "mirror.local/rhdh/rhdh-rhel9-operator",
+            kind="operator",
+            package="rhdh",
+            version="1.8.0",
+            bundle="rhdh-operator.v1.8.0",
+        ),
+        ImageEntry(
+            "registry.redhat.io/redhat/redhat-operator-index:v4.19",
+            D["e"],
+            "mirror.local/redhat/redhat-operator-index",
+            kind="catalog",
+        ),
     ]
 
 
@@ -52,7 +75,10 @@ def oc_mirror_archive(chart: bytes) -> bytes:
     that charts/ hands out those very bytes)."""
     out = io.BytesIO()
     with tarfile.open(fileobj=out, mode="w") as tar:
-        for name, data in ((f"working-dir/helm/charts/{CHART.rsplit('/', 1)[1]}", chart), ("working-dir/filler", b"archive" * 3000)):
+        for name, data in (
+            (f"working-dir/helm/charts/{CHART.rsplit('/', 1)[1]}", chart),
+            ("working-dir/filler", b"archive" * 3000),
+        ):
             info = tarfile.TarInfo(name)
             info.size = len(data)
             tar.addfile(info, io.BytesIO(data))
@@ -72,25 +98,51 @@ def payload(root: Path) -> dict[str, bytes]:
     for name, data in files.items():
         (root / name).parent.mkdir(parents=True, exist_ok=True)
         (root / name).write_bytes(data)
-    write_index(NpmIndex(root / "npm", tuple(
-        IndexEntry(p.name, p.version, p.integrity, hashlib.sha1(files[p.file]).hexdigest(), len(files[p.file]),
-                   p.file.removeprefix("npm/"), f"test://{p.name}") for p in npm(files))))
+    write_index(
+        NpmIndex(
+            root / "npm",
+            tuple(
+                IndexEntry(
+                    p.name,
+                    p.version,
+                    p.integrity,
+                    hashlib.sha1(files[p.file]).hexdigest(),
+                    len(files[p.file]),
+                    p.file.removeprefix("npm/"),
+                    f"test://{p.name}",
+                )
+                for p in npm(files)
+            ),
+        )
+    )
     return files
 
 
 def npm(files: dict[str, bytes]) -> list[NpmPackage]:
     orch = "npm/red-hat-developer-hub-backstage-plugin-orchestrator-1.8.0.tgz"
     notif = "npm/backstage-plugin-notifications-0.5.0.tgz"
-    return [NpmPackage("@red-hat-developer-hub/backstage-plugin-orchestrator", "1.8.0", sri(files[orch]), orch),
-            NpmPackage("backstage-plugin-notifications", "0.5.0", sri(files[notif]), notif)]
+    return [
+        NpmPackage("@red-hat-developer-hub/backstage-plugin-orchestrator", "1.8.0", sri(files[orch]), orch),
+        NpmPackage("backstage-plugin-notifications", "0.5.0", sri(files[notif]), notif),
+    ]
 
 
 def seal(root: Path, key: Path | None = None, *, fresh: bool = True, **kw) -> Manifest:
     """Seal the test payload (written afresh unless *fresh* is false, to seal a changed one)."""
     files = payload(root) if fresh else {p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*.tgz")}
-    return seal_bundle(root, profile="rhdh-orchestrator-1.8", imageset_config=ISC, oc_mirror_version="4.19.0",
-                       npm=npm(files), images=images(), created=CREATED, sign_key=key, cache_file=False,
-                       progress=False, **kw)
+    return seal_bundle(
+        root,
+        profile="rhdh-orchestrator-1.8",
+        imageset_config=ISC,
+        oc_mirror_version="4.19.0",
+        npm=npm(files),
+        images=images(),
+        created=CREATED,
+        sign_key=key,
+        cache_file=False,
+        progress=False,
+        **kw,
+    )
 
 
 @pytest.fixture()
@@ -117,8 +169,9 @@ def manifest_of(root: Path) -> Manifest:
 def rehash_manifest(root: Path) -> None:
     """What a forger does after editing a file: re-hash it into the manifest (not re-signed)."""
     m = manifest_of(root)
-    files = tuple(type(f)(f.path, (root / f.path).stat().st_size, hashlib.sha256((root / f.path).read_bytes()).hexdigest())
-                  for f in m.files)
+    files = tuple(
+        type(f)(f.path, (root / f.path).stat().st_size, hashlib.sha256((root / f.path).read_bytes()).hexdigest()) for f in m.files
+    )
     forged = Manifest(m.created, m.mirrorkit_version, m.oc_mirror_version, m.profile, m.imageset_config, files, m.npm, m.images)
     (root / layout.MANIFEST).write_bytes(forged.to_bytes())
 
@@ -175,19 +228,27 @@ def test_components_match_the_manifest_in_count_purl_and_hashes(bundle: Path):
     assert len(by_type["library"]) == len(m.npm) == 2
     assert len(by_type["application"]) == 2 and len(comps) == 9
     for image in m.images:
-        c = next(c for c in by_type["container"] if {"name": "mirrorkit:source", "value": image.source} in c["properties"]
-                 and {"name": "mirrorkit:kind", "value": image.kind} in c["properties"])
+        c = next(
+            c
+            for c in by_type["container"]
+            if {"name": "mirrorkit:source", "value": image.source} in c["properties"]
+            and {"name": "mirrorkit:kind", "value": image.kind} in c["properties"]
+        )
         assert c["hashes"] == [{"alg": "SHA-256", "content": image.digest.removeprefix("sha256:")}]
         assert c["purl"].startswith(f"pkg:oci/{image.source.split(':')[0].rsplit('/', 1)[-1]}@{image.digest}?repository_url=")
     showcase = next(c for c in by_type["container"] if "backstage-showcase" in c["purl"])
-    assert showcase["purl"] == (f"pkg:oci/backstage-showcase@{D['a']}?repository_url=quay.io/janus-idp/backstage-showcase"
-                                "&tag=latest")
+    assert showcase["purl"] == (
+        f"pkg:oci/backstage-showcase@{D['a']}?repository_url=quay.io/janus-idp/backstage-showcase&tag=latest"
+    )
     for pkg in m.npm:
         c = comps[f"npm:{pkg.name}@{pkg.version}"]
         data = (bundle / pkg.file).read_bytes()
         hashes = {h["alg"]: h["content"] for h in c["hashes"]}
-        assert hashes == {"SHA-512": hashlib.sha512(data).hexdigest(), "SHA-1": hashlib.sha1(data).hexdigest(),
-                          "SHA-256": m.file(pkg.file).sha256}
+        assert hashes == {
+            "SHA-512": hashlib.sha512(data).hexdigest(),
+            "SHA-1": hashlib.sha1(data).hexdigest(),
+            "SHA-256": m.file(pkg.file).sha256,
+        }
         assert base64.b64encode(bytes.fromhex(hashes["SHA-512"])).decode() == pkg.integrity.removeprefix("sha512-")
     orch = comps["npm:@red-hat-developer-hub/backstage-plugin-orchestrator@1.8.0"]
     assert orch["group"] == "@red-hat-developer-hub" and orch["name"] == "backstage-plugin-orchestrator"
@@ -200,11 +261,18 @@ def test_components_match_the_manifest_in_count_purl_and_hashes(bundle: Path):
     # top level: the bundle with its tools; dependencies: bundle -> top level, chart/operator -> their images
     meta = doc["metadata"]
     assert meta["component"]["name"] == "rhdh-orchestrator-1.8" and meta["timestamp"].startswith("2026-05-01T12:00:00")
-    assert {(t["name"], t["version"]) for t in meta["tools"]["components"]} == {("mirrorkit", m.mirrorkit_version),
-                                                                               ("oc-mirror", "4.19.0")}
+    assert {(t["name"], t["version"]) for t in meta["tools"]["components"]} == {
+        ("mirrorkit", m.mirrorkit_version),
+        ("oc-mirror", "4.19.0"),
+    }
     deps = {d["ref"]: set(d.get("dependsOn", [])) for d in doc["dependencies"]}
-    assert deps["bundle"] == {"chart:redhat-developer-hub@1.8.2", "operator-bundle:rhdh-operator.v1.8.0", catalog["bom-ref"],
-                              showcase["bom-ref"], *(f"npm:{p.name}@{p.version}" for p in m.npm)}
+    assert deps["bundle"] == {
+        "chart:redhat-developer-hub@1.8.2",
+        "operator-bundle:rhdh-operator.v1.8.0",
+        catalog["bom-ref"],
+        showcase["bom-ref"],
+        *(f"npm:{p.name}@{p.version}" for p in m.npm),
+    }
     assert len(deps["chart:redhat-developer-hub@1.8.2"]) == 1
     assert all("#helm" in r for r in deps["chart:redhat-developer-hub@1.8.2"])
     assert len(deps["operator-bundle:rhdh-operator.v1.8.0"]) == 2
@@ -228,11 +296,21 @@ def test_same_content_gives_the_same_bytes_other_content_another_serial(tmp_path
 def test_discovered_images_hang_under_their_bundle_and_a_twice_listed_image_stays_twice(tmp_path: Path):
     root = tmp_path / "b"
     files = payload(root)
-    extra = [ImageEntry("registry.redhat.io/rhdh/postgresql-15:1", D["f"], "mirror.local/rhdh/postgresql-15",
-                        kind="additional", package="rhdh", version="1.8.0", bundle="rhdh-operator.v1.8.0"),
-             ImageEntry("quay.io/janus-idp/backstage-showcase:latest", D["a"], "other.local/janus-idp/backstage-showcase")]
-    seal_bundle(root, imageset_config=ISC, npm=npm(files), images=images() + extra, created=CREATED,
-                cache_file=False, progress=False)
+    extra = [
+        ImageEntry(
+            "registry.redhat.io/rhdh/postgresql-15:1",
+            D["f"],
+            "mirror.local/rhdh/postgresql-15",
+            kind="additional",
+            package="rhdh",
+            version="1.8.0",
+            bundle="rhdh-operator.v1.8.0",
+        ),
+        ImageEntry("quay.io/janus-idp/backstage-showcase:latest", D["a"], "other.local/janus-idp/backstage-showcase"),
+    ]
+    seal_bundle(
+        root, imageset_config=ISC, npm=npm(files), images=images() + extra, created=CREATED, cache_file=False, progress=False
+    )
     doc = assert_sbom_agrees(root)
     deps = {d["ref"]: set(d.get("dependsOn", [])) for d in doc["dependencies"]}
     assert len(deps["operator-bundle:rhdh-operator.v1.8.0"]) == 3
@@ -322,8 +400,16 @@ def test_sbom_that_is_not_cyclonedx_is_refused(bundle: Path):
 
 def test_bundle_sealed_before_sboms_gets_a_warning_not_a_failure(bundle: Path):
     m = manifest_of(bundle)
-    old = Manifest(m.created, m.mirrorkit_version, m.oc_mirror_version, m.profile, m.imageset_config,
-                   tuple(f for f in m.files if f.path != layout.SBOM), m.npm, m.images)
+    old = Manifest(
+        m.created,
+        m.mirrorkit_version,
+        m.oc_mirror_version,
+        m.profile,
+        m.imageset_config,
+        tuple(f for f in m.files if f.path != layout.SBOM),
+        m.npm,
+        m.images,
+    )
     (bundle / layout.SBOM).unlink()
     [item] = check_sbom(bundle, old)
     assert item.status is Status.WARNING and "re-pack" in item.detail
@@ -361,8 +447,16 @@ def test_cli_refuses_a_tampered_sbom_an_unsigned_manifest_and_output_inside_the_
 
 def test_cli_on_a_bundle_without_sbom_says_to_repack(cli_run, bundle: Path):
     m = manifest_of(bundle)
-    old = Manifest(m.created, m.mirrorkit_version, m.oc_mirror_version, m.profile, m.imageset_config,
-                   tuple(f for f in m.files if f.path != layout.SBOM), m.npm, m.images)
+    old = Manifest(
+        m.created,
+        m.mirrorkit_version,
+        m.oc_mirror_version,
+        m.profile,
+        m.imageset_config,
+        tuple(f for f in m.files if f.path != layout.SBOM),
+        m.npm,
+        m.images,
+    )
     (bundle / layout.MANIFEST).write_bytes(old.to_bytes())
     code, _, err = cli_run("sbom", bundle)
     assert code == 1 and "carries no sbom.cdx.json" in err and "Re-pack" in err
@@ -384,9 +478,12 @@ def test_no_secret_reaches_the_sbom(tmp_path: Path, monkeypatch):
     monkeypatch.setenv("MIRRORKIT_NPM_TOKEN", token)
     root = tmp_path / "b"
     files = payload(root)
-    (root / "auth.json").write_text(json.dumps({"auths": {"quay.io": {"auth": base64.b64encode(b"u:" + token.encode()).decode()}}}))
-    seal_bundle(root, profile="p", imageset_config=ISC + f"# {token}\n", npm=npm(files), images=images(),
-                cache_file=False, progress=False)
+    (root / "auth.json").write_text(
+        json.dumps({"auths": {"quay.io": {"auth": base64.b64encode(b"u:" + token.encode()).decode()}}})
+    )
+    seal_bundle(
+        root, profile="p", imageset_config=ISC + f"# {token}\n", npm=npm(files), images=images(), cache_file=False, progress=False
+    )
     text = (root / layout.SBOM).read_text()
     from mirrorkit.redact import redact
 

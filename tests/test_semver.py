@@ -20,8 +20,19 @@ def test_loose_accepts_npm_prefixes():
 
 
 def test_precedence_follows_semver():
-    ordered = ["1.0.0-alpha", "1.0.0-alpha.1", "1.0.0-alpha.beta", "1.0.0-beta", "1.0.0-beta.2",
-               "1.0.0-beta.11", "1.0.0-rc.1", "1.0.0", "1.0.1", "1.10.0", "2.0.0"]
+    ordered = [
+        "1.0.0-alpha",
+        "1.0.0-alpha.1",
+        "1.0.0-alpha.beta",
+        "1.0.0-beta",
+        "1.0.0-beta.2",
+        "1.0.0-beta.11",
+        "1.0.0-rc.1",
+        "1.0.0",
+        "1.0.1",
+        "1.10.0",
+        "2.0.0",
+    ]
     parsed = [Version.parse(v) for v in ordered]
     assert sorted(reversed(parsed)) == parsed
     assert Version.parse("1.0.0+build.5") == Version.parse("1.0.0")

@@ -40,7 +40,10 @@ def test_registry_multi_arch_index_reads_back_with_skopeo(registry, skopeo):
     raw = json.loads(
         subprocess.run(
             [skopeo, "inspect", "--raw", "--tls-verify=false", f"docker://{pushed.ref}"],
-            check=True, capture_output=True, text=True, timeout=60,
+            check=True,
+            capture_output=True,
+            text=True,
+            timeout=60,
         ).stdout
     )
     assert {m["platform"]["architecture"] for m in raw["manifests"]} == {"amd64", "arm64"}
@@ -52,7 +55,9 @@ def test_registry_docker_media_types(registry, skopeo):
     pushed = push_image(registry.host, "smoke/docker", "v1", docker=True)
     raw = subprocess.run(
         [skopeo, "inspect", "--raw", "--tls-verify=false", f"docker://{pushed.ref}"],
-        check=True, capture_output=True, timeout=60,
+        check=True,
+        capture_output=True,
+        timeout=60,
     ).stdout
     assert "sha256:" + hashlib.sha256(raw).hexdigest() == pushed.digest
     assert json.loads(raw)["mediaType"] == "application/vnd.docker.distribution.manifest.v2+json"

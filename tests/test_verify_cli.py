@@ -99,19 +99,34 @@ def test_verify_parts_and_reassemble(cli_run, tmp_path: Path):
     shutil.copytree(root / "parts", carried / "parts")
     code, out, err = cli_run("verify", carried, "--verify-key", public, "--reassemble", tmp_path / "tree")
     assert code == 0, out + err
-    assert (tmp_path / "tree" / "images" / "mirror_000001.tar").read_bytes() == (root / "images" / "mirror_000001.tar").read_bytes()
+    assert (tmp_path / "tree" / "images" / "mirror_000001.tar").read_bytes() == (
+        root / "images" / "mirror_000001.tar"
+    ).read_bytes()
     code, _, err = cli_run("verify", root, "--verify-key", public, "--reassemble", tmp_path / "tree")
     assert code == 2 and "already exists" in err
 
 
-@pytest.mark.parametrize("args", [
-    ("verify", "{b}", "--report", "{b}/reports"),
-    ("verify", "{b}", "--reassemble", "{b}"),
-    ("push", "{b}", "--registry", "127.0.0.1:9", "--npm-registry", "http://127.0.0.1:9", "--output", "{b}/install"),
-    ("push", "{b}", "--registry", "127.0.0.1:9", "--npm-registry", "http://127.0.0.1:9", "--output", "{b}"),
-    ("push", "{b}", "--registry", "127.0.0.1:9", "--npm-registry", "http://127.0.0.1:9", "--output", "{t}/out",
-     "--cache-dir", "{b}/images/cache"),
-])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("verify", "{b}", "--report", "{b}/reports"),
+        ("verify", "{b}", "--reassemble", "{b}"),
+        ("push", "{b}", "--registry", "127.0.0.1:9", "--npm-registry", "http://127.0.0.1:9", "--output", "{b}/install"),
+        ("push", "{b}", "--registry", "127.0.0.1:9", "--npm-registry", "http://127.0.0.1:9", "--output", "{b}"),
+        (
+            "push",
+            "{b}",
+            "--registry",
+            "127.0.0.1:9",
+            "--npm-registry",
+            "http://127.0.0.1:9",
+            "--output",
+            "{t}/out",
+            "--cache-dir",
+            "{b}/images/cache",
+        ),
+    ],
+)
 def test_nothing_is_ever_written_inside_the_bundle(cli_run, sealed, args):
     root, public, _ = sealed
     before = sorted(p.relative_to(root) for p in root.rglob("*"))
@@ -122,7 +137,16 @@ def test_nothing_is_ever_written_inside_the_bundle(cli_run, sealed, args):
 
 
 def test_push_refuses_a_garbage_registry_before_reading_the_bundle(cli_run, sealed, tmp_path):
-    root, public, _ = sealed
-    code, out, err = cli_run("push", root, "--registry", "https://not a host", "--npm-registry", "http://127.0.0.1:9",
-                             "--output", tmp_path / "out", "-q")
+    root, _public, _ = sealed
+    code, _out, err = cli_run(
+        "push",
+        root,
+        "--registry",
+        "https://not a host",
+        "--npm-registry",
+        "http://127.0.0.1:9",
+        "--output",
+        tmp_path / "out",
+        "-q",
+    )
     assert code == 2 and "invalid mirror target" in err and not (tmp_path / "out").exists()

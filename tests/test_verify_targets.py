@@ -35,15 +35,21 @@ def test_verify_checks_images_and_npm_on_targets(cli_run, registry, verdaccio, n
     (root / "npm" / tgz.filename).write_bytes(tgz.data)
     (root / "npm" / bogus.filename).write_bytes(bogus.data)
     seal_bundle(
-        root, images=[present, absent], cache_file=False, progress=False,
-        npm=[NpmPackage("@mkverify/plugin-ok", "1.0.0", tgz.integrity, f"npm/{tgz.filename}"),
-             NpmPackage("@mkverify/plugin-ok", "1.0.1", bogus.integrity, f"npm/{bogus.filename}")],
+        root,
+        images=[present, absent],
+        cache_file=False,
+        progress=False,
+        npm=[
+            NpmPackage("@mkverify/plugin-ok", "1.0.0", tgz.integrity, f"npm/{tgz.filename}"),
+            NpmPackage("@mkverify/plugin-ok", "1.0.1", bogus.integrity, f"npm/{bogus.filename}"),
+        ],
     )
     npmrc = tmp_path / ".npmrc"
     host = verdaccio.url.split("://", 1)[1].rstrip("/")
     npmrc.write_text(f"//{host}/:_authToken={npm_token}\n")
-    code, out, err = cli_run("verify", root, "--registry", registry.host, "--npm-registry", verdaccio.url,
-                             "--npmrc", npmrc, "--json")
+    code, out, err = cli_run(
+        "verify", root, "--registry", registry.host, "--npm-registry", verdaccio.url, "--npmrc", npmrc, "--json"
+    )
     assert code == 1, err
     import json
 

@@ -18,7 +18,20 @@ from mirrorkit.bundle.signing import fingerprint, generate_keypair, sign, verify
 from mirrorkit.bundle.verify import Checker, reassemble, verify_bundle
 
 __all__ = [
-    "Checker", "FileEntry", "ImageEntry", "Manifest", "NpmPackage", "check_free_space", "fingerprint",
-    "generate_keypair", "parse_size", "reassemble", "scan", "seal_bundle", "sign", "verify_bundle",
-    "verify_signature", "write_manifest",
+    "Checker",
+    "FileEntry",
+    "ImageEntry",
+    "Manifest",
+    "NpmPackage",
+    "check_free_space",
+    "fingerprint",
+    "generate_keypair",
+    "parse_size",
+    "reassemble",
+    "scan",
+    "seal_bundle",
+    "sign",
+    "verify_bundle",
+    "verify_signature",
+    "write_manifest",
 ]

@@ -70,8 +70,8 @@ def scan_archives(paths: Iterable[Path], names: dict[Path, str] | None = None) -
                         found = _REVISION.match(name)
                         if found and member.isfile():
                             scan.revisions.setdefault(found["repo"], set()).add("sha256:" + found["hex"])
-                    elif name.startswith(HELM_CHARTS_PREFIX) and member.isfile() and "/" not in name[len(HELM_CHARTS_PREFIX):]:
-                        scan.charts.setdefault(name[len(HELM_CHARTS_PREFIX):], []).append((shown, *_hash_member(tar, member)))
+                    elif name.startswith(HELM_CHARTS_PREFIX) and member.isfile() and "/" not in name[len(HELM_CHARTS_PREFIX) :]:
+                        scan.charts.setdefault(name[len(HELM_CHARTS_PREFIX) :], []).append((shown, *_hash_member(tar, member)))
         except (OSError, tarfile.TarError) as exc:
             scan.errors.append((shown, clip(str(exc), 200)))
     return scan
@@ -89,8 +89,11 @@ def _hash_member(tar: tarfile.TarFile, member: tarfile.TarInfo) -> tuple[int, st
 
 
 def _archive_paths(manifest: Manifest) -> list[str]:
-    return sorted(f.path for f in manifest.files if f.path.startswith(layout.IMAGES_DIR + "/")
-                  and Path(f.path).name.startswith("mirror_") and f.path.endswith(".tar"))
+    return sorted(
+        f.path
+        for f in manifest.files
+        if f.path.startswith(layout.IMAGES_DIR + "/") and Path(f.path).name.startswith("mirror_") and f.path.endswith(".tar")
+    )
 
 
 def _repositories(image: ImageEntry) -> set[str]:
@@ -110,8 +113,11 @@ def _repositories(image: ImageEntry) -> set[str]:
 def chart_items(manifest: Manifest, scan: ArchiveScan) -> list[CheckItem]:
     """Every ``charts/`` file is, byte for byte, the chart oc-mirror archived; helm images name carried charts."""
     items = []
-    charts = {f.path.split("/", 1)[1]: f for f in manifest.files
-              if f.path.startswith(layout.CHARTS_DIR + "/") and f.path.count("/") == 1}
+    charts = {
+        f.path.split("/", 1)[1]: f
+        for f in manifest.files
+        if f.path.startswith(layout.CHARTS_DIR + "/") and f.path.count("/") == 1
+    }
     for name, entry in sorted(charts.items()):
         subject, expected = entry.path, f"the same bytes as {HELM_CHARTS_PREFIX}{name} in the oc-mirror archive"
         copies = scan.charts.get(name, [])
@@ -120,17 +126,41 @@ def chart_items(manifest: Manifest, scan: ArchiveScan) -> list[CheckItem]:
             items.append(CheckItem("chart", subject, expected, f"identical ({same[0]})", _P))
         elif copies:
             archive, size, sha = copies[0]
-            items.append(CheckItem("chart", subject, expected, f"differs: size {size}, sha256 {sha[:16]}… in {archive}", _F,
-                                   "the chart handed out is not the one oc-mirror mirrored the images of; re-pack the bundle"))
+            items.append(
+                CheckItem(
+                    "chart",
+                    subject,
+                    expected,
+                    f"differs: size {size}, sha256 {sha[:16]}… in {archive}",
+                    _F,
+                    "the chart handed out is not the one oc-mirror mirrored the images of; re-pack the bundle",
+                )
+            )
         else:
-            items.append(CheckItem("chart", subject, expected, "not in any archive", _F,
-                                   "the chart handed out is not one oc-mirror mirrored; re-pack the bundle"))
+            items.append(
+                CheckItem(
+                    "chart",
+                    subject,
+                    expected,
+                    "not in any archive",
+                    _F,
+                    "the chart handed out is not one oc-mirror mirrored; re-pack the bundle",
+                )
+            )
     if charts:
         for image in manifest.images:
             if image.kind == "helm" and image.package and image.version and f"{image.package}-{image.version}.tgz" not in charts:
-                items.append(CheckItem("chart", image.source, f"{layout.CHARTS_DIR}/{image.package}-{image.version}.tgz carried",
-                                       "not in the bundle", _W, "the helm image's chart is not handed out with the bundle",
-                                       group=f"helm {image.package} {image.version}"))
+                items.append(
+                    CheckItem(
+                        "chart",
+                        image.source,
+                        f"{layout.CHARTS_DIR}/{image.package}-{image.version}.tgz carried",
+                        "not in the bundle",
+                        _W,
+                        "the helm image's chart is not handed out with the bundle",
+                        group=f"helm {image.package} {image.version}",
+                    )
+                )
     return items
 
 
@@ -140,20 +170,45 @@ def image_items(manifest: Manifest, scan: ArchiveScan) -> list[CheckItem]:
         return []
     if not scan.registry_layout:
         unreadable = "; ".join(f"{archive} is not a readable tar ({why})" for archive, why in scan.errors)
-        return [CheckItem("archive", "images vs oc-mirror archive", "oc-mirror's archive layout (docker/registry/v2/)",
-                          "unreadable" if scan.errors else "another layout", _W,
-                          (f"{unreadable}; " if unreadable else "") +
-                          f"the archives hold no {REGISTRY_PREFIX} metadata, so the {len(manifest.images)} images were not "
-                          "cross-checked against them (the target check finds each image by digest after push)")]
-    missing = [image for image in manifest.images
-               if not any(image.digest in scan.revisions.get(repo, ()) for repo in _repositories(image))]
-    items = [CheckItem("archive", image.source, f"{image.digest} in an archive", "absent", _F,
-                       f"no {REGISTRY_PREFIX}repositories/{'|'.join(sorted(_repositories(image)))}/_manifests/revisions/"
-                       f"sha256/{image.digest.split(':', 1)[-1][:12]}…/link in any archive; re-pack the bundle")
-             for image in missing]
+        return [
+            CheckItem(
+                "archive",
+                "images vs oc-mirror archive",
+                "oc-mirror's archive layout (docker/registry/v2/)",
+                "unreadable" if scan.errors else "another layout",
+                _W,
+                (f"{unreadable}; " if unreadable else "")
+                + f"the archives hold no {REGISTRY_PREFIX} metadata, so the {len(manifest.images)} images were not "
+                "cross-checked against them (the target check finds each image by digest after push)",
+            )
+        ]
+    missing = [
+        image
+        for image in manifest.images
+        if not any(image.digest in scan.revisions.get(repo, ()) for repo in _repositories(image))
+    ]
+    items = [
+        CheckItem(
+            "archive",
+            image.source,
+            f"{image.digest} in an archive",
+            "absent",
+            _F,
+            f"no {REGISTRY_PREFIX}repositories/{'|'.join(sorted(_repositories(image)))}/_manifests/revisions/"
+            f"sha256/{image.digest.split(':', 1)[-1][:12]}…/link in any archive; re-pack the bundle",
+        )
+        for image in missing
+    ]
     if not missing:
-        items.append(CheckItem("archive", "images vs oc-mirror archive", f"{len(manifest.images)} images in the archives",
-                               f"{len(manifest.images)} found", _P))
+        items.append(
+            CheckItem(
+                "archive",
+                "images vs oc-mirror archive",
+                f"{len(manifest.images)} images in the archives",
+                f"{len(manifest.images)} found",
+                _P,
+            )
+        )
     return items
 
 

@@ -20,7 +20,7 @@ from mirrorkit.bundle.hashcache import HashCache, default_cache_file
 from mirrorkit.bundle.hashing import FileHash, HashFailure, hash_files
 from mirrorkit.bundle.manifest import FileEntry, ImageEntry, Manifest, NpmPackage, utc_now
 from mirrorkit.bundle.parts import write_parts
-from mirrorkit.bundle.safepath import check_relpath, check_regular
+from mirrorkit.bundle.safepath import check_regular, check_relpath
 from mirrorkit.bundle.sbom import add_sbom
 from mirrorkit.bundle.signing import write_signature
 from mirrorkit.errors import BundleError
@@ -120,7 +120,7 @@ def seal_bundle(
     sign_key: Path | None = None,
     passphrase: bytes | None = None,
     split_size: int | None = None,
-    cache_file: Path | None | bool = None,
+    cache_file: Path | bool | None = None,
     jobs: int | None = None,
     progress: bool = True,
 ) -> Manifest:

@@ -49,18 +49,28 @@ def parse_index(data: bytes, where: str = layout.NPM_INDEX) -> tuple[IndexEntry,
     doc: Any = loads_bounded(data, where, limit=MAX_INDEX_BYTES)
     packages = doc.get("packages") if isinstance(doc, dict) else None
     if not isinstance(packages, list):
-        raise BundleError(f"{where} is not an npm index", "it has no 'packages' list", "copy the bundle again from the connected host")
+        raise BundleError(
+            f"{where} is not an npm index", "it has no 'packages' list", "copy the bundle again from the connected host"
+        )
     if len(packages) > MAX_ENTRIES:
-        raise BundleError(f"{where} lists {len(packages)} packages, more than the {MAX_ENTRIES} mirrorkit accepts",
-                          hint="copy the bundle again from the connected host")
+        raise BundleError(
+            f"{where} lists {len(packages)} packages, more than the {MAX_ENTRIES} mirrorkit accepts",
+            hint="copy the bundle again from the connected host",
+        )
     entries = []
     for n, item in enumerate(packages):
-        ok = isinstance(item, dict) and all(isinstance(item.get(k), str) for k in _FIELDS if k != "size") \
-            and isinstance(item.get("size"), int) and not isinstance(item.get("size"), bool)
+        ok = (
+            isinstance(item, dict)
+            and all(isinstance(item.get(k), str) for k in _FIELDS if k != "size")
+            and isinstance(item.get("size"), int)
+            and not isinstance(item.get("size"), bool)
+        )
         if not ok:
-            raise BundleError(f"{where}: packages[{n}] is not a valid index entry",
-                              f"it needs the string fields {', '.join(k for k in _FIELDS if k != 'size')} and an integer size",
-                              "copy the bundle again from the connected host")
+            raise BundleError(
+                f"{where}: packages[{n}] is not a valid index entry",
+                f"it needs the string fields {', '.join(k for k in _FIELDS if k != 'size')} and an integer size",
+                "copy the bundle again from the connected host",
+            )
         entries.append(IndexEntry(**{k: item[k] for k in _FIELDS}))
     return tuple(entries)
 
@@ -76,8 +86,16 @@ def _triples(manifest: Manifest, entries: Iterable[IndexEntry]) -> tuple[dict[st
     for entry in entries:
         key = _key(entry.name, entry.version)
         if key in by_key:
-            items.append(CheckItem("npm-index", key, "listed once in npm/index.json", "listed twice", _F,
-                                   "the index is inconsistent; re-pack the bundle"))
+            items.append(
+                CheckItem(
+                    "npm-index",
+                    key,
+                    "listed once in npm/index.json",
+                    "listed twice",
+                    _F,
+                    "the index is inconsistent; re-pack the bundle",
+                )
+            )
         by_key[key] = entry
     triples = {}
     for pkg in manifest.npm:
@@ -93,11 +111,23 @@ def _compare(key: str, t: _Triple, got: Digests | None, error: str = "") -> Chec
     subject = f"{key} ({t.package.file if t.package else layout.NPM_DIR + '/' + t.entry.path if t.entry else '?'})"
     want = "manifest entry, index entry and tarball agree (integrity, shasum, size, file)"
     if t.package is None:
-        return CheckItem("npm-index", subject, "only the manifest's packages in npm/index.json", "extra entry in the index", _F,
-                         "npm/index.json lists a package the signed manifest does not: it would be published unchecked")
+        return CheckItem(
+            "npm-index",
+            subject,
+            "only the manifest's packages in npm/index.json",
+            "extra entry in the index",
+            _F,
+            "npm/index.json lists a package the signed manifest does not: it would be published unchecked",
+        )
     if t.entry is None:
-        return CheckItem("npm-index", subject, "an npm/index.json entry for every manifest package", "missing from the index", _F,
-                         "npm/index.json does not list this package of the manifest")
+        return CheckItem(
+            "npm-index",
+            subject,
+            "an npm/index.json entry for every manifest package",
+            "missing from the index",
+            _F,
+            "npm/index.json does not list this package of the manifest",
+        )
     pkg, entry = t.package, t.entry
     problems = []
     if entry.integrity != pkg.integrity:
@@ -139,8 +169,16 @@ def npm_consistency_items(root: Path, manifest: Manifest, present: set[str]) -> 
     if not manifest.npm and layout.NPM_INDEX not in listed:
         return []
     if layout.NPM_INDEX not in present:
-        return [CheckItem("npm-index", layout.NPM_INDEX, "present", "missing", _F,
-                          "the bundle carries npm packages but no index; copy the bundle again from the connected host")]
+        return [
+            CheckItem(
+                "npm-index",
+                layout.NPM_INDEX,
+                "present",
+                "missing",
+                _F,
+                "the bundle carries npm packages but no index; copy the bundle again from the connected host",
+            )
+        ]
     try:
         entries = parse_index(read_capped(root / layout.NPM_INDEX, MAX_INDEX_BYTES, layout.NPM_INDEX))
     except (BundleError, OSError) as exc:
@@ -205,15 +243,20 @@ def snapshot_file(root: Path, manifest: Manifest, name: str, dest: Path) -> Path
                 size += len(block)
                 sink.write(block)
         if (size, digest.hexdigest()) != (entry.size, entry.sha256):
-            raise BundleError(f"{name} changed after the bundle was verified",
-                              f"it is now size {size}, sha256 {digest.hexdigest()}",
-                              "make sure nothing writes to the bundle, copy it again from the connected host and push again")
+            raise BundleError(
+                f"{name} changed after the bundle was verified",
+                f"it is now size {size}, sha256 {digest.hexdigest()}",
+                "make sure nothing writes to the bundle, copy it again from the connected host and push again",
+            )
     return dest
 
 
 def _changed(item: CheckItem) -> BundleError:
-    return BundleError(f"npm package {item.subject} does not agree with the verified manifest", item.detail or item.actual,
-                       "the bundle changed while push was running, or it is inconsistent; copy it again from the connected host")
+    return BundleError(
+        f"npm package {item.subject} does not agree with the verified manifest",
+        item.detail or item.actual,
+        "the bundle changed while push was running, or it is inconsistent; copy it again from the connected host",
+    )
 
 
 __all__ = ["npm_consistency_items", "parse_index", "snapshot_file", "snapshot_npm"]

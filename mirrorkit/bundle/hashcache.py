@@ -33,7 +33,7 @@ class HashCache:
         self.entries: dict[str, FileHash] = dict(entries or {})
 
     @classmethod
-    def load(cls, path: Path) -> "HashCache":
+    def load(cls, path: Path) -> HashCache:
         """Read a cache file; a missing or unreadable one is simply an empty cache."""
         try:
             doc = json.loads(Path(path).read_text("utf-8"))
@@ -50,7 +50,11 @@ class HashCache:
         if old is None:
             return None
         if (old.size, old.mtime_ns, old.ctime_ns, old.ino, old.dev) != (
-            st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev
+            st.st_size,
+            st.st_mtime_ns,
+            st.st_ctime_ns,
+            st.st_ino,
+            st.st_dev,
         ):
             return None
         return old
@@ -63,8 +67,12 @@ class HashCache:
             "version": _VERSION,
             "files": {
                 name: {
-                    "size": h.size, "sha256": h.sha256, "mtime_ns": h.mtime_ns,
-                    "ctime_ns": h.ctime_ns, "ino": h.ino, "dev": h.dev,
+                    "size": h.size,
+                    "sha256": h.sha256,
+                    "mtime_ns": h.mtime_ns,
+                    "ctime_ns": h.ctime_ns,
+                    "ino": h.ino,
+                    "dev": h.dev,
                 }
                 for name, h in sorted(self.entries.items())
             },

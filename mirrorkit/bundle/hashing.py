@@ -102,8 +102,14 @@ def hash_files(
     total = sum(sizes.get(n, 0) for n in names)
     lock = threading.Lock()
     bar = tqdm(
-        total=total or None, unit="B", unit_scale=True, unit_divisor=1024, desc=desc,
-        file=sys.stderr, disable=None if progress else True, leave=False,
+        total=total or None,
+        unit="B",
+        unit_scale=True,
+        unit_divisor=1024,
+        desc=desc,
+        file=sys.stderr,
+        disable=None if progress else True,
+        leave=False,
     )
 
     def advance(n: int) -> None:
@@ -122,7 +128,7 @@ def hash_files(
     order = sorted(names, key=lambda n: sizes.get(n, 0), reverse=True)
     try:
         with ThreadPoolExecutor(max_workers=min(default_jobs(jobs), max(1, len(order)))) as pool:
-            results = dict(zip(order, pool.map(work, order)))
+            results = dict(zip(order, pool.map(work, order), strict=False))
     finally:
         bar.close()
     return {name: results[name] for name in names}

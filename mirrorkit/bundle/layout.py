@@ -67,5 +67,7 @@ def check_outside(path: Path, bundle: Path, option: str) -> None:
 
     target, root = Path(path).resolve(), Path(bundle).resolve()
     if target == root or root in target.parents:
-        raise InputError(f"{option} {path} is inside the bundle {bundle}",
-                         hint=f"choose a folder outside the bundle for {option}; the bundle must hold only what its manifest lists")
+        raise InputError(
+            f"{option} {path} is inside the bundle {bundle}",
+            hint=f"choose a folder outside the bundle for {option}; the bundle must hold only what its manifest lists",
+        )

@@ -47,9 +47,11 @@ def read_capped(path: Path, limit: int, what: str) -> bytes:
 
 
 def too_large(what: str, size: int, limit: int) -> BundleError:
-    return BundleError(f"{what} is {size} bytes, more than the {limit // MiB} MiB mirrorkit accepts",
-                       "no real bundle comes near that size; the file is damaged or hostile",
-                       "copy the bundle again from the connected host")
+    return BundleError(
+        f"{what} is {size} bytes, more than the {limit // MiB} MiB mirrorkit accepts",
+        "no real bundle comes near that size; the file is damaged or hostile",
+        "copy the bundle again from the connected host",
+    )
 
 
 _STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
@@ -79,12 +81,17 @@ def loads_bounded(data: bytes, what: str, *, limit: int, depth: int = MAX_JSON_D
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise BundleError(f"{what} is not valid JSON", f"not UTF-8 ({exc.reason} at byte {exc.start})",
-                          "copy the bundle again from the connected host") from None
+        raise BundleError(
+            f"{what} is not valid JSON",
+            f"not UTF-8 ({exc.reason} at byte {exc.start})",
+            "copy the bundle again from the connected host",
+        ) from None
     if _depth_exceeds(text, depth):
-        raise BundleError(f"{what} is malformed or nested more than {depth} levels deep",
-                          "no mirrorkit document is; the file is damaged or hostile",
-                          "copy the bundle again from the connected host")
+        raise BundleError(
+            f"{what} is malformed or nested more than {depth} levels deep",
+            "no mirrorkit document is; the file is damaged or hostile",
+            "copy the bundle again from the connected host",
+        )
     try:
         return json.loads(text)
     except RecursionError:  # belt and braces: the scan above should have caught it

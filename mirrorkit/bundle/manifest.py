@@ -33,7 +33,7 @@ _SRI = re.compile(r"^sha(256|384|512)-[A-Za-z0-9+/]+={0,2}$")
 
 def utc_now() -> str:
     """RFC 3339 UTC timestamp with second precision, e.g. 2026-05-09T07:35:25Z."""
-    return _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return _dt.datetime.now(_dt.UTC).replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def canonical_json(value: Any) -> bytes:
@@ -89,8 +89,7 @@ class ImageEntry:
     def to_dict(self) -> dict[str, str]:
         """Manifest form: the provenance fields only where they say something (older manifests stay valid)."""
         out = {"source": self.source, "digest": self.digest, "destination": self.destination, "kind": self.kind}
-        out.update({k: v for k, v in (("package", self.package), ("version", self.version),
-                                      ("bundle", self.bundle)) if v})
+        out.update({k: v for k, v in (("package", self.package), ("version", self.version), ("bundle", self.bundle)) if v})
         return out
 
 
@@ -124,10 +123,7 @@ class Manifest:
             "profile": self.profile,
             "imageset_config": self.imageset_config,
             "files": [{"path": f.path, "size": f.size, "sha256": f.sha256} for f in self.files],
-            "npm": [
-                {"name": p.name, "version": p.version, "integrity": p.integrity, "file": p.file}
-                for p in self.npm
-            ],
+            "npm": [{"name": p.name, "version": p.version, "integrity": p.integrity, "file": p.file} for p in self.npm],
             "images": [i.to_dict() for i in self.images],
         }
 
@@ -148,7 +144,7 @@ class Manifest:
     # -- parsing -------------------------------------------------------------------------------
 
     @classmethod
-    def from_bytes(cls, data: bytes, *, where: str = layout.MANIFEST) -> "Manifest":
+    def from_bytes(cls, data: bytes, *, where: str = layout.MANIFEST) -> Manifest:
         """Parse and validate manifest bytes; raise :class:`BundleError` saying what is wrong.
 
         Each part is checked by its own function, in the order a reader meets them (envelope, files,
@@ -176,10 +172,20 @@ class Manifest:
 
 # -- parsing: one function per part of the document, sharing one error builder ---------------------
 
-_KNOWN_FIELDS = frozenset({
-    "format", "format_version", "created", "mirrorkit_version", "oc_mirror_version",
-    "profile", "imageset_config", "files", "npm", "images",
-})
+_KNOWN_FIELDS = frozenset(
+    {
+        "format",
+        "format_version",
+        "created",
+        "mirrorkit_version",
+        "oc_mirror_version",
+        "profile",
+        "imageset_config",
+        "files",
+        "npm",
+        "images",
+    }
+)
 _FILE_FIELDS = frozenset({"path", "size", "sha256"})
 _NPM_FIELDS = frozenset({"name", "version", "integrity", "file"})
 _IMAGE_FIELDS = frozenset({"source", "digest", "destination", "kind", "package", "version", "bundle"})
@@ -333,7 +339,6 @@ def _images(doc: dict[str, Any], check: _Check) -> list[ImageEntry]:
         kind = check.text(item, "kind", ctx, required=False) or "additional"
         if kind not in IMAGE_KINDS:
             raise check.bad(f"image {source}: kind {kind!r} is not one of {', '.join(IMAGE_KINDS)}")
-        optional = {k: check.text(item, k, ctx, required=False)
-                    for k in ("destination", "package", "version", "bundle")}
+        optional = {k: check.text(item, k, ctx, required=False) for k in ("destination", "package", "version", "bundle")}
         images.append(ImageEntry(source, digest, kind=kind, **optional))
     return images

@@ -70,8 +70,10 @@ class MirrorSets:
         if (root / CLUSTER_RESOURCES).is_dir():
             root = root / CLUSTER_RESOURCES
         if not root.is_dir():
-            raise InputError(f"cluster resources folder {folder} does not exist",
-                             hint="give the cluster-resources/ folder written by 'mirrorkit push' or oc-mirror")
+            raise InputError(
+                f"cluster resources folder {folder} does not exist",
+                hint="give the cluster-resources/ folder written by 'mirrorkit push' or oc-mirror",
+            )
         rules: list[MirrorRule] = []
         for path in sorted(p for p in root.rglob("*") if p.is_file() and p.suffix in SUFFIXES):
             rules += _rules_in(path)
@@ -90,14 +92,15 @@ class MirrorSets:
             return None
         order = list(KINDS)
         best = max(candidates, key=lambda r: (len(r.source), -order.index(r.kind)))
-        rest = repository[len(best.source):]
+        rest = repository[len(best.source) :]
         return MirrorMatch(tuple(m + rest for m in best.mirrors), best)
 
 
 def _rules_in(path: Path) -> list[MirrorRule]:
     def bad(why: str) -> InputError:
-        return InputError(f"cannot read mirror sets from {path}", why,
-                          "give the cluster-resources/ folder exactly as oc-mirror wrote it")
+        return InputError(
+            f"cannot read mirror sets from {path}", why, "give the cluster-resources/ folder exactly as oc-mirror wrote it"
+        )
 
     try:
         with open(path, encoding="utf-8") as handle:
@@ -120,11 +123,21 @@ def _rules_in(path: Path) -> list[MirrorRule]:
             for n, entry in enumerate(entries):
                 source = entry.get("source") if isinstance(entry, dict) else None
                 mirrors = entry.get("mirrors") if isinstance(entry, dict) else None
-                if not isinstance(source, str) or not source.strip("/") or not isinstance(mirrors, list) \
-                        or not mirrors or not all(isinstance(m, str) and m.strip("/") for m in mirrors):
-                    raise bad(f"{kind} {name or '(unnamed)'}: spec.{KINDS[kind]}[{n}] needs a 'source' and a non-empty 'mirrors' list")
-                rules.append(MirrorRule(source.strip("/"), tuple(m.strip("/") for m in mirrors), kind,
-                                        f"{name or '(unnamed)'} ({path.name})"))
+                if (
+                    not isinstance(source, str)
+                    or not source.strip("/")
+                    or not isinstance(mirrors, list)
+                    or not mirrors
+                    or not all(isinstance(m, str) and m.strip("/") for m in mirrors)
+                ):
+                    raise bad(
+                        f"{kind} {name or '(unnamed)'}: spec.{KINDS[kind]}[{n}] needs a 'source' and a non-empty 'mirrors' list"
+                    )
+                rules.append(
+                    MirrorRule(
+                        source.strip("/"), tuple(m.strip("/") for m in mirrors), kind, f"{name or '(unnamed)'} ({path.name})"
+                    )
+                )
     return rules
 
 

@@ -49,11 +49,20 @@ FORMAT_VERSION = 1
 MIN_PART_SIZE = 1024
 
 _UNITS = {
-    "": 1, "b": 1,
-    "k": 1024, "kib": 1024, "kb": 1000,
-    "m": 1024**2, "mib": 1024**2, "mb": 1000**2,
-    "g": 1024**3, "gib": 1024**3, "gb": 1000**3,
-    "t": 1024**4, "tib": 1024**4, "tb": 1000**4,
+    "": 1,
+    "b": 1,
+    "k": 1024,
+    "kib": 1024,
+    "kb": 1000,
+    "m": 1024**2,
+    "mib": 1024**2,
+    "mb": 1000**2,
+    "g": 1024**3,
+    "gib": 1024**3,
+    "gb": 1000**3,
+    "t": 1024**4,
+    "tib": 1024**4,
+    "tb": 1000**4,
 }
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*$")
 
@@ -101,7 +110,7 @@ class PartsIndex:
         return (json.dumps(doc, sort_keys=True, indent=1) + "\n").encode("ascii")
 
     @classmethod
-    def from_bytes(cls, data: bytes) -> "PartsIndex":
+    def from_bytes(cls, data: bytes) -> PartsIndex:
         def bad(why: str) -> BundleError:
             return BundleError(f"invalid parts index {layout.PARTS_INDEX}", why, "get a fresh copy of the parts")
 
@@ -124,8 +133,11 @@ class PartsIndex:
                     raise bad(f"part {name!r} has an invalid size or sha256")
                 parts.append(PartEntry(name, p["size"], p["sha256"]))
             index = cls(
-                int(doc["part_size"]), tuple(parts), int(doc["stream_size"]),
-                str(doc["stream_sha256"]), str(doc["manifest_sha256"]),
+                int(doc["part_size"]),
+                tuple(parts),
+                int(doc["stream_size"]),
+                str(doc["stream_sha256"]),
+                str(doc["manifest_sha256"]),
             )
         except (KeyError, TypeError, ValueError) as exc:
             if isinstance(exc, BundleError):
@@ -182,7 +194,7 @@ class _SplitWriter:
             self._size += len(block)
             self.stream_size += len(block)
             self.advance(len(block))
-            view = view[len(block):]
+            view = view[len(block) :]
         return len(data)
 
     def close(self) -> None:
@@ -218,24 +230,37 @@ def write_parts(
     final = bundle_dir / layout.PARTS_DIR
     work = Path(tempfile.mkdtemp(prefix=".parts.", dir=bundle_dir))
     total = sum(size for _, size in members)
-    bar = tqdm(total=total, unit="B", unit_scale=True, unit_divisor=1024, desc="writing parts",
-               file=sys.stderr, disable=None if progress else True, leave=False)
+    bar = tqdm(
+        total=total,
+        unit="B",
+        unit_scale=True,
+        unit_divisor=1024,
+        desc="writing parts",
+        file=sys.stderr,
+        disable=None if progress else True,
+        leave=False,
+    )
     try:
         writer = _SplitWriter(work, split_size, lambda n: None)
-        with tarfile.open(fileobj=writer, mode="w|", format=tarfile.PAX_FORMAT, bufsize=CHUNK,  # type: ignore[call-overload]
-                          copybufsize=CHUNK) as tar:
+        with tarfile.open(
+            fileobj=writer,
+            mode="w|",
+            format=tarfile.PAX_FORMAT,
+            bufsize=CHUNK,  # type: ignore[call-overload]
+            copybufsize=CHUNK,
+        ) as tar:
             for name, size in members:
                 path = safe_join(bundle_dir, name)
                 with open(path, "rb") as handle:
                     st = os.fstat(handle.fileno())
                     if st.st_size != size:
-                        raise BundleError(f"{name} changed while writing parts", f"size {st.st_size}, expected {size}",
-                                          "run pack again")
+                        raise BundleError(
+                            f"{name} changed while writing parts", f"size {st.st_size}, expected {size}", "run pack again"
+                        )
                     tar.addfile(_tarinfo(name, size, mtime), handle)
                 bar.update(size)
         writer.close()
-        index = PartsIndex(split_size, tuple(writer.done), writer.stream_size,
-                           writer.stream.hexdigest(), manifest_sha256)
+        index = PartsIndex(split_size, tuple(writer.done), writer.stream_size, writer.stream.hexdigest(), manifest_sha256)
         atomic_write_bytes(work / "parts.json", index.to_bytes())
         if final.exists():
             shutil.rmtree(final)
@@ -311,8 +336,10 @@ class _PartsReader:
             self._current += 1
             entry = self.entries[self._current]
             try:
-                fd = os.open(safe_join(self.parts_dir.parent, f"{layout.PARTS_DIR}/{entry.name}"),
-                             os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+                fd = os.open(
+                    safe_join(self.parts_dir.parent, f"{layout.PARTS_DIR}/{entry.name}"),
+                    os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0),
+                )
             except (OSError, BundleError) as exc:
                 self.part_errors[self._current] = f"cannot read: {getattr(exc, 'strerror', None) or exc}"
                 continue
@@ -367,9 +394,11 @@ def _members(tar: tarfile.TarFile) -> Iterator[tarfile.TarInfo]:
     for info in tar:
         name = check_relpath(info.name, where="bundle parts")
         if not info.isreg():
-            raise BundleError(f"unsafe entry {name!r} in bundle parts",
-                              "it is a link, directory or device, not a regular file",
-                              "the parts may have been tampered with; get a fresh copy")
+            raise BundleError(
+                f"unsafe entry {name!r} in bundle parts",
+                "it is a link, directory or device, not a regular file",
+                "the parts may have been tampered with; get a fresh copy",
+            )
         if name in seen:
             raise BundleError(f"entry {name!r} appears twice in bundle parts", hint="get a fresh copy of the parts")
         seen.add(name)
@@ -386,8 +415,16 @@ def scan_parts(
     """Read every part once: hash parts and stream, hash each tar member and, with *extract_to*,
     write the members there (each file through a temporary name). Errors are collected, not raised."""
     bundle_dir = Path(bundle_dir)
-    bar = tqdm(total=sum(p.size for p in index.parts), unit="B", unit_scale=True, unit_divisor=1024,
-               desc="reading parts", file=sys.stderr, disable=None if progress else True, leave=False)
+    bar = tqdm(
+        total=sum(p.size for p in index.parts),
+        unit="B",
+        unit_scale=True,
+        unit_divisor=1024,
+        desc="reading parts",
+        file=sys.stderr,
+        disable=None if progress else True,
+        leave=False,
+    )
     reader = _PartsReader(bundle_dir / layout.PARTS_DIR, index, bar.update)
     members: list[MemberResult] = []
     errors: list[str] = []
@@ -428,8 +465,7 @@ def scan_parts(
         reader.finish()
         bar.close()
     results = tuple(
-        PartResult(e.name, e.size, e.sha256, reader.part_sizes[i], reader.part_hashes[i].hexdigest(),
-                   reader.part_errors[i])
+        PartResult(e.name, e.size, e.sha256, reader.part_sizes[i], reader.part_hashes[i].hexdigest(), reader.part_errors[i])
         for i, e in enumerate(index.parts)
     )
     return PartsScan(results, reader.stream_size, reader.stream.hexdigest(), tuple(members), tuple(errors))

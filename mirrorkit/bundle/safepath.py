@@ -64,8 +64,10 @@ def check_regular(path: Path, name: str) -> os.stat_result:
     st = os.lstat(path)
     if not stat.S_ISREG(st.st_mode):
         kind = (
-            "a symbolic link" if stat.S_ISLNK(st.st_mode)
-            else "a directory" if stat.S_ISDIR(st.st_mode)
+            "a symbolic link"
+            if stat.S_ISLNK(st.st_mode)
+            else "a directory"
+            if stat.S_ISDIR(st.st_mode)
             else "a device, FIFO or socket"
         )
         raise BundleError(

@@ -38,7 +38,6 @@ from typing import Any
 
 from cyclonedx.model import HashAlgorithm, HashType, Property
 from cyclonedx.model.bom import Bom, BomMetaData
-from cyclonedx.model.bom_ref import BomRef
 from cyclonedx.model.component import Component, ComponentType
 from cyclonedx.model.tool import ToolRepository
 from cyclonedx.output import make_outputter
@@ -197,8 +196,12 @@ def expected_components(manifest: Manifest, sha1: Callable[[str], str | None] = 
     out: dict[str, Expected] = {}
     for image, ref in _image_refs(content.images).items():
         purl = _image_purl(image)
-        out[ref] = Expected(ref, f"image {image.source}@{image.digest}", purl.to_string() if purl else "",
-                            ((HashAlgorithm.SHA_256.value, image.digest.removeprefix("sha256:")),))
+        out[ref] = Expected(
+            ref,
+            f"image {image.source}@{image.digest}",
+            purl.to_string() if purl else "",
+            ((HashAlgorithm.SHA_256.value, image.digest.removeprefix("sha256:")),),
+        )
     for pkg in content.npm:
         hashes: list[tuple[str, str]] = [h for h in (_sri_hash(pkg.integrity),) if h]
         file = content.file(pkg.file)
@@ -207,8 +210,9 @@ def expected_components(manifest: Manifest, sha1: Callable[[str], str | None] = 
         shasum = sha1(pkg.file)
         if shasum:
             hashes.append((HashAlgorithm.SHA_1.value, shasum))
-        out[_npm_ref(pkg)] = Expected(_npm_ref(pkg), f"npm package {pkg.name}@{pkg.version}",
-                                      _npm_purl(pkg).to_string(), tuple(sorted(hashes)))
+        out[_npm_ref(pkg)] = Expected(
+            _npm_ref(pkg), f"npm package {pkg.name}@{pkg.version}", _npm_purl(pkg).to_string(), tuple(sorted(hashes))
+        )
     for ref, (name, version, entry) in _charts(content).items():
         chart_hashes = ((HashAlgorithm.SHA_256.value, entry.sha256),) if entry else ()
         out[ref] = Expected(ref, f"Helm chart {name} {version}".rstrip(), "", chart_hashes)
@@ -235,18 +239,28 @@ def build_bom(manifest: Manifest, bundle_dir: Path | None = None) -> Bom:
     SHA-1, the one hash the manifest does not record."""
     content = content_manifest(manifest)
     expected = expected_components(content, _sha1_of_file(Path(bundle_dir)) if bundle_dir else (lambda _p: None))
-    created = _dt.datetime.strptime(content.created, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=_dt.timezone.utc)
+    created = _dt.datetime.strptime(content.created, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=_dt.UTC)
     tools = [Component(type=ComponentType.APPLICATION, name="mirrorkit", version=content.mirrorkit_version)]
     if content.oc_mirror_version:
         tools.append(Component(type=ComponentType.APPLICATION, name="oc-mirror", version=content.oc_mirror_version))
     top = Component(
-        type=ComponentType.APPLICATION, bom_ref=BUNDLE_REF, name=content.profile or "mirrorkit-bundle",
-        version=content.created, description="mirrorkit transfer bundle",
-        properties=_props(profile=content.profile, created=content.created, mirrorkit_version=content.mirrorkit_version,
-                          oc_mirror_version=content.oc_mirror_version, content_sha256=content.sha256()),
+        type=ComponentType.APPLICATION,
+        bom_ref=BUNDLE_REF,
+        name=content.profile or "mirrorkit-bundle",
+        version=content.created,
+        description="mirrorkit transfer bundle",
+        properties=_props(
+            profile=content.profile,
+            created=content.created,
+            mirrorkit_version=content.mirrorkit_version,
+            oc_mirror_version=content.oc_mirror_version,
+            content_sha256=content.sha256(),
+        ),
     )
-    bom = Bom(serial_number=serial_number(content),
-              metadata=BomMetaData(timestamp=created, tools=ToolRepository(components=tools), component=top))
+    bom = Bom(
+        serial_number=serial_number(content),
+        metadata=BomMetaData(timestamp=created, tools=ToolRepository(components=tools), component=top),
+    )
     components: dict[str, Component] = {}
 
     def add(ref: str, **kw: Any) -> Component:
@@ -258,24 +272,50 @@ def build_bom(manifest: Manifest, bundle_dir: Path | None = None) -> Bom:
     image_refs = _image_refs(content.images)
     for image, bom_ref in image_refs.items():
         parsed = ImageReference.parse(image.source) if _image_purl(image) else None
-        add(bom_ref, type=ComponentType.CONTAINER, name=parsed.name if parsed else image.source,
+        add(
+            bom_ref,
+            type=ComponentType.CONTAINER,
+            name=parsed.name if parsed else image.source,
             version=(parsed.tag if parsed and parsed.tag else image.digest),
-            properties=_props(kind=image.kind, source=image.source, digest=image.digest, destination=image.destination,
-                              **({"operator_package": image.package, "operator_version": image.version,
-                                  "operator_bundle": image.bundle} if image.kind != "helm" else
-                                 {"chart": image.package, "chart_version": image.version})))
+            properties=_props(
+                kind=image.kind,
+                source=image.source,
+                digest=image.digest,
+                destination=image.destination,
+                **(
+                    {"operator_package": image.package, "operator_version": image.version, "operator_bundle": image.bundle}
+                    if image.kind != "helm"
+                    else {"chart": image.package, "chart_version": image.version}
+                ),
+            ),
+        )
     for pkg in content.npm:
         scope, _, bare = pkg.name.rpartition("/")
-        add(_npm_ref(pkg), type=ComponentType.LIBRARY, group=scope or None, name=bare, version=pkg.version,
-            properties=_props(kind="npm", file=pkg.file, integrity=pkg.integrity))
+        add(
+            _npm_ref(pkg),
+            type=ComponentType.LIBRARY,
+            group=scope or None,
+            name=bare,
+            version=pkg.version,
+            properties=_props(kind="npm", file=pkg.file, integrity=pkg.integrity),
+        )
     for ref, (name, version, entry) in _charts(content).items():
-        add(ref, type=ComponentType.APPLICATION, name=name, version=version or None,
-            properties=_props(kind="chart", file=entry.path if entry else ""))
+        add(
+            ref,
+            type=ComponentType.APPLICATION,
+            name=name,
+            version=version or None,
+            properties=_props(kind="chart", file=entry.path if entry else ""),
+        )
     for image in content.images:
         if _parent_ref(image).startswith("operator-bundle:") and _parent_ref(image) not in components:
-            add(_parent_ref(image), type=ComponentType.APPLICATION, name=image.package or image.bundle,
+            add(
+                _parent_ref(image),
+                type=ComponentType.APPLICATION,
+                name=image.package or image.bundle,
                 version=image.version or None,
-                properties=_props(kind="operator-bundle", operator_package=image.package, operator_bundle=image.bundle))
+                properties=_props(kind="operator-bundle", operator_package=image.package, operator_bundle=image.bundle),
+            )
     bom.components = list(components.values())
 
     # Dependencies: the bundle -> what it carries at top level; a chart or operator bundle -> its images.
@@ -311,7 +351,7 @@ def add_sbom(bundle_dir: Path, manifest: Manifest) -> Manifest:
     data = render(build_bom(content, root)).encode("utf-8")
     atomic_write_bytes(root / layout.SBOM, data)
     entry = FileEntry(layout.SBOM, len(data), hashlib.sha256(data).hexdigest())
-    return replace(content, files=content.files + (entry,))
+    return replace(content, files=(*content.files, entry))
 
 
 # -- reading it back ---------------------------------------------------------------------------------
@@ -323,16 +363,21 @@ def read_sbom(bundle_dir: Path, manifest: Manifest, fmt: str = "json") -> str:
     root = Path(bundle_dir)
     entry = manifest.file(layout.SBOM)
     if entry is None:
-        raise BundleError(f"bundle {root} carries no {layout.SBOM}",
-                          f"it was packed by mirrorkit {manifest.mirrorkit_version or '(unknown)'}, before bundles had an SBOM",
-                          "re-pack it with this mirrorkit to get one")
+        raise BundleError(
+            f"bundle {root} carries no {layout.SBOM}",
+            f"it was packed by mirrorkit {manifest.mirrorkit_version or '(unknown)'}, before bundles had an SBOM",
+            "re-pack it with this mirrorkit to get one",
+        )
     path = root / layout.SBOM
     if path.is_symlink() or not path.is_file():
         raise BundleError(f"{path} is missing or not a regular file", hint="get a fresh copy of the bundle")
     data = path.read_bytes()
     if len(data) != entry.size or hashlib.sha256(data).hexdigest() != entry.sha256:
-        raise BundleError(f"{path} does not match the manifest", "it was changed after the bundle was sealed",
-                          f"run 'mirrorkit verify {root}' and get a fresh copy of the bundle")
+        raise BundleError(
+            f"{path} does not match the manifest",
+            "it was changed after the bundle was sealed",
+            f"run 'mirrorkit verify {root}' and get a fresh copy of the bundle",
+        )
     if fmt == "json":
         return data.decode("utf-8")
     with warnings.catch_warnings():
@@ -349,15 +394,18 @@ def bundle_sbom(bundle_dir: Path, fmt: str = "json", verify_key: Path | None = N
     root = Path(bundle_dir)
     manifest_path = root / layout.MANIFEST
     if manifest_path.is_symlink() or not manifest_path.is_file():
-        raise InputError(f"{root} is not a mirrorkit bundle (no {layout.MANIFEST})",
-                         hint="give the directory written by 'mirrorkit pack'")
+        raise InputError(
+            f"{root} is not a mirrorkit bundle (no {layout.MANIFEST})", hint="give the directory written by 'mirrorkit pack'"
+        )
     data = manifest_path.read_bytes()
     if verify_key is not None:
         sig = root / layout.SIGNATURE
         if sig.is_symlink() or not sig.is_file() or not verify_signature(data, sig.read_bytes(), load_public_key(verify_key)):
-            raise CheckFailed(f"the manifest of {root} is not signed by {verify_key}",
-                              "its signature is missing or does not match",
-                              f"run 'mirrorkit verify {root} --verify-key {verify_key}' for details")
+            raise CheckFailed(
+                f"the manifest of {root} is not signed by {verify_key}",
+                "its signature is missing or does not match",
+                f"run 'mirrorkit verify {root} --verify-key {verify_key}' for details",
+            )
     return read_sbom(root, Manifest.from_bytes(data), fmt)
 
 
@@ -383,8 +431,11 @@ def _found(component: Any) -> tuple[str, str, tuple[tuple[str, str], ...]] | Non
     if not isinstance(component, dict) or not isinstance(component.get("bom-ref"), str):
         return None
     hashes = component.get("hashes", [])
-    pairs = tuple(sorted((str(h.get("alg")), str(h.get("content"))) for h in hashes if isinstance(h, dict))) \
-        if isinstance(hashes, list) else ()
+    pairs = (
+        tuple(sorted((str(h.get("alg")), str(h.get("content"))) for h in hashes if isinstance(h, dict)))
+        if isinstance(hashes, list)
+        else ()
+    )
     return component["bom-ref"], str(component.get("purl", "")), pairs
 
 
@@ -399,29 +450,50 @@ def check_sbom(bundle_dir: Path, manifest: Manifest) -> list[CheckItem]:
     root = Path(bundle_dir)
     entry = manifest.file(layout.SBOM)
     if entry is None:
-        return [CheckItem("sbom", layout.SBOM, "a CycloneDX SBOM listed in the manifest", "none", Status.WARNING,
-                          "the bundle was packed before mirrorkit wrote SBOMs; re-pack it to get one")]
+        return [
+            CheckItem(
+                "sbom",
+                layout.SBOM,
+                "a CycloneDX SBOM listed in the manifest",
+                "none",
+                Status.WARNING,
+                "the bundle was packed before mirrorkit wrote SBOMs; re-pack it to get one",
+            )
+        ]
     path = root / layout.SBOM
     if path.is_symlink() or not path.is_file():
         return []  # the file check already reports it missing
     if path.stat().st_size > _MAX_SBOM_BYTES:
-        return [_fail(layout.SBOM, "a CycloneDX SBOM of this bundle", f"{path.stat().st_size} bytes",
-                      "far larger than any SBOM mirrorkit writes; the file was replaced")]
+        return [
+            _fail(
+                layout.SBOM,
+                "a CycloneDX SBOM of this bundle",
+                f"{path.stat().st_size} bytes",
+                "far larger than any SBOM mirrorkit writes; the file was replaced",
+            )
+        ]
     doc, why = _parse(path.read_bytes())
     if doc is None:
         return [_fail(layout.SBOM, f"CycloneDX {SPEC_VERSION.to_version()} JSON", "refused", why)]
     items: list[CheckItem] = []
     want_serial = serial_number(manifest).urn
     if doc.get("serialNumber") != want_serial:
-        items.append(_fail(f"{layout.SBOM} serialNumber", want_serial, str(doc.get("serialNumber")),
-                           "the SBOM describes another bundle or another packing run"))
+        items.append(
+            _fail(
+                f"{layout.SBOM} serialNumber",
+                want_serial,
+                str(doc.get("serialNumber")),
+                "the SBOM describes another bundle or another packing run",
+            )
+        )
     expected = expected_components(manifest, _sha1_of_file(root))
     found: dict[str, tuple[str, tuple[tuple[str, str], ...]]] = {}
     for component in doc.get("components", []):
         parsed = _found(component)
         if parsed is None:
-            items.append(_fail(f"{layout.SBOM} component", "an object with a bom-ref", repr(component)[:200],
-                               "malformed component"))
+            items.append(
+                _fail(f"{layout.SBOM} component", "an object with a bom-ref", repr(component)[:200], "malformed component")
+            )
             continue
         found[parsed[0]] = (parsed[1], parsed[2])
     for ref, want in expected.items():
@@ -431,18 +503,43 @@ def check_sbom(bundle_dir: Path, manifest: Manifest) -> list[CheckItem]:
             continue
         purl, hashes = got
         if purl != want.purl:
-            items.append(_fail(want.label, f"purl {want.purl or '(none)'}", f"purl {purl or '(none)'}",
-                               "the SBOM's package URL disagrees with the manifest"))
+            items.append(
+                _fail(
+                    want.label,
+                    f"purl {want.purl or '(none)'}",
+                    f"purl {purl or '(none)'}",
+                    "the SBOM's package URL disagrees with the manifest",
+                )
+            )
         if hashes != want.hashes:
-            items.append(_fail(want.label, _show(want.hashes), _show(hashes),
-                               "the SBOM's hashes disagree with the manifest"))
+            items.append(_fail(want.label, _show(want.hashes), _show(hashes), "the SBOM's hashes disagree with the manifest"))
     for ref in sorted(set(found) - set(expected)):
-        items.append(_fail(ref, "not in the SBOM (not in the manifest)", "present", "the SBOM lists a component the bundle does not carry"))
+        items.append(
+            _fail(ref, "not in the SBOM (not in the manifest)", "present", "the SBOM lists a component the bundle does not carry")
+        )
     if not items:
-        items.append(CheckItem("sbom", layout.SBOM, f"CycloneDX {SPEC_VERSION.to_version()} SBOM agreeing with the manifest",
-                               f"{len(expected)} components, same purls and hashes", Status.PASSED))
+        items.append(
+            CheckItem(
+                "sbom",
+                layout.SBOM,
+                f"CycloneDX {SPEC_VERSION.to_version()} SBOM agreeing with the manifest",
+                f"{len(expected)} components, same purls and hashes",
+                Status.PASSED,
+            )
+        )
     return items
 
 
-__all__ = ["FORMATS", "SPEC_VERSION", "add_sbom", "build_bom", "bundle_sbom", "check_sbom", "content_manifest",
-           "expected_components", "read_sbom", "render", "serial_number"]
+__all__ = [
+    "FORMATS",
+    "SPEC_VERSION",
+    "add_sbom",
+    "build_bom",
+    "bundle_sbom",
+    "check_sbom",
+    "content_manifest",
+    "expected_components",
+    "read_sbom",
+    "render",
+    "serial_number",
+]

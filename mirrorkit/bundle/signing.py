@@ -65,9 +65,7 @@ def fingerprint(public_key: Ed25519PublicKey) -> str:
     return "SHA256:" + base64.b64encode(hashlib.sha256(raw).digest()).decode("ascii").rstrip("=")
 
 
-def generate_keypair(
-    out_prefix: Path, passphrase: bytes | None = None, *, force: bool = False
-) -> tuple[Path, Path, str]:
+def generate_keypair(out_prefix: Path, passphrase: bytes | None = None, *, force: bool = False) -> tuple[Path, Path, str]:
     """Write ``<prefix>.pem`` (private, 0600) and ``<prefix>.pub``; return (private, public, fingerprint)."""
     prefix = Path(out_prefix)
     private_path = prefix.with_name(prefix.name + ".pem")
@@ -84,9 +82,7 @@ def generate_keypair(
         serialization.BestAvailableEncryption(passphrase) if passphrase else serialization.NoEncryption()
     )
     private_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption)
-    public_pem = key.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
+    public_pem = key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
     atomic_write_bytes(private_path, private_pem, mode=0o600)
     atomic_write_bytes(public_path, public_pem, mode=0o644)
     return private_path, public_path, fingerprint(key.public_key())
@@ -121,10 +117,16 @@ def load_public_key(path: Path) -> Ed25519PublicKey:
     try:
         key = serialization.load_pem_public_key(data)
     except (ValueError, TypeError):
-        hint = "give the .pub file, not the private key" if b"PRIVATE KEY" in data else "give the NAME.pub written by 'mirrorkit keygen'"
+        hint = (
+            "give the .pub file, not the private key"
+            if b"PRIVATE KEY" in data
+            else "give the NAME.pub written by 'mirrorkit keygen'"
+        )
         raise InputError(f"verify key {path} is not a PEM public key", hint=hint) from None
     if not isinstance(key, Ed25519PublicKey):
-        raise InputError(f"verify key {path} is not an Ed25519 public key", hint="give the NAME.pub written by 'mirrorkit keygen'")
+        raise InputError(
+            f"verify key {path} is not an Ed25519 public key", hint="give the NAME.pub written by 'mirrorkit keygen'"
+        )
     return key
 
 
@@ -145,16 +147,22 @@ def decode_signature(content: bytes) -> bytes:
     if len(content) == _SIGNATURE_BYTES:
         return content
     if len(content) > 128:  # never decode something far larger than either form
-        raise BundleError(f"signature file is {len(content)} bytes, an Ed25519 signature is {_SIGNATURE_BYTES}",
-                          hint="the bundle is damaged; copy it again from the connected host")
+        raise BundleError(
+            f"signature file is {len(content)} bytes, an Ed25519 signature is {_SIGNATURE_BYTES}",
+            hint="the bundle is damaged; copy it again from the connected host",
+        )
     try:
         raw = base64.b64decode(content.strip(), validate=True)
     except (binascii.Error, ValueError):
-        raise BundleError(f"signature file is neither a raw {_SIGNATURE_BYTES}-byte signature nor base64",
-                          hint="the bundle is damaged; copy it again from the connected host") from None
+        raise BundleError(
+            f"signature file is neither a raw {_SIGNATURE_BYTES}-byte signature nor base64",
+            hint="the bundle is damaged; copy it again from the connected host",
+        ) from None
     if len(raw) != _SIGNATURE_BYTES:
-        raise BundleError(f"signature is {len(raw)} bytes, an Ed25519 signature is {_SIGNATURE_BYTES}",
-                          hint="the bundle is damaged; copy it again from the connected host")
+        raise BundleError(
+            f"signature is {len(raw)} bytes, an Ed25519 signature is {_SIGNATURE_BYTES}",
+            hint="the bundle is damaged; copy it again from the connected host",
+        )
     return raw
 
 

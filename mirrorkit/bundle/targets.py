@@ -43,7 +43,7 @@ def target_root(registry: str) -> str:
     text = registry.strip()
     for scheme in ("https://", "http://"):
         if text.startswith(scheme):
-            text = text[len(scheme):]
+            text = text[len(scheme) :]
     target = Target.parse(text.rstrip("/"))
     return f"{target.registry}/{target.prefix}" if target.prefix else target.registry
 
@@ -81,8 +81,15 @@ def image_group(image: ImageEntry) -> str:
     return " ".join(part for part in (image.kind, image.package, image.version) if part)
 
 
-def image_checker(registry: str | None, *, mirror_sets: MirrorSets | None = None, authfile: Path | None = None,
-                  tls_verify: bool = True, jobs: int = 4, policy: RetryPolicy | None = None) -> Checker:
+def image_checker(
+    registry: str | None,
+    *,
+    mirror_sets: MirrorSets | None = None,
+    authfile: Path | None = None,
+    tls_verify: bool = True,
+    jobs: int = 4,
+    policy: RetryPolicy | None = None,
+) -> Checker:
     """A checker: every image of the manifest is present by digest where the cluster will look for it.
 
     A registry that cannot be reached (connect failed after *policy*'s retries) is given up on once:
@@ -92,7 +99,11 @@ def image_checker(registry: str | None, *, mirror_sets: MirrorSets | None = None
 
     if registry is not None:
         target_root(registry)  # a malformed target fails now, before any hashing
-    client = OciClient(authfile, tls_verify=tls_verify) if policy is None else OciClient(authfile, tls_verify=tls_verify, policy=policy)
+    client = (
+        OciClient(authfile, tls_verify=tls_verify)
+        if policy is None
+        else OciClient(authfile, tls_verify=tls_verify, policy=policy)
+    )
     unreachable: dict[str, str] = {}  # registry host -> why it was given up on
 
     def check_one(image: ImageEntry) -> CheckItem:
@@ -111,16 +122,28 @@ def image_checker(registry: str | None, *, mirror_sets: MirrorSets | None = None
                 continue
             try:
                 if client.has_manifest(location):
-                    return CheckItem("image", image.source, expected, f"present at {location}" if len(locations) > 1 else "present",
-                                     Status.PASSED, via)
+                    return CheckItem(
+                        "image",
+                        image.source,
+                        expected,
+                        f"present at {location}" if len(locations) > 1 else "present",
+                        Status.PASSED,
+                        via,
+                    )
             except MirrorkitError as exc:
                 errors.append(str(exc))
                 if exc.what.startswith("connect to registry ") or (exc.why or "").startswith(("could not connect", "timed out")):
                     unreachable.setdefault(host, exc.what)
         if errors:
             return CheckItem("image", image.source, expected, "error", Status.FAILED, f"{via}; " + "; ".join(errors))
-        return CheckItem("image", image.source, expected, "absent", Status.FAILED,
-                         f"not in the target registry by digest ({via}): run push again")
+        return CheckItem(
+            "image",
+            image.source,
+            expected,
+            "absent",
+            Status.FAILED,
+            f"not in the target registry by digest ({via}): run push again",
+        )
 
     def check(manifest: Manifest) -> Iterable[CheckItem]:
         with ThreadPoolExecutor(max_workers=max(1, jobs), thread_name_prefix="image-check") as pool:
@@ -136,13 +159,20 @@ def npm_checker(npm_registry: str, *, token: str | None = None, npmrc: Path | No
 
     def check(manifest: Manifest) -> Iterable[CheckItem]:
         sizes = {f.path: f.size for f in manifest.files}
-        index = NpmIndex(Path("."), tuple(
-            IndexEntry(p.name, p.version, p.integrity, "", sizes.get(p.file, 0), p.file, "") for p in manifest.npm
-        ))
+        index = NpmIndex(
+            Path("."),
+            tuple(IndexEntry(p.name, p.version, p.integrity, "", sizes.get(p.file, 0), p.file, "") for p in manifest.npm),
+        )
         results = check_served(index, npm_registry, token=token, npmrc=npmrc, jobs=jobs)
         return [
-            CheckItem("npm", f"{r.name}@{r.version}", r.expected, r.actual or "not served",
-                      Status.PASSED if r.ok else Status.FAILED, r.reason or "" if not r.ok else r.url)
+            CheckItem(
+                "npm",
+                f"{r.name}@{r.version}",
+                r.expected,
+                r.actual or "not served",
+                Status.PASSED if r.ok else Status.FAILED,
+                r.reason or "" if not r.ok else r.url,
+            )
             for r in results
         ]
 

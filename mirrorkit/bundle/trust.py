@@ -18,9 +18,9 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from mirrorkit.bundle import layout
-from mirrorkit.report.openssl import FINGERPRINT_RECIPE, OPENSSL_VERIFY
 from mirrorkit.errors import InputError
 from mirrorkit.report.model import CheckItem, Report, Status
+from mirrorkit.report.openssl import FINGERPRINT_RECIPE, OPENSSL_VERIFY
 
 VERIFY_KEY_ENV = "MIRRORKIT_VERIFY_KEY"
 
@@ -41,8 +41,10 @@ def default_verify_key(given: Path | None, env: Mapping[str, str] | None = None)
         return None
     path = Path(value).expanduser()
     if not path.is_file():
-        raise InputError(f"{VERIFY_KEY_ENV} names {path}, which is not a file",
-                         hint=f"point {VERIFY_KEY_ENV} at the NAME.pub of the packing key, or unset it")
+        raise InputError(
+            f"{VERIFY_KEY_ENV} names {path}, which is not a file",
+            hint=f"point {VERIFY_KEY_ENV} at the NAME.pub of the packing key, or unset it",
+        )
     return path
 
 
@@ -53,12 +55,22 @@ def enforce(report: Report, *, keyed: bool, allow_unsigned: bool) -> Report:
         return report
     items = tuple(
         dataclasses.replace(item, status=Status.FAILED, detail=UNAUTHENTICATED_REFUSAL)
-        if item.category == "signature" and item.status is Status.WARNING else item
+        if item.category == "signature" and item.status is Status.WARNING
+        else item
         for item in report.items
     )
     if not any(i.category == "signature" and i.failed for i in items):  # no signature item at all: add one
-        items = (CheckItem("signature", layout.MANIFEST, "signature checked with a verify key",
-                           "UNAUTHENTICATED: no verify key given", Status.FAILED, UNAUTHENTICATED_REFUSAL),) + items
+        items = (
+            CheckItem(
+                "signature",
+                layout.MANIFEST,
+                "signature checked with a verify key",
+                "UNAUTHENTICATED: no verify key given",
+                Status.FAILED,
+                UNAUTHENTICATED_REFUSAL,
+            ),
+            *items,
+        )
     return dataclasses.replace(report, items=items)
 
 

@@ -73,23 +73,45 @@ def _signature_items(root: Path, data: bytes, key: Ed25519PublicKey | None) -> t
         detail = (
             "a signature file is present but was not checked" if has_sig else "the bundle is not signed"
         ) + "; give --verify-key PUB to authenticate it"
-        return [CheckItem("signature", layout.MANIFEST, "signature checked with a verify key",
-                          "UNAUTHENTICATED: no verify key given", _W, detail)], None
+        return [
+            CheckItem(
+                "signature",
+                layout.MANIFEST,
+                "signature checked with a verify key",
+                "UNAUTHENTICATED: no verify key given",
+                _W,
+                detail,
+            )
+        ], None
     fp = fingerprint(key)
     expected = f"valid Ed25519 signature by {fp}"
     if not has_sig:
-        return [CheckItem("signature", layout.SIGNATURE, expected, "missing",
-                          _F, "the bundle carries no signature; it cannot be authenticated")], None
+        return [
+            CheckItem(
+                "signature",
+                layout.SIGNATURE,
+                expected,
+                "missing",
+                _F,
+                "the bundle carries no signature; it cannot be authenticated",
+            )
+        ], None
     try:
         ok = verify_signature(data, sig_path.read_bytes(), key)
     except BundleError as exc:
         return [CheckItem("signature", layout.SIGNATURE, expected, "unreadable signature", _F, str(exc))], None
     if ok:
         return [CheckItem("signature", layout.MANIFEST, expected, f"valid signature by {fp}", _P)], fp
-    return [CheckItem(
-        "signature", layout.MANIFEST, expected, "signature does not match",
-        _F, "manifest.json was changed after signing, or it was signed with another key",
-    )], None
+    return [
+        CheckItem(
+            "signature",
+            layout.MANIFEST,
+            expected,
+            "signature does not match",
+            _F,
+            "manifest.json was changed after signing, or it was signed with another key",
+        )
+    ], None
 
 
 def _compare(category: str, name: str, want_size: int, want_sha: str, got: FileHash | None, error: str = "") -> CheckItem:
@@ -105,21 +127,39 @@ def _compare(category: str, name: str, want_size: int, want_sha: str, got: FileH
     return CheckItem(category, name, expected, actual, _P)
 
 
-def _tree_items(root: Path, manifest: Manifest, regular: dict[str, int], unsafe: dict[str, str],
-                allowed_extra: set[str], jobs: int | None, progress: bool) -> list[CheckItem]:
+def _tree_items(
+    root: Path,
+    manifest: Manifest,
+    regular: dict[str, int],
+    unsafe: dict[str, str],
+    allowed_extra: set[str],
+    jobs: int | None,
+    progress: bool,
+) -> list[CheckItem]:
     items: list[CheckItem] = []
     listed = {f.path: f for f in manifest.files}
     for name, kind in sorted(unsafe.items()):
-        items.append(CheckItem("file", name, "regular file" if name in listed else "nothing",
-                               kind, _F, "bundles only contain regular files; links and devices are refused"))
+        items.append(
+            CheckItem(
+                "file",
+                name,
+                "regular file" if name in listed else "nothing",
+                kind,
+                _F,
+                "bundles only contain regular files; links and devices are refused",
+            )
+        )
     to_hash = [n for n in listed if n in regular]
     results = hash_files(root, to_hash, sizes=regular, jobs=jobs, progress=progress, desc="verifying")
     for name, entry in listed.items():
         if name in unsafe:
             continue
         if name not in regular:
-            items.append(CheckItem("file", name, _desc(entry.size, entry.sha256), "missing", _F,
-                                   "listed in the manifest but not in the bundle"))
+            items.append(
+                CheckItem(
+                    "file", name, _desc(entry.size, entry.sha256), "missing", _F, "listed in the manifest but not in the bundle"
+                )
+            )
             continue
         got = results[name]
         if isinstance(got, FileHash):
@@ -127,8 +167,16 @@ def _tree_items(root: Path, manifest: Manifest, regular: dict[str, int], unsafe:
         else:
             items.append(_compare("file", name, entry.size, entry.sha256, None, got.error))
     for name in sorted(set(regular) - set(listed) - allowed_extra):
-        items.append(CheckItem("file", name, "not present (not in the manifest)", f"present, size {regular[name]}",
-                               _F, "unlisted file: it was added after the bundle was sealed"))
+        items.append(
+            CheckItem(
+                "file",
+                name,
+                "not present (not in the manifest)",
+                f"present, size {regular[name]}",
+                _F,
+                "unlisted file: it was added after the bundle was sealed",
+            )
+        )
     return items
 
 
@@ -136,26 +184,60 @@ def _parts_items(root: Path, manifest: Manifest, data: bytes, index: PartsIndex,
     items: list[CheckItem] = []
     manifest_sha = hashlib.sha256(data).hexdigest()
     if index.manifest_sha256 != manifest_sha:
-        items.append(CheckItem("parts", layout.PARTS_INDEX, f"parts cut from manifest sha256 {manifest_sha}",
-                               f"parts cut from manifest sha256 {index.manifest_sha256}", _F,
-                               "the parts belong to another packing run; copy the matching parts"))
+        items.append(
+            CheckItem(
+                "parts",
+                layout.PARTS_INDEX,
+                f"parts cut from manifest sha256 {manifest_sha}",
+                f"parts cut from manifest sha256 {index.manifest_sha256}",
+                _F,
+                "the parts belong to another packing run; copy the matching parts",
+            )
+        )
     scan = scan_parts(root, index, progress=progress)
     for part in scan.parts:
         if part.error:
-            items.append(CheckItem("part", f"{layout.PARTS_DIR}/{part.name}", _desc(part.expected_size, part.expected_sha256),
-                                   "missing or unreadable", _F, part.error))
+            items.append(
+                CheckItem(
+                    "part",
+                    f"{layout.PARTS_DIR}/{part.name}",
+                    _desc(part.expected_size, part.expected_sha256),
+                    "missing or unreadable",
+                    _F,
+                    part.error,
+                )
+            )
         else:
-            detail = "" if part.ok else ("part is truncated or too long" if part.size != part.expected_size
-                                         else "part content is damaged")
-            items.append(CheckItem("part", f"{layout.PARTS_DIR}/{part.name}", _desc(part.expected_size, part.expected_sha256),
-                                   _desc(part.size, part.sha256), _P if part.ok else _F, detail))
+            detail = (
+                ""
+                if part.ok
+                else ("part is truncated or too long" if part.size != part.expected_size else "part content is damaged")
+            )
+            items.append(
+                CheckItem(
+                    "part",
+                    f"{layout.PARTS_DIR}/{part.name}",
+                    _desc(part.expected_size, part.expected_sha256),
+                    _desc(part.size, part.sha256),
+                    _P if part.ok else _F,
+                    detail,
+                )
+            )
     stream_ok = scan.stream_size == index.stream_size and scan.stream_sha256 == index.stream_sha256
-    items.append(CheckItem("parts", "reassembled stream", _desc(index.stream_size, index.stream_sha256),
-                           _desc(scan.stream_size, scan.stream_sha256), _P if stream_ok else _F,
-                           "" if stream_ok else "the concatenated parts differ from what was written"))
+    items.append(
+        CheckItem(
+            "parts",
+            "reassembled stream",
+            _desc(index.stream_size, index.stream_sha256),
+            _desc(scan.stream_size, scan.stream_sha256),
+            _P if stream_ok else _F,
+            "" if stream_ok else "the concatenated parts differ from what was written",
+        )
+    )
     for error in scan.errors:
-        items.append(CheckItem("parts", "reassembly", "a complete tar stream of regular files with safe names",
-                               "refused", _F, error))
+        items.append(
+            CheckItem("parts", "reassembly", "a complete tar stream of regular files with safe names", "refused", _F, error)
+        )
     expected: dict[str, tuple[int, str]] = {layout.MANIFEST: (len(data), manifest_sha)}
     sig = root / layout.SIGNATURE
     if sig.is_file() and not sig.is_symlink():
@@ -169,13 +251,29 @@ def _parts_items(root: Path, manifest: Manifest, data: bytes, index: PartsIndex,
         if m is None:
             if name == layout.SIGNATURE:
                 continue  # signed after splitting is impossible; an unsigned tar with an outer sig is caught by the signature check
-            items.append(CheckItem("part-file", name, _desc(size, sha), "missing from the parts", _F,
-                                   "listed in the manifest but not in the reassembled parts"))
+            items.append(
+                CheckItem(
+                    "part-file",
+                    name,
+                    _desc(size, sha),
+                    "missing from the parts",
+                    _F,
+                    "listed in the manifest but not in the reassembled parts",
+                )
+            )
             continue
         items.append(_compare("part-file", name, size, sha, FileHash(name, m.size, m.sha256)))
     for name in sorted(set(members) - set(expected)):
-        items.append(CheckItem("part-file", name, "not present (not in the manifest)", _desc(members[name].size, members[name].sha256),
-                               _F, "unlisted file inside the parts"))
+        items.append(
+            CheckItem(
+                "part-file",
+                name,
+                "not present (not in the manifest)",
+                _desc(members[name].size, members[name].sha256),
+                _F,
+                "unlisted file inside the parts",
+            )
+        )
     return items
 
 
@@ -199,8 +297,16 @@ def verify_bundle(
 
     manifest_path = root / layout.MANIFEST
     if manifest_path.is_symlink() or not manifest_path.is_file():
-        items.append(CheckItem("manifest", layout.MANIFEST, "present (regular file)", "missing or not a regular file", _F,
-                               "this is not a mirrorkit bundle, or the copy is incomplete"))
+        items.append(
+            CheckItem(
+                "manifest",
+                layout.MANIFEST,
+                "present (regular file)",
+                "missing or not a regular file",
+                _F,
+                "this is not a mirrorkit bundle, or the copy is incomplete",
+            )
+        )
         return Report(title, identity, None, tuple(items))
     try:  # refused by its size before a byte is parsed (see mirrorkit.bundle.limits)
         data = read_capped(manifest_path, MAX_MANIFEST_BYTES, layout.MANIFEST)
@@ -221,10 +327,19 @@ def verify_bundle(
     except BundleError as exc:
         items.append(CheckItem("manifest", layout.MANIFEST, "a valid mirrorkit manifest", "refused", _F, str(exc)))
         return Report(title, identity, signer, tuple(items))
-    identity = BundleIdentity(manifest_sha256=manifest_sha, profile=clip(manifest.profile), created=manifest.created, path=str(root))
-    items.append(CheckItem("manifest", layout.MANIFEST, "a valid mirrorkit manifest",
-                           f"format {manifest.format_version}, {len(manifest.files)} files, {len(manifest.npm)} npm packages, "
-                           f"{len(manifest.images)} images", _P))
+    identity = BundleIdentity(
+        manifest_sha256=manifest_sha, profile=clip(manifest.profile), created=manifest.created, path=str(root)
+    )
+    items.append(
+        CheckItem(
+            "manifest",
+            layout.MANIFEST,
+            "a valid mirrorkit manifest",
+            f"format {manifest.format_version}, {len(manifest.files)} files, {len(manifest.npm)} npm packages, "
+            f"{len(manifest.images)} images",
+            _P,
+        )
+    )
 
     regular, unsafe = _walk(root)
     regular.pop(layout.MANIFEST, None)
@@ -244,8 +359,15 @@ def verify_bundle(
     in_parts_dir = {n for n in list(regular) + list(unsafe) if n.split("/", 1)[0] == layout.PARTS_DIR}
 
     if payload_present or index is None:
-        items += _tree_items(root, manifest, {k: v for k, v in regular.items() if k not in in_parts_dir},
-                             {k: v for k, v in unsafe.items() if k not in in_parts_dir}, set(), jobs, progress)
+        items += _tree_items(
+            root,
+            manifest,
+            {k: v for k, v in regular.items() if k not in in_parts_dir},
+            {k: v for k, v in unsafe.items() if k not in in_parts_dir},
+            set(),
+            jobs,
+            progress,
+        )
         items += npm_consistency_items(root, manifest, set(regular))
         items += archive_consistency_items(root, manifest, set(regular))  # charts and images vs the oc-mirror archives
         items += check_sbom(root, manifest)  # parts only: checked once reassembled
@@ -253,15 +375,24 @@ def verify_bundle(
         items += _parts_items(root, manifest, data, index, progress)
     for name in sorted(in_parts_dir - allowed):
         kind = unsafe.get(name)
-        items.append(CheckItem("part", name, "not present (not in the parts index)",
-                               kind or f"present, size {regular.get(name)}", _F, "unlisted file in parts/"))
+        items.append(
+            CheckItem(
+                "part",
+                name,
+                "not present (not in the parts index)",
+                kind or f"present, size {regular.get(name)}",
+                _F,
+                "unlisted file in parts/",
+            )
+        )
 
     items += target_items(manifest, image_checker=image_checker, npm_checker=npm_checker)
     return Report(title, identity, signer, tuple(items))
 
 
-def target_items(manifest: Manifest, *, image_checker: Checker | None = None,
-                 npm_checker: Checker | None = None) -> list[CheckItem]:
+def target_items(
+    manifest: Manifest, *, image_checker: Checker | None = None, npm_checker: Checker | None = None
+) -> list[CheckItem]:
     """Run the target checkers; a checker that cannot complete becomes one failed item, not an error."""
     items: list[CheckItem] = []
     for category, checker in (("image", image_checker), ("npm", npm_checker)):
@@ -274,8 +405,9 @@ def target_items(manifest: Manifest, *, image_checker: Checker | None = None,
     return items
 
 
-def reassemble(bundle_dir: Path, out_dir: Path, *, verify_key: Path | Ed25519PublicKey | None = None,
-               progress: bool = True) -> Report:
+def reassemble(
+    bundle_dir: Path, out_dir: Path, *, verify_key: Path | Ed25519PublicKey | None = None, progress: bool = True
+) -> Report:
     """Rebuild the bundle tree from its parts into *out_dir* (which must not exist), then verify the
     result as a tree. On any failure *out_dir* is removed and :class:`BundleError` names the problem."""
     import shutil
@@ -294,8 +426,11 @@ def reassemble(bundle_dir: Path, out_dir: Path, *, verify_key: Path | Ed25519Pub
         report = verify_bundle(out, verify_key=verify_key, progress=progress, title="mirrorkit reassembled bundle")
         if not report.ok:
             first = report.failures()[0]
-            raise BundleError(f"reassembled bundle does not verify: {first.subject}",
-                              f"expected {first.expected}, actual {first.actual}", "get a fresh copy of the bundle")
+            raise BundleError(
+                f"reassembled bundle does not verify: {first.subject}",
+                f"expected {first.expected}, actual {first.actual}",
+                "get a fresh copy of the bundle",
+            )
         return report
     except BaseException:
         shutil.rmtree(out, ignore_errors=True)

@@ -21,7 +21,7 @@ from mirrorkit.catalog.plan import (
     compare_mapping,
 )
 from mirrorkit.catalog.reader import Catalog, PackageFbc, read_catalog
-from mirrorkit.catalog.select import Selection, SelectedBundle, select
+from mirrorkit.catalog.select import SelectedBundle, Selection, select
 
 __all__ = [
     "KINDS",

@@ -90,9 +90,7 @@ class BundleImages:
             "digest": self.digest,
             "package": self.package,
             "files": list(self.files),
-            "images": [
-                {"ref": i.ref, "sources": [{"file": s.file, "path": s.path} for s in i.sources]} for i in self.images
-            ],
+            "images": [{"ref": i.ref, "sources": [{"file": s.file, "path": s.path} for s in i.sources]} for i in self.images],
             "warnings": list(self.warnings),
         }
 

@@ -15,10 +15,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
+from mirrorkit.catalog.bundle_image import Source, inspect_bundle
 from mirrorkit.catalog.select import SelectedBundle
 from mirrorkit.oci.platform import Platform
 from mirrorkit.oci.reference import ImageReference
-from mirrorkit.catalog.bundle_image import Source, inspect_bundle
 
 
 @dataclass(frozen=True)
@@ -33,7 +33,7 @@ class Discovered:
 def canonical(ref: str) -> str:
     """The fully qualified form used to compare references (`docker://` stripped); *ref* if it does not parse."""
     text = ref.strip()
-    text = text[len("docker://"):] if text.startswith("docker://") else text
+    text = text[len("docker://") :] if text.startswith("docker://") else text
     try:
         return str(ImageReference.parse(text))
     except Exception:  # an unparseable reference is compared as written

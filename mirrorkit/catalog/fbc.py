@@ -114,8 +114,14 @@ def reduce_object(obj: Any, where: Where) -> FbcObject | None:
                 raise malformed(where, f"olm.channel entry {entry['name']!r} has 'skips' that is not a list of names")
             replaces = entry.get("replaces")
             skip_range = entry.get("skipRange")
-            parsed.append(ChannelEntry(entry["name"], replaces if isinstance(replaces, str) and replaces else None,
-                                       tuple(skips), skip_range if isinstance(skip_range, str) and skip_range else None))
+            parsed.append(
+                ChannelEntry(
+                    entry["name"],
+                    replaces if isinstance(replaces, str) and replaces else None,
+                    tuple(skips),
+                    skip_range if isinstance(skip_range, str) and skip_range else None,
+                )
+            )
         return ChannelDef(_str(obj, "name", where) or "", _str(obj, "package", where) or "", tuple(parsed), where)
     if schema == SCHEMA_BUNDLE:
         version = None
@@ -139,8 +145,14 @@ def reduce_object(obj: Any, where: Where) -> FbcObject | None:
             if isinstance(image, str) and image.strip():  # oc-mirror skips empty entries
                 name = item.get("name")
                 related.append(RelatedImage(name if isinstance(name, str) else "", image.strip()))
-        return BundleDef(_str(obj, "name", where) or "", _str(obj, "package", where) or "",
-                         _str(obj, "image", where, required=False) or "", version, tuple(related), where)
+        return BundleDef(
+            _str(obj, "name", where) or "",
+            _str(obj, "package", where) or "",
+            _str(obj, "image", where, required=False) or "",
+            version,
+            tuple(related),
+            where,
+        )
     return None
 
 

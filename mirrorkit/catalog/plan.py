@@ -29,8 +29,14 @@ KINDS = ("catalog", "operator", "additional", "helm")
 ROLES = ("catalog", "bundle", "related", "additional", "discovered", "chart")
 #: When one image has several reasons to be there, the first role in this order names it.
 _PRIORITY = {role: i for i, role in enumerate(ROLES)}
-_KIND_OF = {"catalog": "catalog", "bundle": "operator", "related": "operator", "additional": "additional",
-            "discovered": "additional", "chart": "helm"}
+_KIND_OF = {
+    "catalog": "catalog",
+    "bundle": "operator",
+    "related": "operator",
+    "additional": "additional",
+    "discovered": "additional",
+    "chart": "helm",
+}
 
 
 @dataclass(frozen=True)
@@ -50,9 +56,17 @@ class Origin:
     name: str | None = None  # the relatedImages name
 
     def to_json(self) -> dict[str, Any]:
-        data = {"config": self.config, "role": self.role, "package": self.package, "version": self.version,
-                "bundle": self.bundle, "channels": list(self.channels), "file": self.file, "path": self.path,
-                "name": self.name}
+        data = {
+            "config": self.config,
+            "role": self.role,
+            "package": self.package,
+            "version": self.version,
+            "bundle": self.bundle,
+            "channels": list(self.channels),
+            "file": self.file,
+            "path": self.path,
+            "name": self.name,
+        }
         return {k: v for k, v in data.items() if v not in (None, [])}
 
     def describe(self) -> str:
@@ -80,8 +94,15 @@ class PlannedImage:
     origins: tuple[Origin, ...]
 
     def to_json(self) -> dict[str, Any]:
-        return {"ref": self.ref, "kind": self.kind, "role": self.role, "package": self.package,
-                "version": self.version, "bundle": self.bundle, "origins": [o.to_json() for o in self.origins]}
+        return {
+            "ref": self.ref,
+            "kind": self.kind,
+            "role": self.role,
+            "package": self.package,
+            "version": self.version,
+            "bundle": self.bundle,
+            "origins": [o.to_json() for o in self.origins],
+        }
 
 
 @dataclass(frozen=True)
@@ -93,9 +114,13 @@ class CatalogSummary:
     bundles: tuple[tuple[str, str, str | None], ...]  # (package, bundle, version)
 
     def to_json(self) -> dict[str, Any]:
-        return {"ref": self.ref, "digest": self.digest, "full": self.full,
-                "packages": [{"name": p, "channels": list(c)} for p, c in self.channels],
-                "bundles": [{"package": p, "name": n, "version": v} for p, n, v in self.bundles]}
+        return {
+            "ref": self.ref,
+            "digest": self.digest,
+            "full": self.full,
+            "packages": [{"name": p, "channels": list(c)} for p, c in self.channels],
+            "bundles": [{"package": p, "name": n, "version": v} for p, n, v in self.bundles],
+        }
 
 
 @dataclass(frozen=True)
@@ -154,7 +179,7 @@ class Plan:
 
 def _strip(ref: str) -> str:
     ref = ref.strip()
-    return ref[len("docker://"):] if ref.startswith("docker://") else ref
+    return ref[len("docker://") :] if ref.startswith("docker://") else ref
 
 
 def _name(ref: str) -> str:
@@ -198,11 +223,22 @@ class _Collector:
             if any(p.search(ref) for p in blocked) and not all(o.role == "catalog" for o in origins):
                 dropped.append(ref)
                 continue
-            ordered = sorted(origins, key=lambda o: (_PRIORITY[o.role], o.package or "", o.version or "", o.bundle or "",
-                                                      o.config, o.file or "", o.path or ""))
+            ordered = sorted(
+                origins,
+                key=lambda o: (
+                    _PRIORITY[o.role],
+                    o.package or "",
+                    o.version or "",
+                    o.bundle or "",
+                    o.config,
+                    o.file or "",
+                    o.path or "",
+                ),
+            )
             first = ordered[0]
-            images.append(PlannedImage(ref, _KIND_OF[first.role], first.role, first.package, first.version, first.bundle,
-                                       tuple(ordered)))
+            images.append(
+                PlannedImage(ref, _KIND_OF[first.role], first.role, first.package, first.version, first.bundle, tuple(ordered))
+            )
         images.sort(key=lambda i: (KINDS.index(i.kind), i.package or "", i.ref))
         return images, sorted(dropped)
 
@@ -240,8 +276,10 @@ def build_plan(
                 warnings.append(f"bundle {bundle.name} of package {bundle.package} lists no relatedImages")
             for related in bundle.related_images:
                 role = "bundle" if related.image == bundle.image else "related"
-                collector.add(related.image, Origin(where, role, bundle.package, bundle.version, bundle.name,
-                                                    bundle.channels, name=related.name or None))
+                collector.add(
+                    related.image,
+                    Origin(where, role, bundle.package, bundle.version, bundle.name, bundle.channels, name=related.name or None),
+                )
     for index, image in enumerate(mirror.additional_images or ()):
         if image.name:
             collector.add(image.name, Origin(f"additionalImages[{index}]", "additional"))
@@ -251,8 +289,12 @@ def build_plan(
         for item in found:
             for source in item.sources:
                 b = item.bundle
-                collector.add(item.ref, Origin("discovered", "discovered", b.package, b.version, b.name, b.channels,
-                                               file=source.file, path=source.path))
+                collector.add(
+                    item.ref,
+                    Origin(
+                        "discovered", "discovered", b.package, b.version, b.name, b.channels, file=source.file, path=source.path
+                    ),
+                )
     blocked = []
     for entry in mirror.blocked_images or ():
         try:
@@ -265,14 +307,21 @@ def build_plan(
     return Plan(tuple(images), tuple(summaries), tuple(dropped), tuple(warnings), discover, charts)
 
 
-def _discover(selected: Sequence[SelectedBundle], client: Any, platform: Platform | str | None, progress: bool) -> tuple[list[Discovered], list[str]]:
+def _discover(
+    selected: Sequence[SelectedBundle], client: Any, platform: Platform | str | None, progress: bool
+) -> tuple[list[Discovered], list[str]]:
     unique = {(b.package, b.name, b.image): b for b in selected}
     return discover(list(unique.values()), client, platform=platform, progress=progress)
 
 
 def _summary(selection: Selection) -> CatalogSummary:
-    return CatalogSummary(selection.catalog.ref, selection.catalog.digest, selection.full_catalog, selection.channels,
-                          tuple((b.package, b.name, b.version) for b in selection.bundles))
+    return CatalogSummary(
+        selection.catalog.ref,
+        selection.catalog.digest,
+        selection.full_catalog,
+        selection.channels,
+        tuple((b.package, b.name, b.version) for b in selection.bundles),
+    )
 
 
 def compare_mapping(plan: Plan, mapping_pairs: Iterable[tuple[str, str]]) -> list[str]:

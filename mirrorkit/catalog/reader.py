@@ -93,8 +93,11 @@ def read_catalog(
 ) -> Catalog:
     """Read catalog image *ref*; only the FBC of *packages* is decoded (None: every package)."""
     if ref.startswith("oci:"):
-        raise InputError(f"catalog {ref} is an oci:// directory", "mirrorkit plan reads catalogs from registries",
-                         "push the catalog to a registry, or plan with a docker:// catalog")
+        raise InputError(
+            f"catalog {ref} is an oci:// directory",
+            "mirrorkit plan reads catalogs from registries",
+            "push the catalog to a registry, or plan with a docker:// catalog",
+        )
     image = ImageReference.parse(ref)
     try:
         manifest = client.get_manifest(image, platform=platform)
@@ -122,8 +125,15 @@ def read_catalog(
             state.apply_layer(client, manifest, index, layer)
         found = state.packages()
     names = sorted(set(state.dir_names()) | set(found))
-    return Catalog(ref=ref, digest=manifest.top_digest, configs_dir=root, package_names=tuple(names),
-                   packages=found, layers_read=len(manifest.layers), skipped_files=state.skipped)
+    return Catalog(
+        ref=ref,
+        digest=manifest.top_digest,
+        configs_dir=root,
+        package_names=tuple(names),
+        packages=found,
+        layers_read=len(manifest.layers),
+        skipped_files=state.skipped,
+    )
 
 
 def _under(path: str, directory: str) -> bool:
@@ -168,7 +178,7 @@ class _Overlay:
                         opaque.add(directory)
                         continue
                     if base.startswith(WHITEOUT):
-                        hidden.add(posixpath.join(directory, base[len(WHITEOUT):]))
+                        hidden.add(posixpath.join(directory, base[len(WHITEOUT) :]))
                         continue
                     if member.isdir():
                         self.paths.discard(path)
@@ -198,12 +208,18 @@ class _Overlay:
                     added[path] = objects
                 inflated.finish()  # the rest of the blob, so its digest is checked
             except (EOFError, zlib.error, OSError, ValueError) as exc:
-                raise RegistryError(f"{what} is not a valid tar archive", str(exc) or type(exc).__name__,
-                                    "the catalog image is damaged; check the catalog reference") from None
+                raise RegistryError(
+                    f"{what} is not a valid tar archive",
+                    str(exc) or type(exc).__name__,
+                    "the catalog image is damaged; check the catalog reference",
+                ) from None
             except Exception as exc:
                 if type(exc).__name__ in ("ZstdError", "IsalError"):  # decoders' own error types
-                    raise RegistryError(f"{what} is not a valid compressed tar archive", str(exc),
-                                        "the catalog image is damaged; check the catalog reference") from None
+                    raise RegistryError(
+                        f"{what} is not a valid compressed tar archive",
+                        str(exc),
+                        "the catalog image is damaged; check the catalog reference",
+                    ) from None
                 raise
         for directory in opaque:
             self._drop(lambda p, d=directory: _under(p, d) and p != d)

@@ -163,29 +163,35 @@ def select(operator: Operator, catalog: Catalog) -> Selection:
     warnings: list[str] = []
     for config in packages:
         name = config.name or ""
-        pkg = catalog.packages.get(name)
-        if pkg is None:
+        found = catalog.packages.get(name)
+        if found is None:
             raise ConfigError(
                 f"package {name!r} is not in catalog {catalog.ref}",
                 f"packages there: {closest(name, catalog.package_names)}",
                 "fix the package name in the ImageSetConfiguration",
             )
-        chosen[name] = _select_package(config, pkg, full, catalog.ref, warnings)
+        chosen[name] = _select_package(config, found, full, catalog.ref, warnings)
     return _result(catalog, chosen, full_catalog=False, warnings=warnings)
 
 
 def _select_package(config: Package, pkg: PackageFbc, full: bool, catalog: str, warnings: list[str]) -> dict[str, set[str]]:
     channels = {c.name: c for c in pkg.channels}
     listed = config.channels or ()
-    for wanted in listed:
-        if wanted.name not in channels:
+    for asked in listed:
+        if asked.name not in channels:
             raise ConfigError(
-                f"channel {wanted.name!r} of package {pkg.name!r} is not in catalog {catalog}",
-                f"its channels: {closest(wanted.name or '', channels)}",
+                f"channel {asked.name!r} of package {pkg.name!r} is not in catalog {catalog}",
+                f"its channels: {closest(asked.name or '', channels)}",
                 "fix the channel name in the ImageSetConfiguration",
             )
-    selected = [(channels[c.name or ""], Range.of(c.min_version, c.max_version) or Range.of(config.min_version, config.max_version))
-                for c in listed] if listed else [(c, Range.of(config.min_version, config.max_version)) for c in pkg.channels]
+    selected = (
+        [
+            (channels[c.name or ""], Range.of(c.min_version, c.max_version) or Range.of(config.min_version, config.max_version))
+            for c in listed
+        ]
+        if listed
+        else [(c, Range.of(config.min_version, config.max_version)) for c in pkg.channels]
+    )
     kept_names = {c.name for c, _ in selected}
     if config.default_channel:
         if config.default_channel not in kept_names:
@@ -205,9 +211,11 @@ def _select_package(config: Package, pkg: PackageFbc, full: bool, catalog: str, 
     result: dict[str, set[str]] = {}
     for channel, wanted in selected:
         if full and wanted is not None:
-            raise ConfigError(f"package {pkg.name!r}: full: true cannot be mixed with a version range",
-                              f"channel {channel.name!r} has {wanted.text}",
-                              "remove full: true or the minVersion/maxVersion")
+            raise ConfigError(
+                f"package {pkg.name!r}: full: true cannot be mixed with a version range",
+                f"channel {channel.name!r} has {wanted.text}",
+                "remove full: true or the minVersion/maxVersion",
+            )
         if full:
             result[channel.name] = {e.name for e in channel.entries}
         elif wanted is not None:
@@ -248,5 +256,6 @@ def _result(catalog: Catalog, chosen: dict[str, dict[str, set[str]]], *, full_ca
 
 
 def _selected(bundle: BundleDef, channels: Sequence[str]) -> SelectedBundle:
-    return SelectedBundle(bundle.package, bundle.name, bundle.version, bundle.image, bundle.related_images,
-                          tuple(sorted(channels)), bundle.where)
+    return SelectedBundle(
+        bundle.package, bundle.name, bundle.version, bundle.image, bundle.related_images, tuple(sorted(channels)), bundle.where
+    )

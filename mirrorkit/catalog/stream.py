@@ -63,10 +63,10 @@ class Readable(Protocol):
 
 def _zstd_module() -> Any:
     try:
-        from compression import zstd  # type: ignore[import-not-found]  # Python 3.14+
+        from compression import zstd  # Python 3.14+
     except ImportError:
         try:
-            from backports import zstd  # type: ignore[import-not-found,no-redef]
+            from backports import zstd
         except ImportError:
             return None
     return zstd
@@ -86,13 +86,14 @@ def decompressed(raw: IO[bytes], head: bytes, media_type: str, what: str) -> IO[
                 "this Python has no zstd decoder",
                 "install mirrorkit's dependencies again (pip install 'backports.zstd; python_version<\"3.14\"')",
             )
-        return zstd.ZstdFile(raw, mode="rb")  # type: ignore[no-any-return]
+        stream: IO[bytes] = zstd.ZstdFile(raw, mode="rb")
+        return stream
     if head.startswith(GZIP_MAGIC):
         try:
-            from isal import igzip  # type: ignore[import-not-found]
+            from isal import igzip
         except ImportError:
-            return gzip.GzipFile(fileobj=raw, mode="rb")  # type: ignore[return-value]
-        return igzip.IGzipFile(fileobj=raw, mode="rb")  # type: ignore[no-any-return]
+            return cast(IO[bytes], gzip.GzipFile(fileobj=raw, mode="rb"))
+        return cast(IO[bytes], igzip.IGzipFile(fileobj=raw, mode="rb"))
     return raw
 
 

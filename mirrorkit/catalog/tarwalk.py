@@ -326,8 +326,9 @@ class MemberReader:
         piece = walker._some(want)
         if not piece:
             name = self._member.name if self._member is not None else "a member"
-            raise TarFormatError(f"unexpected end of data at offset {walker.offset} "
-                                 f"({walker._data_left} bytes of {name} missing)")
+            raise TarFormatError(
+                f"unexpected end of data at offset {walker.offset} ({walker._data_left} bytes of {name} missing)"
+            )
         walker._data_left -= len(piece)
         return piece
 

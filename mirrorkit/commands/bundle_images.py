@@ -13,9 +13,9 @@ from collections.abc import Sequence
 import click
 import yaml
 
+from mirrorkit.catalog.bundle_image import BundleImages, inspect_bundle
 from mirrorkit.oci.client import OciClient
 from mirrorkit.oci.platform import Platform
-from mirrorkit.catalog.bundle_image import BundleImages, inspect_bundle
 
 
 def registry_options(func: click.decorators.FC) -> click.decorators.FC:

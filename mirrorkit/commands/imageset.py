@@ -28,17 +28,25 @@ def install_option(command: Callable[..., Any]) -> Callable[..., Any]:
         alias = ctx.meta.get("mirrorkit.helm_alias")
         implied = None if alias is None else ("helm" if alias else "operator")
         if value is not None and implied is not None and value != implied:
-            raise click.BadParameter(f"--install {value} contradicts --{'helm' if alias else 'no-helm'}",
-                                     param_hint="--install")
+            raise click.BadParameter(f"--install {value} contradicts --{'helm' if alias else 'no-helm'}", param_hint="--install")
         return value or implied or "helm"
 
     command = click.option(
-        "--install", type=click.Choice(INSTALL_FLOWS), default=None, callback=settle, show_default="helm",
+        "--install",
+        type=click.Choice(INSTALL_FLOWS),
+        default=None,
+        callback=settle,
+        show_default="helm",
         help="The RHDH install flow to mirror for: 'helm' (the profile's Helm charts) or 'operator' (no charts; "
-             "the RHDH Operator, package rhdh channel fast-<release>, added from the same catalog).",
+        "the RHDH Operator, package rhdh channel fast-<release>, added from the same catalog).",
     )(command)
     return click.option(
-        "--helm/--no-helm", "helm_alias", default=None, is_eager=True, expose_value=False, callback=resolve,
+        "--helm/--no-helm",
+        "helm_alias",
+        default=None,
+        is_eager=True,
+        expose_value=False,
+        callback=resolve,
         help="Older spelling of --install helm / --install operator.",
     )(command)
 
@@ -60,15 +68,13 @@ def _summary(config: ImageSetConfig) -> dict[str, int]:
     }
 
 
-def _bundle_resolver(
-    inspect: bool, authfile: str | None, tls_verify: bool, platform: str | None
-) -> BundleResolver | None:
+def _bundle_resolver(inspect: bool, authfile: str | None, tls_verify: bool, platform: str | None) -> BundleResolver | None:
     """Where operator-bundle inspection plugs in; without it the profile's images are used as they are."""
     if not inspect:
         return None
+    from mirrorkit.catalog.bundle_image import resolve_bundle_images
     from mirrorkit.commands.bundle_images import make_client
     from mirrorkit.oci.platform import Platform
-    from mirrorkit.catalog.bundle_image import resolve_bundle_images
 
     client = make_client(authfile, tls_verify)
     wanted = Platform.parse(platform) if platform else None
@@ -81,26 +87,61 @@ def imageset() -> None:
 
 
 @imageset.command("build")
-@click.option("--profile", "profile_name", required=True, metavar="NAME|FILE",
-              help="A profile from 'mirrorkit profiles' or the path of a profile file.")
-@click.option("--ocp", metavar="X.Y", default=None,
-              help="OpenShift version the operator catalog follows (default: the profile's, e.g. 4.19).")
+@click.option(
+    "--profile",
+    "profile_name",
+    required=True,
+    metavar="NAME|FILE",
+    help="A profile from 'mirrorkit profiles' or the path of a profile file.",
+)
+@click.option(
+    "--ocp",
+    metavar="X.Y",
+    default=None,
+    help="OpenShift version the operator catalog follows (default: the profile's, e.g. 4.19).",
+)
 @install_option
-@click.option("--add-image", "add_images", multiple=True, metavar="REF",
-              help="Also mirror this image (fully qualified reference); repeatable.")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Write the configuration to FILE (atomically) instead of standard output.")
-@click.option("--inspect-bundles/--no-inspect-bundles", default=False, show_default=True,
-              help="Read the profile's operator bundle images from their registry and add the images they "
-                   "name that the profile lacks (needs registry access; see 'mirrorkit bundle-images').")
+@click.option(
+    "--add-image",
+    "add_images",
+    multiple=True,
+    metavar="REF",
+    help="Also mirror this image (fully qualified reference); repeatable.",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write the configuration to FILE (atomically) instead of standard output.",
+)
+@click.option(
+    "--inspect-bundles/--no-inspect-bundles",
+    default=False,
+    show_default=True,
+    help="Read the profile's operator bundle images from their registry and add the images they "
+    "name that the profile lacks (needs registry access; see 'mirrorkit bundle-images').",
+)
 @registry_options
-def build(profile_name: str, ocp: str | None, install: str, add_images: tuple[str, ...], output: Path | None,
-          inspect_bundles: bool, authfile: str | None, tls_verify: bool, platform: str | None) -> None:
+def build(
+    profile_name: str,
+    ocp: str | None,
+    install: str,
+    add_images: tuple[str, ...],
+    output: Path | None,
+    inspect_bundles: bool,
+    authfile: str | None,
+    tls_verify: bool,
+    platform: str | None,
+) -> None:
     """Write the ImageSetConfiguration of a profile (deterministic: same input, same bytes)."""
     try:
         profile = load_profile(profile_name)
         result = build_imageset(
-            profile, ocp=ocp, install=install, extra_images=add_images,
+            profile,
+            ocp=ocp,
+            install=install,
+            extra_images=add_images,
             bundle_resolver=_bundle_resolver(inspect_bundles, authfile, tls_verify, platform),
         )
     except InvalidConfiguration as exc:
@@ -226,16 +267,24 @@ def _describe(config: ImageSetConfig) -> dict[str, Any]:
     def channels(package: Any) -> str:
         ranges = []
         for channel in package.channels or ():
-            bounds = " ".join(b for b in (f">={channel.min_version}" if channel.min_version else "",
-                                          f"<={channel.max_version}" if channel.max_version else "") if b)
+            bounds = " ".join(
+                b
+                for b in (
+                    f">={channel.min_version}" if channel.min_version else "",
+                    f"<={channel.max_version}" if channel.max_version else "",
+                )
+                if b
+            )
             ranges.append(f"{channel.name} ({bounds or 'channel head'})")
         default = f", default channel {package.default_channel}" if package.default_channel else ""
         return f"{package.name}: " + (", ".join(ranges) or "every channel's head") + default
 
     return {
-        "catalogs": [{"catalog": op.catalog, "packages": [channels(p) for p in op.packages or ()]}
-                     for op in config.operators],
-        "charts": [f"{chart.name} {chart.version or '(latest)'} from {repo.url}"
-                   for repo in ((config.helm.repositories or ()) if config.helm else ()) for chart in repo.charts or ()],
+        "catalogs": [{"catalog": op.catalog, "packages": [channels(p) for p in op.packages or ()]} for op in config.operators],
+        "charts": [
+            f"{chart.name} {chart.version or '(latest)'} from {repo.url}"
+            for repo in ((config.helm.repositories or ()) if config.helm else ())
+            for chart in repo.charts or ()
+        ],
         "additionalImages": list(config.additional_images),
     }

@@ -10,16 +10,24 @@ from pathlib import Path
 import click
 
 from mirrorkit.bundle.signing import PASSPHRASE_ENV, generate_keypair, passphrase_from
-from mirrorkit.report.openssl import FINGERPRINT_RECIPE
 from mirrorkit.errors import InputError
+from mirrorkit.report.openssl import FINGERPRINT_RECIPE
 
 
 @click.command("keygen")
-@click.option("-o", "--output", "prefix", required=True, type=click.Path(dir_okay=False, path_type=Path),
-              help="Key name: writes NAME.pem (private, mode 0600) and NAME.pub (public).")
-@click.option("--passphrase-file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help=f"Protect the private key with the passphrase on this file's first line "
-                   f"(or set {PASSPHRASE_ENV}).")
+@click.option(
+    "-o",
+    "--output",
+    "prefix",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Key name: writes NAME.pem (private, mode 0600) and NAME.pub (public).",
+)
+@click.option(
+    "--passphrase-file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help=f"Protect the private key with the passphrase on this file's first line (or set {PASSPHRASE_ENV}).",
+)
 @click.option("--prompt", is_flag=True, help="Ask for a passphrase on the terminal.")
 @click.option("--force", is_flag=True, help="Replace an existing key pair of that name.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
@@ -33,15 +41,27 @@ def keygen(prefix: Path, passphrase_file: Path | None, prompt: bool, force: bool
     if passphrase is None and prompt:
         if not sys.stdin.isatty():
             # Never fall back to an unprotected key when a passphrase was asked for.
-            raise InputError("--prompt needs a terminal to ask for the passphrase",
-                             hint=f"Use --passphrase-file FILE or set {PASSPHRASE_ENV} instead")
+            raise InputError(
+                "--prompt needs a terminal to ask for the passphrase",
+                hint=f"Use --passphrase-file FILE or set {PASSPHRASE_ENV} instead",
+            )
         passphrase = click.prompt("Passphrase", hide_input=True, confirmation_prompt=True).encode("utf-8")
     private, public, fp = generate_keypair(prefix, passphrase, force=force)
     # Whoever receives NAME.pub can recompute the fingerprint with openssl alone and compare.
     recipe = FINGERPRINT_RECIPE.replace("NAME.pub", shlex.quote(str(public)))
     if as_json:
-        click.echo(json.dumps({"private_key": str(private), "public_key": str(public), "fingerprint": fp,
-                               "fingerprint_recipe": recipe, "encrypted": passphrase is not None}, sort_keys=True))
+        click.echo(
+            json.dumps(
+                {
+                    "private_key": str(private),
+                    "public_key": str(public),
+                    "fingerprint": fp,
+                    "fingerprint_recipe": recipe,
+                    "encrypted": passphrase is not None,
+                },
+                sort_keys=True,
+            )
+        )
         return
     click.echo(f"private key: {private} (mode 0600{', passphrase-protected' if passphrase else ', NOT passphrase-protected'})")
     click.echo(f"public key:  {public}")

@@ -34,27 +34,68 @@ from mirrorkit.ocmirror.tool import ENV_VAR
 def _common_options(func: Callable[..., Any]) -> Callable[..., Any]:
     """Flags every workflow shares (added in reverse so --help lists them in this order)."""
     options = [
-        click.option("-c", "--config", type=click.Path(dir_okay=False, path_type=Path), required=True,
-                     help="The ImageSetConfiguration (e.g. from 'mirrorkit imageset build')."),
-        click.option("--oc-mirror", "oc_mirror", metavar="PATH", default=None,
-                     help=f"The oc-mirror binary [default: ${ENV_VAR}, then oc-mirror on PATH]."),
-        click.option("--authfile", type=click.Path(dir_okay=False, path_type=Path), default=None,
-                     help="Registry credentials (auth.json) [default: oc-mirror's: $REGISTRY_AUTH_FILE, ...]."),
-        click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-                     help="Where oc-mirror keeps its cache (.oc-mirror/.cache) [default: $HOME]."),
+        click.option(
+            "-c",
+            "--config",
+            type=click.Path(dir_okay=False, path_type=Path),
+            required=True,
+            help="The ImageSetConfiguration (e.g. from 'mirrorkit imageset build').",
+        ),
+        click.option(
+            "--oc-mirror",
+            "oc_mirror",
+            metavar="PATH",
+            default=None,
+            help=f"The oc-mirror binary [default: ${ENV_VAR}, then oc-mirror on PATH].",
+        ),
+        click.option(
+            "--authfile",
+            type=click.Path(dir_okay=False, path_type=Path),
+            default=None,
+            help="Registry credentials (auth.json) [default: oc-mirror's: $REGISTRY_AUTH_FILE, ...].",
+        ),
+        click.option(
+            "--cache-dir",
+            type=click.Path(file_okay=False, path_type=Path),
+            default=None,
+            help="Where oc-mirror keeps its cache (.oc-mirror/.cache) [default: $HOME].",
+        ),
         click.option("--parallel-images", type=click.IntRange(1, 10), default=None, help="Images copied at once (1..10)."),
         click.option("--parallel-layers", type=click.IntRange(1, 10), default=None, help="Layers copied at once (1..10)."),
         click.option("--retry-times", type=click.IntRange(min=0), default=None, help="Retries per image."),
-        click.option("--retry-delay", "retry_delay_s", type=click.FloatRange(min=0), default=None, metavar="SECONDS",
-                     help="Delay between retries."),
-        click.option("--src-tls-verify/--no-src-tls-verify", default=True, show_default=True,
-                     help="Verify the source registries' TLS certificates."),
-        click.option("--dest-tls-verify/--no-dest-tls-verify", default=True, show_default=True,
-                     help="Verify the target registry's TLS certificate."),
-        click.option("--max-nested-paths", type=click.IntRange(min=0), default=None,
-                     help="Flatten repository paths deeper than this (for registries that limit nesting)."),
-        click.option("--log-level", type=click.Choice(["info", "debug", "trace", "error"]), default="info",
-                     show_default=True, help="oc-mirror's log level."),
+        click.option(
+            "--retry-delay",
+            "retry_delay_s",
+            type=click.FloatRange(min=0),
+            default=None,
+            metavar="SECONDS",
+            help="Delay between retries.",
+        ),
+        click.option(
+            "--src-tls-verify/--no-src-tls-verify",
+            default=True,
+            show_default=True,
+            help="Verify the source registries' TLS certificates.",
+        ),
+        click.option(
+            "--dest-tls-verify/--no-dest-tls-verify",
+            default=True,
+            show_default=True,
+            help="Verify the target registry's TLS certificate.",
+        ),
+        click.option(
+            "--max-nested-paths",
+            type=click.IntRange(min=0),
+            default=None,
+            help="Flatten repository paths deeper than this (for registries that limit nesting).",
+        ),
+        click.option(
+            "--log-level",
+            type=click.Choice(["info", "debug", "trace", "error"]),
+            default="info",
+            show_default=True,
+            help="oc-mirror's log level.",
+        ),
         click.option("--no-progress", is_flag=True, help="Do not draw the progress bar."),
         click.option("--json", "as_json", is_flag=True, help="Print the result as JSON."),
     ]
@@ -64,8 +105,19 @@ def _common_options(func: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _shared(kwargs: dict[str, Any]) -> dict[str, Any]:
-    keys = ("config", "authfile", "cache_dir", "parallel_images", "parallel_layers", "retry_times",
-            "retry_delay_s", "src_tls_verify", "dest_tls_verify", "max_nested_paths", "log_level")
+    keys = (
+        "config",
+        "authfile",
+        "cache_dir",
+        "parallel_images",
+        "parallel_layers",
+        "retry_times",
+        "retry_delay_s",
+        "src_tls_verify",
+        "dest_tls_verify",
+        "max_nested_paths",
+        "log_level",
+    )
     return {k: kwargs[k] for k in keys}
 
 
@@ -77,9 +129,10 @@ def _report(outcome: MirrorResult | DryRunResult, as_json: bool) -> None:
     elif result.ok:  # a failure's summary is the error line raise_for_result prints
         click.echo(result.summary)
         if isinstance(outcome, DryRunResult):
-            click.echo(f"{len(outcome.mapping)} images planned ({outcome.mapping_file}); "
-                       f"{len(outcome.missing)} missing from the cache"
-                       + (f" ({outcome.missing_file})" if outcome.missing_file else ""))
+            click.echo(
+                f"{len(outcome.mapping)} images planned ({outcome.mapping_file}); "
+                f"{len(outcome.missing)} missing from the cache" + (f" ({outcome.missing_file})" if outcome.missing_file else "")
+            )
         for resource in result.cluster_resources:
             click.echo(f"  {resource.kind} {resource.name}: {resource.path}")
     raise_for_result(result)
@@ -91,13 +144,18 @@ def mirror() -> None:
 
 
 @mirror.command("to-disk")
-@click.option("--archive-dir", type=click.Path(file_okay=False, path_type=Path), required=True,
-              help="Where oc-mirror writes mirror_*.tar and working-dir/.")
+@click.option(
+    "--archive-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    required=True,
+    help="Where oc-mirror writes mirror_*.tar and working-dir/.",
+)
 @click.option("--since", default=None, metavar="YYYY-MM-DD", help="Only content newer than this date.")
 @click.option("--dry-run", is_flag=True, help="Plan only: write working-dir/dry-run/mapping.txt and missing.txt.")
 @_common_options
-def to_disk(archive_dir: Path, since: str | None, dry_run: bool, oc_mirror: str | None,
-            no_progress: bool, as_json: bool, **kwargs: Any) -> None:
+def to_disk(
+    archive_dir: Path, since: str | None, dry_run: bool, oc_mirror: str | None, no_progress: bool, as_json: bool, **kwargs: Any
+) -> None:
     """Mirror images from their registries into archives on disk."""
     options = MirrorToDiskOptions(archive_dir=archive_dir, since=since, **_shared(kwargs))
     tool = find_oc_mirror(oc_mirror)
@@ -108,12 +166,16 @@ def to_disk(archive_dir: Path, since: str | None, dry_run: bool, oc_mirror: str 
 
 
 @mirror.command("to-mirror")
-@click.option("--from", "archive_dir", type=click.Path(file_okay=False, path_type=Path), required=True,
-              help="The folder holding mirror_*.tar (from 'mirrorkit mirror to-disk').")
+@click.option(
+    "--from",
+    "archive_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    required=True,
+    help="The folder holding mirror_*.tar (from 'mirrorkit mirror to-disk').",
+)
 @click.option("--target", required=True, metavar="docker://HOST[:PORT][/PREFIX]", help="The target registry.")
 @_common_options
-def to_mirror(archive_dir: Path, target: str, oc_mirror: str | None, no_progress: bool, as_json: bool,
-              **kwargs: Any) -> None:
+def to_mirror(archive_dir: Path, target: str, oc_mirror: str | None, no_progress: bool, as_json: bool, **kwargs: Any) -> None:
     """Push archives from disk into the target registry and write cluster resources."""
     options = DiskToMirrorOptions(archive_dir=archive_dir, target=Target.parse(target), **_shared(kwargs))
     tool = find_oc_mirror(oc_mirror)
@@ -121,13 +183,18 @@ def to_mirror(archive_dir: Path, target: str, oc_mirror: str | None, no_progress
 
 
 @mirror.command("direct")
-@click.option("--workspace", type=click.Path(file_okay=False, path_type=Path), required=True,
-              help="Where oc-mirror keeps working-dir/ (cluster resources, logs).")
+@click.option(
+    "--workspace",
+    type=click.Path(file_okay=False, path_type=Path),
+    required=True,
+    help="Where oc-mirror keeps working-dir/ (cluster resources, logs).",
+)
 @click.option("--target", required=True, metavar="docker://HOST[:PORT][/PREFIX]", help="The target registry.")
 @click.option("--dry-run", is_flag=True, help="Plan only: write working-dir/dry-run/mapping.txt.")
 @_common_options
-def direct(workspace: Path, target: str, dry_run: bool, oc_mirror: str | None, no_progress: bool,
-           as_json: bool, **kwargs: Any) -> None:
+def direct(
+    workspace: Path, target: str, dry_run: bool, oc_mirror: str | None, no_progress: bool, as_json: bool, **kwargs: Any
+) -> None:
     """Mirror images straight into the target registry (mirror to mirror)."""
     options = MirrorToMirrorOptions(workspace=workspace, target=Target.parse(target), **_shared(kwargs))
     tool = find_oc_mirror(oc_mirror)
@@ -135,4 +202,3 @@ def direct(workspace: Path, target: str, dry_run: bool, oc_mirror: str | None, n
         _report(plan_dry_run(tool, options, not no_progress), as_json)
     else:
         _report(mirror_to_mirror(tool, options, progress=not no_progress), as_json)
-

@@ -31,19 +31,42 @@ def npm() -> None:
 
 @npm.command("pull")
 @click.argument("specs", nargs=-1, required=True, metavar="SPEC...")
-@click.option("-o", "--output", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
-              help="Mirror directory: receives index.json and @scope/name-VERSION.tgz files.")
-@click.option("--registry", default=None, metavar="URL",
-              help="Default source registry (else npm_config_registry, the .npmrc's registry=, or registry.npmjs.org). "
-                   "@scope:registry= lines in the .npmrc still apply to their scopes.")
+@click.option(
+    "-o",
+    "--output",
+    "out_dir",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Mirror directory: receives index.json and @scope/name-VERSION.tgz files.",
+)
+@click.option(
+    "--registry",
+    default=None,
+    metavar="URL",
+    help="Default source registry (else npm_config_registry, the .npmrc's registry=, or registry.npmjs.org). "
+    "@scope:registry= lines in the .npmrc still apply to their scopes.",
+)
 @click.option("--npmrc", type=click.Path(dir_okay=False, exists=True, path_type=Path), default=None, help=_NPMRC_HELP)
-@click.option("--token", default=None, envvar=TOKEN_ENV, show_envvar=True,
-              help="Bearer token for the default registry only (never sent to other hosts).")
+@click.option(
+    "--token",
+    default=None,
+    envvar=TOKEN_ENV,
+    show_envvar=True,
+    help="Bearer token for the default registry only (never sent to other hosts).",
+)
 @click.option("-j", "--jobs", default=8, show_default=True, type=click.IntRange(1, 32), help="Parallel downloads.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
-def pull(specs: tuple[str, ...], out_dir: Path, registry: str | None, npmrc: Path | None, token: str | None,
-         jobs: int, quiet: bool, as_json: bool) -> None:
+def pull(
+    specs: tuple[str, ...],
+    out_dir: Path,
+    registry: str | None,
+    npmrc: Path | None,
+    token: str | None,
+    jobs: int,
+    quiet: bool,
+    as_json: bool,
+) -> None:
     """Download packages, verify sha512/sha1 against the registry, record them in DIR/index.json.
 
     \b

@@ -22,15 +22,32 @@ from mirrorkit.imageset.model import Mirror
 
 @click.command("plan")
 @click.option("--profile", metavar="NAME|FILE", help="A profile from 'mirrorkit profiles' or the path of a profile file.")
-@click.option("--config", type=click.Path(dir_okay=False, path_type=Path), help="Your own ImageSetConfiguration instead of a profile.")
-@click.option("--ocp", metavar="X.Y", help="OpenShift version the operator catalog follows (profiles only; default: the profile's).")
-@click.option("--discover/--no-discover", default=True, show_default=True,
-              help="Inspect each selected bundle image for images outside its relatedImages.")
+@click.option(
+    "--config", type=click.Path(dir_okay=False, path_type=Path), help="Your own ImageSetConfiguration instead of a profile."
+)
+@click.option(
+    "--ocp", metavar="X.Y", help="OpenShift version the operator catalog follows (profiles only; default: the profile's)."
+)
+@click.option(
+    "--discover/--no-discover",
+    default=True,
+    show_default=True,
+    help="Inspect each selected bundle image for images outside its relatedImages.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 @registry_options
-def plan(profile: str | None, config: Path | None, ocp: str | None, discover: bool, as_json: bool, quiet: bool,
-         authfile: str | None, tls_verify: bool, platform: str | None) -> None:
+def plan(
+    profile: str | None,
+    config: Path | None,
+    ocp: str | None,
+    discover: bool,
+    as_json: bool,
+    quiet: bool,
+    authfile: str | None,
+    tls_verify: bool,
+    platform: str | None,
+) -> None:
     """Show every image pack will carry (catalog, operator bundle, related, discovered, additional), before mirroring."""
     from mirrorkit.catalog import build_plan
     from mirrorkit.oci.platform import Platform
@@ -72,19 +89,26 @@ def _load(profile: str | None, config: Path | None, ocp: str | None) -> tuple[Mi
 def render_text(result: Any, npm: Sequence[str], npm_registry: str, source: str) -> str:
     """Grouped by kind, then package and bundle; each image with why it is there."""
     counts = result.to_json()["counts"]
-    lines = [f"# plan for {source}: {len(result.images)} images "
-             f"({', '.join(f'{k} {v}' for k, v in counts.items())}), {len(npm)} npm packages"]
+    lines = [
+        f"# plan for {source}: {len(result.images)} images "
+        f"({', '.join(f'{k} {v}' for k, v in counts.items())}), {len(npm)} npm packages"
+    ]
     for summary in result.catalogs:
         packages = "; ".join(f"{p} [{', '.join(c) or 'every bundle'}]" for p, c in summary.channels)
-        lines.append(f"# catalog {summary.ref} ({summary.digest}){' full' if summary.full else ''}: "
-                     f"{len(summary.bundles)} bundle(s){': ' + packages if packages else ''}")
+        lines.append(
+            f"# catalog {summary.ref} ({summary.digest}){' full' if summary.full else ''}: "
+            f"{len(summary.bundles)} bundle(s){': ' + packages if packages else ''}"
+        )
     for kind in ("catalog", "operator", "additional", "helm"):
         images = result.of_kind(kind)
         if kind == "helm":
             if result.helm_charts:
-                lines += ["", "helm",
-                          f"  {result.helm_charts} chart(s) in the configuration: their images are not predicted "
-                          "(oc-mirror finds them when it renders the charts)"]
+                lines += [
+                    "",
+                    "helm",
+                    f"  {result.helm_charts} chart(s) in the configuration: their images are not predicted "
+                    "(oc-mirror finds them when it renders the charts)",
+                ]
             continue
         if not images:
             continue

@@ -8,7 +8,8 @@ from pathlib import Path
 import click
 
 from mirrorkit.bundle.trust import VERIFY_KEY_ENV, default_verify_key
-from mirrorkit.push import PushOptions, push as push_bundle
+from mirrorkit.push import PushOptions
+from mirrorkit.push import push as push_bundle
 from mirrorkit.report.text import problem_lines
 
 
@@ -16,32 +17,80 @@ from mirrorkit.report.text import problem_lines
 @click.argument("bundle", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--registry", required=True, metavar="HOST[:PORT][/PREFIX]", help="Target registry (docker:// optional).")
 @click.option("--npm-registry", required=True, metavar="URL", help="Target npm server, e.g. http://npm.local:4873.")
-@click.option("-o", "--output", required=True, type=click.Path(file_okay=False, path_type=Path),
-              help="Folder for values.yaml, dynamic-plugins.yaml, cluster-resources/ and report.{json,md,html}.")
-@click.option("--verify-key", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help=f"Public key (NAME.pub) the bundle must be signed with (default: ${VERIFY_KEY_ENV}).")
-@click.option("--allow-unsigned", is_flag=True,
-              help="Push a bundle without checking who made it (no verify key). Checksums alone do not stop a forged bundle.")
-@click.option("--authfile", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="Credentials for the target registry.")
-@click.option("--tls-verify/--no-tls-verify", default=True, show_default=True, help="Verify the target registry's TLS certificate.")
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder for values.yaml, dynamic-plugins.yaml, cluster-resources/ and report.{json,md,html}.",
+)
+@click.option(
+    "--verify-key",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help=f"Public key (NAME.pub) the bundle must be signed with (default: ${VERIFY_KEY_ENV}).",
+)
+@click.option(
+    "--allow-unsigned",
+    is_flag=True,
+    help="Push a bundle without checking who made it (no verify key). Checksums alone do not stop a forged bundle.",
+)
+@click.option(
+    "--authfile", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="Credentials for the target registry."
+)
+@click.option(
+    "--tls-verify/--no-tls-verify", default=True, show_default=True, help="Verify the target registry's TLS certificate."
+)
 @click.option("--npm-token", envvar="NPM_TOKEN", metavar="TOKEN", help="Token for the npm server (or NPM_TOKEN, or --npmrc).")
 @click.option("--npmrc", type=click.Path(exists=True, dir_okay=False, path_type=Path), help=".npmrc with the npm server's token.")
-@click.option("--values-in", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="Your RHDH values.yaml to merge the plugin entries into.")
-@click.option("--oc-mirror", "oc_mirror", type=click.Path(dir_okay=False, path_type=Path), help="oc-mirror binary (default: $PATH).")
-@click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path), help="oc-mirror cache (default: in the output folder).")
+@click.option(
+    "--values-in",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Your RHDH values.yaml to merge the plugin entries into.",
+)
+@click.option(
+    "--oc-mirror", "oc_mirror", type=click.Path(dir_okay=False, path_type=Path), help="oc-mirror binary (default: $PATH)."
+)
+@click.option(
+    "--cache-dir", type=click.Path(file_okay=False, path_type=Path), help="oc-mirror cache (default: in the output folder)."
+)
 @click.option("-j", "--jobs", type=click.IntRange(1, 32), default=4, show_default=True, help="Parallel publishes and checks.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bars or step messages.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
-def push(bundle: Path, registry: str, npm_registry: str, output: Path, verify_key: Path | None, allow_unsigned: bool, authfile: Path | None,
-         tls_verify: bool, npm_token: str | None, npmrc: Path | None, values_in: Path | None, oc_mirror: Path | None,
-         cache_dir: Path | None, jobs: int, quiet: bool, as_json: bool) -> int:
+def push(
+    bundle: Path,
+    registry: str,
+    npm_registry: str,
+    output: Path,
+    verify_key: Path | None,
+    allow_unsigned: bool,
+    authfile: Path | None,
+    tls_verify: bool,
+    npm_token: str | None,
+    npmrc: Path | None,
+    values_in: Path | None,
+    oc_mirror: Path | None,
+    cache_dir: Path | None,
+    jobs: int,
+    quiet: bool,
+    as_json: bool,
+) -> int:
     """Verify a bundle, then load it into the local registry and npm server and write install files."""
     opts = PushOptions(
-        bundle=bundle, registry=registry, npm_registry=npm_registry, output=output,
-        verify_key=default_verify_key(verify_key), allow_unsigned=allow_unsigned,
-        authfile=authfile, tls_verify=tls_verify, npm_token=npm_token, npmrc=npmrc, oc_mirror=oc_mirror,
-        cache_dir=cache_dir, values_in=values_in, jobs=jobs, progress=not quiet,
+        bundle=bundle,
+        registry=registry,
+        npm_registry=npm_registry,
+        output=output,
+        verify_key=default_verify_key(verify_key),
+        allow_unsigned=allow_unsigned,
+        authfile=authfile,
+        tls_verify=tls_verify,
+        npm_token=npm_token,
+        npmrc=npmrc,
+        oc_mirror=oc_mirror,
+        cache_dir=cache_dir,
+        values_in=values_in,
+        jobs=jobs,
+        progress=not quiet,
     )
     result = push_bundle(opts, say=(lambda m: None) if quiet else (lambda m: click.echo(f"push: {m}", err=True)))
     if as_json:
@@ -51,8 +100,11 @@ def push(bundle: Path, registry: str, npm_registry: str, output: Path, verify_ke
             click.echo(line)
         if not result.touched_targets:
             preflight_failed = any(i.failed and i.category == "preflight" for i in result.report.items)
-            click.echo("a target failed the pre-flight: nothing was pushed" if preflight_failed
-                       else "the bundle did not verify: nothing was pushed")
+            click.echo(
+                "a target failed the pre-flight: nothing was pushed"
+                if preflight_failed
+                else "the bundle did not verify: nothing was pushed"
+            )
         for path in result.written:
             click.echo(f"wrote {path}")
         s = result.report.summary

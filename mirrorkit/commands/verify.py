@@ -7,8 +7,8 @@ from pathlib import Path
 import click
 
 from mirrorkit.bundle import layout
-from mirrorkit.bundle.verify import Checker, reassemble, verify_bundle
 from mirrorkit.bundle.trust import VERIFY_KEY_ENV, default_verify_key, enforce
+from mirrorkit.bundle.verify import Checker, reassemble, verify_bundle
 from mirrorkit.errors import InputError, MirrorkitError
 from mirrorkit.report import json as report_json
 from mirrorkit.report import write_reports
@@ -17,8 +17,9 @@ from mirrorkit.report.text import problem_lines
 from mirrorkit.textutil import clip
 
 
-def _image_checker(registry: str | None, cluster_resources: Path | None, authfile: Path | None,
-                   tls_verify: bool) -> Checker | None:
+def _image_checker(
+    registry: str | None, cluster_resources: Path | None, authfile: Path | None, tls_verify: bool
+) -> Checker | None:
     """Images present by digest where the IDMS/ITMS in *cluster_resources* send the cluster, else at
     *registry* by oc-mirror's path convention."""
     if not registry and cluster_resources is None:
@@ -44,38 +45,74 @@ def _echo_text(report: Report, paths: dict[str, Path] | None) -> None:
         click.echo(line)
     if report.signer_fingerprint:
         click.echo(f"signed by {report.signer_fingerprint} (compare it with the fingerprint 'mirrorkit keygen' printed)")
-    click.echo(f"{'OK' if report.ok else 'FAILED'}: {s.passed} passed, {s.failed} failed, {s.warnings} warnings"
-               f" (manifest sha256 {report.identity.manifest_sha256 or '-'})")
+    click.echo(
+        f"{'OK' if report.ok else 'FAILED'}: {s.passed} passed, {s.failed} failed, {s.warnings} warnings"
+        f" (manifest sha256 {report.identity.manifest_sha256 or '-'})"
+    )
     if paths:
         click.echo(f"report: {paths['html']}")
 
 
 @click.command("verify")
 @click.argument("bundle", type=click.Path(file_okay=False, path_type=Path))
-@click.option("--verify-key", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help=f"Public key (NAME.pub) the manifest must be signed with (default: ${VERIFY_KEY_ENV}).")
-@click.option("--allow-unsigned", is_flag=True,
-              help="Accept a bundle without a verify key (reported as UNAUTHENTICATED): checksums alone do not "
-                   "show who made the bundle.")
+@click.option(
+    "--verify-key",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help=f"Public key (NAME.pub) the manifest must be signed with (default: ${VERIFY_KEY_ENV}).",
+)
+@click.option(
+    "--allow-unsigned",
+    is_flag=True,
+    help="Accept a bundle without a verify key (reported as UNAUTHENTICATED): checksums alone do not show who made the bundle.",
+)
 @click.option("--registry", metavar="HOST", help="Also check every image of the bundle is in this registry by digest.")
-@click.option("--cluster-resources", type=click.Path(exists=True, file_okay=False, path_type=Path),
-              help="Follow the IDMS/ITMS in this folder (push's output or oc-mirror's cluster-resources/) to find each "
-                   "image; images they do not cover are looked up in --registry.")
+@click.option(
+    "--cluster-resources",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="Follow the IDMS/ITMS in this folder (push's output or oc-mirror's cluster-resources/) to find each "
+    "image; images they do not cover are looked up in --registry.",
+)
 @click.option("--npm-registry", metavar="URL", help="Also check every npm package is served there with its recorded integrity.")
-@click.option("--authfile", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="Registry auth file for --registry (default: oc-mirror's lookup order).")
+@click.option(
+    "--authfile",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Registry auth file for --registry (default: oc-mirror's lookup order).",
+)
 @click.option("--tls-verify/--no-tls-verify", default=True, help="Verify the target registry's TLS certificate.")
-@click.option("--npmrc", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help=".npmrc with the token for --npm-registry, if it needs one.")
-@click.option("--report", "report_dir", type=click.Path(file_okay=False, path_type=Path),
-              help="Write report.json, report.md and report.html into this directory.")
-@click.option("--reassemble", "reassemble_to", type=click.Path(file_okay=False, path_type=Path),
-              help="When the bundle is carried as parts and verifies, rebuild its directory tree here (a new directory).")
+@click.option(
+    "--npmrc",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help=".npmrc with the token for --npm-registry, if it needs one.",
+)
+@click.option(
+    "--report",
+    "report_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Write report.json, report.md and report.html into this directory.",
+)
+@click.option(
+    "--reassemble",
+    "reassemble_to",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="When the bundle is carried as parts and verifies, rebuild its directory tree here (a new directory).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON on stdout.")
 @click.option("--jobs", type=click.IntRange(min=1), help="Hashing threads (default: CPU count).")
-def verify(bundle: Path, verify_key: Path | None, allow_unsigned: bool, registry: str | None, cluster_resources: Path | None, npm_registry: str | None,
-           authfile: Path | None, tls_verify: bool, npmrc: Path | None,
-           report_dir: Path | None, reassemble_to: Path | None, as_json: bool, jobs: int | None) -> int:
+def verify(
+    bundle: Path,
+    verify_key: Path | None,
+    allow_unsigned: bool,
+    registry: str | None,
+    cluster_resources: Path | None,
+    npm_registry: str | None,
+    authfile: Path | None,
+    tls_verify: bool,
+    npmrc: Path | None,
+    report_dir: Path | None,
+    reassemble_to: Path | None,
+    as_json: bool,
+    jobs: int | None,
+) -> int:
     """Verify a bundle's signature, files and parts (and optionally the targets); exit 1 on any failure."""
     if reassemble_to is not None:
         layout.check_outside(reassemble_to, bundle, "--reassemble")
@@ -83,13 +120,24 @@ def verify(bundle: Path, verify_key: Path | None, allow_unsigned: bool, registry
         layout.check_outside(report_dir, bundle, "--report")
     try:
         verify_key = default_verify_key(verify_key)
-        report = verify_bundle(bundle, verify_key=verify_key,
-                               image_checker=_image_checker(registry, cluster_resources, authfile, tls_verify),
-                               npm_checker=_npm_checker(npm_registry, npmrc), jobs=jobs)
+        report = verify_bundle(
+            bundle,
+            verify_key=verify_key,
+            image_checker=_image_checker(registry, cluster_resources, authfile, tls_verify),
+            npm_checker=_npm_checker(npm_registry, npmrc),
+            jobs=jobs,
+        )
     except MirrorkitError as exc:
         if report_dir is not None:  # a failed verify leaves a report too, saying what stopped it
-            write_reports(Report("mirrorkit bundle verification", BundleIdentity(path=str(bundle)), None, (
-                CheckItem("verify", str(bundle), "the verification runs", "error", Status.FAILED, clip(str(exc))),)), report_dir)
+            write_reports(
+                Report(
+                    "mirrorkit bundle verification",
+                    BundleIdentity(path=str(bundle)),
+                    None,
+                    (CheckItem("verify", str(bundle), "the verification runs", "error", Status.FAILED, clip(str(exc))),),
+                ),
+                report_dir,
+            )
         raise
     report = enforce(report, keyed=verify_key is not None, allow_unsigned=allow_unsigned)
     paths = write_reports(report, report_dir) if report_dir else None

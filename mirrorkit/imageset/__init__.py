@@ -30,6 +30,7 @@ from mirrorkit.imageset.model import (
 
 __all__ = [
     "API_VERSION",
+    "INSTALL_FLOWS",
     "KIND",
     "AdditionalImage",
     "BlockedImage",
@@ -50,6 +51,5 @@ __all__ = [
     "PlatformChannel",
     "PlatformTarget",
     "build_imageset",
-    "INSTALL_FLOWS",
     "mirror_for_flow",
 ]

@@ -14,6 +14,7 @@ come in through *bundle_resolver*, so this module stays free of registry access 
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -44,8 +45,11 @@ def rhdh_operator_channel(release: str) -> str:
 def mirror_for_flow(mirror: Mirror, install: str, *, release: str, ocp: str) -> Mirror:
     """*mirror* as the *install* flow needs it (see the module docstring)."""
     if install not in INSTALL_FLOWS:
-        raise InputError(f"unknown install flow {install!r}", f"expected one of {', '.join(INSTALL_FLOWS)}",
-                         "Pass --install helm or --install operator")
+        raise InputError(
+            f"unknown install flow {install!r}",
+            f"expected one of {', '.join(INSTALL_FLOWS)}",
+            "Pass --install helm or --install operator",
+        )
     if install == "helm":
         return mirror
     channel = rhdh_operator_channel(release)
@@ -107,10 +111,8 @@ def build_imageset(
     images = list(mirror.additional_images or ())
     present = set()
     for image in images:
-        try:
+        with contextlib.suppress(InvalidReference):  # reported with its key path by the validation below
             present.add(_canonical(image.name or ""))
-        except InvalidReference:
-            pass  # reported with its key path by the validation below
     for ref in _check_extra(extra_images):
         if _canonical(ref) not in present:
             present.add(_canonical(ref))

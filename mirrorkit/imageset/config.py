@@ -30,8 +30,9 @@ class ImageSetConfig(ImageSetData):
     @classmethod
     def loads(cls, text: str, *, source: str = "<string>") -> ImageSetConfig:
         """Parse and validate YAML *text*; *source* names the file in every error."""
-        return load_document(cls, text, source=source, what=WHAT, expected="an ImageSetConfiguration",
-                             check=lambda config: config.validate())
+        return load_document(
+            cls, text, source=source, what=WHAT, expected="an ImageSetConfiguration", check=lambda config: config.validate()
+        )
 
     @classmethod
     def load(cls, path: str | Path) -> ImageSetConfig:

@@ -101,9 +101,7 @@ def parse_object(cls: type[T], value: Any, path: str, issues: list[Issue]) -> T 
             continue
         canonical = spec.metadata["key"]
         if canonical in seen:
-            issues.append(
-                Issue(join(path, canonical), f"written twice ({seen[canonical]!r} and {raw_key!r}); keep one")
-            )
+            issues.append(Issue(join(path, canonical), f"written twice ({seen[canonical]!r} and {raw_key!r}); keep one"))
             continue
         seen[canonical] = raw_key
         if raw_value is None:  # `key:` with nothing after it: oc-mirror treats it as omitted
@@ -160,9 +158,7 @@ def load_yaml(text: str, issues: list[Issue]) -> Any:
     return data
 
 
-def load_document(
-    cls: type[T], text: str, *, source: str, what: str, expected: str, check: Callable[[T], list[Issue]]
-) -> T:
+def load_document(cls: type[T], text: str, *, source: str, what: str, expected: str, check: Callable[[T], list[Issue]]) -> T:
     """YAML *text* -> *cls*, then *check*; raise one :class:`InvalidConfiguration` listing every problem.
 
     The skeleton both the ImageSetConfiguration and the profile loaders share: syntax and duplicate-key

@@ -23,9 +23,9 @@ from mirrorkit.errors import ConfigError, InputError, InvalidReference
 from mirrorkit.imageset.issues import Issue, join
 from mirrorkit.imageset.model import Mirror, spec
 from mirrorkit.imageset.parse import load_document
-from mirrorkit.semver import Version
 from mirrorkit.imageset.validate import validate_mirror
 from mirrorkit.oci.reference import ImageReference
+from mirrorkit.semver import Version
 
 PROFILE_API_VERSION = "mirrorkit/v1"
 PROFILE_KIND = "Profile"
@@ -110,9 +110,7 @@ def _substitute(value: T, placeholder: str, replacement: str) -> T:
     if isinstance(value, tuple):
         return tuple(_substitute(item, placeholder, replacement) for item in value)  # type: ignore[return-value]
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        changes = {
-            f.name: _substitute(getattr(value, f.name), placeholder, replacement) for f in dataclasses.fields(value)
-        }
+        changes = {f.name: _substitute(getattr(value, f.name), placeholder, replacement) for f in dataclasses.fields(value)}
         return dataclasses.replace(value, **changes)
     return value
 
@@ -165,8 +163,14 @@ def load_profile_file(path: Path, *, expect_name: str | None = None) -> Profile:
 
 def loads_profile(text: str, *, source: str = "<string>", expect_name: str | None = None) -> Profile:
     """Parse and validate profile YAML; every problem is listed in one :class:`InvalidConfiguration`."""
-    doc = load_document(_ProfileDocument, text, source=source, what="mirrorkit profile (see imagesets/README.md)",
-                        expected="a mirrorkit profile", check=lambda d: _check_document(d, expect_name))
+    doc = load_document(
+        _ProfileDocument,
+        text,
+        source=source,
+        what="mirrorkit profile (see imagesets/README.md)",
+        expected="a mirrorkit profile",
+        check=lambda d: _check_document(d, expect_name),
+    )
     npm = doc.npm or _NpmSection(registry="", packages=())
     return Profile(
         name=doc.name or "",

@@ -26,8 +26,8 @@ from mirrorkit.imageset.model import (
     Operator,
     Platform,
 )
-from mirrorkit.semver import Version
 from mirrorkit.oci.reference import ImageReference
+from mirrorkit.semver import Version
 
 T = TypeVar("T")
 
@@ -41,9 +41,7 @@ def validate_config(config: ImageSetData) -> list[Issue]:
     """Every problem of *config*, in file order; an empty list means oc-mirror will accept it."""
     issues: list[Issue] = []
     if config.api_version is not None and config.api_version != API_VERSION:
-        issues.append(
-            Issue("apiVersion", f"must be {API_VERSION} (oc-mirror --v2), got {config.api_version!r}")
-        )
+        issues.append(Issue("apiVersion", f"must be {API_VERSION} (oc-mirror --v2), got {config.api_version!r}"))
     if config.kind is not None and config.kind != KIND:
         issues.append(Issue("kind", f"must be {KIND}, got {config.kind!r}"))
     if config.archive_size is not None and config.archive_size <= 0:
@@ -57,9 +55,7 @@ def validate_mirror(mirror: Mirror, path: str) -> list[Issue]:
     """Problems of a ``mirror:`` section at key path *path* (profiles reuse this)."""
     issues: list[Issue] = []
     if not any((mirror.platform, mirror.operators, mirror.additional_images, mirror.helm)):
-        issues.append(
-            Issue(path, "lists nothing to mirror; add operators, additionalImages, helm or platform")
-        )
+        issues.append(Issue(path, "lists nothing to mirror; add operators, additionalImages, helm or platform"))
     if mirror.platform is not None:
         _check_platform(mirror.platform, join(path, "platform"), issues)
     _check_operators(mirror.operators or (), join(path, "operators"), issues)
@@ -78,9 +74,7 @@ def validate_mirror(mirror: Mirror, path: str) -> list[Issue]:
     return issues
 
 
-def _check_duplicates(
-    items: Sequence[T], path: str, key: str, identity: Callable[[T], Any], issues: list[Issue]
-) -> None:
+def _check_duplicates(items: Sequence[T], path: str, key: str, identity: Callable[[T], Any], issues: list[Issue]) -> None:
     """Record each item whose *identity* repeats an earlier one (None identities are skipped)."""
     first: dict[Any, int] = {}
     for index, item in enumerate(items):
@@ -117,9 +111,7 @@ def _check_range(min_version: str | None, max_version: str | None, path: str, is
         else:
             parsed[key] = version
     if len(parsed) == 2 and parsed["minVersion"] > parsed["maxVersion"]:
-        issues.append(
-            Issue(join(path, "minVersion"), f"{min_version} is above maxVersion {max_version}; swap them or fix one")
-        )
+        issues.append(Issue(join(path, "minVersion"), f"{min_version} is above maxVersion {max_version}; swap them or fix one"))
 
 
 def _check_platform(platform: Platform, path: str, issues: list[Issue]) -> None:
@@ -134,9 +126,7 @@ def _check_platform(platform: Platform, path: str, issues: list[Issue]) -> None:
         where = join(join(path, "platforms"), index)
         _check_not_empty(target.os, join(where, "os"), issues)
         if target.architecture is not None and target.architecture not in ARCHITECTURES:
-            issues.append(
-                Issue(join(where, "architecture"), f"{target.architecture!r} is not one of {', '.join(ARCHITECTURES)}")
-            )
+            issues.append(Issue(join(where, "architecture"), f"{target.architecture!r} is not one of {', '.join(ARCHITECTURES)}"))
     channels_path = join(path, "channels")
     for index, channel in enumerate(platform.channels or ()):
         where = join(channels_path, index)
@@ -247,9 +237,7 @@ def _check_helm(helm: Helm, path: str, issues: list[Issue]) -> None:
         if repo.url is not None:
             parts = urlsplit(repo.url)
             if parts.scheme not in ("http", "https") or not parts.netloc:
-                issues.append(
-                    Issue(join(where, "url"), f"{repo.url!r} is not an http(s) URL, e.g. https://charts.openshift.io")
-                )
+                issues.append(Issue(join(where, "url"), f"{repo.url!r} is not an http(s) URL, e.g. https://charts.openshift.io"))
         charts_path = join(where, "charts")
         for cindex, chart in enumerate(repo.charts or ()):
             cpath = join(charts_path, cindex)
@@ -257,9 +245,7 @@ def _check_helm(helm: Helm, path: str, issues: list[Issue]) -> None:
             _check_not_empty(chart.version, join(cpath, "version"), issues)
             for ipath_index, image_path in enumerate(chart.image_paths or ()):
                 _check_not_empty(image_path, join(join(cpath, "imagePaths"), ipath_index), issues)
-        _check_duplicates(
-            repo.charts or (), charts_path, "name", lambda c: (c.name, c.version), issues
-        )
+        _check_duplicates(repo.charts or (), charts_path, "name", lambda c: (c.name, c.version), issues)
     _check_duplicates(helm.repositories or (), repos_path, "name", lambda r: r.name, issues)
     _check_duplicates(helm.repositories or (), repos_path, "url", lambda r: (r.url or "").rstrip("/") or None, issues)
     local_path = join(path, "local")

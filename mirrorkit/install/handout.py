@@ -76,8 +76,15 @@ def _operators(manifest: Manifest, resources: Sequence[ClusterResource], output:
     return tuple(found)
 
 
-def install_context(manifest: Manifest, *, output: Path, registry: str, npm_registry: str,
-                    resources: Sequence[ClusterResource] = (), written: Sequence[Path] = ()) -> InstallContext:
+def install_context(
+    manifest: Manifest,
+    *,
+    output: Path,
+    registry: str,
+    npm_registry: str,
+    resources: Sequence[ClusterResource] = (),
+    written: Sequence[Path] = (),
+) -> InstallContext:
     """The runbook's facts: *resources* are oc-mirror's cluster resources as copied into *output*,
     *written* every other file push wrote there (values, ConfigMap, charts)."""
 

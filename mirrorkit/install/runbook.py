@@ -117,7 +117,7 @@ def _approve(operators: tuple[OperatorInstall, ...]) -> list[str]:
             f"# {op.package} -> {op.csv or 'the channel head'}",
             f"oc get installplan -n {ns}",
             f"oc patch installplan \"$(oc get installplan -n {ns} -o jsonpath='{{.items[?(@.spec.approved==false)].metadata.name}}')\" \\",
-            f"  -n {ns} --type merge -p '{{\"spec\":{{\"approved\":true}}}}'",
+            f'  -n {ns} --type merge -p \'{{"spec":{{"approved":true}}}}\'',
             " ".join(["oc get csv -n", ns, *([shlex.quote(op.csv)] if op.csv else []), "-o jsonpath='{.status.phase}'"])
             + "   # Succeeded",
         ]
@@ -139,23 +139,36 @@ def render_runbook(ctx: InstallContext) -> str:
         carried += [f"{len(ctx.charts)} Helm chart(s)"] if ctx.charts else []
         out += ["The bundle carried " + ", ".join(carried) + "; the push report says which arrived.", ""]
     out += ["Run the commands from this folder, logged in to the cluster as an administrator (`oc login`).", ""]
-    out += _code('export RHDH_NAMESPACE=rhdh            # where Red Hat Developer Hub runs',
-                 'oc create namespace "$RHDH_NAMESPACE" --dry-run=client -o yaml | oc apply -f -')
+    out += _code(
+        "export RHDH_NAMESPACE=rhdh            # where Red Hat Developer Hub runs",
+        'oc create namespace "$RHDH_NAMESPACE" --dry-run=client -o yaml | oc apply -f -',
+    )
     step = 1
     if ctx.mirror_sets:
-        out += [f"## {step}. Pull images from the mirror", "",
-                "oc-mirror's image mirror sets make the cluster pull every mirrored image from "
-                f"`{ctx.registry}` under its original name: no image reference needs editing.", ""]
+        out += [
+            f"## {step}. Pull images from the mirror",
+            "",
+            "oc-mirror's image mirror sets make the cluster pull every mirrored image from "
+            f"`{ctx.registry}` under its original name: no image reference needs editing.",
+            "",
+        ]
         out += _code(*(f"oc apply -f {shlex.quote(f)}" for f in ctx.mirror_sets))
         step += 1
     if ctx.catalog_sources or ctx.cluster_catalogs:
-        out += [f"## {step}. The mirrored operator catalog", "",
-                "Turn off the default (online) catalogs and add the mirrored one, which lists only what was mirrored:", ""]
+        out += [
+            f"## {step}. The mirrored operator catalog",
+            "",
+            "Turn off the default (online) catalogs and add the mirrored one, which lists only what was mirrored:",
+            "",
+        ]
         out += _code(
-            "oc patch OperatorHub cluster --type json -p '[{\"op\": \"add\", \"path\": \"/spec/disableAllDefaultSources\", \"value\": true}]'",
+            'oc patch OperatorHub cluster --type json -p \'[{"op": "add", "path": "/spec/disableAllDefaultSources", "value": true}]\'',
             *(f"oc apply -f {shlex.quote(f)}" for f in ctx.catalog_sources),
-            *(f"oc get catalogsource -n openshift-marketplace {shlex.quote(_stem(f))} "
-              "-o jsonpath='{.status.connectionState.lastObservedState}'   # READY" for f in ctx.catalog_sources),
+            *(
+                f"oc get catalogsource -n openshift-marketplace {shlex.quote(_stem(f))} "
+                "-o jsonpath='{.status.connectionState.lastObservedState}'   # READY"
+                for f in ctx.catalog_sources
+            ),
         )
         if ctx.cluster_catalogs:
             out += ["With OLM v1 (ClusterExtension) apply the ClusterCatalog instead:", ""]
@@ -173,11 +186,17 @@ def render_runbook(ctx: InstallContext) -> str:
             out += _subscription(op)
         out += _approve(ctx.operators)
         step += 1
-    out += [f"## {step}. Check what arrived", "",
-            "Run this on the bastion with the bundle at hand; it checks every image by digest and every "
-            "npm package by integrity, and writes a report:", ""]
-    out += _code(f"mirrorkit verify BUNDLE --registry {shlex.quote(ctx.registry)} "
-                 f"--npm-registry {shlex.quote(ctx.npm_registry)} --cluster-resources cluster-resources --report reports")
+    out += [
+        f"## {step}. Check what arrived",
+        "",
+        "Run this on the bastion with the bundle at hand; it checks every image by digest and every "
+        "npm package by integrity, and writes a report:",
+        "",
+    ]
+    out += _code(
+        f"mirrorkit verify BUNDLE --registry {shlex.quote(ctx.registry)} "
+        f"--npm-registry {shlex.quote(ctx.npm_registry)} --cluster-resources cluster-resources --report reports"
+    )
     return "\n".join(out).rstrip("\n") + "\n"
 
 
@@ -192,42 +211,56 @@ def _helm_flow(ctx: InstallContext, step: int) -> list[str]:
     out = [f"## {step}. Helm flow: install the charts from this folder", ""]
     serverless = tuple(op for op in ctx.operators if op.package != "rhdh")
     for chart in infra:
-        out += ["The Orchestrator infrastructure chart subscribes to the OpenShift Serverless operators. "
-                "Its Subscriptions must name the mirrored catalog"
-                + (f" (`{_stem(ctx.catalog_sources[0])}`)" if ctx.catalog_sources else "")
-                + " as their source; check the chart's values for the source setting "
-                  f"(`helm show values {shlex.quote(chart)} | grep -n -i source`) and set it with `--set` if it differs.", ""]
-        out += _code(f"helm install orchestrator-infra {shlex.quote(chart)} -n \"$RHDH_NAMESPACE\"")
+        out += [
+            "The Orchestrator infrastructure chart subscribes to the OpenShift Serverless operators. "
+            "Its Subscriptions must name the mirrored catalog"
+            + (f" (`{_stem(ctx.catalog_sources[0])}`)" if ctx.catalog_sources else "")
+            + " as their source; check the chart's values for the source setting "
+            f"(`helm show values {shlex.quote(chart)} | grep -n -i source`) and set it with `--set` if it differs.",
+            "",
+        ]
+        out += _code(f'helm install orchestrator-infra {shlex.quote(chart)} -n "$RHDH_NAMESPACE"')
         if serverless:
             out += _approve(serverless)
     for chart in hub:
         values = f" -f {shlex.quote(ctx.values_file)}" if ctx.values_file else ""
-        out += ["Red Hat Developer Hub with the Orchestrator. `" + (ctx.values_file or "values.yaml")
-                + "` points the Orchestrator plugins at the local npm server with their sha512 integrity; "
-                  "set your cluster's router base (`oc get ingresses.config/cluster -o jsonpath='{.spec.domain}'`):", ""]
+        out += [
+            "Red Hat Developer Hub with the Orchestrator. `"
+            + (ctx.values_file or "values.yaml")
+            + "` points the Orchestrator plugins at the local npm server with their sha512 integrity; "
+            "set your cluster's router base (`oc get ingresses.config/cluster -o jsonpath='{.spec.domain}'`):",
+            "",
+        ]
         out += _code(
             "export ROUTER_BASE=\"$(oc get ingresses.config/cluster -o jsonpath='{.spec.domain}')\"",
-            f"helm install redhat-developer-hub {shlex.quote(chart)} -n \"$RHDH_NAMESPACE\"{values} \\",
-            "  --set orchestrator.enabled=true --set global.clusterRouterBase=\"$ROUTER_BASE\"",
-            "oc rollout status deployment -n \"$RHDH_NAMESPACE\" -l app.kubernetes.io/instance=redhat-developer-hub",
+            f'helm install redhat-developer-hub {shlex.quote(chart)} -n "$RHDH_NAMESPACE"{values} \\',
+            '  --set orchestrator.enabled=true --set global.clusterRouterBase="$ROUTER_BASE"',
+            'oc rollout status deployment -n "$RHDH_NAMESPACE" -l app.kubernetes.io/instance=redhat-developer-hub',
         )
     for chart in others:
-        out += _code(f"helm install {shlex.quote(_chart_name(chart))} {shlex.quote(chart)} -n \"$RHDH_NAMESPACE\"")
+        out += _code(f'helm install {shlex.quote(_chart_name(chart))} {shlex.quote(chart)} -n "$RHDH_NAMESPACE"')
     return out
 
 
 def _operator_flow(ctx: InstallContext, step: int) -> list[str]:
-    out = [f"## {step}. Operator flow: subscribe to the mirrored operators", "",
-           "Each Subscription is Manual and starts at the CSV that was mirrored, so OLM never reaches for a "
-           "version the mirror does not hold.", ""]
+    out = [
+        f"## {step}. Operator flow: subscribe to the mirrored operators",
+        "",
+        "Each Subscription is Manual and starts at the CSV that was mirrored, so OLM never reaches for a "
+        "version the mirror does not hold.",
+        "",
+    ]
     for op in ctx.operators:
-        out += [f"### {op.package} ({op.csv or 'channel head'})", ""] + _subscription(op)
+        out += [f"### {op.package} ({op.csv or 'channel head'})", "", *_subscription(op)]
     out += _approve(ctx.operators)
     configmap = ctx.configmap_file or "dynamic-plugins.yaml"
-    out += ["Then the dynamic-plugins ConfigMap (the Orchestrator plugins from the local npm server, with their "
-            "integrity) and a Backstage instance that uses it:", ""]
+    out += [
+        "Then the dynamic-plugins ConfigMap (the Orchestrator plugins from the local npm server, with their "
+        "integrity) and a Backstage instance that uses it:",
+        "",
+    ]
     out += _code(
-        f"oc apply -n \"$RHDH_NAMESPACE\" -f {shlex.quote(configmap)}",
+        f'oc apply -n "$RHDH_NAMESPACE" -f {shlex.quote(configmap)}',
         "oc apply -n \"$RHDH_NAMESPACE\" -f - <<'EOF'",
         "apiVersion: rhdh.redhat.com/v1alpha4",
         "kind: Backstage",

@@ -68,8 +68,7 @@ def plugin_entries(index: NpmIndex, npm_url: str) -> list[dict[str, Any]]:
     """`[{disabled: false, package: <tarball URL>, integrity: sha512-...}]` in the docs' key order."""
     registry = normalise_registry(npm_url)
     return [
-        {"disabled": False, "package": e.package.tarball_path(registry), "integrity": e.integrity}
-        for e in newest_entries(index)
+        {"disabled": False, "package": e.package.tarball_path(registry), "integrity": e.integrity} for e in newest_entries(index)
     ]
 
 
@@ -113,7 +112,9 @@ def _load_values(path: Path) -> dict[str, Any]:
     except OSError as exc:
         raise ConfigError(f"cannot read values file {path}", exc.strerror, "pass an existing file with --values-in") from exc
     except yaml.YAMLError as exc:
-        raise ConfigError(f"values file {path} is not valid YAML", str(exc).splitlines()[0], "fix the file and try again") from exc
+        raise ConfigError(
+            f"values file {path} is not valid YAML", str(exc).splitlines()[0], "fix the file and try again"
+        ) from exc
     if doc is None:
         return {}
     if not isinstance(doc, dict):
@@ -124,7 +125,7 @@ def _load_values(path: Path) -> dict[str, Any]:
 def helm_plugin_entries(index: NpmIndex, npm_url: str, *, plugin_config: bool = True) -> list[dict[str, Any]]:
     """The `orchestrator.plugins` entries: the docs' keys, plus the chart's `pluginConfig` when asked."""
     out = []
-    for entry, item in zip(newest_entries(index), plugin_entries(index, npm_url)):
+    for entry, item in zip(newest_entries(index), plugin_entries(index, npm_url), strict=False):
         if plugin_config:
             extras = orchestrator_plugin_extras(entry.name, data_index_url=HELM_DATA_INDEX_URL)
             item.update({k: v for k, v in extras.items() if k == "pluginConfig"})  # `dependencies` is Operator-only
@@ -160,23 +161,45 @@ def orchestrator_plugin_extras(package_name: str, *, data_index_url: str = DATA_
     base = package_name.rpartition("/")[2]
     data_index = {"orchestrator": {"dataIndexService": {"url": data_index_url}}}
     if base == "backstage-plugin-orchestrator":
-        return {"pluginConfig": {"dynamicPlugins": {"frontend": {"red-hat-developer-hub.backstage-plugin-orchestrator": {
-            "appIcons": [{"importName": "OrchestratorIcon", "name": "orchestratorIcon"}],
-            "dynamicRoutes": [{"importName": "OrchestratorPage",
-                               "menuItem": {"icon": "orchestratorIcon", "text": "Orchestrator"},
-                               "path": "/orchestrator"}],
-            "entityTabs": [{"path": "/workflows", "title": "Workflows", "mountPoint": "entity.page.workflows"}],
-            "mountPoints": [{"mountPoint": "entity.page.workflows/cards",
-                             "importName": "OrchestratorCatalogTab",
-                             "config": {"layout": {"gridColumn": "1 / -1"},
-                                        "if": {"anyOf": ["IsOrchestratorCatalogTabAvailable"]}}}],
-        }}}}}
+        return {
+            "pluginConfig": {
+                "dynamicPlugins": {
+                    "frontend": {
+                        "red-hat-developer-hub.backstage-plugin-orchestrator": {
+                            "appIcons": [{"importName": "OrchestratorIcon", "name": "orchestratorIcon"}],
+                            "dynamicRoutes": [
+                                {
+                                    "importName": "OrchestratorPage",
+                                    "menuItem": {"icon": "orchestratorIcon", "text": "Orchestrator"},
+                                    "path": "/orchestrator",
+                                }
+                            ],
+                            "entityTabs": [{"path": "/workflows", "title": "Workflows", "mountPoint": "entity.page.workflows"}],
+                            "mountPoints": [
+                                {
+                                    "mountPoint": "entity.page.workflows/cards",
+                                    "importName": "OrchestratorCatalogTab",
+                                    "config": {
+                                        "layout": {"gridColumn": "1 / -1"},
+                                        "if": {"anyOf": ["IsOrchestratorCatalogTabAvailable"]},
+                                    },
+                                }
+                            ],
+                        }
+                    }
+                }
+            }
+        }
     if base == "backstage-plugin-orchestrator-backend-dynamic":
         return {"pluginConfig": data_index, "dependencies": [{"ref": "sonataflow"}]}
     if base == "backstage-plugin-scaffolder-backend-module-orchestrator-dynamic":
         return {"pluginConfig": data_index}
     if base == "backstage-plugin-orchestrator-form-widgets":
-        return {"pluginConfig": {"dynamicPlugins": {"frontend": {"red-hat-developer-hub.backstage-plugin-orchestrator-form-widgets": {}}}}}
+        return {
+            "pluginConfig": {
+                "dynamicPlugins": {"frontend": {"red-hat-developer-hub.backstage-plugin-orchestrator-form-widgets": {}}}
+            }
+        }
     return {}
 
 
@@ -184,7 +207,7 @@ def build_dynamic_plugins_configmap(
     index: NpmIndex, npm_url: str, *, name: str = DEFAULT_CONFIGMAP_NAME, namespace: str | None = None, plugin_config: bool = True
 ) -> dict[str, Any]:
     plugins = []
-    for entry, item in zip(newest_entries(index), plugin_entries(index, npm_url)):
+    for entry, item in zip(newest_entries(index), plugin_entries(index, npm_url), strict=False):
         plugin = {"package": item["package"], "integrity": item["integrity"], "disabled": False}
         if plugin_config:
             plugin.update(orchestrator_plugin_extras(entry.name))

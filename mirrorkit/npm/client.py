@@ -50,8 +50,14 @@ def server_message(response: requests.Response) -> str:
 class NpmClient:
     """Talks to npm registries with the credentials in *settings*."""
 
-    def __init__(self, settings: NpmSettings, *, policy: RetryPolicy = DEFAULT_POLICY, verify: bool | str = True,
-                 cancel: Cancel | None = None) -> None:
+    def __init__(
+        self,
+        settings: NpmSettings,
+        *,
+        policy: RetryPolicy = DEFAULT_POLICY,
+        verify: bool | str = True,
+        cancel: Cancel | None = None,
+    ) -> None:
         self.settings = settings
         self.policy = policy
         self.cancel = cancel
@@ -96,7 +102,8 @@ class NpmClient:
             raise AuthError(
                 f"{what}: {registry} answered HTTP {response.status_code}",
                 detail or ("the token was refused" if has_auth else "no credentials were sent"),
-                "check the token for this registry (push: --npm-token; npm pull/publish and values: --token; or NPM_TOKEN, or the //host/:_authToken line in your .npmrc)",
+                "check the token for this registry (push: --npm-token; npm pull/publish and values: --token; "
+                "or NPM_TOKEN, or the //host/:_authToken line in your .npmrc)",
             )
         if response.status_code >= 400:
             detail = server_message(response)
@@ -115,18 +122,25 @@ class NpmClient:
                 return None
             if resp.status_code == 404:
                 resp.close()
-                raise NpmError(f"package {name} not found on {strip_credentials(registry)}", hint="check the name and the registry for its scope")
+                raise NpmError(
+                    f"package {name} not found on {strip_credentials(registry)}",
+                    hint="check the name and the registry for its scope",
+                )
             self.check_status(resp, f"read {name}", strip_credentials(registry))
             try:
                 doc = resp.json()
             except ValueError as exc:
-                raise NpmError(f"read {name}: {strip_credentials(registry)} did not return JSON", hint="check that the URL is an npm registry") from exc
+                raise NpmError(
+                    f"read {name}: {strip_credentials(registry)} did not return JSON",
+                    hint="check that the URL is an npm registry",
+                ) from exc
             if not isinstance(doc, dict):
                 raise NpmError(f"read {name}: unexpected document from {strip_credentials(registry)}")
             return doc
 
-        return retrying(get, what=f"read {name} from {strip_credentials(registry)}", error=NpmError, policy=self.policy,
-                        sleep=self.sleep)
+        return retrying(
+            get, what=f"read {name} from {strip_credentials(registry)}", error=NpmError, policy=self.policy, sleep=self.sleep
+        )
 
     @contextmanager
     def open_stream(self, url: str, what: str, registry: str | None = None) -> Iterator[requests.Response]:

@@ -19,8 +19,8 @@ from pathlib import Path
 
 from mirrorkit.errors import ConfigError, InputError
 from mirrorkit.fsutil import atomic_write_text
-from mirrorkit.semver import Version
 from mirrorkit.npm.spec import PackageName, PinnedPackage
+from mirrorkit.semver import Version
 
 INDEX_NAME = "index.json"
 SCHEMA = 1
@@ -96,7 +96,9 @@ def read_index(directory: Path, *, missing_ok: bool = False) -> NpmIndex:
     if not path.is_file():
         if missing_ok:
             return NpmIndex(root)
-        raise InputError(f"no npm mirror index at {path}", hint="run 'mirrorkit npm pull ... -o DIR' first, or pass the directory it wrote")
+        raise InputError(
+            f"no npm mirror index at {path}", hint="run 'mirrorkit npm pull ... -o DIR' first, or pass the directory it wrote"
+        )
     try:
         doc = json.loads(path.read_text(encoding="utf-8"))
         entries = [IndexEntry(**{k: item[k] for k in IndexEntry.__dataclass_fields__}) for item in doc["packages"]]
@@ -104,7 +106,9 @@ def read_index(directory: Path, *, missing_ok: bool = False) -> NpmIndex:
         raise ConfigError(f"npm mirror index {path} is not valid", str(exc), "re-run 'mirrorkit npm pull' to rebuild it") from exc
     for entry in entries:
         if Path(entry.path).is_absolute() or ".." in Path(entry.path).parts:
-            raise ConfigError(f"npm mirror index {path} has an unsafe path {entry.path!r}", hint="rebuild the mirror with 'mirrorkit npm pull'")
+            raise ConfigError(
+                f"npm mirror index {path} has an unsafe path {entry.path!r}", hint="rebuild the mirror with 'mirrorkit npm pull'"
+            )
     return NpmIndex(root, tuple(sorted(entries, key=_sort_key)))
 
 

@@ -110,13 +110,19 @@ class NpmSettings:
         env = os.environ if env is None else env
         config = _read_npmrc(npmrc, env)
         default = normalise_registry(
-            registry or env.get("npm_config_registry") or env.get("NPM_CONFIG_REGISTRY") or config.get("registry") or DEFAULT_REGISTRY
+            registry
+            or env.get("npm_config_registry")
+            or env.get("NPM_CONFIG_REGISTRY")
+            or config.get("registry")
+            or DEFAULT_REGISTRY
         )
-        scopes = tuple(sorted(
-            (key[1:].split(":", 1)[0], normalise_registry(value))
-            for key, value in config.items()
-            if key.startswith("@") and key.endswith(":registry")
-        ))
+        scopes = tuple(
+            sorted(
+                (key[1:].split(":", 1)[0], normalise_registry(value))
+                for key, value in config.items()
+                if key.startswith("@") and key.endswith(":registry")
+            )
+        )
         creds: dict[str, Credential] = {}
         rank: dict[str, int] = {}  # npm's precedence within one key: _authToken, then _auth, then username/_password
         for key, value in config.items():
@@ -135,7 +141,9 @@ class NpmSettings:
                 try:
                     password = base64.b64decode(value, validate=True).decode()
                 except ValueError as exc:
-                    raise ConfigError(f"{raw_prefix}:_password in .npmrc is not base64", hint="npm expects _password base64-encoded") from exc
+                    raise ConfigError(
+                        f"{raw_prefix}:_password in .npmrc is not base64", hint="npm expects _password base64-encoded"
+                    ) from exc
                 basic = base64.b64encode(f"{user}:{password}".encode()).decode()
                 cred, strength = Credential(prefix, f"Basic {basic}", password), 1
             else:

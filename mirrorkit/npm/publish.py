@@ -18,8 +18,8 @@ from urllib.parse import urljoin
 
 from tqdm import tqdm
 
-from mirrorkit.digests import CHUNK
 from mirrorkit.cancel import Cancel
+from mirrorkit.digests import CHUNK
 from mirrorkit.errors import Interrupted, MirrorkitError, NpmError
 from mirrorkit.http import DEFAULT_POLICY, RetryPolicy, retrying
 from mirrorkit.npm.body import StreamingPublishBody
@@ -27,8 +27,8 @@ from mirrorkit.npm.client import NpmClient, strip_credentials
 from mirrorkit.npm.index import IndexEntry, NpmIndex, read_index
 from mirrorkit.npm.integrity import Digests, hash_file, new_hasher, sha512_of
 from mirrorkit.npm.npmrc import NpmSettings, normalise_registry
-from mirrorkit.semver import Version
 from mirrorkit.npm.tarball import read_manifest
+from mirrorkit.semver import Version
 
 PUBLISHED = "published"
 PRESENT = "present"
@@ -83,8 +83,15 @@ class ServedCheck:
         return self.actual == self.expected
 
     def to_dict(self) -> dict[str, object]:
-        return {"name": self.name, "version": self.version, "url": self.url, "ok": self.ok,
-                "expected": self.expected, "actual": self.actual, "reason": self.reason}
+        return {
+            "name": self.name,
+            "version": self.version,
+            "url": self.url,
+            "ok": self.ok,
+            "expected": self.expected,
+            "actual": self.actual,
+            "reason": self.reason,
+        }
 
 
 def _load_index(dir_or_index: Path | NpmIndex) -> NpmIndex:
@@ -136,12 +143,16 @@ def publish_packages(
                     future.cancel()
                 interrupted = True
     if interrupted:
-        raise Interrupted(f"npm publish interrupted: {len(results)} of {len(index.entries)} package(s) done",
-                          hint="Run the same command again to resume: versions already on the server are skipped")
+        raise Interrupted(
+            f"npm publish interrupted: {len(results)} of {len(index.entries)} package(s) done",
+            hint="Run the same command again to resume: versions already on the server are skipped",
+        )
     return PublishReport(strip_credentials(registry), tuple(results[e.key] for e in index.entries))
 
 
-def _publish_group(client: NpmClient, index: NpmIndex, registry: str, entries: list[IndexEntry], bar: tqdm) -> list[PublishResult]:
+def _publish_group(
+    client: NpmClient, index: NpmIndex, registry: str, entries: list[IndexEntry], bar: tqdm
+) -> list[PublishResult]:
     newest = max(entries, key=lambda e: (Version.try_parse(e.version, loose=True) or Version(0, 0, 0)).sort_key())
     out = []
     for entry in entries:
@@ -153,7 +164,9 @@ def _publish_group(client: NpmClient, index: NpmIndex, registry: str, entries: l
         except MirrorkitError as exc:
             out.append(PublishResult(entry.name, entry.version, FAILED, entry.integrity, client.redact(str(exc))))
         except OSError as exc:
-            out.append(PublishResult(entry.name, entry.version, FAILED, entry.integrity, f"cannot read {exc.filename}: {exc.strerror}"))
+            out.append(
+                PublishResult(entry.name, entry.version, FAILED, entry.integrity, f"cannot read {exc.filename}: {exc.strerror}")
+            )
         bar.update(1)
     return out
 
@@ -186,7 +199,9 @@ def _differs(entry: IndexEntry, registry: str, served: tuple[str | None, str | N
     )
 
 
-def publish_document(manifest: dict[str, Any], entry: IndexEntry, registry: str, *, tag_latest: bool = True) -> tuple[dict[str, Any], str]:
+def publish_document(
+    manifest: dict[str, Any], entry: IndexEntry, registry: str, *, tag_latest: bool = True
+) -> tuple[dict[str, Any], str]:
     """The document `npm publish` PUTs (libnpmpublish), without `_attachments`, and the attachment's name.
 
     As npm builds it: the attachment is named `<name>-<version>.tgz` with the full (scoped) name and
@@ -197,13 +212,21 @@ def publish_document(manifest: dict[str, Any], entry: IndexEntry, registry: str,
     """
     name, version = entry.name, entry.version
     attachment = f"{name}-{version}.tgz"
-    version_doc = {**manifest, "_id": f"{name}@{version}",
-                   "dist": {"integrity": entry.integrity, "shasum": entry.shasum,
-                            "tarball": urljoin(registry if registry.endswith("/") else registry + "/", f"{name}/-/{attachment}")}}
+    version_doc = {
+        **manifest,
+        "_id": f"{name}@{version}",
+        "dist": {
+            "integrity": entry.integrity,
+            "shasum": entry.shasum,
+            "tarball": urljoin(registry if registry.endswith("/") else registry + "/", f"{name}/-/{attachment}"),
+        },
+    }
     document: dict[str, Any] = {"_id": name, "name": name}
     if manifest.get("description") is not None:
         document["description"] = manifest["description"]
-    document.update({"dist-tags": {"latest": version} if tag_latest else {}, "versions": {version: version_doc}, "access": "public"})
+    document.update(
+        {"dist-tags": {"latest": version} if tag_latest else {}, "versions": {version: version_doc}, "access": "public"}
+    )
     if manifest.get("readme"):
         document["readme"] = manifest["readme"]
     return document, attachment
@@ -221,7 +244,10 @@ def _publish_one(client: NpmClient, index: NpmIndex, registry: str, entry: Index
         )
     manifest = read_manifest(path)
     if (manifest.get("name"), manifest.get("version")) != (entry.name, entry.version):
-        raise NpmError(f"{pkg}: its package.json says {manifest.get('name')}@{manifest.get('version')}", hint="the tarball is not the package the index names; copy the mirror (or bundle) again from the connected host")
+        raise NpmError(
+            f"{pkg}: its package.json says {manifest.get('name')}@{manifest.get('version')}",
+            hint="the tarball is not the package the index names; copy the mirror (or bundle) again from the connected host",
+        )
     served = _served_integrity(client.packument(pkg.name, registry, missing_ok=True), entry.version)
     if served is not None:
         if _same(entry, served):
@@ -246,12 +272,15 @@ def _publish_one(client: NpmClient, index: NpmIndex, registry: str, entry: Index
             client.check_status(resp, f"publish {pkg}", strip_credentials(registry))
             return "ok"
 
-    outcome = retrying(put, what=f"publish {pkg} to {strip_credentials(registry)}", error=NpmError, policy=client.policy,
-                       sleep=client.sleep)
+    outcome = retrying(
+        put, what=f"publish {pkg} to {strip_credentials(registry)}", error=NpmError, policy=client.policy, sleep=client.sleep
+    )
     served = _served_integrity(client.packument(pkg.name, registry, missing_ok=True), entry.version)
     if served is None:
         detail = "the server refused it as a conflict (HTTP 409) but" if outcome == "conflict" else "the server accepted it but"
-        raise NpmError(f"publish {pkg}: {detail} does not list the version afterwards", hint="check the server's logs and its access rules")
+        raise NpmError(
+            f"publish {pkg}: {detail} does not list the version afterwards", hint="check the server's logs and its access rules"
+        )
     if not _same(entry, served):
         raise _differs(entry, registry, served)
     return PRESENT if outcome == "conflict" else PUBLISHED
@@ -286,7 +315,11 @@ def check_served(
             got = retrying(fetch, what=f"fetch {entry.name}@{entry.version}", error=NpmError, policy=policy)
         except MirrorkitError as exc:
             return ServedCheck(entry.name, entry.version, shown, entry.integrity, None, client.redact(str(exc)))
-        reason = None if got.integrity == entry.integrity else f"served bytes are {got.integrity}, the mirror recorded {entry.integrity}"
+        reason = (
+            None
+            if got.integrity == entry.integrity
+            else f"served bytes are {got.integrity}, the mirror recorded {entry.integrity}"
+        )
         return ServedCheck(entry.name, entry.version, shown, entry.integrity, got.integrity, reason)
 
     with ThreadPoolExecutor(max_workers=max(1, jobs), thread_name_prefix="npm-check") as pool:

@@ -18,8 +18,8 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from mirrorkit.digests import CHUNK
 from mirrorkit.cancel import Cancel
+from mirrorkit.digests import CHUNK
 from mirrorkit.errors import Interrupted, MirrorkitError, NpmError
 from mirrorkit.fsutil import atomic_writer
 from mirrorkit.http import DEFAULT_POLICY, RetryPolicy, retrying
@@ -28,8 +28,8 @@ from mirrorkit.npm.index import INDEX_NAME, IndexEntry, NpmIndex, read_index, re
 from mirrorkit.npm.integrity import Digests, hash_file, mismatches, new_hasher
 from mirrorkit.npm.npmrc import NpmSettings
 from mirrorkit.npm.semver import resolve_version
-from mirrorkit.semver import Version
 from mirrorkit.npm.spec import PackageSpec, PinnedPackage
+from mirrorkit.semver import Version
 
 DOWNLOADED = "downloaded"
 PRESENT = "present"
@@ -49,8 +49,13 @@ class PullResult:
     def to_dict(self) -> dict[str, object]:
         out: dict[str, object] = {"spec": self.spec, "status": self.status}
         if self.entry:
-            out.update(name=self.entry.name, version=self.entry.version, integrity=self.entry.integrity,
-                       size=self.entry.size, path=self.entry.path)
+            out.update(
+                name=self.entry.name,
+                version=self.entry.version,
+                integrity=self.entry.integrity,
+                size=self.entry.size,
+                path=self.entry.path,
+            )
         if self.reason:
             out["reason"] = self.reason
         return out
@@ -73,8 +78,11 @@ class PullReport:
         return not self.failed
 
     def to_dict(self) -> dict[str, object]:
-        return {"ok": self.ok, "index": str(self.index_path) if self.index_path else None,
-                "packages": [r.to_dict() for r in self.results]}
+        return {
+            "ok": self.ok,
+            "index": str(self.index_path) if self.index_path else None,
+            "packages": [r.to_dict() for r in self.results],
+        }
 
 
 @dataclass
@@ -164,8 +172,10 @@ def pull_packages(
     finally:  # also after Ctrl-C: keep what finished
         index_path = write_index(run.index)
     if interrupted:
-        raise Interrupted(f"npm pull interrupted: {len(results)} of {len(wanted)} package(s) done, no partial file kept",
-                          hint=f"Run the same command again to resume: finished packages are in {index_path} and are skipped")
+        raise Interrupted(
+            f"npm pull interrupted: {len(results)} of {len(wanted)} package(s) done, no partial file kept",
+            hint=f"Run the same command again to resume: finished packages are in {index_path} and are skipped",
+        )
     return PullReport(tuple(results[s] for s in wanted), run.index, index_path)
 
 
@@ -216,7 +226,9 @@ def _download(run: _Run, pkg: PinnedPackage, url: str, dist: dict[str, object]) 
             try:
                 problems = mismatches(digests, dist)
             except ValueError as exc:
-                raise NpmError(f"{pkg}: cannot verify the download", str(exc), "mirrorkit only mirrors packages it can verify") from exc
+                raise NpmError(
+                    f"{pkg}: cannot verify the download", str(exc), "mirrorkit only mirrors packages it can verify"
+                ) from exc
             if problems:
                 raise NpmError(
                     f"{pkg}: downloaded bytes do not match the registry",

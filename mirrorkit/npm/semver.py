@@ -24,7 +24,9 @@ from dataclasses import dataclass
 from mirrorkit.errors import InvalidReference, NpmError
 from mirrorkit.semver import Version
 
-_PARTIAL = re.compile(r"^v?(?P<major>\d+|[xX*])(?:\.(?P<minor>\d+|[xX*]))?(?:\.(?P<patch>\d+|[xX*]))?(?:-(?P<pre>[0-9A-Za-z.-]+))?(?:\+[0-9A-Za-z.-]+)?$")
+_PARTIAL = re.compile(
+    r"^v?(?P<major>\d+|[xX*])(?:\.(?P<minor>\d+|[xX*]))?(?:\.(?P<patch>\d+|[xX*]))?(?:-(?P<pre>[0-9A-Za-z.-]+))?(?:\+[0-9A-Za-z.-]+)?$"
+)
 _COMPARATOR = re.compile(r"^(?P<op><=|>=|<|>|=|\^|~>?|)(?P<ver>.+)$")
 
 
@@ -107,7 +109,7 @@ def _desugar(token: str, text: str) -> list[Comparator]:
         _refuse(text, f"{ver!r} is not a version")
     assert partial is not None
     major, minor, patch = _num(partial.group("major")), _num(partial.group("minor")), _num(partial.group("patch"))
-    if major is None and (minor is not None or patch is not None) or (minor is None and patch is not None):
+    if (major is None and (minor is not None or patch is not None)) or (minor is None and patch is not None):
         _refuse(text, f"{ver!r} is not a valid x-range")
     pre = tuple(partial.group("pre").split(".")) if partial.group("pre") else ()
     full = major is not None and minor is not None and patch is not None
@@ -164,7 +166,9 @@ def resolve_version(name: str, wanted: str, versions: Iterable[str], dist_tags: 
         for text, parsed in available.items():
             if parsed == exact:
                 return text
-        raise NpmError(f"{name}@{wanted}", f"version not found; the registry has {_summary(available)}", "pick one of those versions")
+        raise NpmError(
+            f"{name}@{wanted}", f"version not found; the registry has {_summary(available)}", "pick one of those versions"
+        )
     if re.fullmatch(r"[A-Za-z][A-Za-z0-9._-]*", wanted) and not re.fullmatch(r"[xX]", wanted):
         raise NpmError(
             f"{name}@{wanted}",
@@ -177,7 +181,11 @@ def resolve_version(name: str, wanted: str, versions: Iterable[str], dist_tags: 
         return latest
     matching = [(parsed, text) for text, parsed in available.items() if rng.satisfied_by(parsed)]
     if not matching:
-        raise NpmError(f"{name}@{wanted}", f"no version satisfies the range; the registry has {_summary(available)}", "widen the range or pick an exact version")
+        raise NpmError(
+            f"{name}@{wanted}",
+            f"no version satisfies the range; the registry has {_summary(available)}",
+            "widen the range or pick an exact version",
+        )
     return max(matching)[1]
 
 

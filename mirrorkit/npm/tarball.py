@@ -39,7 +39,11 @@ def read_manifest(path: Path, *, limit: int = MAX_MANIFEST) -> dict[str, Any]:
                     return doc
                 fallback = fallback or doc
     except (tarfile.TarError, OSError, EOFError) as exc:
-        raise NpmError(f"{path.name}: not a readable npm tarball", str(exc), "copy it again from the connected host (where 'mirrorkit npm pull' can fetch it again)") from exc
+        raise NpmError(
+            f"{path.name}: not a readable npm tarball",
+            str(exc),
+            "copy it again from the connected host (where 'mirrorkit npm pull' can fetch it again)",
+        ) from exc
     except ValueError as exc:
         raise NpmError(f"{path.name}: package.json is not valid JSON", str(exc)) from exc
     if fallback is not None:

@@ -102,14 +102,18 @@ class AuthConfig:
         for host in _host_aliases(registry):
             full = f"{host}/{repository}" if repository else host
             for key, creds in self.auths:
-                if full == key or full.startswith(key + "/") or key == host:
-                    if best is None or len(key) > best[0]:
-                        best = (len(key), creds)
+                matches = full == key or full.startswith(key + "/") or key == host
+                if matches and (best is None or len(key) > best[0]):
+                    best = (len(key), creds)
         return best[1] if best else None
 
     def describe(self) -> str:
         """How error messages name what was tried."""
-        return f"auth file {self.path}" if self.path else "no auth file (none of --authfile, $REGISTRY_AUTH_FILE, ${XDG_RUNTIME_DIR}/containers/auth.json, ~/.docker/config.json exists)"
+        return (
+            f"auth file {self.path}"
+            if self.path
+            else "no auth file (none of --authfile, $REGISTRY_AUTH_FILE, ${XDG_RUNTIME_DIR}/containers/auth.json, ~/.docker/config.json exists)"
+        )
 
 
 def _decode(entry: object) -> Credentials | None:

@@ -79,7 +79,11 @@ class VerifiedReader(io.RawIOBase):
                 return None
             except TRANSIENT as exc:
                 if self._reopen is None or self._attempts_left <= 0:
-                    raise RegistryError(f"{self._what} failed", f"the connection broke after {self._seen} bytes ({type(exc).__name__})", "run the same command again") from None
+                    raise RegistryError(
+                        f"{self._what} failed",
+                        f"the connection broke after {self._seen} bytes ({type(exc).__name__})",
+                        "run the same command again",
+                    ) from None
                 self._attempts_left -= 1
                 log.info("%s: connection broke after %d bytes; resuming", self._what, self._seen)
                 self._chunks = self._reopen(self._seen)
@@ -94,7 +98,9 @@ class VerifiedReader(io.RawIOBase):
                 continue
             self._seen += len(chunk)
             if self._size is not None and self._seen > self._size:
-                raise RegistryError(f"{self._what} does not verify", f"the registry sent more than the expected {self._size} bytes")
+                raise RegistryError(
+                    f"{self._what} does not verify", f"the registry sent more than the expected {self._size} bytes"
+                )
             self._hash.update(chunk)
             self._buffer = self._buffer[self._pos :] + chunk if self._pos < len(self._buffer) else chunk
             self._pos = 0
@@ -102,10 +108,18 @@ class VerifiedReader(io.RawIOBase):
     def _finish(self) -> None:
         self._done = True
         if self._size is not None and self._seen != self._size:
-            raise RegistryError(f"{self._what} does not verify", f"got {self._seen} bytes, expected {self._size}", "run the same command again; if it persists the registry content is corrupt")
+            raise RegistryError(
+                f"{self._what} does not verify",
+                f"got {self._seen} bytes, expected {self._size}",
+                "run the same command again; if it persists the registry content is corrupt",
+            )
         actual = f"{self._digest.partition(':')[0]}:{self._hash.hexdigest()}"
         if actual != self._digest:
-            raise RegistryError(f"{self._what} does not verify", f"digest is {actual}, expected {self._digest}", "the registry (or a proxy) served other bytes than the manifest names; do not use this content")
+            raise RegistryError(
+                f"{self._what} does not verify",
+                f"digest is {actual}, expected {self._digest}",
+                "the registry (or a proxy) served other bytes than the manifest names; do not use this content",
+            )
 
     def read(self, size: int = -1) -> bytes:
         if size is None or size < 0:

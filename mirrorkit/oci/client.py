@@ -150,7 +150,9 @@ class OciClient:
             self._expect_ok(resp, image, "manifest")
             return _content_digest(resp)
 
-        digest = self._call(image, "HEAD", f"manifests/{image.reference}", head, headers={"Accept": ACCEPT}, what=f"resolve {image}")
+        digest = self._call(
+            image, "HEAD", f"manifests/{image.reference}", head, headers={"Accept": ACCEPT}, what=f"resolve {image}"
+        )
         return digest or self._fetch_manifest(image, image.reference).digest
 
     def check_login(self, ref: RefLike) -> str:
@@ -170,8 +172,9 @@ class OciClient:
             raise self._refused(image, 401)
 
         def get() -> requests.Response:
-            return raise_for_transient(self._send(endpoint, "GET", f"{endpoint.base_url}/v2/",
-                                                  headers={"Authorization": f"Basic {creds.basic}"}))
+            return raise_for_transient(
+                self._send(endpoint, "GET", f"{endpoint.base_url}/v2/", headers={"Authorization": f"Basic {creds.basic}"})
+            )
 
         resp = retrying(get, what=f"log in to registry {image.registry}", error=RegistryError, policy=self.policy)
         resp.close()
@@ -192,7 +195,9 @@ class OciClient:
             expected = image.digest
             got = _content_digest(resp)
             if expected and got and got != expected:
-                raise RegistryError(f"registry {image.registry} answered for {image} with digest {got}", "the registry is inconsistent")
+                raise RegistryError(
+                    f"registry {image.registry} answered for {image} with digest {got}", "the registry is inconsistent"
+                )
             return True
 
         return self._call(image, "HEAD", f"manifests/{image.reference}", head, headers={"Accept": ACCEPT}, what=f"check {image}")
@@ -217,14 +222,20 @@ class OciClient:
             def keep(resp: requests.Response) -> requests.Response:
                 if resp.status_code == 404:
                     resp.close()
-                    raise RegistryError(f"{what} not found", f"the registry {image.registry} does not have it", "the image is incomplete in that registry; push it again")
+                    raise RegistryError(
+                        f"{what} not found",
+                        f"the registry {image.registry} does not have it",
+                        "the image is incomplete in that registry; push it again",
+                    )
                 if offset and resp.status_code not in (200, 206):
                     self._expect_ok(resp, image, "blob")
                 if not offset:
                     self._expect_ok(resp, image, "blob")
                 return resp
 
-            resp = self._call(image, "GET", f"blobs/{descriptor.digest}", keep, headers=headers, stream=True, what=f"download {what}")
+            resp = self._call(
+                image, "GET", f"blobs/{descriptor.digest}", keep, headers=headers, stream=True, what=f"download {what}"
+            )
             current.append(resp)
             skip = offset if resp.status_code == 200 else 0
             return response_chunks(resp, skip=skip)
@@ -333,7 +344,13 @@ class OciClient:
             policy=self.policy,
             hint="check the registry name and your network; for a plain-http registry pass --no-tls-verify",
         )
-        log.debug("registry %s: %s (tls verify %s, auth %s)", registry, endpoint.base_url, endpoint.verify, endpoint.challenge and endpoint.challenge.scheme)
+        log.debug(
+            "registry %s: %s (tls verify %s, auth %s)",
+            registry,
+            endpoint.base_url,
+            endpoint.verify,
+            endpoint.challenge and endpoint.challenge.scheme,
+        )
         self._endpoints[registry] = endpoint
         return endpoint
 
@@ -397,7 +414,9 @@ class OciClient:
     def _fetch_token(self, endpoint: Endpoint, challenge: Challenge, image: ImageReference) -> str:
         realm = challenge.realm
         if not realm or not realm.startswith(("https://", "http://")):
-            raise RegistryError(f"registry {image.registry} sent a bearer challenge without a usable realm", "cannot request a token")
+            raise RegistryError(
+                f"registry {image.registry} sent a bearer challenge without a usable realm", "cannot request a token"
+            )
         params = {"scope": f"repository:{image.repository}:pull"}
         if challenge.service:
             params["service"] = challenge.service
@@ -421,12 +440,20 @@ class OciClient:
             data = None
         token = (data.get("token") or data.get("access_token")) if isinstance(data, dict) else None
         if not isinstance(token, str) or not token:
-            raise RegistryError(f"token server of {image.registry} sent no token", "its answer has neither token nor access_token")
+            raise RegistryError(
+                f"token server of {image.registry} sent no token", "its answer has neither token nor access_token"
+            )
         return token
 
     def _refused(self, image: ImageReference, status: int, token: bool = False) -> AuthError:
         creds = self.auth.lookup(image.registry, image.repository)
-        who = f"the credentials for {image.registry} in {self.auth.path}" if creds else f"anonymous access ({self.auth.describe()} has no entry for {image.registry})" if self.auth.path else f"anonymous access ({self.auth.describe()})"
+        who = (
+            f"the credentials for {image.registry} in {self.auth.path}"
+            if creds
+            else f"anonymous access ({self.auth.describe()} has no entry for {image.registry})"
+            if self.auth.path
+            else f"anonymous access ({self.auth.describe()})"
+        )
         where = "token server of " if token else ""
         return AuthError(
             f"{where}registry {image.registry} refused {who} for {image.name} (HTTP {status})",

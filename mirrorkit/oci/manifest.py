@@ -8,8 +8,8 @@ deprecated since 2017) are refused with a clear message rather than half-underst
 from __future__ import annotations
 
 import json
-from typing import Any
 from dataclasses import dataclass, field
+from typing import Any
 
 import oras.defaults
 
@@ -20,7 +20,10 @@ OCI_MANIFEST = oras.defaults.default_manifest_media_type
 OCI_INDEX = oras.defaults.default_index_media_type
 DOCKER_MANIFEST = oras.defaults.docker_manifest_media_type
 DOCKER_LIST = oras.defaults.docker_manifest_list_media_type
-DOCKER_SCHEMA1 = ("application/vnd.docker.distribution.manifest.v1+json", "application/vnd.docker.distribution.manifest.v1+prettyjws")
+DOCKER_SCHEMA1 = (
+    "application/vnd.docker.distribution.manifest.v1+json",
+    "application/vnd.docker.distribution.manifest.v1+prettyjws",
+)
 
 IMAGE_TYPES = frozenset({OCI_MANIFEST, DOCKER_MANIFEST})
 INDEX_TYPES = frozenset({OCI_INDEX, DOCKER_LIST})

@@ -11,7 +11,6 @@ import datetime as _dt
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Union
 
 from mirrorkit.errors import InputError
 
@@ -141,7 +140,9 @@ class MirrorToDiskOptions(RunOptions):
             try:
                 _dt.datetime.strptime(self.since, "%Y-%m-%d")
             except ValueError:
-                raise InputError(f"--since {self.since!r} is not a date", "oc-mirror expects yyyy-MM-dd, e.g. 2025-06-30") from None
+                raise InputError(
+                    f"--since {self.since!r} is not a date", "oc-mirror expects yyyy-MM-dd, e.g. 2025-06-30"
+                ) from None
 
     @property
     def workflow(self) -> str:
@@ -194,7 +195,7 @@ class MirrorToMirrorOptions(RunOptions):
         return self.workspace
 
 
-AnyOptions = Union[MirrorToDiskOptions, DiskToMirrorOptions, MirrorToMirrorOptions]
+AnyOptions = MirrorToDiskOptions | DiskToMirrorOptions | MirrorToMirrorOptions
 
 
 def _file_url(path: Path) -> str:

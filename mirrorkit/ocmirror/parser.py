@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Union
 
 from mirrorkit.ocmirror.result import CategoryCount, CopiedImage, FailedImage
 
@@ -54,7 +53,7 @@ class ErrorMessage:
     text: str
 
 
-Event = Union[ImagesToCopy, CopiedImage, FailedImage, ResultsStarted, CategoryCount, ErrorMessage]
+Event = ImagesToCopy | CopiedImage | FailedImage | ResultsStarted | CategoryCount | ErrorMessage
 
 
 #: oc-mirror's image type names (`Failed to copy generic REF`) -> its exit-bit categories.

@@ -136,9 +136,7 @@ class MirrorResult:
 
     @property
     def ok(self) -> bool:
-        return self.exit_code == 0 and not self.failed and not self.resource_errors and not any(
-            not c.ok for c in self.categories
-        )
+        return self.exit_code == 0 and not self.failed and not self.resource_errors and not any(not c.ok for c in self.categories)
 
     @property
     def killed(self) -> bool:
@@ -160,9 +158,7 @@ class MirrorResult:
             return f"oc-mirror {name} succeeded: {counted} in {self.duration_s:.1f}s (log: {self.log_file})"
         parts = [f"oc-mirror {name} failed, {describe_exit(self.exit_code)}", counted]
         if self.failed:
-            shown = "; ".join(
-                f"{f.image} ({f.reason})" if f.reason else f.image for f in self.failed[:5]
-            )
+            shown = "; ".join(f"{f.image} ({f.reason})" if f.reason else f.image for f in self.failed[:5])
             more = f" and {len(self.failed) - 5} more" if len(self.failed) > 5 else ""
             parts.append(f"{len(self.failed)} failed: {shown}{more}")
         elif self.errors:

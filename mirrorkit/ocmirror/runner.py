@@ -104,8 +104,7 @@ def run_streaming(
             log.write(b"# mirrorkit: interrupted by the user; oc-mirror was stopped\n")
             raise Interrupted(
                 "interrupted: oc-mirror was stopped",
-                hint=f"Run the same command again to resume; oc-mirror's cache makes it incremental "
-                f"(log: {log_file})",
+                hint=f"Run the same command again to resume; oc-mirror's cache makes it incremental (log: {log_file})",
             ) from None
         except BaseException:
             _stop(proc, grace_s)

@@ -76,9 +76,7 @@ def _resolve(path: str | os.PathLike[str] | None) -> Path:
     if not resolved or not os.path.isfile(resolved):
         raise ToolNotFound(f"oc-mirror not found at {given!r} (from {source})", "no such file", INSTALL_HINT)
     if not os.access(resolved, os.X_OK):
-        raise ToolNotFound(
-            f"oc-mirror at {resolved} is not executable", "permission denied", f"run chmod +x {resolved}"
-        )
+        raise ToolNotFound(f"oc-mirror at {resolved} is not executable", "permission denied", f"run chmod +x {resolved}")
     return Path(resolved)
 
 
@@ -99,7 +97,5 @@ def find_oc_mirror(path: str | os.PathLike[str] | None = None) -> OcMirror:
     output = proc.stdout.decode("utf-8", errors="replace")
     if proc.returncode != 0:
         last = output.strip().splitlines()[-1:] or ["no output"]
-        raise ToolNotFound(
-            f"{binary} version failed with exit code {proc.returncode}", last[0], INSTALL_HINT
-        )
+        raise ToolNotFound(f"{binary} version failed with exit code {proc.returncode}", last[0], INSTALL_HINT)
     return OcMirror(path=binary, version=parse_version(output))

@@ -165,9 +165,7 @@ def mirror_to_mirror(tool: OcMirror, options: MirrorToMirrorOptions, progress: b
     return run(tool, options, progress=progress)
 
 
-def dry_run(
-    tool: OcMirror, options: MirrorToDiskOptions | MirrorToMirrorOptions, progress: bool = True
-) -> DryRunResult:
+def dry_run(tool: OcMirror, options: MirrorToDiskOptions | MirrorToMirrorOptions, progress: bool = True) -> DryRunResult:
     """Plan without copying: the (source, destination) pairs of mapping.txt and what missing.txt lists."""
     if isinstance(options, DiskToMirrorOptions):
         raise InputError("a dry run needs mirror to disk or mirror to mirror options", "oc-mirror plans those two")

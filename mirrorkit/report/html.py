@@ -8,9 +8,9 @@ from __future__ import annotations
 from html import escape
 from pathlib import Path
 
-from mirrorkit.report.openssl import FINGERPRINT_RECIPE, OPENSSL_VERIFY
 from mirrorkit.report.markdown import category
 from mirrorkit.report.model import Report, Status
+from mirrorkit.report.openssl import FINGERPRINT_RECIPE, OPENSSL_VERIFY
 
 _CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem;color:#1b1b1b;background:#fafafa}
@@ -50,7 +50,7 @@ def render(report: Report) -> str:
     signer = report.signer_fingerprint or "none: UNAUTHENTICATED (no verify key given)"
     rows = "\n".join(
         f'<tr class="{_e(i.status.value)}"><td class="c-{_e(i.status.value)}">{_e(i.status.value)}</td>'
-        f"<td>{_e(category(i))}</td><td class=\"v\">{_e(i.subject)}</td><td class=\"v\">{_e(i.expected)}</td>"
+        f'<td>{_e(category(i))}</td><td class="v">{_e(i.subject)}</td><td class="v">{_e(i.expected)}</td>'
         f'<td class="v">{_e(i.actual)}</td><td>{_e(i.detail)}</td></tr>'
         for i in report.ordered_items()
     )
@@ -59,8 +59,10 @@ def render(report: Report) -> str:
         for name, g in report.group_summaries()
     )
     by_group = (
-        "<h2>By kind and package</h2>\n<table class=\"groups\">\n<thead><tr><th>Group</th><th>Passed</th><th>Failed</th>"
-        f"<th>Warnings</th></tr></thead>\n<tbody>\n{groups}\n</tbody>\n</table>\n" if groups else ""
+        '<h2>By kind and package</h2>\n<table class="groups">\n<thead><tr><th>Group</th><th>Passed</th><th>Failed</th>'
+        f"<th>Warnings</th></tr></thead>\n<tbody>\n{groups}\n</tbody>\n</table>\n"
+        if groups
+        else ""
     )
     return f"""<!DOCTYPE html>
 <html lang="en">
@@ -72,8 +74,9 @@ def render(report: Report) -> str:
 </head>
 <body>
 <h1>{_e(report.title)}</h1>
-<p><span class="verdict {'ok' if ok else 'bad'}">{'PASSED' if ok else 'FAILED'}</span></p>
-<p class="counts"><span class="c-passed">{s.passed} passed</span><span class="c-failed">{s.failed} failed</span><span class="c-warning">{s.warnings} warnings</span><span>{s.total} checks</span></p>
+<p><span class="verdict {"ok" if ok else "bad"}">{"PASSED" if ok else "FAILED"}</span></p>
+<p class="counts"><span class="c-passed">{s.passed} passed</span><span class="c-failed">{s.failed} failed</span>\
+<span class="c-warning">{s.warnings} warnings</span><span>{s.total} checks</span></p>
 <table class="ident">
 <tr><td>Manifest sha256</td><td class="v">{_e(ident.manifest_sha256)}</td></tr>
 <tr><td>Profile</td><td>{_e(ident.profile)}</td></tr>

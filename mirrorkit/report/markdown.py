@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from mirrorkit.report.openssl import FINGERPRINT_RECIPE, OPENSSL_VERIFY
 from mirrorkit.report.model import CheckItem, Report, Status
+from mirrorkit.report.openssl import FINGERPRINT_RECIPE, OPENSSL_VERIFY
 
 
 def category(item: CheckItem) -> str:
@@ -45,7 +45,12 @@ def render(report: Report) -> str:
         items = [i for i in report.items if i.status is status]
         if not items:
             continue
-        lines += [f"## {heading} ({len(items)})", "", "| Category | Subject | Expected | Actual | Detail |", "|---|---|---|---|---|"]
+        lines += [
+            f"## {heading} ({len(items)})",
+            "",
+            "| Category | Subject | Expected | Actual | Detail |",
+            "|---|---|---|---|---|",
+        ]
         lines += [
             f"| {_cell(category(i))} | {_cell(i.subject)} | {_cell(i.expected)} | {_cell(i.actual)} | {_cell(i.detail)} |"
             for i in items

@@ -115,5 +115,5 @@ class Report:
     def failures(self) -> tuple[CheckItem, ...]:
         return tuple(i for i in self.items if i.failed)
 
-    def with_items(self, *more: CheckItem) -> "Report":
+    def with_items(self, *more: CheckItem) -> Report:
         return Report(self.title, self.identity, self.signer_fingerprint, self.items + tuple(more))

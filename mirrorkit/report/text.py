@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from mirrorkit.textutil import clip
 from mirrorkit.report.model import CheckItem, Report, Status
+from mirrorkit.textutil import clip
 
 #: Failed/warning lines printed before "... and N more".
 SHOWN = 20
@@ -28,8 +28,7 @@ def item_line(item: CheckItem) -> str:
 
 def problem_lines(report: Report, *, warnings: bool = True, limit: int = SHOWN) -> Iterator[str]:
     """Failures (then warnings, when asked) as lines, at most *limit*, then one "and N more" line."""
-    wanted = [i for i in report.ordered_items()
-              if i.status is Status.FAILED or (warnings and i.status is Status.WARNING)]
+    wanted = [i for i in report.ordered_items() if i.status is Status.FAILED or (warnings and i.status is Status.WARNING)]
     for item in wanted[:limit]:
         yield item_line(item)
     if len(wanted) > limit:

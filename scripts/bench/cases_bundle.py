@@ -37,27 +37,39 @@ def _write_sums(bundle: Path, sums: Path) -> Path:
     return sums
 
 
-def verify_case(workdir: Path, *, size: int, files: int, runs: int, say: Callable[[str], None],
-                jobs: int | None = None) -> CaseResult:
+def verify_case(
+    workdir: Path, *, size: int, files: int, runs: int, say: Callable[[str], None], jobs: int | None = None
+) -> CaseResult:
     """*jobs*: mirrorkit verify --jobs (None: its default, one hashing thread per CPU)."""
     say(f"verify: writing and sealing a {size / 2**30:.2f} GiB bundle of {files} files")
     bundle, public, paths = make_bundle(workdir, size, files)
     sums_file = _write_sums(bundle, workdir / "SHA256SUMS")
     warm(paths)
     load_before = os.getloadavg()[0]
-    mk, sums, ssl = rounds("verify", runs, say, workdir, {
-        "mirrorkit": lambda _: _verify_mirrorkit(bundle, public, jobs),
-        "sha256sum": lambda _: run_measured([["sha256sum", "--quiet", "-c", str(sums_file)]]),
-        "openssl": lambda _: run_measured([["openssl", "dgst", "-sha256", str(p)] for p in paths]),
-    })
+    mk, sums, ssl = rounds(
+        "verify",
+        runs,
+        say,
+        workdir,
+        {
+            "mirrorkit": lambda _: _verify_mirrorkit(bundle, public, jobs),
+            "sha256sum": lambda _: run_measured([["sha256sum", "--quiet", "-c", str(sums_file)]]),
+            "openssl": lambda _: run_measured([["openssl", "dgst", "-sha256", str(p)] for p in paths]),
+        },
+    )
     total = sum(p.stat().st_size for p in paths)
     jobs_flag = f" --jobs {jobs}" if jobs else ""
     result = CaseResult(
-        "verify", "Bundle verify", f"{files} files, {total / 2**30:.2f} GiB, warm page cache",
+        "verify",
+        "Bundle verify",
+        f"{files} files, {total / 2**30:.2f} GiB, warm page cache",
         Contender(f"mirrorkit verify (jobs={jobs or os.cpu_count()})", f"mirrorkit verify DIR --verify-key PUB{jobs_flag}", mk),
-        (Contender("sha256sum -c", "sha256sum --quiet -c SHA256SUMS", sums),
-         Contender("openssl dgst -sha256, one file after another", "openssl dgst -sha256 FILE (x files)", ssl)),
-        load_before, os.getloadavg()[0],
+        (
+            Contender("sha256sum -c", "sha256sum --quiet -c SHA256SUMS", sums),
+            Contender("openssl dgst -sha256, one file after another", "openssl dgst -sha256 FILE (x files)", ssl),
+        ),
+        load_before,
+        os.getloadavg()[0],
         ("mirrorkit also checks the Ed25519 signature of the manifest and the file list",),
     )
     shutil.rmtree(bundle, ignore_errors=True)  # gigabytes; not needed any more
@@ -67,8 +79,11 @@ def verify_case(workdir: Path, *, size: int, files: int, runs: int, say: Callabl
 def _inspect_mirrorkit(ref: str, run_dir: Path) -> Sample:
     run_dir.mkdir(parents=True, exist_ok=True)
     report = run_dir / "images.json"
-    sample = run_measured([[sys.executable, "-m", "mirrorkit", "bundle-images", ref, "--no-tls-verify", "--format", "json"]],
-                          env={**os.environ, "HOME": str(run_dir)}, stdout=report)
+    sample = run_measured(
+        [[sys.executable, "-m", "mirrorkit", "bundle-images", ref, "--no-tls-verify", "--format", "json"]],
+        env={**os.environ, "HOME": str(run_dir)},
+        stdout=report,
+    )
     if not json.loads(report.read_text())["images"]:
         raise BenchFailure("mirrorkit bundle-images found no images in the benchmark bundle")
     return sample
@@ -77,8 +92,9 @@ def _inspect_mirrorkit(ref: str, run_dir: Path) -> Sample:
 def _inspect_skopeo(ref: str, run_dir: Path) -> Sample:
     unpacked, root = skopeo_unpack(ref, run_dir)
     found = run_dir / "grep.txt"
-    grep = run_measured([["grep", "-rhE", r"image:|Image(Tag)?:|containerImage", str(root / "manifests"), str(root / "metadata")]],
-                        stdout=found)
+    grep = run_measured(
+        [["grep", "-rhE", r"image:|Image(Tag)?:|containerImage", str(root / "manifests"), str(root / "metadata")]], stdout=found
+    )
     if not found.read_text().strip():
         raise BenchFailure("grep found no image references in the extracted bundle")
     return unpacked.then(grep)
@@ -91,18 +107,34 @@ def inspect_case(workdir: Path, *, filler_mb: int, runs: int, say: Callable[[str
     try:
         ref = push_bundle(server.host, filler_mb, workdir)
         load_before = os.getloadavg()[0]
-        mk, ref_samples = rounds("inspect", runs, say, workdir, {
-            "mirrorkit": lambda run_dir: _inspect_mirrorkit(ref, run_dir),
-            "skopeo": lambda run_dir: _inspect_skopeo(ref, run_dir),
-        }, keep=False)
+        mk, ref_samples = rounds(
+            "inspect",
+            runs,
+            say,
+            workdir,
+            {
+                "mirrorkit": lambda run_dir: _inspect_mirrorkit(ref, run_dir),
+                "skopeo": lambda run_dir: _inspect_skopeo(ref, run_dir),
+            },
+            keep=False,
+        )
     finally:
         server.stop()
     return CaseResult(
-        "bundle_inspect", "Operator bundle inspection",
+        "bundle_inspect",
+        "Operator bundle inspection",
         f"bundle image: {filler_mb} MiB filler layer + manifests layer, local registry",
         Contender("mirrorkit bundle-images", "mirrorkit bundle-images IMG --no-tls-verify --format json", mk),
-        (Contender("skopeo copy + tar -xzf layers + grep", "skopeo copy docker://IMG dir:X; tar -xzf X/LAYER (each); grep -r manifests/",
-                   ref_samples),),
-        load_before, os.getloadavg()[0],
-        ("the reference only greps lines; mirrorkit parses the CSV, deployments and controllers ConfigMap into image references",),
+        (
+            Contender(
+                "skopeo copy + tar -xzf layers + grep",
+                "skopeo copy docker://IMG dir:X; tar -xzf X/LAYER (each); grep -r manifests/",
+                ref_samples,
+            ),
+        ),
+        load_before,
+        os.getloadavg()[0],
+        (
+            "the reference only greps lines; mirrorkit parses the CSV, deployments and controllers ConfigMap into image references",
+        ),
     )

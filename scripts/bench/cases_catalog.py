@@ -44,17 +44,34 @@ print(count)
 
 def _isc(path: Path, catalog: BigCatalog) -> Path:
     packages = "".join(f"    - name: {name}\n" for name in catalog.selected)
-    path.write_text("apiVersion: mirror.openshift.io/v2alpha1\nkind: ImageSetConfiguration\nmirror:\n"
-                    f"  operators:\n  - catalog: {catalog.ref}\n    packages:\n{packages}")
+    path.write_text(
+        "apiVersion: mirror.openshift.io/v2alpha1\nkind: ImageSetConfiguration\nmirror:\n"
+        f"  operators:\n  - catalog: {catalog.ref}\n    packages:\n{packages}"
+    )
     return path
 
 
 def _mirrorkit(catalog: BigCatalog, run_dir: Path) -> Sample:
     run_dir.mkdir(parents=True, exist_ok=True)
     out = run_dir / "plan.json"
-    sample = run_measured([[sys.executable, "-m", "mirrorkit", "plan", "--config", str(_isc(run_dir / "isc.yaml", catalog)),
-                            "--no-tls-verify", "--json", "--no-discover", "-q"]],
-                          env={**os.environ, "HOME": str(run_dir)}, stdout=out)
+    sample = run_measured(
+        [
+            [
+                sys.executable,
+                "-m",
+                "mirrorkit",
+                "plan",
+                "--config",
+                str(_isc(run_dir / "isc.yaml", catalog)),
+                "--no-tls-verify",
+                "--json",
+                "--no-discover",
+                "-q",
+            ]
+        ],
+        env={**os.environ, "HOME": str(run_dir)},
+        stdout=out,
+    )
     roles = [i["role"] for i in json.loads(out.read_text())["images"]]
     if roles.count("bundle") != len(catalog.selected):  # head-only: one bundle per package (one channel each)
         raise BenchFailure(f"mirrorkit plan selected {roles.count('bundle')} bundles, expected {len(catalog.selected)}")
@@ -70,31 +87,50 @@ def _reference(catalog: BigCatalog, run_dir: Path) -> Sample:
     return unpacked.then(load)
 
 
-def catalog_cases(workdir: Path, *, bundles: int, fbc_mb: float, scales: tuple[int, ...], runs: int,
-                  say: Callable[[str], None]) -> list[CaseResult]:
+def catalog_cases(
+    workdir: Path, *, bundles: int, fbc_mb: float, scales: tuple[int, ...], runs: int, say: Callable[[str], None]
+) -> list[CaseResult]:
     results: list[CaseResult] = []
     for scale in scales:
         where = workdir / f"x{scale}"
         server = start_registry(where / "registry")
         try:
-            say(f"catalog: generating a {scale}x catalog ({bundles * scale} bundles, ~{fbc_mb * scale:.0f} MB FBC) and pushing it")
+            say(
+                f"catalog: generating a {scale}x catalog ({bundles * scale} bundles, ~{fbc_mb * scale:.0f} MB FBC) and pushing it"
+            )
             catalog = build_big_catalog(server.host, where / "gen", bundles=bundles * scale, fbc_mb=fbc_mb * scale)
             load_before = os.getloadavg()[0]
-            mk, ref = rounds(f"catalog {scale}x", runs, say, where, {
-                "mirrorkit": partial(_mirrorkit, catalog),
-                "reference": partial(_reference, catalog),
-            }, keep=False)
+            mk, ref = rounds(
+                f"catalog {scale}x",
+                runs,
+                say,
+                where,
+                {
+                    "mirrorkit": partial(_mirrorkit, catalog),
+                    "reference": partial(_reference, catalog),
+                },
+                keep=False,
+            )
         finally:
             server.stop()
             shutil.rmtree(where, ignore_errors=True)
-        results.append(CaseResult(
-            "catalog_plan" if scale == 1 else f"catalog_plan_x{scale}", f"Catalog plan ({scale}x)",
-            f"{catalog.packages} packages, {catalog.bundles} bundles, {catalog.fbc_bytes / 1e6:.0f} MB FBC JSON, "
-            f"{catalog.layer_bytes / 1e6:.0f} MB gzip layer; 2 packages selected; local registry",
-            Contender("mirrorkit plan", "mirrorkit plan --config ISC --no-tls-verify --json --no-discover", mk),
-            (Contender("skopeo copy + tar -xzf + json load", "skopeo copy docker://CAT dir:X; tar -xzf X/LAYER (each); python json over configs/PKG",
-                       ref),),
-            load_before, os.getloadavg()[0],
-            ("mirrorkit verifies every layer digest and decodes only the two packages' FBC; nothing is written to disk",),
-        ))
+        results.append(
+            CaseResult(
+                "catalog_plan" if scale == 1 else f"catalog_plan_x{scale}",
+                f"Catalog plan ({scale}x)",
+                f"{catalog.packages} packages, {catalog.bundles} bundles, {catalog.fbc_bytes / 1e6:.0f} MB FBC JSON, "
+                f"{catalog.layer_bytes / 1e6:.0f} MB gzip layer; 2 packages selected; local registry",
+                Contender("mirrorkit plan", "mirrorkit plan --config ISC --no-tls-verify --json --no-discover", mk),
+                (
+                    Contender(
+                        "skopeo copy + tar -xzf + json load",
+                        "skopeo copy docker://CAT dir:X; tar -xzf X/LAYER (each); python json over configs/PKG",
+                        ref,
+                    ),
+                ),
+                load_before,
+                os.getloadavg()[0],
+                ("mirrorkit verifies every layer digest and decodes only the two packages' FBC; nothing is written to disk",),
+            )
+        )
     return results

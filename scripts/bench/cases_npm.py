@@ -38,9 +38,25 @@ def _mirrorkit(*args: str) -> list[str]:
 
 def _pull_mirrorkit(source: BenchSource, run_dir: Path, jobs: int) -> Sample:
     out_dir, report = run_dir / "mirror", run_dir / "pull.json"
-    sample = run_measured([_mirrorkit("npm", "pull", *source.specs, "-o", str(out_dir), "--registry", source.url,
-                                      "--jobs", str(jobs), "--quiet", "--json")],
-                          env=_mirrorkit_env(run_dir), stdout=report)
+    sample = run_measured(
+        [
+            _mirrorkit(
+                "npm",
+                "pull",
+                *source.specs,
+                "-o",
+                str(out_dir),
+                "--registry",
+                source.url,
+                "--jobs",
+                str(jobs),
+                "--quiet",
+                "--json",
+            )
+        ],
+        env=_mirrorkit_env(run_dir),
+        stdout=report,
+    )
     statuses = {p["status"] for p in json.loads(report.read_text())["packages"]}
     if statuses != {"downloaded"}:
         raise BenchFailure(f"mirrorkit npm pull: expected every package downloaded, got {sorted(statuses)}")
@@ -62,20 +78,33 @@ def _npm_pack(source: BenchSource, run_dir: Path, jobs: int) -> Sample:
 
 def npm_pull_case(source: BenchSource, workdir: Path, *, runs: int, jobs: int, say: Callable[[str], None]) -> CaseResult:
     load_before = os.getloadavg()[0]
-    mk, seq, par = rounds("npm pull", runs, say, workdir, {
-        "mirrorkit": lambda run_dir: _pull_mirrorkit(source, run_dir, jobs),
-        "npm-pack-seq": lambda run_dir: _npm_pack(source, run_dir, 1),
-        "npm-pack-par": lambda run_dir: _npm_pack(source, run_dir, PARALLEL_PACKS),
-    })
+    mk, seq, par = rounds(
+        "npm pull",
+        runs,
+        say,
+        workdir,
+        {
+            "mirrorkit": lambda run_dir: _pull_mirrorkit(source, run_dir, jobs),
+            "npm-pack-seq": lambda run_dir: _npm_pack(source, run_dir, 1),
+            "npm-pack-par": lambda run_dir: _npm_pack(source, run_dir, PARALLEL_PACKS),
+        },
+    )
     n = len(source.specs)
     return CaseResult(
-        "npm_pull", "NPM pull", f"{n} packages, {source.total_bytes / 1e6:.1f} MB from Verdaccio",
+        "npm_pull",
+        "NPM pull",
+        f"{n} packages, {source.total_bytes / 1e6:.1f} MB from Verdaccio",
         Contender(f"mirrorkit npm pull (jobs={jobs})", f"mirrorkit npm pull SPEC... -o DIR --jobs {jobs}", mk),
-        (Contender("npm pack, one after another", "npm pack SPEC (x N, cold cache)", seq),
-         Contender(f"npm pack, {PARALLEL_PACKS} at a time", f"npm pack SPEC (x N, {PARALLEL_PACKS} concurrent)", par)),
-        load_before, os.getloadavg()[0],
-        (f"npm pack x{PARALLEL_PACKS}: peak RSS is the sum of the {PARALLEL_PACKS} largest per-process peaks (upper bound)",
-         "mirrorkit also verifies sha512 and sha1 of every tarball against the registry and writes index.json"),
+        (
+            Contender("npm pack, one after another", "npm pack SPEC (x N, cold cache)", seq),
+            Contender(f"npm pack, {PARALLEL_PACKS} at a time", f"npm pack SPEC (x N, {PARALLEL_PACKS} concurrent)", par),
+        ),
+        load_before,
+        os.getloadavg()[0],
+        (
+            f"npm pack x{PARALLEL_PACKS}: peak RSS is the sum of the {PARALLEL_PACKS} largest per-process peaks (upper bound)",
+            "mirrorkit also verifies sha512 and sha1 of every tarball against the registry and writes index.json",
+        ),
     )
 
 
@@ -91,8 +120,11 @@ def _publish_mirrorkit(mirror: Path, run_dir: Path, jobs: int) -> Sample:
     try:
         token = server.add_user("bench", "bench-pass")
         report = run_dir / "publish.json"
-        sample = run_measured([_mirrorkit("npm", "publish", str(mirror), "--registry", server.url, "--jobs", str(jobs),
-                                          "--quiet", "--json")], env=_mirrorkit_env(run_dir, token), stdout=report)
+        sample = run_measured(
+            [_mirrorkit("npm", "publish", str(mirror), "--registry", server.url, "--jobs", str(jobs), "--quiet", "--json")],
+            env=_mirrorkit_env(run_dir, token),
+            stdout=report,
+        )
     finally:
         server.stop()
     statuses = {p["status"] for p in json.loads(report.read_text())["packages"]}
@@ -109,8 +141,22 @@ def _publish_npm(tarballs: list[Path], run_dir: Path) -> Sample:
         npmrc = run_dir / "publish.npmrc"
         npmrc.write_text(f"//{host}/:_authToken={token}\n")
         env = {**npm_env(run_dir), "npm_config_userconfig": str(npmrc)}
-        cmds = [["npm", "publish", str(t), "--registry", server.url + "/", "--access", "public", "--tag", "latest",
-                 "--cache", str(run_dir / "npm-cache")] for t in tarballs]
+        cmds = [
+            [
+                "npm",
+                "publish",
+                str(t),
+                "--registry",
+                server.url + "/",
+                "--access",
+                "public",
+                "--tag",
+                "latest",
+                "--cache",
+                str(run_dir / "npm-cache"),
+            ]
+            for t in tarballs
+        ]
         return run_measured(cmds, env=env, cwd=run_dir)
     finally:
         server.stop()
@@ -119,15 +165,26 @@ def _publish_npm(tarballs: list[Path], run_dir: Path) -> Sample:
 def npm_publish_case(source: BenchSource, workdir: Path, *, runs: int, jobs: int, say: Callable[[str], None]) -> CaseResult:
     mirror, tarballs = prepare_publish_input(source, workdir / "input")
     load_before = os.getloadavg()[0]
-    mk, seq = rounds("npm publish", runs, say, workdir, {
-        "mirrorkit": lambda run_dir: _publish_mirrorkit(mirror, run_dir, jobs),
-        "npm-publish": lambda run_dir: _publish_npm(tarballs, run_dir),
-    })
+    mk, seq = rounds(
+        "npm publish",
+        runs,
+        say,
+        workdir,
+        {
+            "mirrorkit": lambda run_dir: _publish_mirrorkit(mirror, run_dir, jobs),
+            "npm-publish": lambda run_dir: _publish_npm(tarballs, run_dir),
+        },
+    )
     return CaseResult(
-        "npm_publish", "NPM publish", f"{len(tarballs)} tarballs, {sum(t.stat().st_size for t in tarballs) / 1e6:.1f} MB into an empty Verdaccio",
+        "npm_publish",
+        "NPM publish",
+        f"{len(tarballs)} tarballs, {sum(t.stat().st_size for t in tarballs) / 1e6:.1f} MB into an empty Verdaccio",
         Contender(f"mirrorkit npm publish (jobs={jobs})", f"mirrorkit npm publish DIR --registry URL --jobs {jobs}", mk),
         (Contender("npm publish, one after another", "npm publish FILE.tgz (x N)", seq),),
-        load_before, os.getloadavg()[0],
-        ("each tool publishes into its own freshly started Verdaccio (start-up not timed)",
-         "mirrorkit also reads back every published version and compares its integrity"),
+        load_before,
+        os.getloadavg()[0],
+        (
+            "each tool publishes into its own freshly started Verdaccio (start-up not timed)",
+            "mirrorkit also reads back every published version and compares its integrity",
+        ),
     )

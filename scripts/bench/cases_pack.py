@@ -40,8 +40,25 @@ def _pack_env(home: Path) -> dict[str, str]:
 
 
 def _pack(profile: Path, bundle: Path, env: dict[str, str], report: Path) -> tuple[Sample, dict[str, object]]:
-    sample = run_measured([[sys.executable, "-m", "mirrorkit", "pack", "--profile", str(profile), "--output", str(bundle),
-                            "--no-tls-verify", "--quiet", "--json"]], env=env, stdout=report)
+    sample = run_measured(
+        [
+            [
+                sys.executable,
+                "-m",
+                "mirrorkit",
+                "pack",
+                "--profile",
+                str(profile),
+                "--output",
+                str(bundle),
+                "--no-tls-verify",
+                "--quiet",
+                "--json",
+            ]
+        ],
+        env=env,
+        stdout=report,
+    )
     return sample, json.loads(report.read_text())
 
 
@@ -79,12 +96,16 @@ def pack_case(workdir: Path, *, image_mb: int, runs: int, say: Callable[[str], N
         registry.stop()
         npm.stop()
     return CaseResult(
-        "pack_incremental", "Pack again, nothing changed",
+        "pack_incremental",
+        "Pack again, nothing changed",
         f"demo profile: {len(content.images) + (1 if image_mb else 0)} images, {len(content.npm_packages)} plugins, "
         f"bundle {bundle_bytes / 2**20:.1f} MiB",
         Contender("mirrorkit pack, second run", "mirrorkit pack --profile FILE --output SAME_DIR", tuple(second)),
         (Contender("mirrorkit pack, first run", "mirrorkit pack --profile FILE --output NEW_DIR", tuple(first)),),
-        load_before, os.getloadavg()[0],
-        ("images are copied by the oc-mirror test double (skopeo), not the real oc-mirror",
-         "the second run still resolves every image and plugin at the sources; file hashes come from the hash cache (size, mtime, inode unchanged)"),
+        load_before,
+        os.getloadavg()[0],
+        (
+            "images are copied by the oc-mirror test double (skopeo), not the real oc-mirror",
+            "the second run still resolves every image and plugin at the sources; file hashes come from the hash cache (size, mtime, inode unchanged)",
+        ),
     )

@@ -86,13 +86,16 @@ def push_file_blob(host: str, repo: str, layer: FileLayer) -> None:
         location = f"http://{host}{location}"
     sep = "&" if "?" in location else "?"
     with open(layer.path, "rb") as handle:  # requests streams a file object
-        done = requests.put(f"{location}{sep}digest={layer.digest}", data=handle, timeout=600,
-                            headers={"Content-Type": "application/octet-stream", "Content-Length": str(layer.size)})
+        done = requests.put(
+            f"{location}{sep}digest={layer.digest}",
+            data=handle,
+            timeout=600,
+            headers={"Content-Type": "application/octet-stream", "Content-Length": str(layer.size)},
+        )
     done.raise_for_status()
 
 
-def push_filler_image(host: str, repo: str, tag: str, filler_mb: int, workdir: Path,
-                      layers: Sequence[bytes] = ()) -> str:
+def push_filler_image(host: str, repo: str, tag: str, filler_mb: int, workdir: Path, layers: Sequence[bytes] = ()) -> str:
     """Push an OCI image whose first layer is *filler_mb* MiB of random bytes, then *layers*; returns its reference."""
     workdir.mkdir(parents=True, exist_ok=True)
     filler = write_random_layer(workdir / f"{repo.replace('/', '-')}-filler.tar.gz", filler_mb)
@@ -101,16 +104,19 @@ def push_filler_image(host: str, repo: str, tag: str, filler_mb: int, workdir: P
     finally:
         filler.path.unlink()
     diff_ids = [filler.diff_id, *(sha256_digest(gzip.decompress(layer)) for layer in layers)]
-    config = json.dumps({"architecture": "amd64", "os": "linux", "config": {"Labels": {}},
-                         "rootfs": {"type": "layers", "diff_ids": diff_ids}}).encode()
+    config = json.dumps(
+        {"architecture": "amd64", "os": "linux", "config": {"Labels": {}}, "rootfs": {"type": "layers", "diff_ids": diff_ids}}
+    ).encode()
     descriptors = [{"mediaType": OCI_LAYER_GZIP, "digest": filler.digest, "size": filler.size}]
     descriptors += [{"mediaType": OCI_LAYER_GZIP, "digest": push_blob(host, repo, layer), "size": len(layer)} for layer in layers]
-    manifest = json.dumps({
-        "schemaVersion": 2,
-        "mediaType": OCI_MANIFEST,
-        "config": {"mediaType": OCI_CONFIG, "digest": push_blob(host, repo, config), "size": len(config)},
-        "layers": descriptors,
-    }).encode()
+    manifest = json.dumps(
+        {
+            "schemaVersion": 2,
+            "mediaType": OCI_MANIFEST,
+            "config": {"mediaType": OCI_CONFIG, "digest": push_blob(host, repo, config), "size": len(config)},
+            "layers": descriptors,
+        }
+    ).encode()
     push_manifest(host, repo, tag, manifest, OCI_MANIFEST)
     return f"{host}/{repo}:{tag}"
 

@@ -93,11 +93,22 @@ def run_measured(
         err_path = Path(err_file.name)
     if stdout is not None:
         stdout.parent.mkdir(parents=True, exist_ok=True)
-    spec = {"cmds": cmds, "jobs": jobs, "cwd": str(cwd) if cwd else None,
-            "stdout": str(stdout) if stdout else None, "stderr": str(err_path)}
+    spec = {
+        "cmds": cmds,
+        "jobs": jobs,
+        "cwd": str(cwd) if cwd else None,
+        "stdout": str(stdout) if stdout else None,
+        "stderr": str(err_path),
+    }
     try:
-        proc = subprocess.run([sys.executable, "-S", "-c", _LAUNCHER, json.dumps(spec)], env=env,
-                              capture_output=True, text=True, timeout=timeout, check=False)
+        proc = subprocess.run(
+            [sys.executable, "-S", "-c", _LAUNCHER, json.dumps(spec)],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
         if proc.returncode != 0:
             raise BenchFailure(f"launcher failed: {proc.stderr.strip()[-800:]}")
         report = json.loads(proc.stdout)
@@ -111,8 +122,15 @@ def run_measured(
         err_path.unlink(missing_ok=True)
 
 
-def rounds(label: str, runs: int, say: Callable[[str], None], workdir: Path,
-           contenders: dict[str, Callable[[Path], Sample]], *, keep: bool = True) -> list[tuple[Sample, ...]]:
+def rounds(
+    label: str,
+    runs: int,
+    say: Callable[[str], None],
+    workdir: Path,
+    contenders: dict[str, Callable[[Path], Sample]],
+    *,
+    keep: bool = True,
+) -> list[tuple[Sample, ...]]:
     """Run every contender once per round, in turn, for *runs* rounds; their samples, in *contenders* order.
 
     Taking turns spreads a change in machine load over all contenders alike. Each contender gets its

@@ -49,5 +49,10 @@ def npm_env(workdir: Path) -> dict[str, str]:
     """Environment for the npm client: an empty user config under *workdir*, no notifier/fund/audit calls."""
     npmrc = workdir / "empty.npmrc"
     npmrc.write_text("")
-    return {**os.environ, "npm_config_userconfig": str(npmrc), "npm_config_update_notifier": "false",
-            "npm_config_fund": "false", "npm_config_audit": "false"}
+    return {
+        **os.environ,
+        "npm_config_userconfig": str(npmrc),
+        "npm_config_update_notifier": "false",
+        "npm_config_fund": "false",
+        "npm_config_audit": "false",
+    }

@@ -26,10 +26,16 @@ class Contender:
         return max_peak_kib(self.samples) / 1024
 
     def to_dict(self) -> dict[str, object]:
-        return {"name": self.name, "command": self.command, "median_seconds": round(self.seconds, 3),
-                "peak_rss_mib": round(self.peak_rss_mib, 1),
-                "runs": [{"seconds": round(s.seconds, 3), "peak_rss_mib": round(s.peak_rss_mib, 1), "processes": s.processes}
-                         for s in self.samples]}
+        return {
+            "name": self.name,
+            "command": self.command,
+            "median_seconds": round(self.seconds, 3),
+            "peak_rss_mib": round(self.peak_rss_mib, 1),
+            "runs": [
+                {"seconds": round(s.seconds, 3), "peak_rss_mib": round(s.peak_rss_mib, 1), "processes": s.processes}
+                for s in self.samples
+            ],
+        }
 
 
 @dataclass(frozen=True)
@@ -53,10 +59,14 @@ class CaseResult:
 
     def to_dict(self) -> dict[str, object]:
         return {
-            "key": self.key, "title": self.title, "workload": self.workload,
+            "key": self.key,
+            "title": self.title,
+            "workload": self.workload,
             "mirrorkit": self.mirrorkit.to_dict(),
-            "references": [{**r.to_dict(), "time_ratio": round(self.time_ratio(r), 2),
-                            "memory_ratio": round(self.memory_ratio(r), 2)} for r in self.references],
+            "references": [
+                {**r.to_dict(), "time_ratio": round(self.time_ratio(r), 2), "memory_ratio": round(self.memory_ratio(r), 2)}
+                for r in self.references
+            ],
             "loadavg_1m": {"before": round(self.load_before, 2), "after": round(self.load_after, 2)},
             "notes": list(self.notes),
         }

@@ -144,8 +144,7 @@ class Range:
         if not minimum and not maximum:
             return None
         parts = ([f">={minimum}"] if minimum else []) + ([f"<={maximum}"] if maximum else [])
-        return cls(Version.parse(minimum) if minimum else None, Version.parse(maximum) if maximum else None,
-                   " ".join(parts))
+        return cls(Version.parse(minimum) if minimum else None, Version.parse(maximum) if maximum else None, " ".join(parts))
 
     def contains(self, version: Version | None) -> bool:
         if version is None:
@@ -286,8 +285,10 @@ def package_filters(entry: dict) -> list[PackageFilter]:
                 raise FBCError(f"package {name!r}: duplicate channel entry {cname!r}")
             channels[cname] = _range(channel, f"package {name!r} channel {cname!r}")
             if channels[cname] and pkg_range:
-                raise FBCError(f"package {name!r}: package.VersionRange and channel.VersionRange are exclusive "
-                               f"(channel {cname!r} has one too)")
+                raise FBCError(
+                    f"package {name!r}: package.VersionRange and channel.VersionRange are exclusive "
+                    f"(channel {cname!r} has one too)"
+                )
         filters.append(PackageFilter(name, package.get("defaultchannel") or "", pkg_range, channels))
     return filters
 
@@ -356,12 +357,16 @@ def _check_default_channels(packages: dict[str, dict], channels: list[dict], fil
         prefix = f"invalid default channel configuration for package {name!r}"
         if pfilter.default_channel:
             if pfilter.default_channel not in names.get(name, set()):
-                raise FBCError(f"{prefix}: specified default channel override {pfilter.default_channel!r} "
-                               "does not exist in the filtered output")
+                raise FBCError(
+                    f"{prefix}: specified default channel override {pfilter.default_channel!r} "
+                    "does not exist in the filtered output"
+                )
             defaults[name] = pfilter.default_channel
         elif current and current not in names.get(name, set()):
-            raise FBCError(f"{prefix}: the default channel {current!r} was filtered out, a new default channel "
-                           "must be configured for this package")
+            raise FBCError(
+                f"{prefix}: the default channel {current!r} was filtered out, a new default channel "
+                "must be configured for this package"
+            )
         else:
             defaults[name] = current
     return defaults

@@ -112,12 +112,12 @@ _NoDatesLoader.yaml_implicit_resolvers = {
 
 
 def _load_yaml(text: str | bytes) -> Any:
-    return yaml.load(text, Loader=_NoDatesLoader)  # noqa: S506 - a SafeLoader subclass
+    return yaml.load(text, Loader=_NoDatesLoader)
 
 
 def _load_strings(text: str | bytes) -> Any:
     """Every scalar a string: chart and index versions like `1.10` must not become floats."""
-    return yaml.load(text, Loader=yaml.BaseLoader)  # noqa: S506 - BaseLoader builds plain str/list/dict
+    return yaml.load(text, Loader=yaml.BaseLoader)
 
 
 # ============================================================================================= semver
@@ -188,7 +188,9 @@ class _Budget:
             raise HelmError(f"failed to load {self.source}: {name} is {size} bytes, over the {MAX_FILE_BYTES} limit per file")
         self.used += size
         if self.used > MAX_CHART_BYTES or self.members > MAX_MEMBERS:
-            raise HelmError(f"failed to load {self.source}: the chart decompresses to more than {MAX_CHART_BYTES} bytes or {MAX_MEMBERS} files")
+            raise HelmError(
+                f"failed to load {self.source}: the chart decompresses to more than {MAX_CHART_BYTES} bytes or {MAX_MEMBERS} files"
+            )
 
 
 def _safe_member(source: str, name: str) -> str:
@@ -555,7 +557,13 @@ def _lex_token(text: str, j: int, line: int) -> tuple[Tok, int]:
         if kind == "ident" and text.startswith(".", m.end()):
             raise _unsupported(line, f"field access on {word!r}")
         return Tok(kind, value, line), m.end()
-    names = {"(": "parenthesized pipeline", ":": "variable declaration :=", "=": "assignment =", ",": "range variables ,", "'": "character constant"}
+    names = {
+        "(": "parenthesized pipeline",
+        ":": "variable declaration :=",
+        "=": "assignment =",
+        ",": "range variables ,",
+        "'": "character constant",
+    }
     if c in names:
         raise _unsupported(line, names[c])
     raise TemplateError(line, f"bad character {c!r} in action")
@@ -594,7 +602,11 @@ def _lex_number(text: str, j: int, line: int) -> tuple[Tok, int]:
         raise TemplateError(line, "bad number syntax")
     raw = m.group().replace("_", "")
     try:
-        value: int | float = int(raw, 0) if re.fullmatch(r"[+-]?(0[xX][0-9a-fA-F]+|\d+)", raw) and not re.fullmatch(r"[+-]?0\d+", raw) else float(raw)
+        value: int | float = (
+            int(raw, 0)
+            if re.fullmatch(r"[+-]?(0[xX][0-9a-fA-F]+|\d+)", raw) and not re.fullmatch(r"[+-]?0\d+", raw)
+            else float(raw)
+        )
     except ValueError as exc:
         raise TemplateError(line, f"bad number syntax: {raw!r}") from exc
     return Tok("num", value, line), m.end()
@@ -641,7 +653,7 @@ class With:
 def parse(text: str) -> tuple[Any, ...]:
     """The template tree; every keyword outside the subset is refused here, before anything renders."""
     items = lex(text)
-    nodes, stop, pos = _parse_list(items, 0)
+    nodes, stop, _pos = _parse_list(items, 0)
     if stop is not None:
         raise TemplateError(stop.line, f"unexpected {{{{{stop.tokens[0].value}}}}}")
     return nodes
@@ -751,10 +763,28 @@ def _operand(tok: Tok) -> Operand:
 
 # ================================================================================= template executor
 _HELM_OBJECTS_REFUSED = {"Capabilities", "Files", "Template", "Subcharts"}
-_CHART_FIELDS = {"Name": "name", "Version": "version", "AppVersion": "appVersion", "Description": "description",
-                 "Type": "type", "APIVersion": "apiVersion"}
-_CHART_FIELDS_REFUSED = {"Home", "Sources", "Keywords", "Maintainers", "Icon", "Condition", "Tags", "Deprecated",
-                         "Annotations", "KubeVersion", "Dependencies", "IsRoot"}
+_CHART_FIELDS = {
+    "Name": "name",
+    "Version": "version",
+    "AppVersion": "appVersion",
+    "Description": "description",
+    "Type": "type",
+    "APIVersion": "apiVersion",
+}
+_CHART_FIELDS_REFUSED = {
+    "Home",
+    "Sources",
+    "Keywords",
+    "Maintainers",
+    "Icon",
+    "Condition",
+    "Tags",
+    "Deprecated",
+    "Annotations",
+    "KubeVersion",
+    "Dependencies",
+    "IsRoot",
+}
 
 
 @dataclass(frozen=True)
@@ -776,9 +806,14 @@ class _Root:
 def _go_type(value: Any) -> str:
     if value is None:
         return "interface {}"
-    return {bool: "bool", int: "int", float: "float64", str: "string", list: "[]interface {}", dict: "map[string]interface {}"}.get(
-        type(value), type(value).__name__
-    )
+    return {
+        bool: "bool",
+        int: "int",
+        float: "float64",
+        str: "string",
+        list: "[]interface {}",
+        dict: "map[string]interface {}",
+    }.get(type(value), type(value).__name__)
 
 
 def _field(receiver: Any, name: str, line: int) -> Any:
@@ -848,7 +883,10 @@ def go_print(value: Any, line: int) -> str:
         return str(value)
     if isinstance(value, _ChartMeta):
         raise _unsupported(line, "printing .Chart")
-    raise _unsupported(line, f"printing a {'map' if isinstance(value, (dict, _Root)) else 'list'} (Helm would write Go syntax; charts use toYaml)")
+    raise _unsupported(
+        line,
+        f"printing a {'map' if isinstance(value, (dict, _Root)) else 'list'} (Helm would write Go syntax; charts use toYaml)",
+    )
 
 
 def go_quote(text: str) -> str:
@@ -1097,7 +1135,9 @@ def find_strings(doc: Any, template: str) -> list[str]:
     return [s for s in "".join(printed).split(" ") if s]
 
 
-_DOMAIN = r"(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*|\[[0-9a-fA-F:]+\])(?::[0-9]+)?"
+_DOMAIN = (
+    r"(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*|\[[0-9a-fA-F:]+\])(?::[0-9]+)?"
+)
 _COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
 _IMAGE = re.compile(
     rf"(?:{_DOMAIN}/)?{_COMPONENT}(?:/{_COMPONENT})*(?::[\w][\w.-]{{0,127}})?"
@@ -1128,9 +1168,9 @@ def chart_images(chart: Chart, image_paths: list[str]) -> list[str]:
 # ============================================================================================= fetch
 def _get(url: str, *, tls_verify: bool, timeout: float, limit: int) -> bytes:
     """GET with a size cap; http is allowed, https verified unless tls_verify is false."""
-    context = ssl.create_default_context() if tls_verify else ssl._create_unverified_context()  # noqa: S323
+    context = ssl.create_default_context() if tls_verify else ssl._create_unverified_context()
     request = urllib.request.Request(url, headers={"User-Agent": "Helm/3.17.0 (oc-mirror test double)"})
-    with urllib.request.urlopen(request, timeout=timeout, context=context) as resp:  # noqa: S310 - http(s) only
+    with urllib.request.urlopen(request, timeout=timeout, context=context) as resp:
         data = resp.read(limit + 1)
     if len(data) > limit:
         raise HelmError(f"{url} is larger than {limit} bytes")
@@ -1147,7 +1187,9 @@ def _reason(exc: BaseException) -> str:
 
 def _check_url(url: str) -> None:
     if urllib.parse.urlsplit(url).scheme not in ("http", "https"):
-        raise HelmError(f'could not find protocol handler for: {urllib.parse.urlsplit(url).scheme or url!r} (repository URL "{url}")')
+        raise HelmError(
+            f'could not find protocol handler for: {urllib.parse.urlsplit(url).scheme or url!r} (repository URL "{url}")'
+        )
 
 
 def _index_namespace(index_url: str) -> str:
@@ -1181,10 +1223,7 @@ def _fetch_index(repo: Mapping[str, Any], working: Path, *, literal: bool, tls_v
     """
     url = str(repo.get("url") or "")
     _check_url(url)
-    if literal:
-        index_url = url if url.endswith("/index.yaml") else url + "index.yaml"
-    else:
-        index_url = url.rstrip("/") + "/index.yaml"
+    index_url = (url if url.endswith("/index.yaml") else url + "index.yaml") if literal else url.rstrip("/") + "/index.yaml"
     try:
         data = _get(index_url, tls_verify=tls_verify, timeout=INDEX_TIMEOUT, limit=MAX_INDEX_BYTES)
     except (OSError, ValueError, http.client.HTTPException, HelmError) as exc:
@@ -1234,7 +1273,9 @@ def _pick_version(entries: Mapping[str, list[dict[str, Any]]], repo: str, name: 
     versions = entries[name]
     listed = ", ".join(str(e.get("version")) for e in _by_semver(versions))
     if version and _RANGE.search(version):
-        raise HelmError(f"error pulling chart {ref}: version range {version!r} is not supported by the oc-mirror test double; name one version (the index has {listed})")
+        raise HelmError(
+            f"error pulling chart {ref}: version range {version!r} is not supported by the oc-mirror test double; name one version (the index has {listed})"
+        )
     if not version:
         stable = [e for e in _by_semver(versions) if (v := _Semver.parse(str(e.get("version", "")))) and v.release]
         if stable:
@@ -1304,9 +1345,7 @@ def _stored_chart(working: Path, name: str, version: str) -> Path:
     for path in candidates:
         if path.is_file():
             return path
-    raise HelmError(
-        f"chart file not found for {name} version {version}: tried {candidates[0].name} and {candidates[1].name}"
-    )
+    raise HelmError(f"chart file not found for {name} version {version}: tried {candidates[0].name} and {candidates[1].name}")
 
 
 # =========================================================================================== collect

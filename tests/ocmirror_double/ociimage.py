@@ -96,7 +96,11 @@ def merged_files(layout: Path, under: str = "") -> dict[str, bytes]:
                     handle = tar.extractfile(member)
                     added[path] = handle.read() if handle else b""
         for gone, opaque in removed:
-            files = {p: d for p, d in files.items() if not (p.startswith(gone + "/") or (not opaque and p == gone) or (opaque and not gone))}
+            files = {
+                p: d
+                for p, d in files.items()
+                if not (p.startswith(gone + "/") or (not opaque and p == gone) or (opaque and not gone))
+            }
         files.update(added)
     if root:
         files = {p: d for p, d in files.items() if p.startswith(root + "/")}
@@ -132,13 +136,15 @@ def _rebuild_instance(src: Path, out: Path, manifest: dict, extra: list[bytes], 
     rootfs["diff_ids"] = list(rootfs.get("diff_ids") or []) + [sha256(gzip.decompress(x)) for x in extra]
     config.setdefault("config", {})["Cmd"] = cmd
     config["history"] = list(config.get("history") or []) + [
-        {"created_by": "oc-mirror TEST DOUBLE: filtered catalog", "created": "1970-01-01T00:00:00Z"} for _ in extra]
+        {"created_by": "oc-mirror TEST DOUBLE: filtered catalog", "created": "1970-01-01T00:00:00Z"} for _ in extra
+    ]
     config_raw = json.dumps(config, sort_keys=True).encode()
     layer_type = LAYER_TYPES.get(manifest.get("mediaType", ""), LAYER_TYPES["application/vnd.oci.image.manifest.v1+json"])
     new = dict(manifest)
     new["config"] = {**manifest["config"], "digest": _write_blob(out, config_raw), "size": len(config_raw)}
     new["layers"] = list(manifest.get("layers") or []) + [
-        {"mediaType": layer_type, "digest": _write_blob(out, x), "size": len(x)} for x in extra]
+        {"mediaType": layer_type, "digest": _write_blob(out, x), "size": len(x)} for x in extra
+    ]
     return json.dumps(new, indent=2, sort_keys=True).encode()
 
 

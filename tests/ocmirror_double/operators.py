@@ -30,8 +30,16 @@ from pathlib import Path
 import fbc
 import ociimage
 
-OPERATOR_KEYS = {"catalog", "targetcatalog", "targettag", "targetcatalogsourcetemplate", "full", "packages",
-                 "skipdependencies", "platforms"}
+OPERATOR_KEYS = {
+    "catalog",
+    "targetcatalog",
+    "targettag",
+    "targetcatalogsourcetemplate",
+    "full",
+    "packages",
+    "skipdependencies",
+    "platforms",
+}
 PACKAGE_KEYS = {"name", "defaultchannel", "minversion", "maxversion", "channels"}
 CHANNEL_KEYS = {"name", "minversion", "maxversion"}
 
@@ -42,7 +50,7 @@ class CollectionError(Exception):
 
 def split_ref(text: str) -> tuple[str, str, str | None, str | None]:
     """(registry, path, tag, digest) of a fully qualified reference (docker:// optional)."""
-    rest = text[len("docker://"):] if text.startswith("docker://") else text
+    rest = text[len("docker://") :] if text.startswith("docker://") else text
     digest = None
     if "@" in rest:
         rest, digest = rest.split("@", 1)
@@ -147,8 +155,9 @@ def is_full(entry: dict) -> bool:
     return bool(entry.get("full")) and not entry.get("packages")
 
 
-def collect(operators: list[dict], working: Path, cache: Path, *, from_cache: bool, pull: Pull,
-            inspect: Inspect) -> tuple[list[Catalog], list[Needed]]:
+def collect(
+    operators: list[dict], working: Path, cache: Path, *, from_cache: bool, pull: Pull, inspect: Inspect
+) -> tuple[list[Catalog], list[Needed]]:
     """Every catalog and every bundle/related image the entries select. *from_cache* (disk to
     mirror): nothing is pulled, the digest and the filtered FBC come from the cache and working-dir.
     Raises CollectionError with oc-mirror's wording (`collect catalog "X": ...`)."""
@@ -176,8 +185,9 @@ def collect(operators: list[dict], working: Path, cache: Path, *, from_cache: bo
     return catalogs, list(needed.values())
 
 
-def _collect_one(entry: dict, working: Path, cache: Path, from_cache: bool, pull: Pull,
-                 inspect: Inspect) -> tuple[Catalog, list[dict]]:
+def _collect_one(
+    entry: dict, working: Path, cache: Path, from_cache: bool, pull: Pull, inspect: Inspect
+) -> tuple[Catalog, list[dict]]:
     ref = str(entry["catalog"])
     if ref.startswith("oci:"):
         raise CollectionError("oci:// catalogs are not supported by the TEST DOUBLE")
@@ -192,9 +202,15 @@ def _collect_one(entry: dict, working: Path, cache: Path, from_cache: bool, pull
     folder = working / "operator-catalogs" / path.rsplit("/", 1)[-1] / digest
     catalog = Catalog(
         origin=f"docker://{registry}/{path}@{digest}" if not from_cache else f"docker://{ref.removeprefix('docker://')}",
-        registry=registry, path=path, tag=tag, digest=digest, target_repo=target_repo,
-        target_tag=str(target_tag) if target_tag else None, full=full,
-        filter_hash=None if full else filter_hash(entry, registry, path, digest), folder=folder,
+        registry=registry,
+        path=path,
+        tag=tag,
+        digest=digest,
+        target_repo=target_repo,
+        target_tag=str(target_tag) if target_tag else None,
+        full=full,
+        filter_hash=None if full else filter_hash(entry, registry, path, digest),
+        folder=folder,
         template=entry.get("targetcatalogsourcetemplate"),
     )
     if from_cache:
@@ -208,7 +224,7 @@ def _collect_one(entry: dict, working: Path, cache: Path, from_cache: bool, pull
         tmp.rename(catalog.layout)
     configs = ociimage.configs_dir(catalog.layout)
     files = ociimage.merged_files(catalog.layout, configs)
-    _save_tree(folder / "catalog-config", {p[len(configs.strip("/")) + 1:]: d for p, d in files.items()})
+    _save_tree(folder / "catalog-config", {p[len(configs.strip("/")) + 1 :]: d for p, d in files.items()})
     objects = fbc.load_fbc(files, configs)
     if full:
         return catalog, objects
@@ -226,16 +242,19 @@ def _digest_from_cache(layout: Path, ref: str) -> str:
 def _objects_from_working_dir(catalog: Catalog) -> list[dict]:
     folder = (catalog.folder / "catalog-config") if catalog.full else (catalog.filtered_dir / "catalog-config")
     if not folder.is_dir():
-        raise CollectionError(f"{folder} not found: disk to mirror needs the working-dir of a mirror to disk run "
-                              "with the same operators entries")
+        raise CollectionError(
+            f"{folder} not found: disk to mirror needs the working-dir of a mirror to disk run with the same operators entries"
+        )
     files = {str(p.relative_to(folder.parent)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
     return fbc.load_fbc(files, "catalog-config")
 
 
 def filtered_files(objects: list[dict]) -> dict[str, bytes]:
     """One `<package>/catalog.json` (JSON stream) per package; objects of no package in `catalog.json`."""
-    return {(f"{package}/catalog.json" if package != "_global" else "catalog.json"): fbc.to_json_stream(objs)
-            for package, objs in fbc.by_package(objects).items()}
+    return {
+        (f"{package}/catalog.json" if package != "_global" else "catalog.json"): fbc.to_json_stream(objs)
+        for package, objs in fbc.by_package(objects).items()
+    }
 
 
 def _save_tree(folder: Path, files: dict[str, bytes]) -> None:
@@ -253,8 +272,11 @@ def rebuild(catalog: Catalog, cache: Path) -> None:
         return
     out = catalog.cache_rebuilt(cache)
     digest_file = catalog.filtered_dir / "digest"
-    if digest_file.is_file() and (out / "manifest.json").is_file() and \
-            ociimage.top_digest(out).split(":", 1)[1] == digest_file.read_text().strip():
+    if (
+        digest_file.is_file()
+        and (out / "manifest.json").is_file()
+        and ociimage.top_digest(out).split(":", 1)[1] == digest_file.read_text().strip()
+    ):
         catalog.rebuilt_digest = ociimage.top_digest(out)
         return
     configs = ociimage.configs_dir(catalog.layout)

@@ -172,27 +172,32 @@ def rhdh_like_packages() -> tuple[Package, ...]:
 
     Channel entries are deliberately not in upgrade order (the head is first or in the middle)."""
     sl = "openshift-serverless-1"
-    logic_config = (f"{sl}/logic-swf-builder-rhel8", f"{sl}/logic-data-index-postgresql-rhel8",
-                    f"{sl}/logic-jobs-service-postgresql-rhel8")
+    logic_config = (
+        f"{sl}/logic-swf-builder-rhel8",
+        f"{sl}/logic-data-index-postgresql-rhel8",
+        f"{sl}/logic-jobs-service-postgresql-rhel8",
+    )
     logic = Package(
         name="logic-operator-rhel8",
         bundle_repo=f"{sl}/logic-operator-bundle",
         default_channel="alpha",
         channels=(Channel("alpha", (Entry("1.36.0", replaces="1.35.0"), Entry("1.35.0"))),),
-        bundles=tuple(Bundle(v, related=(f"{sl}/logic-rhel8-operator",), config_images=logic_config)
-                      for v in ("1.35.0", "1.36.0")),
+        bundles=tuple(
+            Bundle(v, related=(f"{sl}/logic-rhel8-operator",), config_images=logic_config) for v in ("1.35.0", "1.36.0")
+        ),
     )
     serverless = Package(
         name="serverless-operator",
         bundle_repo=f"{sl}/serverless-operator-bundle",
         default_channel="stable",
         channels=(
-            Channel("stable", (Entry("1.36.0", replaces="1.35.0"), Entry("1.36.1", replaces="1.36.0"),
-                               Entry("1.35.0"))),
+            Channel("stable", (Entry("1.36.0", replaces="1.35.0"), Entry("1.36.1", replaces="1.36.0"), Entry("1.35.0"))),
             Channel("stable-1.35", (Entry("1.35.0"),)),
         ),
-        bundles=tuple(Bundle(v, related=(f"{sl}/serverless-rhel8-operator", f"{sl}/serverless-ingress-rhel8"))
-                      for v in ("1.35.0", "1.36.0", "1.36.1")),
+        bundles=tuple(
+            Bundle(v, related=(f"{sl}/serverless-rhel8-operator", f"{sl}/serverless-ingress-rhel8"))
+            for v in ("1.35.0", "1.36.0", "1.36.1")
+        ),
         yaml=True,
     )
     rhdh = Package(
@@ -200,17 +205,21 @@ def rhdh_like_packages() -> tuple[Package, ...]:
         bundle_repo="rhdh/rhdh-operator-bundle",
         default_channel="fast",
         channels=(
-            Channel("fast", (
-                Entry("1.7.0"),
-                Entry("1.8.1", replaces="1.8.0"),
-                Entry("1.7.1", replaces="1.7.0"),
-                Entry("1.8.0", replaces="1.7.1", skip_range=">=1.7.0 <1.8.0"),
-            )),
+            Channel(
+                "fast",
+                (
+                    Entry("1.7.0"),
+                    Entry("1.8.1", replaces="1.8.0"),
+                    Entry("1.7.1", replaces="1.7.0"),
+                    Entry("1.8.0", replaces="1.7.1", skip_range=">=1.7.0 <1.8.0"),
+                ),
+            ),
             Channel("fast-1.7", (Entry("1.7.1", skips=("1.7.0",)), Entry("1.7.0"))),
             Channel("fast-1.8", (Entry("1.8.1", replaces="1.8.0"), Entry("1.8.0"))),
         ),
-        bundles=tuple(Bundle(v, related=("rhdh/rhdh-rhel9-operator", "rhdh/rhdh-hub-rhel9"))
-                      for v in ("1.7.0", "1.7.1", "1.8.0", "1.8.1")),
+        bundles=tuple(
+            Bundle(v, related=("rhdh/rhdh-rhel9-operator", "rhdh/rhdh-hub-rhel9")) for v in ("1.7.0", "1.7.1", "1.8.0", "1.8.1")
+        ),
     )
     decoy = Package(
         name="decoy-operator",
@@ -255,8 +264,9 @@ class _Pusher:
         location = start.headers["Location"]
         location = f"http://{self.host}{location}" if location.startswith("/") else location
         sep = "&" if "?" in location else "?"
-        done = self.session.put(f"{location}{sep}digest={digest}", data=data, timeout=60,
-                                headers={"Content-Type": "application/octet-stream"})
+        done = self.session.put(
+            f"{location}{sep}digest={digest}", data=data, timeout=60, headers={"Content-Type": "application/octet-stream"}
+        )
         done.raise_for_status()
         return digest
 
@@ -265,17 +275,30 @@ class _Pusher:
         if layers is None:
             layers = [make_layer({f"etc/{repo.replace('/', '-')}": f"{repo}:{tag}\n".encode()})]
         diff_ids = [sha256_digest(gzip.decompress(layer)) for layer in layers]
-        config = json.dumps({"architecture": "amd64", "os": "linux", "config": {"Labels": labels or {}},
-                             "rootfs": {"type": "layers", "diff_ids": diff_ids}}, sort_keys=True).encode()
-        manifest = json.dumps({
-            "schemaVersion": 2,
-            "mediaType": OCI_MANIFEST,
-            "config": {"mediaType": OCI_CONFIG, "digest": self.blob(repo, config), "size": len(config)},
-            "layers": [{"mediaType": OCI_LAYER_GZIP, "digest": self.blob(repo, layer), "size": len(layer)}
-                       for layer in layers],
-        }, indent=2, sort_keys=True).encode()
-        resp = self.session.put(f"http://{self.host}/v2/{repo}/manifests/{tag}", data=manifest, timeout=30,
-                                headers={"Content-Type": OCI_MANIFEST})
+        config = json.dumps(
+            {
+                "architecture": "amd64",
+                "os": "linux",
+                "config": {"Labels": labels or {}},
+                "rootfs": {"type": "layers", "diff_ids": diff_ids},
+            },
+            sort_keys=True,
+        ).encode()
+        manifest = json.dumps(
+            {
+                "schemaVersion": 2,
+                "mediaType": OCI_MANIFEST,
+                "config": {"mediaType": OCI_CONFIG, "digest": self.blob(repo, config), "size": len(config)},
+                "layers": [
+                    {"mediaType": OCI_LAYER_GZIP, "digest": self.blob(repo, layer), "size": len(layer)} for layer in layers
+                ],
+            },
+            indent=2,
+            sort_keys=True,
+        ).encode()
+        resp = self.session.put(
+            f"http://{self.host}/v2/{repo}/manifests/{tag}", data=manifest, timeout=30, headers={"Content-Type": OCI_MANIFEST}
+        )
         resp.raise_for_status()
         return f"{self.host}/{repo}@{sha256_digest(manifest)}"
 
@@ -289,23 +312,39 @@ def _csv(package: Package, bundle: Bundle, replaces: str | None, operator: str, 
             "version": bundle.version,
             **({"replaces": package.bundle_name(replaces)} if replaces else {}),
             "relatedImages": related,
-            "install": {"strategy": "deployment", "spec": {"deployments": [{
-                "name": f"{package.name}-controller-manager",
-                "spec": {"template": {"spec": {"containers": [{"name": "manager", "image": operator}]}}},
-            }]}},
+            "install": {
+                "strategy": "deployment",
+                "spec": {
+                    "deployments": [
+                        {
+                            "name": f"{package.name}-controller-manager",
+                            "spec": {"template": {"spec": {"containers": [{"name": "manager", "image": operator}]}}},
+                        }
+                    ]
+                },
+            },
         },
     }
 
 
 def _controllers_configmap(package: Package, images: list[str]) -> dict:
     """The Serverless Logic operator's way: images in a ConfigMap, not in relatedImages."""
-    keys = ("sonataFlowBaseBuilderImageTag", "dataIndexPostgreSQLImageTag", "jobsServicePostgreSQLImageTag",
-            "sonataFlowDevModeImageTag", "dbMigratorToolImageTag")
+    keys = (
+        "sonataFlowBaseBuilderImageTag",
+        "dataIndexPostgreSQLImageTag",
+        "jobsServicePostgreSQLImageTag",
+        "sonataFlowDevModeImageTag",
+        "dbMigratorToolImageTag",
+    )
     cfg: dict[str, object] = {"healthFailureThresholdDevMode": 50, "builderConfigMapName": f"{package.name}-builder-config"}
     for index, image in enumerate(images):
         cfg[keys[index] if index < len(keys) else f"extraImage{index}"] = image
-    return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": f"{package.name}-controllers-config"},
-            "data": {"controllers_cfg.yaml": yaml.safe_dump(cfg, sort_keys=True)}}
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": f"{package.name}-controllers-config"},
+        "data": {"controllers_cfg.yaml": yaml.safe_dump(cfg, sort_keys=True)},
+    }
 
 
 def _replaces_of(package: Package, version: str) -> str | None:
@@ -330,20 +369,29 @@ def _push_bundle(push: _Pusher, package: Package, bundle: Bundle) -> tuple[Built
         config_images.append(f"{host}/{repo}:{bundle.version}")
     operator = related[0]["image"] if related else ""
     files = {
-        f"manifests/{package.name}.clusterserviceversion.yaml":
-            yaml.safe_dump(_csv(package, bundle, _replaces_of(package, bundle.version), operator, related)).encode(),
-        "metadata/annotations.yaml": yaml.safe_dump({"annotations": {
-            "operators.operatorframework.io.bundle.package.v1": package.name,
-            "operators.operatorframework.io.bundle.channels.v1": ",".join(c.name for c in package.channels),
-            "operators.operatorframework.io.bundle.channel.default.v1": package.default_channel,
-            **BUNDLE_LABELS,
-        }}).encode(),
+        f"manifests/{package.name}.clusterserviceversion.yaml": yaml.safe_dump(
+            _csv(package, bundle, _replaces_of(package, bundle.version), operator, related)
+        ).encode(),
+        "metadata/annotations.yaml": yaml.safe_dump(
+            {
+                "annotations": {
+                    "operators.operatorframework.io.bundle.package.v1": package.name,
+                    "operators.operatorframework.io.bundle.channels.v1": ",".join(c.name for c in package.channels),
+                    "operators.operatorframework.io.bundle.channel.default.v1": package.default_channel,
+                    **BUNDLE_LABELS,
+                }
+            }
+        ).encode(),
     }
     if config_images:
         files["manifests/controllers_cfg_v1_configmap.yaml"] = yaml.safe_dump(
-            _controllers_configmap(package, config_images)).encode()
-    labels = {**BUNDLE_LABELS, "operators.operatorframework.io.bundle.package.v1": package.name,
-              "operators.operatorframework.io.bundle.channels.v1": ",".join(c.name for c in package.channels)}
+            _controllers_configmap(package, config_images)
+        ).encode()
+    labels = {
+        **BUNDLE_LABELS,
+        "operators.operatorframework.io.bundle.package.v1": package.name,
+        "operators.operatorframework.io.bundle.channels.v1": ",".join(c.name for c in package.channels),
+    }
     image = push.image(package.bundle_repo, f"v{bundle.version}", [make_layer(files)], labels)
     listed = ([{"name": "", "image": image}] if bundle.bundle_in_related else []) + related
     obj = {
@@ -357,15 +405,22 @@ def _push_bundle(push: _Pusher, package: Package, bundle: Bundle) -> tuple[Built
         ],
         "relatedImages": listed,
     }
-    built = BuiltBundle(package.name, obj["name"], bundle.version, image,
-                        tuple(r["image"] for r in related), tuple(config_images))
+    built = BuiltBundle(
+        package.name, obj["name"], bundle.version, image, tuple(r["image"] for r in related), tuple(config_images)
+    )
     return built, obj
 
 
 def package_objects(package: Package, bundle_objects: list[dict]) -> list[dict]:
     """The FBC objects of *package* in file order: olm.package, its channels, its bundles."""
-    objects: list[dict] = [{"schema": "olm.package", "name": package.name, "defaultChannel": package.default_channel,
-                            "description": f"{package.name} (mirrorkit test catalog)"}]
+    objects: list[dict] = [
+        {
+            "schema": "olm.package",
+            "name": package.name,
+            "defaultChannel": package.default_channel,
+            "description": f"{package.name} (mirrorkit test catalog)",
+        }
+    ]
     for channel in package.channels:
         entries = []
         for entry in channel.entries:
@@ -436,8 +491,12 @@ def read_catalog(ref: str, tls_verify: bool = False) -> dict[str, list[dict]]:
     """{package: FBC objects} of the catalog image at *ref* (docker reference without scheme), pulled
     with skopeo, layers applied in order with whiteouts, from the directory its label names."""
     with tempfile.TemporaryDirectory() as tmp:
-        subprocess.run(["skopeo", "copy", f"--src-tls-verify={str(tls_verify).lower()}", f"docker://{ref}",
-                        f"dir:{tmp}"], check=True, capture_output=True, env={**os.environ})
+        subprocess.run(
+            ["skopeo", "copy", f"--src-tls-verify={str(tls_verify).lower()}", f"docker://{ref}", f"dir:{tmp}"],
+            check=True,
+            capture_output=True,
+            env={**os.environ},
+        )
         manifest = json.loads(Path(tmp, "manifest.json").read_text())
         config = json.loads(Path(tmp, manifest["config"]["digest"].split(":", 1)[1]).read_text())
         root = (config.get("config", {}).get("Labels") or {})[CONFIGS_LABEL].strip("/")
@@ -479,5 +538,6 @@ def bundle_versions(catalog: dict[str, list[dict]], package: str) -> set[str]:
 
 def channel_entries(catalog: dict[str, list[dict]], package: str) -> dict[str, set[str]]:
     """{channel: entry bundle names} of *package*."""
-    return {o["name"]: {e["name"] for e in o.get("entries", [])}
-            for o in catalog.get(package, []) if o.get("schema") == "olm.channel"}
+    return {
+        o["name"]: {e["name"] for e in o.get("entries", [])} for o in catalog.get(package, []) if o.get("schema") == "olm.channel"
+    }

@@ -120,15 +120,17 @@ def push_demo_images(host: str) -> tuple[tuple[PushedImage, ...], PushedImage, P
     hub = push_index(host, "rhdh/rhdh-hub-rhel9", RHDH_VERSION)
     logic_by_name = {img.repo.rpartition("/")[2]: img.ref for img in logic}
     manifests = {
-        "manifests/logic-operator-rhel8.clusterserviceversion.yaml": yaml.safe_dump(
-            _csv(host, operator.ref, [hub.ref])
-        ).encode(),
+        "manifests/logic-operator-rhel8.clusterserviceversion.yaml": yaml.safe_dump(_csv(host, operator.ref, [hub.ref])).encode(),
         "manifests/logic-operator-rhel8-controllers-config_v1_configmap.yaml": yaml.safe_dump(
             _controllers_configmap(logic_by_name)
         ).encode(),
         "metadata/annotations.yaml": yaml.safe_dump(
-            {"annotations": {"operators.operatorframework.io.bundle.package.v1": "logic-operator-rhel8",
-                             "operators.operatorframework.io.bundle.channels.v1": "alpha"}}
+            {
+                "annotations": {
+                    "operators.operatorframework.io.bundle.package.v1": "logic-operator-rhel8",
+                    "operators.operatorframework.io.bundle.channels.v1": "alpha",
+                }
+            }
         ).encode(),
     }
     bundle = push_image(host, "openshift-serverless-1/logic-operator-bundle", v, [make_layer(manifests)])

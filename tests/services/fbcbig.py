@@ -27,11 +27,71 @@ import requests
 from tests.services.images import OCI_CONFIG, OCI_LAYER_GZIP, OCI_MANIFEST, make_layer
 
 CONFIGS_LABEL = "operators.operatorframework.io.index.configs.v1"
-_WORDS = ("operator controller reconcile deployment service route secret configmap cluster namespace install upgrade "
-          "channel bundle catalog image registry mirror openshift kubernetes custom resource definition schema spec "
-          "status condition replicas selector template container volume mount port probe readiness liveness backup "
-          "restore storage database cache queue stream event metric alert dashboard tenant policy role binding "
-          "account token certificate issuer webhook validation mutation conversion version served stored").split()
+_WORDS = [
+    "operator",
+    "controller",
+    "reconcile",
+    "deployment",
+    "service",
+    "route",
+    "secret",
+    "configmap",
+    "cluster",
+    "namespace",
+    "install",
+    "upgrade",
+    "channel",
+    "bundle",
+    "catalog",
+    "image",
+    "registry",
+    "mirror",
+    "openshift",
+    "kubernetes",
+    "custom",
+    "resource",
+    "definition",
+    "schema",
+    "spec",
+    "status",
+    "condition",
+    "replicas",
+    "selector",
+    "template",
+    "container",
+    "volume",
+    "mount",
+    "port",
+    "probe",
+    "readiness",
+    "liveness",
+    "backup",
+    "restore",
+    "storage",
+    "database",
+    "cache",
+    "queue",
+    "stream",
+    "event",
+    "metric",
+    "alert",
+    "dashboard",
+    "tenant",
+    "policy",
+    "role",
+    "binding",
+    "account",
+    "token",
+    "certificate",
+    "issuer",
+    "webhook",
+    "validation",
+    "mutation",
+    "conversion",
+    "version",
+    "served",
+    "stored",
+]
 
 
 @dataclass(frozen=True)
@@ -55,22 +115,35 @@ def _text(rng: random.Random, size: int) -> str:
 
 def _bundle(rng: random.Random, pkg: str, version: str, replaces: str | None, host: str, payload: int) -> dict:
     name = f"{pkg}.v{version}"
-    csv = {"apiVersion": "operators.coreos.com/v1alpha1", "kind": "ClusterServiceVersion",
-           "metadata": {"name": name, "annotations": {"description": _text(rng, payload // 8)}},
-           "spec": {"version": version, "replaces": replaces, "description": _text(rng, payload // 3),
-                    "customresourcedefinitions": {"owned": [{"name": f"things{i}.{pkg}.example.com",
-                                                             "description": _text(rng, 200)} for i in range(8)]}}}
+    csv = {
+        "apiVersion": "operators.coreos.com/v1alpha1",
+        "kind": "ClusterServiceVersion",
+        "metadata": {"name": name, "annotations": {"description": _text(rng, payload // 8)}},
+        "spec": {
+            "version": version,
+            "replaces": replaces,
+            "description": _text(rng, payload // 3),
+            "customresourcedefinitions": {
+                "owned": [{"name": f"things{i}.{pkg}.example.com", "description": _text(rng, 200)} for i in range(8)]
+            },
+        },
+    }
     encoded = base64.b64encode(json.dumps(csv).encode()).decode()
     image = f"{host}/big/{pkg}-bundle@sha256:{hashlib.sha256(name.encode()).hexdigest()}"
     operator = f"{host}/big/{pkg}-operator@sha256:{hashlib.sha256((name + 'op').encode()).hexdigest()}"
     return {
-        "schema": "olm.bundle", "name": name, "package": pkg, "image": image,
+        "schema": "olm.bundle",
+        "name": name,
+        "package": pkg,
+        "image": image,
         "properties": [
             {"type": "olm.package", "value": {"packageName": pkg, "version": version}},
             {"type": "olm.gvk", "value": {"group": f"{pkg}.example.com", "kind": "Thing", "version": "v1"}},
             {"type": "olm.bundle.object", "value": {"data": encoded}},
-            {"type": "olm.csv.metadata", "value": {"description": _text(rng, payload // 4),
-                                                    "annotations": {"alm-examples": _text(rng, 400)}}},
+            {
+                "type": "olm.csv.metadata",
+                "value": {"description": _text(rng, payload // 4), "annotations": {"alm-examples": _text(rng, 400)}},
+            },
         ],
         "relatedImages": [{"name": "", "image": image}, {"name": "operator", "image": operator}],
     }
@@ -80,11 +153,15 @@ def package_json(rng: random.Random, pkg: str, count: int, host: str, payload: i
     versions = [f"1.{i // 10}.{i % 10}" for i in range(count)]
     stable = [{"name": f"{pkg}.v{v}", **({"replaces": f"{pkg}.v{versions[i - 1]}"} if i else {})} for i, v in enumerate(versions)]
     out = io.StringIO()
-    for obj in ({"schema": "olm.package", "name": pkg, "defaultChannel": "stable", "description": _text(rng, 2000)},
-                {"schema": "olm.channel", "name": "stable", "package": pkg, "entries": stable}):
+    for obj in (
+        {"schema": "olm.package", "name": pkg, "defaultChannel": "stable", "description": _text(rng, 2000)},
+        {"schema": "olm.channel", "name": "stable", "package": pkg, "entries": stable},
+    ):
         out.write(json.dumps(obj, indent=4) + "\n")
     for i, version in enumerate(versions):
-        out.write(json.dumps(_bundle(rng, pkg, version, f"{pkg}.v{versions[i - 1]}" if i else None, host, payload), indent=4) + "\n")
+        out.write(
+            json.dumps(_bundle(rng, pkg, version, f"{pkg}.v{versions[i - 1]}" if i else None, host, payload), indent=4) + "\n"
+        )
     return out.getvalue().encode()
 
 
@@ -99,8 +176,12 @@ def _push_file(session: requests.Session, host: str, repo: str, path: Path) -> t
     location = start.headers["Location"]
     location = f"http://{host}{location}" if location.startswith("/") else location
     with path.open("rb") as handle:
-        done = session.put(f"{location}{'&' if '?' in location else '?'}digest={ref}", data=handle, timeout=600,
-                           headers={"Content-Type": "application/octet-stream"})
+        done = session.put(
+            f"{location}{'&' if '?' in location else '?'}digest={ref}",
+            data=handle,
+            timeout=600,
+            headers={"Content-Type": "application/octet-stream"},
+        )
     done.raise_for_status()
     return ref, path.stat().st_size
 
@@ -114,8 +195,17 @@ def _push_bytes(session: requests.Session, host: str, repo: str, data: bytes, wo
         path.unlink()
 
 
-def build_big_catalog(host: str, workdir: Path, *, bundles: int = 8000, fbc_mb: float = 400, packages: int = 150,
-                      repo: str = "big/redhat-operator-index", tag: str = "v4.19", seed: int = 13) -> BigCatalog:
+def build_big_catalog(
+    host: str,
+    workdir: Path,
+    *,
+    bundles: int = 8000,
+    fbc_mb: float = 400,
+    packages: int = 150,
+    repo: str = "big/redhat-operator-index",
+    tag: str = "v4.19",
+    seed: int = 13,
+) -> BigCatalog:
     """Generate and push the catalog; bundle counts per package vary (a few packages have hundreds)."""
     workdir.mkdir(parents=True, exist_ok=True)
     rng = random.Random(seed)
@@ -129,7 +219,7 @@ def build_big_catalog(host: str, workdir: Path, *, bundles: int = 8000, fbc_mb: 
     layer_path = workdir / "configs.tar.gz"
     fbc_bytes = 0
     with tarfile.open(layer_path, "w:gz", compresslevel=6, format=tarfile.PAX_FORMAT) as tar:
-        for name, count in zip(names, counts):
+        for name, count in zip(names, counts, strict=False):
             data = package_json(rng, name, count, host, payload)
             fbc_bytes += len(data)
             info = tarfile.TarInfo(f"configs/{name}/catalog.json")
@@ -139,13 +229,26 @@ def build_big_catalog(host: str, workdir: Path, *, bundles: int = 8000, fbc_mb: 
     base = make_layer({"bin/opm": os.urandom(4 << 20)})
     layers = [_push_bytes(session, host, repo, base, workdir), _push_file(session, host, repo, layer_path)]
     layer_path.unlink()
-    config = json.dumps({"architecture": "amd64", "os": "linux", "config": {"Labels": {CONFIGS_LABEL: "/configs"}},
-                         "rootfs": {"type": "layers", "diff_ids": []}}).encode()
+    config = json.dumps(
+        {
+            "architecture": "amd64",
+            "os": "linux",
+            "config": {"Labels": {CONFIGS_LABEL: "/configs"}},
+            "rootfs": {"type": "layers", "diff_ids": []},
+        }
+    ).encode()
     config_desc = _push_bytes(session, host, repo, config, workdir)
-    manifest = json.dumps({"schemaVersion": 2, "mediaType": OCI_MANIFEST,
-                           "config": {"mediaType": OCI_CONFIG, "digest": config_desc[0], "size": config_desc[1]},
-                           "layers": [{"mediaType": OCI_LAYER_GZIP, "digest": d, "size": s} for d, s in layers]}).encode()
-    resp = session.put(f"http://{host}/v2/{repo}/manifests/{tag}", data=manifest, headers={"Content-Type": OCI_MANIFEST}, timeout=60)
+    manifest = json.dumps(
+        {
+            "schemaVersion": 2,
+            "mediaType": OCI_MANIFEST,
+            "config": {"mediaType": OCI_CONFIG, "digest": config_desc[0], "size": config_desc[1]},
+            "layers": [{"mediaType": OCI_LAYER_GZIP, "digest": d, "size": s} for d, s in layers],
+        }
+    ).encode()
+    resp = session.put(
+        f"http://{host}/v2/{repo}/manifests/{tag}", data=manifest, headers={"Content-Type": OCI_MANIFEST}, timeout=60
+    )
     resp.raise_for_status()
     # two packages to plan for: the largest (the worst case for "load the package") and a small one
     largest = names[max(range(packages), key=lambda i: counts[i])]

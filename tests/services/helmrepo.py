@@ -157,7 +157,7 @@ class _QuietHandler(SimpleHTTPRequestHandler):
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         self.server.requests.append(self.path)  # type: ignore[attr-defined]
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - http.server's signature
+    def log_message(self, format: str, *args: Any) -> None:
         pass
 
 
@@ -182,12 +182,17 @@ class HelmRepo:
     # publishing
     def add(self, *specs: ChartSpec) -> list[RepoEntry]:
         return [
-            self.add_archive(s.name, s.version, build_chart(s), app_version=s.app_version, chart_type=s.chart_type)
-            for s in specs
+            self.add_archive(s.name, s.version, build_chart(s), app_version=s.app_version, chart_type=s.chart_type) for s in specs
         ]
 
     def add_archive(
-        self, name: str, version: str, data: bytes, *, app_version: str = "", chart_type: str = "application",
+        self,
+        name: str,
+        version: str,
+        data: bytes,
+        *,
+        app_version: str = "",
+        chart_type: str = "application",
         filename: str | None = None,
     ) -> RepoEntry:
         """Publish raw archive bytes (possibly hostile or corrupt) under *name*/*version*."""

@@ -18,7 +18,7 @@ def bcrypt_hash(password: str) -> str:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)
-            import crypt  # noqa: PLC0415 - deprecated module, imported only here
+            import crypt
         # cost 4 (the minimum): the registry checks the hash on every request, tests make many
         hashed = crypt.crypt(password, crypt.mksalt(crypt.METHOD_BLOWFISH, rounds=16))
         if hashed and hashed.startswith("$2"):

@@ -91,9 +91,7 @@ def push_blob(host: str, repo: str, data: bytes, auth: tuple[str, str] | None = 
     return digest
 
 
-def push_manifest(
-    host: str, repo: str, ref: str, body: bytes, media_type: str, auth: tuple[str, str] | None = None
-) -> str:
+def push_manifest(host: str, repo: str, ref: str, body: bytes, media_type: str, auth: tuple[str, str] | None = None) -> str:
     resp = requests.put(
         f"http://{host}/v2/{repo}/manifests/{ref}",
         data=body,

@@ -23,7 +23,15 @@ import yaml
 
 from tests.services.catalog import BuiltCatalog, build_catalog, rhdh_like_packages
 from tests.services.demo_content import publish_demo_plugins
-from tests.services.helmrepo import ORCHESTRATOR_INFRA, RHDH, HelmRepo, default_charts, expected_images, push_default_images, start_helm_repo
+from tests.services.helmrepo import (
+    ORCHESTRATOR_INFRA,
+    RHDH,
+    HelmRepo,
+    default_charts,
+    expected_images,
+    push_default_images,
+    start_helm_repo,
+)
 from tests.services.images import PushedImage, push_image
 from tests.services.npmpkg import NpmTarball
 
@@ -65,8 +73,12 @@ class OrchestratorSources:
 
     def discovered_images(self, install: str = "helm") -> set[str]:
         """Images named only in the selected bundles' ConfigMaps (catalog discovery must add them)."""
-        return {ref for package, versions in SELECTED[install].items() for version in versions
-                for ref in self.catalog.bundle(package, version).config_images}
+        return {
+            ref
+            for package, versions in SELECTED[install].items()
+            for version in versions
+            for ref in self.catalog.bundle(package, version).config_images
+        }
 
     def undiscovered_images(self) -> set[str]:
         """ConfigMap images of bundles no flow selects (must never be mirrored)."""
@@ -102,20 +114,30 @@ def write_orchestrator_profile(sources: OrchestratorSources, path: Path, name: s
         "ocp": "4.19",
         "mirror": {
             "additionalImages": [{"name": sources.additional.ref}],
-            "operators": [{
-                "catalog": f"{sources.registry_host}/{CATALOG_REPO}:v{{ocp}}",
-                "packages": [
-                    {"name": "logic-operator-rhel8",
-                     "channels": [{"name": "alpha", "minVersion": "1.36.0", "maxVersion": "1.36.0"}]},
-                    {"name": "serverless-operator",
-                     "channels": [{"name": "stable", "minVersion": "1.36.0", "maxVersion": "1.36.1"}]},
-                ],
-            }],
-            "helm": {"repositories": [{
-                "name": "openshift-charts",
-                "url": sources.helm.url,
-                "charts": [{"name": chart, "version": CHART_VERSION} for chart in CHARTS],
-            }]},
+            "operators": [
+                {
+                    "catalog": f"{sources.registry_host}/{CATALOG_REPO}:v{{ocp}}",
+                    "packages": [
+                        {
+                            "name": "logic-operator-rhel8",
+                            "channels": [{"name": "alpha", "minVersion": "1.36.0", "maxVersion": "1.36.0"}],
+                        },
+                        {
+                            "name": "serverless-operator",
+                            "channels": [{"name": "stable", "minVersion": "1.36.0", "maxVersion": "1.36.1"}],
+                        },
+                    ],
+                }
+            ],
+            "helm": {
+                "repositories": [
+                    {
+                        "name": "openshift-charts",
+                        "url": sources.helm.url,
+                        "charts": [{"name": chart, "version": CHART_VERSION} for chart in CHARTS],
+                    }
+                ]
+            },
         },
         "npm": {"registry": sources.npm_registry, "packages": list(sources.npm_specs)},
     }

@@ -34,9 +34,7 @@ def start_registry(workdir: Path, htpasswd: Path | None = None) -> LocalRegistry
     """Start a registry storing blobs under *workdir*; with *htpasswd*, basic auth is required."""
     binary = REGISTRY_BIN if os.path.exists(REGISTRY_BIN) else shutil.which("docker-registry")
     if not binary:
-        raise ServiceUnavailable(
-            "docker-registry is not installed; run scripts/test.sh (it installs the Debian package)"
-        )
+        raise ServiceUnavailable("docker-registry is not installed; run scripts/test.sh (it installs the Debian package)")
     port = free_port()
     workdir.mkdir(parents=True, exist_ok=True)
     config: dict[str, object] = {
