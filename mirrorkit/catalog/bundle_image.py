@@ -20,7 +20,6 @@ Where references are collected, per YAML/JSON document under `manifests/`:
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -30,7 +29,6 @@ import yaml
 
 from mirrorkit.errors import InputError
 from mirrorkit.oci.layers import FileLimits, merged_paths, normalise_member, read_files
-from mirrorkit.oci.manifest import Manifest
 from mirrorkit.oci.platform import Platform
 from mirrorkit.oci.reference import ImageReference, is_image_reference
 
@@ -43,8 +41,6 @@ PACKAGE_ANNOTATION = "operators.operatorframework.io.bundle.package.v1"
 #: Image labels (set by `opm` / operator-sdk) that say where a bundle keeps its files.
 MANIFESTS_LABEL = "operators.operatorframework.io.bundle.manifests.v1"
 METADATA_LABEL = "operators.operatorframework.io.bundle.metadata.v1"
-#: An image config is small JSON; a larger one is not read for labels.
-MAX_CONFIG_BYTES = 1024 * 1024
 YAML_SUFFIXES = (".yaml", ".yml", ".json")
 #: Strings visited per ConfigMap value: YAML aliases can make a small document huge to walk.
 MAX_NODES = 200_000
@@ -104,7 +100,7 @@ def inspect_bundle(
     """Read the bundle image *ref* (via an :class:`~mirrorkit.oci.client.OciClient`) and collect its images."""
     image = ref if isinstance(ref, ImageReference) else ImageReference.parse(ref)
     manifest = client.get_manifest(image, platform=platform)
-    labels = _config_labels(client, manifest)
+    labels = client.config_labels(manifest)
     manifests_dir = _label_dir(labels, MANIFESTS_LABEL, MANIFESTS)
     metadata_dir = _label_dir(labels, METADATA_LABEL, METADATA)
     files = read_files(client, manifest, (manifests_dir, metadata_dir), limits)
@@ -124,21 +120,6 @@ def inspect_bundle(
         images=images,
         warnings=warnings,
     )
-
-
-def _config_labels(client: Any, manifest: Manifest) -> dict[str, str]:
-    """The image config's `config.Labels` (verified like every blob); {} when absent or unreadable."""
-    config = manifest.config
-    if config is None or config.size > MAX_CONFIG_BYTES:
-        return {}
-    with client.open_blob(manifest.name, config) as reader:
-        raw = reader.read()
-    try:
-        data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        return {}
-    labels = data.get("config", {}).get("Labels") if isinstance(data, dict) and isinstance(data.get("config"), dict) else None
-    return {str(k): str(v) for k, v in labels.items()} if isinstance(labels, dict) else {}
 
 
 def _label_dir(labels: Mapping[str, str], label: str, default: str) -> str:

@@ -34,7 +34,6 @@ from mirrorkit.oci.reference import ImageReference
 log = logging.getLogger(__name__)
 
 CONFIGS_LABEL = "operators.operatorframework.io.index.configs.v1"
-MAX_CONFIG_BYTES = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -67,23 +66,6 @@ class Catalog:
     skipped_files: int = 0
 
 
-def image_labels(client: Any, manifest: Manifest) -> dict[str, str]:
-    """`config.Labels` of an image (the config blob is verified like every blob)."""
-    config = manifest.config
-    if config is None or config.size > MAX_CONFIG_BYTES:
-        return {}
-    import json
-
-    with client.open_blob(manifest.name, config) as reader:
-        raw = reader.read()
-    try:
-        data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        return {}
-    labels = data.get("config", {}).get("Labels") if isinstance(data, dict) and isinstance(data.get("config"), dict) else None
-    return {str(k): str(v) for k, v in labels.items()} if isinstance(labels, dict) else {}
-
-
 def read_catalog(
     client: Any,
     ref: str,
@@ -101,7 +83,7 @@ def read_catalog(
     image = ImageReference.parse(ref)
     try:
         manifest = client.get_manifest(image, platform=platform)
-        labels = image_labels(client, manifest)
+        labels = client.config_labels(manifest)
     except MirrorkitError as exc:
         raise type(exc)(f"cannot read operator catalog {ref}: {exc.what}", exc.why, exc.hint) from None
     label = labels.get(CONFIGS_LABEL, "").strip()

@@ -21,6 +21,7 @@ credentials when there are any, anonymously otherwise) and caches it per reposit
 from __future__ import annotations
 
 import ipaddress
+import json
 import logging
 import warnings
 from collections.abc import Callable, Iterator
@@ -43,6 +44,8 @@ from mirrorkit.oci.reference import ImageReference
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+#: An image config is a few KiB; a bigger one is not read for its labels.
+MAX_CONFIG_BYTES = 1024 * 1024
 
 RefLike = ImageReference | str
 
@@ -201,6 +204,22 @@ class OciClient:
             return True
 
         return self._call(image, "HEAD", f"manifests/{image.reference}", head, headers={"Accept": ACCEPT}, what=f"check {image}")
+
+    def config_labels(self, manifest: Manifest) -> dict[str, str]:
+        """The image config's ``config.Labels`` (the config blob verified like every blob); ``{}`` when
+        the image has no config, it is larger than :data:`MAX_CONFIG_BYTES` or not a JSON object."""
+        config = manifest.config
+        if config is None or config.size > MAX_CONFIG_BYTES:
+            return {}
+        with self.open_blob(manifest.name, config) as reader:
+            raw = reader.read()
+        try:
+            data = json.loads(raw)
+        except (ValueError, UnicodeDecodeError):
+            return {}
+        section = data.get("config") if isinstance(data, dict) else None
+        labels = section.get("Labels") if isinstance(section, dict) else None
+        return {str(k): str(v) for k, v in labels.items()} if isinstance(labels, dict) else {}
 
     def open_blob(self, ref: RefLike, descriptor: Descriptor) -> VerifiedReader:
         """A file-like stream of the blob *descriptor* names, verified against its digest and size.
