@@ -34,7 +34,7 @@ class Settled:
 
     profile: str
     config: ImageSetConfig
-    plan: Plan | None
+    plan: Plan
     added_images: tuple[str, ...] = ()
     npm_specs: tuple[str, ...] = ()
     npm_registry: str = ""
@@ -111,10 +111,10 @@ def settle(
             raise InputError("--ocp applies to profiles only", hint="write the catalog tag into your ImageSetConfiguration")
         base, added = ImageSetConfig.load(config), ()
         name, npm, registry, source = "", (), "", str(config)
-    plan = None
+    assert base.mirror is not None
+    # without operators the plan reads nothing (it lists the additional images)
+    plan = build_plan(base.mirror, client, platform=platform, discover=discover, progress=progress)
     if base.operators:
-        assert base.mirror is not None
-        plan = build_plan(base.mirror, client, platform=platform, discover=discover, progress=progress)
         base, discovered = _with_discovered(base, plan)
         for ref in discovered:
             origin = plan.classify(ref)

@@ -115,3 +115,28 @@ def test_catalog_without_label_and_unreachable(cli_run, registry, tmp_path) -> N
 def test_usage(cli_run, tmp_path) -> None:
     code, _, err = cli_run("plan")
     assert code == 2 and "exactly one of --profile or --config" in err
+
+
+def test_plan_follows_the_install_flow_like_pack(cli_run, built, tmp_path) -> None:
+    """--install operator adds the RHDH Operator (package rhdh, channel fast-<release>) as pack does."""
+    profile = tmp_path / "flow.yaml"
+    profile.write_text(f"""apiVersion: mirrorkit/v1
+kind: Profile
+name: flow
+description: test
+release: "1.8"
+ocp: "4.19"
+mirror:
+  operators:
+  - catalog: {built.host}/{built.repo}:v{{ocp}}
+    packages:
+    - name: logic-operator-rhel8
+      channels: [{{name: alpha}}]
+""")
+    code, out, err = cli_run("plan", "--profile", profile, "--no-tls-verify", "--no-discover", "--json")
+    assert code == 0, err
+    assert {i["package"] for i in json.loads(out)["images"] if i["kind"] == "operator"} == {"logic-operator-rhel8"}
+    code, out, err = cli_run("plan", "--profile", profile, "--install", "operator", "--no-tls-verify", "--no-discover", "--json")
+    assert code == 0, err
+    rhdh = {i["bundle"] for i in json.loads(out)["images"] if i["package"] == "rhdh"}
+    assert rhdh == {"rhdh.v1.8.1"}  # the head of fast-1.8

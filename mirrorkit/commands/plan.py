@@ -15,9 +15,8 @@ from typing import Any
 import click
 
 from mirrorkit.commands.bundle_images import make_client, registry_options
-from mirrorkit.errors import InputError
-from mirrorkit.imageset import ImageSetConfig, InvalidConfiguration
-from mirrorkit.imageset.model import Mirror
+from mirrorkit.commands.imageset import install_option
+from mirrorkit.imageset import InvalidConfiguration
 
 
 @click.command("plan")
@@ -28,11 +27,12 @@ from mirrorkit.imageset.model import Mirror
 @click.option(
     "--ocp", metavar="X.Y", help="OpenShift version the operator catalog follows (profiles only; default: the profile's)."
 )
+@install_option
 @click.option(
     "--discover/--no-discover",
     default=True,
     show_default=True,
-    help="Inspect each selected bundle image for images outside its relatedImages.",
+    help="Inspect each selected bundle image (and a profile's bundleImages) for images outside its relatedImages.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
@@ -41,6 +41,7 @@ def plan(
     profile: str | None,
     config: Path | None,
     ocp: str | None,
+    install: str,
     discover: bool,
     as_json: bool,
     quiet: bool,
@@ -48,21 +49,32 @@ def plan(
     tls_verify: bool,
     platform: str | None,
 ) -> None:
-    """Show every image pack will carry (catalog, operator bundle, related, discovered, additional), before mirroring."""
-    from mirrorkit.catalog import build_plan
+    """Show every image pack will carry (catalog, operator bundle, related, discovered, additional), before mirroring.
+
+    It settles the configuration exactly as pack does (same profile flow, same discovery), so what it
+    prints is what pack will follow."""
     from mirrorkit.oci.platform import Platform
+    from mirrorkit.settle import settle
 
     if (profile is None) == (config is None):
         raise click.UsageError("pass exactly one of --profile or --config")
+    wanted = Platform.parse(platform) if platform else None
     try:
-        mirror, npm, npm_registry, source = _load(profile, config, ocp)
+        settled = settle(
+            client=make_client(authfile, tls_verify),
+            profile=profile,
+            config=config,
+            ocp=ocp,
+            install=install,
+            inspect_bundles=discover,
+            platform=wanted,
+            progress=not quiet and not as_json,
+        )
     except InvalidConfiguration as exc:
         for line in exc.lines():
             click.echo(line, err=True)
         raise click.exceptions.Exit(exc.exit_code) from None
-    wanted = Platform.parse(platform) if platform else None
-    client = make_client(authfile, tls_verify)
-    result = build_plan(mirror, client, platform=wanted, discover=discover, progress=not quiet and not as_json)
+    result, npm, npm_registry, source = settled.plan, settled.npm_specs, settled.npm_registry, settled.source
     if as_json:
         doc = result.to_json()
         doc["source"] = source
@@ -72,18 +84,6 @@ def plan(
     for warning in result.warnings:
         click.echo(f"mirrorkit: warning: {warning}", err=True)
     click.echo(render_text(result, npm, npm_registry, source), nl=False)
-
-
-def _load(profile: str | None, config: Path | None, ocp: str | None) -> tuple[Mirror, tuple[str, ...], str, str]:
-    if config is not None:
-        if ocp is not None:
-            raise InputError("--ocp applies to profiles only", None, "write the catalog tag into your ImageSetConfiguration")
-        loaded = ImageSetConfig.load(config)
-        return loaded.mirror or Mirror(), (), "", str(config)
-    from mirrorkit.imageset.profiles import load_profile
-
-    found = load_profile(profile or "")
-    return found.mirror_for(ocp), tuple(found.npm_packages), found.npm_registry, f"profile {found.name} ({found.source})"
 
 
 def render_text(result: Any, npm: Sequence[str], npm_registry: str, source: str) -> str:
