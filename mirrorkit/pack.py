@@ -48,7 +48,7 @@ from mirrorkit.oci.client import OciClient
 from mirrorkit.oci.manifest import Manifest as ImageManifest
 from mirrorkit.oci.reference import ImageReference
 from mirrorkit.ocmirror import MirrorToDiskOptions, OcMirror, dry_run, find_oc_mirror, mirror_to_disk, raise_for_result
-from mirrorkit.provenance import chart_archives, label, rebuilt_catalogs, reuse_key
+from mirrorkit.provenance import Labeller, chart_archives, rebuilt_catalogs, reuse_key
 from mirrorkit.settle import settle
 from mirrorkit.steps import Steps
 
@@ -200,6 +200,8 @@ def _image_entries(mapping: Sequence[tuple[str, str]], client: OciClient, jobs: 
     resolved to digests. A catalog's source keeps the source catalog's digest: the entry's own digest
     becomes the rebuilt catalog's after mirror-to-disk (:func:`mirrorkit.provenance.rebuilt_catalogs`)."""
 
+    label = Labeller(plan.config, plan.catalog_plan)
+
     def entry(pair: tuple[str, str]) -> ImageEntry:
         source, destination = pair
         src = ImageReference.parse(source)
@@ -207,7 +209,7 @@ def _image_entries(mapping: Sequence[tuple[str, str]], client: OciClient, jobs: 
         digest = src.digest or dst.digest or client.resolve_digest(src)
         # The digest is recorded on its own; the source keeps its tag when the plan had one.
         source_name = f"{src.name}:{src.tag}" if src.tag else src.name
-        return label(ImageEntry(source=source_name, digest=digest, destination=dst.repository), plan.config, plan.catalog_plan)
+        return label(ImageEntry(source=source_name, digest=digest, destination=dst.repository))
 
     with ThreadPoolExecutor(max_workers=max(1, min(jobs, 8)), thread_name_prefix="resolve") as pool:
         return tuple(sorted(set(pool.map(entry, mapping))))

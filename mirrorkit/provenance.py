@@ -22,40 +22,41 @@ from pathlib import Path
 
 from mirrorkit.bundle.manifest import ImageEntry
 from mirrorkit.catalog import Plan
-from mirrorkit.errors import MirrorError, MirrorkitError
+from mirrorkit.catalog.discover import canonical
+from mirrorkit.errors import MirrorError
 from mirrorkit.imageset import ImageSetConfig
-from mirrorkit.oci.reference import ImageReference
+from mirrorkit.oci.reference import ImageReference, last_path_element
 
 _DIGEST = re.compile(r"^(sha256:)?([0-9a-f]{64})$")
 
 
-def _canonical(ref: str) -> str:
-    try:
-        return str(ImageReference.parse(ref.removeprefix("docker://")))
-    except MirrorkitError:
-        return ref
+class Labeller:
+    """Labels entries from *config* and *plan* (see the module docstring); what every entry is
+    compared with (the additional images, the catalogs) is worked out once, not per image."""
 
+    def __init__(self, config: ImageSetConfig, plan: Plan | None) -> None:
+        self.config, self.plan = config, plan
+        self.additional = {canonical(ref) for ref in config.additional_images}
+        self.catalogs = {ImageReference.parse(op.catalog or "").name for op in config.operators if op.catalog}
 
-def label(entry: ImageEntry, config: ImageSetConfig, plan: Plan | None) -> ImageEntry:
-    """*entry* with its kind and provenance (see the module docstring)."""
-    name = ImageReference.parse(entry.source).name
-    found = None
-    if plan is not None:  # the plan knows operator images by digest: the source may have lost it to a tag
-        found = plan.classify(entry.source) or plan.classify(f"{name}@{entry.digest}")
-    if found is not None:
-        labelled = dataclasses.replace(
-            entry, kind=found.kind, package=found.package or "", version=found.version or "", bundle=found.bundle or ""
-        )
-        return _catalog_source(labelled, config) if found.kind == "catalog" else labelled
-    additional = {_canonical(ref) for ref in config.additional_images}
-    if _canonical(entry.source) in additional or any(a.startswith(name + "@") for a in additional):
-        return dataclasses.replace(entry, kind="additional")
-    catalogs = {ImageReference.parse(op.catalog or "").name for op in config.operators if op.catalog}
-    if name in catalogs:
-        return _catalog_source(dataclasses.replace(entry, kind="catalog"), config)
-    if config.helm is not None:
-        return dataclasses.replace(entry, kind="helm")
-    return dataclasses.replace(entry, kind="operator" if config.operators else "additional")
+    def __call__(self, entry: ImageEntry) -> ImageEntry:
+        """*entry* with its kind and provenance."""
+        name = ImageReference.parse(entry.source).name
+        found = None
+        if self.plan is not None:  # the plan knows operator images by digest: the source may have lost it to a tag
+            found = self.plan.classify(entry.source) or self.plan.classify(f"{name}@{entry.digest}")
+        if found is not None:
+            labelled = dataclasses.replace(
+                entry, kind=found.kind, package=found.package or "", version=found.version or "", bundle=found.bundle or ""
+            )
+            return _catalog_source(labelled, self.config) if found.kind == "catalog" else labelled
+        if canonical(entry.source) in self.additional or any(a.startswith(name + "@") for a in self.additional):
+            return dataclasses.replace(entry, kind="additional")
+        if name in self.catalogs:
+            return _catalog_source(dataclasses.replace(entry, kind="catalog"), self.config)
+        if self.config.helm is not None:
+            return dataclasses.replace(entry, kind="helm")
+        return dataclasses.replace(entry, kind="operator" if self.config.operators else "additional")
 
 
 def _catalog_source(entry: ImageEntry, config: ImageSetConfig) -> ImageEntry:
@@ -73,10 +74,6 @@ def _catalog_source(entry: ImageEntry, config: ImageSetConfig) -> ImageEntry:
     return dataclasses.replace(entry, source=f"{source.name}{':' + tag if tag else ''}@{source.digest or entry.digest}")
 
 
-def _catalog_repo(ref: str) -> str:
-    return ImageReference.parse(ref).repository.rsplit("/", 1)[-1]
-
-
 def rebuilt_catalogs(entries: Sequence[ImageEntry], config: ImageSetConfig, working_dir: Path) -> tuple[ImageEntry, ...]:
     """*entries* with each filtered catalog's digest replaced by the digest of the image oc-mirror rebuilt.
 
@@ -90,7 +87,7 @@ def rebuilt_catalogs(entries: Sequence[ImageEntry], config: ImageSetConfig, work
             out.append(entry)
             continue
         source_digest = ImageReference.parse(entry.source).digest or entry.digest
-        folder = working_dir / "operator-catalogs" / _catalog_repo(entry.source)
+        folder = working_dir / "operator-catalogs" / last_path_element(entry.source)
         candidates = sorted(
             folder.glob(f"{source_digest.removeprefix('sha256:')}/filtered-catalogs/*/digest"), key=lambda p: p.stat().st_mtime_ns
         )

@@ -22,10 +22,10 @@ from pathlib import Path
 from typing import Any
 
 from mirrorkit.catalog import Plan, build_plan
+from mirrorkit.catalog.discover import canonical
 from mirrorkit.errors import InputError
 from mirrorkit.imageset import ImageSetConfig, build_imageset
 from mirrorkit.imageset.model import AdditionalImage
-from mirrorkit.oci.reference import ImageReference
 
 
 @dataclass(frozen=True)
@@ -41,20 +41,11 @@ class Settled:
     source: str = ""
 
 
-def _canonical(ref: str) -> str:
-    return str(ImageReference.parse(ref, require_registry=True))
-
-
 def _with_discovered(config: ImageSetConfig, plan: Plan) -> tuple[ImageSetConfig, tuple[str, ...]]:
     mirror = config.mirror
     assert mirror is not None  # a loaded or built configuration always has one
-    present = set()
-    for image in mirror.additional_images or ():
-        try:
-            present.add(_canonical(image.name or ""))
-        except InputError:
-            continue
-    added = sorted({i.ref for i in plan.discovered_additional() if _canonical(i.ref) not in present})
+    present = {canonical(image.name or "") for image in mirror.additional_images or ()}
+    added = sorted({i.ref for i in plan.discovered_additional() if canonical(i.ref) not in present})
     if not added:
         return config, ()
     images = (*(mirror.additional_images or ()), *(AdditionalImage(name=ref) for ref in added))

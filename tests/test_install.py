@@ -159,3 +159,12 @@ def test_charts_are_handed_out_only_when_their_bytes_match_the_manifest(tmp_path
     with pytest.raises(BundleError, match="changed after the bundle was verified"):
         hand_out_charts(bundle, manifest, out)
     assert not any((out / "charts").glob("*.tgz")) and not any((out / "charts").glob(".*.part"))
+
+
+def test_catalog_sources_are_matched_by_the_catalogs_last_path_element_even_with_a_registry_port():
+    from mirrorkit.oci.reference import last_path_element
+
+    assert last_path_element("registry.redhat.io/redhat/redhat-operator-index:v4.19") == "redhat-operator-index"
+    assert last_path_element("127.0.0.1:5000/redhat/redhat-operator-index") == "redhat-operator-index"
+    assert last_path_element("127.0.0.1:5000/redhat/redhat-operator-index@" + D) == "redhat-operator-index"
+    assert last_path_element("my/target-catalog") == "target-catalog"

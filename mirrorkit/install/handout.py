@@ -17,6 +17,7 @@ from mirrorkit.bundle.manifest import IMAGE_KINDS, ImageEntry, Manifest
 from mirrorkit.errors import MirrorkitError
 from mirrorkit.fsutil import atomic_write_text
 from mirrorkit.install.runbook import InstallContext, OperatorInstall, render_runbook
+from mirrorkit.oci.reference import last_path_element
 from mirrorkit.ocmirror.result import ClusterResource
 from mirrorkit.semver import Version
 
@@ -67,7 +68,7 @@ def _operators(manifest: Manifest, resources: Sequence[ClusterResource], output:
             by_package.setdefault(image.package, []).append(image)
     found = []
     for operator in config.operators:
-        repo = (operator.target_catalog or operator.catalog or "").split("@", 1)[0].rsplit(":", 1)[0].rsplit("/", 1)[-1]
+        repo = last_path_element(operator.target_catalog or operator.catalog or "")
         source = next((s for s in sources if s.startswith(f"cs-{repo}-")), sources[0] if sources else "")
         for package in operator.packages or ():
             name = package.name or ""

@@ -106,6 +106,13 @@ class ImageReference:
         return text
 
 
+def last_path_element(ref: str) -> str:
+    """The repository's last path element of *ref* (a reference or a bare repository path), without
+    tag or digest: ``redhat-operator-index`` from ``registry.redhat.io/redhat/redhat-operator-index:v4.19``
+    (oc-mirror names catalog folders and CatalogSources after it). A registry port is not a tag."""
+    return ref.split("@", 1)[0].rsplit("/", 1)[-1].split(":", 1)[0]
+
+
 def is_image_reference(text: str) -> bool:
     """True when *text* is a fully qualified image reference with a tag or digest.
 
