@@ -17,7 +17,7 @@ from cyclonedx.schema import OutputFormat, SchemaVersion
 from cyclonedx.validation import make_schemabased_validator
 
 from mirrorkit.bundle import ImageEntry, Manifest, NpmPackage, generate_keypair, layout, reassemble, seal_bundle, verify_bundle
-from mirrorkit.bundle.sbom import check_sbom, expected_components, serial_number
+from mirrorkit.bundle.sbom import check_sbom, content_manifest, expected_components, serial_number
 from mirrorkit.npm.index import IndexEntry, NpmIndex, write_index
 from mirrorkit.report.model import Status
 
@@ -400,16 +400,7 @@ def test_sbom_that_is_not_cyclonedx_is_refused(bundle: Path):
 
 def test_bundle_sealed_before_sboms_gets_a_warning_not_a_failure(bundle: Path):
     m = manifest_of(bundle)
-    old = Manifest(
-        m.created,
-        m.mirrorkit_version,
-        m.oc_mirror_version,
-        m.profile,
-        m.imageset_config,
-        tuple(f for f in m.files if f.path != layout.SBOM),
-        m.npm,
-        m.images,
-    )
+    old = content_manifest(m)  # as sealed before bundles carried an SBOM
     (bundle / layout.SBOM).unlink()
     [item] = check_sbom(bundle, old)
     assert item.status is Status.WARNING and "re-pack" in item.detail
@@ -447,16 +438,7 @@ def test_cli_refuses_a_tampered_sbom_an_unsigned_manifest_and_output_inside_the_
 
 def test_cli_on_a_bundle_without_sbom_says_to_repack(cli_run, bundle: Path):
     m = manifest_of(bundle)
-    old = Manifest(
-        m.created,
-        m.mirrorkit_version,
-        m.oc_mirror_version,
-        m.profile,
-        m.imageset_config,
-        tuple(f for f in m.files if f.path != layout.SBOM),
-        m.npm,
-        m.images,
-    )
+    old = content_manifest(m)  # as sealed before bundles carried an SBOM
     (bundle / layout.MANIFEST).write_bytes(old.to_bytes())
     code, _, err = cli_run("sbom", bundle)
     assert code == 1 and "carries no sbom.cdx.json" in err and "Re-pack" in err
