@@ -34,7 +34,7 @@ from mirrorkit import __version__
 from mirrorkit.bundle import layout
 from mirrorkit.bundle.build import check_free_space, hash_payload, scan, seal_bundle
 from mirrorkit.bundle.hashcache import HashCache, default_cache_file
-from mirrorkit.bundle.manifest import IMAGE_KINDS, FileEntry, ImageEntry, Manifest, NpmPackage, utc_now
+from mirrorkit.bundle.manifest import FileEntry, ImageEntry, Manifest, NpmPackage, count_kinds, utc_now
 from mirrorkit.bundle.signing import fingerprint, load_private_key
 from mirrorkit.catalog import Plan as CatalogPlan
 from mirrorkit.catalog import compare_mapping
@@ -117,7 +117,7 @@ class PackResult:
             "added_images": list(self.added_images),
             "removed_stale": list(self.removed_stale),
             "signed_by": self.signer,
-            "images_by_kind": {k: sum(1 for i in self.manifest.images if i.kind == k) for k in IMAGE_KINDS},
+            "images_by_kind": count_kinds(self.manifest.images),
             "warnings": list(self.warnings),
         }
 
@@ -476,7 +476,7 @@ def _resolve_images(run: _Run, mapping: Sequence[tuple[str, str]]) -> tuple[tupl
     catalog plan disagree; both are told to the user before anything is copied."""
     plan = run.plan
     images = _image_entries(mapping, run.client, run.opts.jobs, plan)
-    kinds = ", ".join(f"{sum(1 for i in images if i.kind == k)} {k}" for k in IMAGE_KINDS if any(i.kind == k for i in images))
+    kinds = ", ".join(f"{n} {kind}" for kind, n in count_kinds(images).items() if n)
     run.say(f"plan: {len(images)} images ({kinds or 'none'}), {len(plan.npm_specs)} npm packages")
     warnings = _plan_disagreements(plan, mapping, images)
     for warning in warnings:

@@ -15,6 +15,7 @@ import datetime as _dt
 import hashlib
 import json
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -62,6 +63,14 @@ class NpmPackage:
 #: What brought an image into the bundle: the ImageSetConfiguration section (``additional``,
 #: ``operator``, ``helm``) or the rebuilt operator ``catalog`` image itself.
 IMAGE_KINDS = ("additional", "operator", "helm", "catalog")
+
+
+def count_kinds(images: Iterable[ImageEntry]) -> dict[str, int]:
+    """How many of *images* are of each kind, in :data:`IMAGE_KINDS` order (every kind listed)."""
+    counts = dict.fromkeys(IMAGE_KINDS, 0)
+    for image in images:
+        counts[image.kind] += 1
+    return counts
 
 
 @dataclass(frozen=True, order=True)

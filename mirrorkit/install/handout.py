@@ -7,13 +7,12 @@ disk-to-mirror run wrote; nothing is fetched.
 from __future__ import annotations
 
 import shutil
-from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
 from mirrorkit.bundle import layout
 from mirrorkit.bundle.hashing import copy_checked
-from mirrorkit.bundle.manifest import IMAGE_KINDS, ImageEntry, Manifest
+from mirrorkit.bundle.manifest import ImageEntry, Manifest, count_kinds
 from mirrorkit.errors import MirrorkitError
 from mirrorkit.fsutil import atomic_write_text
 from mirrorkit.install.runbook import InstallContext, OperatorInstall, render_runbook
@@ -94,7 +93,6 @@ def install_context(
 
     files = {rel(p) for p in written}
     resource_files = sorted({rel(output / "cluster-resources" / r.path.name) for r in resources})
-    kinds = Counter(i.kind for i in manifest.images)
     return InstallContext(
         profile=manifest.profile,
         manifest_sha256=manifest.sha256(),
@@ -107,7 +105,7 @@ def install_context(
         charts=tuple(sorted(f for f in files if f.startswith(layout.CHARTS_DIR + "/"))),
         values_file="values.yaml" if "values.yaml" in files else "",
         configmap_file="dynamic-plugins.yaml" if "dynamic-plugins.yaml" in files else "",
-        image_counts=tuple((k, kinds[k]) for k in IMAGE_KINDS if kinds[k]),
+        image_counts=tuple((kind, n) for kind, n in count_kinds(manifest.images).items() if n),
         npm_packages=len(manifest.npm),
     )
 
