@@ -3,6 +3,9 @@
 #   - Debian packages: docker-registry (a real OCI registry), skopeo (real image copies)
 #   - a virtualenv in .cache/venv with mirrorkit installed editable, plus its test extra
 #   - Verdaccio 5.x (a real npm server) in .cache/services
+#   - the real Go tools pinned in scripts/tools.env (helm, opm, oc-mirror), built from the Go module
+#     proxy into .cache/bin/; a tool the proxy refuses is recorded once and reported, not retried
+#     (set MIRRORKIT_RETRY_TOOLS=1 to ask again)
 # Everything lands in .cache/ (git ignores it) except the Debian packages.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -47,4 +50,62 @@ if [ ! -e "$SERVICES/node_modules/verdaccio/bin/verdaccio" ] || [ "$(cat "$SERVI
   (cd "$SERVICES" && npm install --no-audit --no-fund --loglevel=error >/dev/null)
   echo "$stamp_npm" > "$SERVICES/.stamp"
 fi
+# 4. The real Go tools, pinned in scripts/tools.env. Each is built in a throw-away module of its own
+#    (go get the pinned version, go build its main package) so that `go install pkg@version`'s
+#    module-list look-up, which the proxy may refuse, is never needed. A stamp records what was built.
+# shellcheck source=tools.env
+. scripts/tools.env
+BIN=$CACHE/bin
+mkdir -p "$BIN"
+tool_status=()
+build_tool() {  # NAME MODULE VERSION PACKAGE TAGS LDFLAGS REQUIRED(yes|no)
+  local name=$1 module=$2 version=$3 package=$4 tags=$5 ldflags=$6 required=$7
+  local want="$module@$version tags=[$tags]"
+  local stamp=$BIN/.$name.stamp refused=$BIN/.$name.refused
+  if [ -x "$BIN/$name" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$want" ]; then
+    return 0
+  fi
+  if [ "$required" = no ] && [ -z "${MIRRORKIT_RETRY_TOOLS:-}" ] && [ "$(head -1 "$refused" 2>/dev/null)" = "$want" ]; then
+    tool_status+=("$name: not built, $(sed -n 2p "$refused")")
+    return 0
+  fi
+  if ! command -v go >/dev/null 2>&1; then
+    say "ERROR: go is not on PATH; install Go 1.26 (https://go.dev/doc/install) to build $name"
+    exit 1
+  fi
+  local mod=$CACHE/gotools/$name log
+  log=$CACHE/gotools/$name.log
+  rm -rf "$mod" && mkdir -p "$mod"
+  say "building $name $version from the Go module proxy ($package)"
+  if ! (cd "$mod" && go mod init "mirrorkit.local/tools/$name" && GOFLAGS=-mod=mod go get "$module@$version") >"$log" 2>&1; then
+    local why
+    why=$(grep -m1 -E '403|404|410|not available|unknown revision' "$log" | sed 's/^[[:space:]]*//' || true)
+    [ -n "$why" ] || why=$(tail -1 "$log")
+    if [ "$required" = yes ]; then
+      say "ERROR: cannot fetch $module@$version: $why (full log: $log)"
+      exit 1
+    fi
+    printf '%s\n%s\n' "$want" "the Go module proxy refused $module@$version: $why" >"$refused"
+    tool_status+=("$name: not built, the Go module proxy refused $module@$version: $why")
+    return 0
+  fi
+  if ! (cd "$mod" && CGO_ENABLED=0 go build -trimpath -tags "$tags" -ldflags "$ldflags" -o "$BIN/$name.part" "$package") >>"$log" 2>&1; then
+    say "ERROR: building $name failed; last lines of $log:"
+    tail -20 "$log" >&2
+    exit 1
+  fi
+  mv -f "$BIN/$name.part" "$BIN/$name"
+  echo "$want" >"$stamp"
+  rm -f "$refused"
+}
+build_tool helm "$HELM_MODULE" "$HELM_VERSION" "$HELM_PACKAGE" "" \
+  "-s -w -X helm.sh/helm/v3/internal/version.version=$HELM_VERSION" yes
+build_tool opm "$OPM_MODULE" "$OPM_VERSION" "$OPM_PACKAGE" "json1 containers_image_openpgp" \
+  "-s -w -X github.com/operator-framework/operator-registry/cmd/opm/version.opmVersion=$OPM_VERSION" yes
+build_tool oc-mirror "$OC_MIRROR_MODULE" "$OC_MIRROR_VERSION" "$OC_MIRROR_PACKAGE" "$OC_MIRROR_TAGS" "-s -w" no
+[ -x "$BIN/helm" ] && tool_status+=("helm: $("$BIN/helm" version --short 2>&1)")
+[ -x "$BIN/opm" ] && tool_status+=("opm: $("$BIN/opm" version 2>&1 | head -1)")
+[ -x "$BIN/oc-mirror" ] && tool_status+=("oc-mirror: $("$BIN/oc-mirror" version --v2 2>&1 | tail -1)")
+
 say "ready: $("$VENV/bin/mirrorkit" --version), skopeo $(skopeo --version | awk '{print $3}'), verdaccio $(node -p "require('$SERVICES/node_modules/verdaccio/package.json').version")"
+for line in "${tool_status[@]}"; do say "  $line"; done

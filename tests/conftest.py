@@ -15,9 +15,15 @@ import pytest
 
 from tests.services.process import ServiceUnavailable
 from tests.services.registry import LocalRegistry, start_registry
+from tests.services.tools import BIN as TOOLS_BIN
+from tests.services.tools import find_tool
 from tests.services.verdaccio import LocalVerdaccio, start_verdaccio
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+# The real tools setup.sh built (helm, opm) come first on PATH, so that everything the tests start
+# (mirrorkit itself, the oc-mirror test double) runs the same pinned binaries a user would install.
+os.environ["PATH"] = f"{TOOLS_BIN}{os.pathsep}{os.environ.get('PATH', '')}"
 
 
 def service_missing(reason: str) -> None:
@@ -84,6 +90,26 @@ def skopeo() -> str:
     if not path:
         service_missing("skopeo is not installed; run scripts/test.sh (it installs the Debian package)")
     return str(path)
+
+
+def _real_tool(name: str) -> Path:
+    path = find_tool(name)
+    if path is None:
+        service_missing(f"{name} is not installed; run scripts/setup.sh (it builds the version pinned in scripts/tools.env)")
+    assert path is not None
+    return path
+
+
+@pytest.fixture(scope="session")
+def helm_bin() -> Path:
+    """The real helm (scripts/tools.env pins it); mirrorkit plan and the double render charts with it."""
+    return _real_tool("helm")
+
+
+@pytest.fixture(scope="session")
+def opm_bin() -> Path:
+    """The real opm: every catalog the tests build must pass `opm validate`."""
+    return _real_tool("opm")
 
 
 @pytest.fixture
