@@ -150,6 +150,7 @@ def _settle_plan(opts: PackOptions, client: OciClient, say: Callable[[str], None
         extra_images=opts.extra_images,
         inspect_bundles=opts.inspect_bundles,
         progress=opts.progress,
+        tls_verify=opts.tls_verify,
         say=say,
     )
     specs = list(settled.npm_specs) + [s for s in opts.npm_packages if s not in settled.npm_specs]
@@ -216,11 +217,14 @@ def _image_entries(mapping: Sequence[tuple[str, str]], client: OciClient, jobs: 
 
 
 def _plan_disagreements(plan: _Plan, mapping: Sequence[tuple[str, str]], images: Sequence[ImageEntry]) -> list[str]:
-    """Where oc-mirror's mapping and mirrorkit's own catalog plan disagree (two readings of the same
-    catalog must agree). Chart images are left out: the plan does not render charts, so every one of
-    them would be "not predicted"; they are counted in the plan line instead."""
+    """Where oc-mirror's mapping and mirrorkit's own plan disagree (two readings of the same catalogs and
+    charts must agree). When the plan could not predict chart images (no helm, a chart that did not
+    render), oc-mirror's chart images are left out of the comparison: each would be "not predicted",
+    which the plan already says once."""
     if plan.catalog_plan is None:
         return []
+    if not plan.catalog_plan.charts_unpredicted:
+        return compare_mapping(plan.catalog_plan, mapping)
 
     def key(ref: ImageReference, digest: str | None) -> str:
         return f"{ref.name}:{ref.tag}" if ref.tag else f"{ref.name}@{digest}"

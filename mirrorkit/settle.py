@@ -6,7 +6,8 @@ follows. The order is what makes the result predictable:
 1. the ``mirror:`` section: a profile for one install flow (:func:`mirrorkit.imageset.build_imageset`,
    with the images found in its ``bundleImages`` when bundle inspection is on) or the user's own file;
 2. the catalog plan (:func:`mirrorkit.catalog.build_plan`) over that section: the bundles oc-mirror will
-   select and, with discovery on, the images hidden in them outside relatedImages;
+   select and, with discovery on, the images hidden in them outside relatedImages; and the images of
+   its Helm charts, rendered with the real ``helm`` as oc-mirror renders them (:mod:`mirrorkit.helm`);
 3. those discovered images appended to additionalImages (sorted, once each), so oc-mirror mirrors
    them like any other; the plan already names them with their provenance.
 
@@ -24,6 +25,7 @@ from typing import Any
 from mirrorkit.catalog import Plan, build_plan
 from mirrorkit.catalog.discover import canonical
 from mirrorkit.errors import InputError
+from mirrorkit.helm import collect_chart_images
 from mirrorkit.imageset import ImageSetConfig, build_imageset
 from mirrorkit.imageset.model import AdditionalImage
 
@@ -63,6 +65,7 @@ def settle(
     inspect_bundles: bool = True,
     platform: Any = None,
     progress: bool = False,
+    tls_verify: bool = True,
     say: Callable[[str], None] = lambda _msg: None,
 ) -> Settled:
     """The configuration and plan for exactly one of *profile* and *config* (see the module docstring).
@@ -104,7 +107,8 @@ def settle(
         name, npm, registry, source = "", (), "", str(config)
     assert base.mirror is not None
     # without operators the plan reads nothing (it lists the additional images)
-    plan = build_plan(base.mirror, client, platform=platform, discover=discover, progress=progress)
+    charts = collect_chart_images(base.mirror.helm, tls_verify=tls_verify, say=say)
+    plan = build_plan(base.mirror, client, platform=platform, discover=discover, progress=progress, charts=charts)
     if base.operators:
         base, discovered = _with_discovered(base, plan)
         for ref in discovered:

@@ -4,7 +4,7 @@ Kinds follow oc-mirror's own categories (`additional`, `operator`, `helm`, `cata
 why the image is there: `catalog` (the operator index itself), `bundle` (a selected bundle's image),
 `related` (its relatedImages), `discovered` (named inside the bundle outside relatedImages: added to
 additionalImages, so its kind is `additional`), `additional` (the configuration's additionalImages),
-`chart` (an image a Helm chart uses; not predicted yet, see :func:`build_plan`).
+`chart` (an image a Helm chart uses, found by rendering the chart as oc-mirror does: :mod:`mirrorkit.helm`).
 
 The same catalog read twice must agree: :func:`compare_mapping` checks oc-mirror's dry-run mapping
 against the plan and names every image one has and the other lacks.
@@ -21,6 +21,7 @@ from mirrorkit.catalog.discover import Discovered, canonical, discover
 from mirrorkit.catalog.reader import read_catalog
 from mirrorkit.catalog.select import SelectedBundle, Selection, select
 from mirrorkit.errors import ConfigError
+from mirrorkit.helm.collect import ChartImages, count_charts
 from mirrorkit.imageset.model import Mirror
 from mirrorkit.oci.platform import Platform
 from mirrorkit.oci.reference import ImageReference
@@ -71,6 +72,8 @@ class Origin:
 
     def describe(self) -> str:
         parts = []
+        if self.role == "chart":
+            parts.append(f"chart {self.package} {self.version or ''}".rstrip())
         if self.bundle:
             parts.append(f"bundle {self.bundle}" + (f" (channels {', '.join(self.channels)})" if self.channels else ""))
         if self.file:
@@ -132,7 +135,10 @@ class Plan:
     blocked: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()
     discovery: bool = True
-    helm_charts: int = 0  # charts in the configuration (their images are not predicted)
+    helm_charts: int = 0  # charts in the configuration
+    charts_predicted: bool = False  # their images were found by rendering them (helm was installed)
+    charts_unpredicted: tuple[str, ...] = ()  # charts (or all of them) whose images are not known, and why
+    helm_version: str | None = None
     _index: dict[str, PlannedImage] = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -172,8 +178,13 @@ class Plan:
             "blocked": list(self.blocked),
             "warnings": list(self.warnings),
             "discovery": self.discovery,
-            "covers": ["catalog", "operator", "additional"],
+            "covers": ["catalog", "operator", "additional", *(["helm"] if self.charts_predicted else [])],
             "helmCharts": self.helm_charts,
+            "charts": {
+                "predicted": self.charts_predicted,
+                "helmVersion": self.helm_version,
+                "unpredicted": list(self.charts_unpredicted),
+            },
         }
 
 
@@ -250,13 +261,15 @@ def build_plan(
     platform: Platform | str | None = None,
     discover: bool = True,
     progress: bool = False,
+    charts: ChartImages | None = None,
 ) -> Plan:
     """The plan for the `mirror:` section *mirror*, reading catalogs and bundle images through *client*.
 
     Covers: each operator catalog (the index image), the bundles oc-mirror's filter selects with their
     relatedImages (bundle image and operator images), images inside those bundles outside relatedImages
-    (*discover*), and additionalImages; blockedImages are applied. Helm chart images are NOT predicted
-    (charts are not rendered here): `helm_charts` counts the charts so callers can say so.
+    (*discover*), additionalImages, and the images of the rendered Helm charts (*charts*, from
+    :func:`mirrorkit.helm.collect_chart_images`; None: charts were not rendered, their images are
+    not predicted); blockedImages are applied to all of them.
     """
     collector = _Collector()
     warnings: list[str] = []
@@ -283,6 +296,9 @@ def build_plan(
     for index, image in enumerate(mirror.additional_images or ()):
         if image.name:
             collector.add(image.name, Origin(f"additionalImages[{index}]", "additional"))
+    for chart_image in charts.images if charts else ():
+        chart = chart_image.chart
+        collector.add(chart_image.ref, Origin(chart.config, "chart", chart.name, chart.version))
     if discover and selected:
         found, notes = _discover(selected, client, platform, progress)
         warnings.extend(notes)
@@ -302,9 +318,22 @@ def build_plan(
         except re.error as exc:
             raise ConfigError(f"blockedImages entry {entry.name!r} is not a regular expression", str(exc), "fix it") from None
     images, dropped = collector.images(blocked)
-    charts = sum(len(r.charts or ()) or 1 for r in (mirror.helm.repositories or ())) if mirror.helm else 0
-    charts += len(mirror.helm.local or ()) if mirror.helm else 0
-    return Plan(tuple(images), tuple(summaries), tuple(dropped), tuple(warnings), discover, charts)
+    total = count_charts(mirror.helm)
+    unpredicted: tuple[str, ...] = (f"the images of {total} chart(s) were not predicted (charts not rendered)",)
+    predicted, version = False, None
+    if charts is not None:
+        predicted, unpredicted, version = charts.predicted, charts.unpredicted, charts.helm_version
+    return Plan(
+        tuple(images),
+        tuple(summaries),
+        tuple(dropped),
+        tuple(warnings) + (unpredicted if total else ()),
+        discover,
+        total,
+        predicted and total > 0,
+        unpredicted if total else (),
+        version,
+    )
 
 
 def _discover(
@@ -329,14 +358,15 @@ def compare_mapping(plan: Plan, mapping_pairs: Iterable[tuple[str, str]]) -> lis
 
     *mapping_pairs* are (source, destination) as in `working-dir/dry-run/mapping.txt` (with or
     without `docker://`). Images oc-mirror takes that the plan did not predict, and planned images
-    oc-mirror does not take, are both named; a Helm chart's images are expected to be unpredicted.
+    oc-mirror does not take, are both named. When some charts' images are not predicted (no helm, a
+    chart that did not render), an unpredicted image is said to be perhaps theirs.
     """
     warnings: list[str] = []
     matched: set[str] = set()
     for source, _destination in mapping_pairs:
         found = plan.classify(source)
         if found is None:
-            hint = " (perhaps a Helm chart image: the plan does not render charts)" if plan.helm_charts else ""
+            hint = " (perhaps an image of a chart whose images were not predicted)" if plan.charts_unpredicted else ""
             warnings.append(f"oc-mirror mirrors {_strip(source)}, which the plan did not predict{hint}")
             continue
         matched.add(found.ref)

@@ -69,6 +69,7 @@ def plan(
             inspect_bundles=discover,
             platform=wanted,
             progress=not quiet and not as_json,
+            tls_verify=tls_verify,
         )
     except InvalidConfiguration as exc:
         for line in exc.lines():
@@ -101,14 +102,10 @@ def render_text(result: Any, npm: Sequence[str], npm_registry: str, source: str)
         )
     for kind in ("catalog", "operator", "additional", "helm"):
         images = result.of_kind(kind)
-        if kind == "helm":
-            if result.helm_charts:
-                lines += [
-                    "",
-                    "helm",
-                    f"  {result.helm_charts} chart(s) in the configuration: their images are not predicted "
-                    "(oc-mirror finds them when it renders the charts)",
-                ]
+        if kind == "helm" and result.helm_charts:
+            lines += ["", "helm"]
+            lines += [f"  not predicted: {why}" for why in result.charts_unpredicted]
+            lines += _chart_groups(images, result.helm_version)
             continue
         if not images:
             continue
@@ -134,3 +131,17 @@ def render_text(result: Any, npm: Sequence[str], npm_registry: str, source: str)
     if not result.discovery:
         lines += ["", "# bundle discovery was off (--no-discover): images bundles name outside relatedImages are not listed"]
     return "\n".join(lines) + "\n"
+
+
+def _chart_groups(images: Sequence[Any], helm_version: str | None) -> list[str]:
+    """Chart images grouped by chart, each with the configuration entry that names the chart."""
+    lines: list[str] = []
+    groups: dict[tuple[str, str], list[Any]] = {}
+    for image in images:
+        groups.setdefault((image.package or "", image.version or ""), []).append(image)
+    for (chart, version), members in groups.items():
+        lines.append(f"  chart {chart} {version}".rstrip() + f" (rendered with helm {helm_version})")
+        for image in members:
+            lines.append(f"    chart  {image.ref}")
+            lines.extend(f"        from {origin.describe()}" for origin in image.origins)
+    return lines
