@@ -23,6 +23,8 @@ sys.path.insert(0, str(ROOT))
 
 from tests.services.orchestrator import fill_orchestrator_sources, write_orchestrator_profile  # noqa: E402
 from tests.services.registry import start_registry  # noqa: E402
+from tests.services.tools import BIN as TOOLS_BIN  # noqa: E402
+from tests.services.tools import refusal  # noqa: E402
 from tests.services.verdaccio import start_verdaccio  # noqa: E402
 
 DOUBLE = ROOT / "tests" / "ocmirror_double"
@@ -40,6 +42,16 @@ def run(*args: str, env: dict[str, str], check: bool = True) -> int:
     return code
 
 
+def tool_version(argv: list[str], env: dict[str, str]) -> str:
+    """The last line a tool prints for its version (or why it could not say)."""
+    try:
+        proc = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=60, check=False)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return f"cannot run: {exc}"
+    lines = (proc.stdout + proc.stderr).strip().splitlines()
+    return lines[-1] if lines else f"exit {proc.returncode}"
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path, default=ROOT / "demo-out", help="where bundle, keys and reports go [demo-out/]")
@@ -50,14 +62,24 @@ def main() -> int:
     out.mkdir(parents=True)
     services = Path(tempfile.mkdtemp(prefix="mirrorkit-demo-"))
     env = dict(os.environ)
-    if shutil.which("oc-mirror") or env.get("MIRRORKIT_OC_MIRROR"):
-        print("demo: using the real oc-mirror found on this machine")
+    # the real tools scripts/setup.sh built (helm, opm, and oc-mirror where the Go module proxy served it)
+    env["PATH"] = f"{TOOLS_BIN}{os.pathsep}{env.get('PATH', '')}"
+    real = env.get("MIRRORKIT_OC_MIRROR") or shutil.which("oc-mirror", path=env["PATH"])
+    if real:
+        print(f"demo: using the real oc-mirror {real}: {tool_version([real, 'version'], env)}")
     else:
+        why = refusal("oc-mirror") or "it is not installed on this machine"
         print(
-            "demo: oc-mirror is not installed here, so this demo uses mirrorkit's oc-mirror TEST DOUBLE\n"
-            "      (tests/ocmirror_double: it copies images with skopeo like oc-mirror would; it is not oc-mirror)"
+            "demo: the real oc-mirror could not be built here (" + why + "),\n"
+            "      so this demo uses mirrorkit's oc-mirror TEST DOUBLE (tests/ocmirror_double: it copies images\n"
+            "      with skopeo and renders charts with the real helm like oc-mirror would; it is not oc-mirror)"
         )
-        env["PATH"] = f"{DOUBLE}{os.pathsep}{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+        env["PATH"] = f"{DOUBLE}{os.pathsep}{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"
+        print(f"demo: oc-mirror version: {tool_version([str(DOUBLE / 'oc-mirror'), 'version'], env)}")
+    helm = shutil.which("helm", path=env["PATH"])
+    print(
+        f"demo: helm {helm}: {tool_version([helm, 'version', '--short'], env) if helm else 'NOT INSTALLED (chart images not predicted)'}"
+    )
     started = []
     try:
         step("starting local services on 127.0.0.1")

@@ -57,6 +57,7 @@ class Packed:
     pub: Path
     env: dict[str, str]
     install: str
+    profile: Path
 
     @property
     def manifest(self) -> Manifest:
@@ -105,8 +106,9 @@ def _pack(sources: OrchestratorSources, keys, oc_mirror_double: Path, work: Path
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     result = json.loads(proc.stdout)
-    assert result["warnings"] == [] or all("Helm chart" in w for w in result["warnings"]), result["warnings"]
-    return Packed(sources, bundle, keys[1], env, install)
+    # the plan (catalogs read by mirrorkit, charts rendered by the real helm) and oc-mirror's mapping agree
+    assert result["warnings"] == [], result["warnings"]
+    return Packed(sources, bundle, keys[1], env, install, profile)
 
 
 @pytest.fixture(scope="module")
@@ -191,6 +193,15 @@ def test_helm_flow_push_and_verify_carry_what_was_selected_and_nothing_else(
 
     for ref in src.operator_images("helm") | src.discovered_images("helm") | src.chart_images() | {src.additional.ref}:
         assert in_target(target.host, ref), f"{ref} missing from the target"
+    # plan --json named, before anything was mirrored, exactly the chart images that reached the target
+    planned = mirrorkit(
+        "plan", "--profile", str(helm_flow.profile), "--install", "helm", "--json", "--no-tls-verify", "-q", env=helm_flow.env
+    )
+    assert planned.returncode == 0, planned.stderr
+    plan_doc = json.loads(planned.stdout)
+    chart_refs = {i["ref"] for i in plan_doc["images"] if i["kind"] == "helm"}
+    assert plan_doc["charts"]["predicted"] is True and chart_refs == src.chart_images()
+    assert chart_refs == {i.source for i in helm_flow.manifest.images if i.kind == "helm"}
     for ref in src.unselected_images("helm") | src.undiscovered_images():
         assert not in_target(target.host, ref), f"{ref} was not selected but reached the target"
     assert not any(in_target(target.host, ref) for ref in src.unselected_chart_images() - src.chart_images())
