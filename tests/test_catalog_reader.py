@@ -12,7 +12,15 @@ from mirrorkit.catalog import read_catalog
 from mirrorkit.catalog.reader import CONFIGS_LABEL
 from mirrorkit.errors import InputError, RegistryError
 from mirrorkit.oci.client import OciClient
-from tests.services.catalog import STALE_PACKAGE, build_catalog, rhdh_like_packages
+from tests.services.catalog import (
+    MALFORMED_JSON,
+    MALFORMED_YAML,
+    STALE_PACKAGE,
+    bad_objects_json,
+    build_catalog,
+    rhdh_like_packages,
+)
+from tests.services.catalog import small_package_json as pkg_json
 from tests.services.images import make_layer, push_image
 
 pytestmark = pytest.mark.integration
@@ -26,39 +34,6 @@ def built(registry):
 @pytest.fixture
 def client() -> OciClient:
     return OciClient(tls_verify=False)
-
-
-def pkg_json(name: str, versions: tuple[str, ...] = ("1.0.0",), *, pad: int = 0) -> bytes:
-    objs: list[dict] = [
-        {"schema": "olm.package", "name": name, "defaultChannel": "stable"},
-        {
-            "schema": "olm.channel",
-            "name": "stable",
-            "package": name,
-            "entries": [
-                {"name": f"{name}.v{v}", **({"replaces": f"{name}.v{versions[i - 1]}"} if i else {})}
-                for i, v in enumerate(versions)
-            ],
-        },
-    ]
-    for v in versions:
-        objs.append(
-            {
-                "schema": "olm.bundle",
-                "name": f"{name}.v{v}",
-                "package": name,
-                "image": f"example.com/{name}/bundle:v{v}",
-                "properties": [
-                    {"type": "olm.package", "value": {"packageName": name, "version": v}},
-                    {"type": "olm.bundle.object", "value": {"data": "x" * pad}},
-                ],
-                "relatedImages": [
-                    {"name": "", "image": f"example.com/{name}/bundle:v{v}"},
-                    {"name": "op", "image": f"example.com/{name}/op:{v}"},
-                ],
-            }
-        )
-    return "".join(json.dumps(o, indent=2) + "\n" for o in objs).encode()
 
 
 def tar_of(files: dict[str, bytes | None]) -> bytes:
@@ -123,8 +98,8 @@ def test_an_unselected_malformed_package_is_not_parsed(registry, client) -> None
         make_layer(
             {
                 "configs/good/catalog.json": pkg_json("good"),
-                "configs/broken/catalog.json": b'{"schema": "olm.package", "name": "broken",,,',
-                "configs/broken2/catalog.yaml": b"schema: [unclosed\n",
+                "configs/broken/catalog.json": MALFORMED_JSON,
+                "configs/broken2/catalog.yaml": MALFORMED_YAML,
             }
         )
     ]
@@ -140,8 +115,7 @@ def test_an_unselected_malformed_package_is_not_parsed(registry, client) -> None
 
 
 def test_malformed_object_position_is_its_line(registry, client) -> None:
-    text = pkg_json("p", ("1.0.0", "1.1.0")) + b'{"schema": "olm.bundle", "name": "p.v9", "package": "p", "relatedImages": 5}\n'
-    text += b'{"schema": "olm.bundle", "name": 7}\n'
+    text = bad_objects_json()
     ref = push_catalog(registry, "reader/badobject-index", [make_layer({"configs/p/catalog.json": text})])
     lines = text.decode().splitlines()
     bad = next(i for i, line in enumerate(lines) if '"name": 7' in line) + 1
@@ -416,8 +390,9 @@ def test_inflated_layer_stops_its_threads_when_the_caller_gives_up() -> None:
 
 
 def test_long_names_and_a_truncated_layer_through_the_registry(registry, client) -> None:
-    long_pkg = "p" * 120
-    files = [(_info(f"configs/{long_pkg}/catalog.json"), pkg_json(long_pkg)), (_info("configs/b/catalog.json"), pkg_json("b"))]
+    long_pkg = "p" * 63  # the longest package name opm accepts (a DNS-1123 label)
+    long_path = f"configs/{long_pkg}/{'q' * 60}/catalog.json"  # 145 characters: a GNU long name
+    files = [(_info(long_path), pkg_json(long_pkg)), (_info("configs/b/catalog.json"), pkg_json("b"))]
     tar = _tar(files, tarfile.GNU_FORMAT)  # type: ignore[arg-type]
     ref = push_catalog(registry, "reader/gnu-longnames", [tar])
     catalog = read_catalog(client, ref, [long_pkg])

@@ -22,18 +22,16 @@ from mirrorkit.ocmirror.result import CategoryCount
 from tests.services.catalog import (
     STALE_PACKAGE,
     BuiltCatalog,
-    Bundle,
-    Channel,
-    Entry,
-    Package,
     build_catalog,
     bundle_versions,
     channel_entries,
     parse_fbc,
     read_catalog,
     rhdh_like_packages,
+    unreachable_related_packages,
 )
 from tests.services.images import push_image
+from tests.services.process import free_port
 from tests.services.registry import LocalRegistry
 
 pytestmark = pytest.mark.integration
@@ -60,21 +58,7 @@ def catalog(source: LocalRegistry, skopeo: str) -> BuiltCatalog:
 @pytest.fixture(scope="module")
 def broken(source: LocalRegistry, skopeo: str) -> BuiltCatalog:
     """A catalog whose only bundle names a related image that does not exist."""
-    package = Package(
-        name="broken-operator",
-        bundle_repo="broken/broken-bundle",
-        default_channel="stable",
-        channels=(Channel("stable", (Entry("1.0.0"),)),),
-        bundles=(Bundle("1.0.0", related=("broken/broken-operator",), absent=("broken/missing-sidecar",)),),
-    )
-    fine = Package(
-        name="fine-operator",
-        bundle_repo="fine/fine-bundle",
-        default_channel="stable",
-        channels=(Channel("stable", (Entry("2.0.0"),)),),
-        bundles=(Bundle("2.0.0", related=("fine/fine-operator",), bundle_in_related=False),),
-    )
-    return build_catalog(source.host, "broken/index", "v1", (package, fine))
+    return build_catalog(source.host, "broken/index", "v1", unreachable_related_packages())
 
 
 class Run:
@@ -123,6 +107,8 @@ def run(oc_mirror_double: Path, skopeo: str, tmp_path: Path) -> Callable[..., Ru
                 str(tmp_path / "cache"),
                 "--src-tls-verify=false",
                 "--dest-tls-verify=false",
+                "--port",
+                str(free_port()),  # the double's cache registry; concurrent test runs must not collide on 55000
                 *args,
             ],
             capture_output=True,
@@ -316,7 +302,8 @@ def test_collection_errors_stop_before_any_copy(run, catalog, tmp_path, body, ex
     assert result.code == 4, result.out
     assert "[ERROR]  : collection error: collect catalog" in result.out and message in result.out
     assert "images to copy" not in result.out and not list(archive.glob("mirror_*.tar"))
-    assert not (tmp_path / "cache" / ".oc-mirror" / ".cache" / "docker-dir").exists()
+    cached = tmp_path / "cache" / ".oc-mirror" / ".cache"
+    assert not (cached / "docker-dir").exists() and not (cached / "docker" / "registry").exists()
 
 
 def test_platform_stays_refused(run, tmp_path) -> None:

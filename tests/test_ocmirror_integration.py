@@ -29,6 +29,7 @@ from mirrorkit.ocmirror import (
     mirror_to_mirror,
 )
 from tests.services.images import PushedImage, push_image, push_index
+from tests.services.process import free_port
 from tests.services.registry import LocalRegistry
 
 pytestmark = pytest.mark.integration
@@ -184,10 +185,15 @@ def test_mirror_to_mirror(tool: OcMirror, images: dict[str, PushedImage], target
 
 
 def test_dry_run_plans_as_oc_mirror_writes_it(tool: OcMirror, images: dict[str, PushedImage], tmp_path: Path) -> None:
+    port = free_port()  # the local cache registry's --port (oc-mirror's default is 55000)
     plan = dry_run(
         tool,
         MirrorToDiskOptions(
-            archive_dir=tmp_path / "a", config=isc_for(tmp_path, images), cache_dir=tmp_path / "empty", src_tls_verify=False
+            archive_dir=tmp_path / "a",
+            config=isc_for(tmp_path, images),
+            cache_dir=tmp_path / "empty",
+            src_tls_verify=False,
+            port=port,
         ),
         progress=False,
     )
@@ -196,9 +202,9 @@ def test_dry_run_plans_as_oc_mirror_writes_it(tool: OcMirror, images: dict[str, 
     # the tag sha256-<hex> of the local cache.
     multi = images["multi"]
     expected = {
-        (images["app"].ref, f"localhost:55000/{images['app'].repo}:{images['app'].tag}"),
-        (multi.by_digest, f"localhost:55000/{multi.repo}:{multi.digest.replace(':', '-')}"),
-        (images["dlist"].ref, f"localhost:55000/{images['dlist'].repo}:{images['dlist'].tag}"),
+        (images["app"].ref, f"localhost:{port}/{images['app'].repo}:{images['app'].tag}"),
+        (multi.by_digest, f"localhost:{port}/{multi.repo}:{multi.digest.replace(':', '-')}"),
+        (images["dlist"].ref, f"localhost:{port}/{images['dlist'].repo}:{images['dlist'].tag}"),
     }
     assert set(plan.mapping) == expected
     assert set(plan.missing) == {src for src, _ in expected}  # nothing cached yet: all will be downloaded

@@ -91,6 +91,9 @@ class RunOptions:
     dry_run: bool = False
     max_nested_paths: int | None = None
     log_level: str = "info"
+    #: oc-mirror's local cache registry port (``--port``, oc-mirror's default 55000); ``run`` picks a
+    #: free one when unset, so two runs on one host do not fail with "55000 is already bound".
+    port: int | None = None
     extra_args: tuple[str, ...] = field(default=())
 
     def __post_init__(self) -> None:
@@ -109,6 +112,8 @@ class RunOptions:
                 raise InputError(f"--{name.replace('_', '-')} {value} is negative", "use 0 or more")
         if self.retry_delay_s is not None and self.retry_delay_s < 0:
             raise InputError(f"--retry-delay {self.retry_delay_s} is negative", "use 0 or more seconds")
+        if self.port is not None and not 0 < self.port < 65536:
+            raise InputError(f"--port {self.port} is out of range", "use 1..65535")
         if self.log_level not in LOG_LEVELS:
             raise InputError(f"--log-level {self.log_level!r} is not supported", f"use one of {', '.join(LOG_LEVELS)}")
 
@@ -242,6 +247,8 @@ def build_args(options: AnyOptions) -> list[str]:
     if options.max_nested_paths is not None:
         args += ["--max-nested-paths", str(options.max_nested_paths)]
     args += ["--log-level", options.log_level]
+    if options.port is not None:
+        args += ["--port", str(options.port)]
     args += list(options.extra_args)
     args.append(positional)
     return args

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as _dt
+import socket
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -110,6 +111,14 @@ def _describe(options: AnyOptions) -> str:
     }[options.workflow] + (" (dry run)" if options.dry_run else "")
 
 
+def free_local_port() -> int:
+    """A localhost TCP port nothing listens on now, for oc-mirror's cache registry: its default 55000
+    makes a second oc-mirror on the host (another pack, a push) fail before it does anything."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
 def run(tool: OcMirror, options: AnyOptions, *, progress: bool = True, log_file: Path | None = None) -> MirrorResult:
     """Run oc-mirror for *options* and return what happened (never raises for mirroring failures)."""
     check_config(options.config)
@@ -121,6 +130,8 @@ def run(tool: OcMirror, options: AnyOptions, *, progress: bool = True, log_file:
     options.folder.mkdir(parents=True, exist_ok=True)
     stamp = _dt.datetime.now().strftime("%Y%m%d_%H%M%S")
     log_path = log_file or options.folder / LOG_FOLDER / f"oc-mirror-{options.workflow}-{stamp}.log"
+    if options.port is None:
+        options = dataclasses.replace(options, port=free_local_port())
     argv = [str(tool.path), *build_args(options)]
     started_wall = time.time()
     with ImageProgress(f"oc-mirror {_describe(options)}", enabled=progress) as bar:

@@ -1,7 +1,7 @@
-"""Helm charts for the oc-mirror test double: pull charts, render a documented template subset, find images.
+"""Helm charts for the oc-mirror test double: pull charts, render them with the real helm, find images.
 
-**Test code, not oc-mirror and not Helm.** This module is loaded by `tests/ocmirror_double/oc-mirror`
-(standard library + pyyaml only; it never imports mirrorkit). It follows the contract in
+**Test code, not oc-mirror.** This module is loaded by `tests/ocmirror_double/oc-mirror` (standard
+library + pyyaml; it never imports mirrorkit). It follows the contract in
 `shared/reference/oc-mirror-v2.md`, "How oc-mirror mirrors Helm charts", and oc-mirror's
 `internal/pkg/helm/local_stored_collector.go`:
 
@@ -15,51 +15,66 @@
   `<name>-v<v>.tgz`, `v` normalised by semver); an empty version is an error; `charts` omitted reads
   the saved index. Nothing is fetched.
 - `local[]`: the path (archive or directory) is read in place in every mode.
-- Images: each chart is rendered with its default values (dependencies processed: `condition`, `tags`
-  and `alias`; subchart values under the subchart's key plus `global`), CRDs (`crds/`) included as
-  they are, hook resources (`helm.sh/hook` annotation) left out because oc-mirror only reads the
-  manifests Helm's SortManifests returns, NOTES.txt and `_*` partials skipped, library charts'
-  non-partial templates ignored (as Helm does). Every YAML document is searched at the four default
-  JSONPaths plus each `imagePaths` entry; strings that are not image references are dropped, as
-  oc-mirror's ParseRef drops them. Results are deduplicated by image (the first chart naming it wins).
+- Images: oc-mirror renders each chart in-process with Helm's own packages (loader.Load,
+  ProcessDependencies, ToRenderValues with the default values, empty ReleaseOptions and
+  DefaultCapabilities, engine.Render), drops NOTES (*.txt), writes the CRDs first and then only the
+  non-hook manifests SortManifests returns, splits that text on "\\n---\\n" and searches every document
+  at the four default JSONPaths plus each `imagePaths` entry; strings that are not image references are
+  dropped, as its ParseRef drops them. The double gets the same text from the real helm binary,
+  `helm template CHART --include-crds --no-hooks` (helm v3.21.4, the Helm oc-mirror vendors), so any
+  template a real chart uses renders. Results are deduplicated by image (the first chart naming it wins).
+- The rendered documents are read the way go-yaml (sigs.k8s.io/yaml) reads them, not the way PyYAML
+  does: a tab is accepted as separation whitespace after a key's colon, inside a plain scalar, before
+  a comment, at the end of a line and in flow collections (CRDs published with `description:\\tText`
+  load in oc-mirror); a tab used as indentation is still an error. Only the first document of a piece
+  is read (go-yaml's Unmarshal); numbers are printed as Go prints a float64 (JSON numbers).
 
-Template subset (Helm is Go text/template + sprig; this renders only what follows and refuses the rest)
--------------------------------------------------------------------------------------------------------
-- Text, `{{ pipeline }}`, `{{- ` / ` -}}` whitespace trimming, comments `{{/* ... */}}`.
-- Operands: `.` ; fields `.Values.a.b`, `$`, `$.Values.a` ; string literals ("..." and `raw`), numbers,
-  `true`, `false`, `nil`. `.Release.Name|Namespace|Service|Revision|IsInstall|IsUpgrade` (oc-mirror
-  renders with an empty `chartutil.ReleaseOptions{}`: Name and Namespace are "", Revision 0);
-  `.Chart.Name|Version|AppVersion|Description|Type|APIVersion` (a subchart's Name is its alias).
-- Pipelines `a | f b`; functions `default`, `quote` (sprig semantics), `not`.
-- `{{ if p }} ... {{ else if p }} ... {{ else }} ... {{ end }}`, `{{ with p }} ... {{ else }} ... {{ end }}`
-  (dot rebinding). Truth is Go's: false, 0, nil, "" and empty maps/lists are false.
-- Go semantics kept on purpose: values.yaml numbers are float64 (`1000000` prints `1e+06`, `1.10`
-  prints `1.1`); a missing key gives nil and prints ""; a field of nil fails
-  (`nil pointer evaluating interface {}.x`); printing a map or list is refused (Helm prints Go syntax).
-- Anything else (`include`, `define`, `template`, `range`, `printf`, `toYaml`, `tpl`, `eq`, variables
-  `$x :=`, parentheses, `.Files`, `.Capabilities`, `.Template`, ...) raises HelmError naming the chart,
-  the template file, the line and the construct: a chart the double cannot render must never yield a
-  silently wrong image list.
-  A template is parsed whole before it runs, so a refused construct fails even in a branch not taken.
-Not modelled either: `.helmignore`, dependency version constraints (a present subchart is used),
-`import-values` (refused), chart version ranges in the ImageSetConfiguration (refused), provenance,
-index digests (Helm does not check them on pull either), Helm's install order (documents are searched
-CRDs first, then templates by path). Pulled archives are named `<name>-<version>.tgz` (Helm itself
-keeps the basename of the download URL; the two agree for ordinary repositories). All failures of a
-run are joined, one per line, into a single HelmError, as oc-mirror joins its collector errors.
+Finding helm: `OC_MIRROR_DOUBLE_HELM` (a path) if set, else `helm` on PATH. Without it every chart
+fails with a clear collection error: a chart the double cannot render must never yield a silently
+empty image list. helm runs with its own empty config/cache/data folders and no kubeconfig.
+
+`helm template` is not oc-mirror's in-process rendering; where the difference changes results it is
+handled here (the chart is then rendered from a patched copy in a temporary folder, never changed in
+place):
+- A library chart at the top: `helm template` refuses it ("library charts are not installable");
+  engine.Render renders no template of a library chart itself but does render its subcharts, and
+  CRDObjects still lists its CRDs. The copy is typed `application` and its own templates other than
+  `_*` partials are removed, so the result is oc-mirror's (usually: no images, no error).
+- Dependencies listed in Chart.yaml (requirements.yaml for apiVersion v1) but absent from `charts/`:
+  `helm template` stops ("found in Chart.yaml, but missing in charts/ directory"); oc-mirror's
+  ProcessDependencies renders without them. They are dropped from the copy's list.
+- `kubeVersion` of the top chart: `helm template` checks it against DefaultCapabilities and refuses
+  an incompatible range; oc-mirror never checks it. It is removed from the copy.
+Differences left as they are (written down, not emulated):
+- `.Release.Name` is "release-name" and `.Release.Namespace` "default" (oc-mirror: both ""), Revision
+  1 and IsInstall true (oc-mirror: 0 and false): helm refuses an empty release name. Only a chart
+  whose image references print these values is affected.
+- helm template merges subchart values with ProcessDependenciesWithMerge, oc-mirror with
+  ProcessDependencies; they differ only for a `null` in the parent's values meant to delete a
+  subchart default (Merge keeps the key as null, Coalesce deletes it).
+- Error texts: the message of the helm run is passed on after oc-mirror's prefix
+  (`failed to get template NAME: error rendering chart NAME: template: ...`); a load error is the
+  double's own (`failed to load PATH: ...`), checked before helm runs.
+Not modelled either: dependency version constraints (a present subchart is used), chart version ranges
+in the ImageSetConfiguration (refused), provenance, index digests (Helm does not check them on pull
+either). Pulled archives are named `<name>-<version>.tgz` (Helm itself keeps the basename of the
+download URL; the two agree for ordinary repositories). All failures of a run are joined, one per
+line, into a single HelmError, as oc-mirror joins its collector errors.
 """
 
 from __future__ import annotations
 
-import copy
 import gzip
 import http.client
 import io
 import math
-import posixpath
+import os
 import re
+import shutil
 import ssl
+import subprocess
 import tarfile
+import tempfile
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -70,9 +85,17 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from yaml.composer import Composer
+from yaml.constructor import SafeConstructor
+from yaml.parser import Parser
+from yaml.reader import Reader
+from yaml.resolver import Resolver
+from yaml.scanner import Scanner
 
 INDEX_TIMEOUT = 5.0  # oc-mirror's web client timeout for index.yaml
 CHART_TIMEOUT = 60.0
+HELM_TIMEOUT = 120.0  # one `helm template` run
+HELM_ENV = "OC_MIRROR_DOUBLE_HELM"
 MAX_INDEX_BYTES = 64 * 1024 * 1024
 MAX_ARCHIVE_BYTES = 100 * 1024 * 1024  # Helm's MaxDecompressedChartSize, also used for the download
 MAX_CHART_BYTES = 100 * 1024 * 1024  # all files of a chart, nested archives included
@@ -86,7 +109,7 @@ DEFAULT_IMAGE_PATHS = (
     "{.spec.initContainers[*].image}",
     "{.spec.containers[*].image}",
 )
-HOOK_ANNOTATION = "helm.sh/hook"
+DOCUMENT_SEPARATOR = "\n---\n"  # what oc-mirror splits the rendered text on
 
 
 class HelmError(Exception):
@@ -101,18 +124,90 @@ class ChartImage:
 
 
 # =============================================================================================== YAML
-class _NoDatesLoader(yaml.SafeLoader):
-    """SafeLoader without timestamps: Helm (sigs.k8s.io/yaml) keeps `2024-01-01` a string."""
+_BREAKS = "\0\r\n\x85\u2028\u2029"
 
 
-_NoDatesLoader.yaml_implicit_resolvers = {
+class _GoScanner(Scanner):
+    """PyYAML's scanner with go-yaml's rules for tabs.
+
+    go-yaml (libyaml's C port) skips a tab between tokens when a simple key is not allowed there (right
+    after a key's `:`, after a scalar) or inside a flow collection, and counts tabs as blanks inside
+    plain scalars and after block scalar indicators. PyYAML skips only spaces, so a CRD with
+    `description:\\tText` that oc-mirror reads would fail here. Indentation tabs stay errors in both.
+    """
+
+    def scan_to_next_token(self) -> None:
+        if self.index == 0 and self.peek() == "\ufeff":
+            self.forward()
+        while True:
+            while self.peek() == " " or (self.peek() == "\t" and (self.flow_level or not self.allow_simple_key)):
+                self.forward()
+            if self.peek() == "#":
+                while self.peek() not in _BREAKS:
+                    self.forward()
+            if not self.scan_line_break():
+                return
+            if not self.flow_level:
+                self.allow_simple_key = True
+
+    def scan_plain_spaces(self, indent: int, start_mark: Any) -> Any:
+        length = 0
+        while self.peek(length) in " \t":
+            length += 1
+        if "\t" not in self.prefix(length):
+            return super().scan_plain_spaces(indent, start_mark)
+        if self.peek(length) in _BREAKS + "#":
+            self.forward(length)  # blanks before a comment or a line break are not content
+            return [] if self.peek() == "#" else super().scan_plain_spaces(indent, start_mark)
+        blanks = self.prefix(length)  # blanks between two words are content ("x\ty" stays "x\ty")
+        self.forward(length)
+        return [blanks]
+
+    def scan_block_scalar_indicators(self, start_mark: Any) -> Any:
+        # `key: |\t`: go-yaml takes the tab after the indicators as a blank, PyYAML wants a space;
+        # the character is ignorable either way, so it is read as a space.
+        at = 0
+        while self.peek(at) in "+-0123456789" and at < 3:
+            at += 1
+        if self.peek(at) == "\t":
+            spot = self.pointer + at
+            self.buffer = self.buffer[:spot] + " " + self.buffer[spot + 1 :]
+        return super().scan_block_scalar_indicators(start_mark)
+
+    def scan_block_scalar_ignored_line(self, start_mark: Any) -> Any:
+        while self.peek() in " \t":
+            self.forward()
+        return super().scan_block_scalar_ignored_line(start_mark)
+
+
+class _GoYamlLoader(Reader, _GoScanner, Parser, Composer, SafeConstructor, Resolver):
+    """SafeLoader with go-yaml's tab rules and without timestamps (sigs.k8s.io/yaml keeps `2024-01-01` a string)."""
+
+    def __init__(self, stream: str | bytes) -> None:
+        Reader.__init__(self, stream)
+        _GoScanner.__init__(self)
+        Parser.__init__(self)
+        Composer.__init__(self)
+        SafeConstructor.__init__(self)
+        Resolver.__init__(self)
+
+
+_GoYamlLoader.yaml_implicit_resolvers = {
     key: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-    for key, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    for key, resolvers in Resolver.yaml_implicit_resolvers.items()
 }
 
 
-def _load_yaml(text: str | bytes) -> Any:
-    return yaml.load(text, Loader=_NoDatesLoader)
+def load_go_yaml(text: str | bytes) -> Any:
+    """The first YAML document of *text*, read as sigs.k8s.io/yaml's Unmarshal reads it.
+
+    go-yaml decodes the first document and ignores what follows; PyYAML's load would refuse a second.
+    """
+    loader = _GoYamlLoader(text)
+    try:
+        return loader.construct_document(loader.get_node()) if loader.check_node() else None
+    finally:
+        loader.dispose()
 
 
 def _load_strings(text: str | bytes) -> Any:
@@ -157,23 +252,22 @@ class _Semver:
 # ============================================================================================ loading
 @dataclass
 class Chart:
-    """A loaded chart: metadata, default values, templates, CRDs and subcharts (mutable while processed)."""
+    """A chart as the double reads it before helm renders it: its files and top-level Chart.yaml.
+
+    The double reads the archive itself (with Helm's limits) to name the chart in messages and results
+    and to see what `helm template` would refuse where oc-mirror renders (see the module docstring).
+    """
 
     name: str
     version: str
-    app_version: str
-    chart_type: str
-    metadata: dict[str, Any]
-    values: dict[str, Any]
-    templates: dict[str, str]
-    crds: dict[str, str]
-    subcharts: list[Chart]
-    source: str  # what to name in messages
+    metadata: dict[str, Any]  # Chart.yaml, every scalar a string
+    files: dict[str, bytes]  # relative to the chart directory
+    subcharts: set[str]  # names (Chart.yaml `name`) of the charts under charts/
+    path: Path  # the archive or directory helm is given when nothing needs patching
 
     @property
-    def dependencies(self) -> list[dict[str, Any]]:
-        deps = self.metadata.get("dependencies") or []
-        return [d for d in deps if isinstance(d, dict)]
+    def chart_type(self) -> str:
+        return str(self.metadata.get("type") or "application")
 
 
 class _Budget:
@@ -243,829 +337,197 @@ def _dir_files(root: Path, source: str, budget: _Budget) -> dict[str, bytes]:
     return files
 
 
-def _chart_from_files(files: dict[str, bytes], source: str, budget: _Budget, depth: int = 0) -> Chart:
-    if depth > MAX_NESTING:
-        raise HelmError(f"failed to load {source}: subcharts nested more than {MAX_NESTING} deep")
+def _read_meta(files: dict[str, bytes], source: str) -> dict[str, Any]:
+    """Chart.yaml with every scalar a string; a chart without name or version is refused (Helm's Validate)."""
     if "Chart.yaml" not in files:
         raise HelmError(f"failed to load {source}: Chart.yaml file is missing")
     try:
         meta = _load_strings(files["Chart.yaml"]) or {}
-        values = _load_yaml(files.get("values.yaml", b"")) or {}
-        if meta.get("apiVersion", "v1") == "v1" and "requirements.yaml" in files:
-            meta["dependencies"] = (_load_strings(files["requirements.yaml"]) or {}).get("dependencies") or []
     except yaml.YAMLError as exc:
         raise HelmError(f"failed to load {source}: {exc}") from exc
     if not isinstance(meta, dict) or not meta.get("name") or not meta.get("version"):
         raise HelmError(f"failed to load {source}: validation: Chart.yaml needs a name and a version")
-    if not isinstance(values, dict):
-        raise HelmError(f"failed to load {source}: values.yaml is not a map")
-    chart = Chart(
-        name=str(meta["name"]),
-        version=str(meta["version"]),
-        app_version=str(meta.get("appVersion", "")),
-        chart_type=str(meta.get("type", "")),
-        metadata=meta,
-        values=_go_numbers(values),
-        templates={},
-        crds={},
-        subcharts=[],
-        source=source,
-    )
-    subfiles: dict[str, dict[str, bytes]] = {}
+    return meta
+
+
+def _subchart_names(files: dict[str, bytes], source: str, budget: _Budget, depth: int) -> set[str]:
+    """Names of the charts under `charts/` (directories and archives), each checked as a chart."""
+    if depth > MAX_NESTING:
+        raise HelmError(f"failed to load {source}: subcharts nested more than {MAX_NESTING} deep")
+    unpacked: dict[str, dict[str, bytes]] = {}
+    names: set[str] = set()
     for rel, data in sorted(files.items()):
-        if rel.startswith("templates/"):
-            chart.templates[rel] = _text(data, source, rel)
-        elif rel.startswith("crds/") and rel.endswith((".yaml", ".yml", ".json")):
-            chart.crds[rel] = _text(data, source, rel)
-        elif rel.startswith("charts/"):
-            head, _, tail = rel.removeprefix("charts/").partition("/")
-            if not tail and head.endswith(".tgz"):
-                chart.subcharts.append(
-                    _chart_from_files(_archive_files(data, f"{source} ({rel})", budget), f"{source} ({rel})", budget, depth + 1)
-                )
-            elif tail:
-                subfiles.setdefault(head, {})[tail] = data
-    for head, sub in subfiles.items():
-        chart.subcharts.append(_chart_from_files(sub, f"{source} (charts/{head})", budget, depth + 1))
-    return chart
-
-
-def _text(data: bytes, source: str, rel: str) -> str:
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise HelmError(f"failed to load {source}: {rel} is not UTF-8 text") from exc
+        head, _, tail = rel.removeprefix("charts/").partition("/")
+        if not rel.startswith("charts/"):
+            continue
+        if not tail and head.endswith(".tgz"):
+            where = f"{source} (charts/{head})"
+            sub = _archive_files(data, where, budget)
+            names.add(str(_read_meta(sub, where)["name"]))
+            _subchart_names(sub, where, budget, depth + 1)
+        elif tail:
+            unpacked.setdefault(head, {})[tail] = data
+    for head, sub in unpacked.items():
+        where = f"{source} (charts/{head})"
+        names.add(str(_read_meta(sub, where)["name"]))
+        _subchart_names(sub, where, budget, depth + 1)
+    return names
 
 
 def load_chart(path: Path) -> Chart:
-    """A chart from an archive or a directory (as Helm's loader.Load)."""
+    """Read a chart (archive or directory) with Helm's safety limits; helm reads it again to render."""
     source = str(path)
     budget = _Budget(source)
     if path.is_dir():
-        return _chart_from_files(_dir_files(path, source, budget), source, budget)
+        files = _dir_files(path, source, budget)
+    else:
+        try:
+            size = path.stat().st_size
+            if size > MAX_ARCHIVE_BYTES:
+                raise HelmError(f"failed to load {source}: archive is {size} bytes, over the {MAX_ARCHIVE_BYTES} limit")
+            data = path.read_bytes()
+        except OSError as exc:
+            raise HelmError(f"failed to load {source}: {exc.strerror or exc}") from exc
+        files = _archive_files(data, source, budget)
+    meta = _read_meta(files, source)
+    subcharts = _subchart_names(files, source, budget, 0)
+    return Chart(str(meta["name"]), str(meta["version"]), meta, files, subcharts, path)
+
+
+# ================================================================== helm template versus oc-mirror
+def _dependency_file(chart: Chart) -> str:
+    """Where Helm reads the dependency list: requirements.yaml for an apiVersion v1 chart that has one."""
+    if str(chart.metadata.get("apiVersion") or "v1") == "v1" and "requirements.yaml" in chart.files:
+        return "requirements.yaml"
+    return "Chart.yaml"
+
+
+def _typed(data: bytes, name: str, chart: Chart) -> dict[str, Any]:
     try:
-        size = path.stat().st_size
-        if size > MAX_ARCHIVE_BYTES:
-            raise HelmError(f"failed to load {source}: archive is {size} bytes, over the {MAX_ARCHIVE_BYTES} limit")
-        data = path.read_bytes()
-    except OSError as exc:
-        raise HelmError(f"failed to load {source}: {exc.strerror or exc}") from exc
-    return _chart_from_files(_archive_files(data, source, budget), source, budget)
+        doc = yaml.load(data, Loader=_GoYamlLoader)
+    except yaml.YAMLError as exc:
+        raise HelmError(f"failed to load {chart.path}: {name}: {exc}") from exc
+    return doc if isinstance(doc, dict) else {}
 
 
-def _go_numbers(value: Any) -> Any:
-    """values.yaml as Helm sees it: sigs.k8s.io/yaml goes through JSON, so every number is a float64."""
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, int):
-        return float(value)
-    if isinstance(value, dict):
-        return {str(k): _go_numbers(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_go_numbers(v) for v in value]
-    return value
+def _dump(doc: Mapping[str, Any]) -> bytes:
+    return yaml.safe_dump(dict(doc), sort_keys=False, default_flow_style=False).encode()
 
 
-# ===================================================================================== values & deps
-def _merge_defaults(dest: dict[str, Any], defaults: Mapping[str, Any]) -> dict[str, Any]:
-    """Fill *dest* from *defaults* (dest wins); a nil in dest deletes the default (Helm 3)."""
-    for key, default in defaults.items():
-        if key in dest:
-            if dest[key] is None:
-                del dest[key]
-            elif isinstance(dest[key], dict) and isinstance(default, dict):
-                _merge_defaults(dest[key], default)
+def oc_mirror_patches(chart: Chart) -> dict[str, bytes | None]:
+    """Files to replace (None: remove) so `helm template` renders what oc-mirror renders in-process.
+
+    Empty when the chart needs nothing: then helm reads the original archive or directory.
+    """
+    patches: dict[str, bytes | None] = {}
+    meta = _typed(chart.files["Chart.yaml"], "Chart.yaml", chart)
+    changed = False
+    if meta.get("kubeVersion"):
+        del meta["kubeVersion"]  # oc-mirror never checks the range; helm template refuses a mismatch
+        changed = True
+    if meta.get("type") == "library":
+        meta["type"] = "application"  # engine.Render skips a library chart's own templates ...
+        for rel in chart.files:  # ... except partials, which never print anyway
+            if rel.startswith("templates/") and not rel.rsplit("/", 1)[-1].startswith("_"):
+                patches[rel] = None
+        changed = True
+    dep_file = _dependency_file(chart)
+    owner = meta if dep_file == "Chart.yaml" else _typed(chart.files[dep_file], dep_file, chart)
+    deps = owner.get("dependencies") or []
+    present = [d for d in deps if isinstance(d, dict) and str(d.get("name")) in chart.subcharts]
+    if len(present) != len(deps):
+        owner["dependencies"] = present  # oc-mirror renders without a missing subchart; helm refuses
+        if dep_file != "Chart.yaml":
+            patches[dep_file] = _dump(owner)
         else:
-            dest[key] = copy.deepcopy(default)
-    return dest
+            changed = True
+    if changed:
+        patches["Chart.yaml"] = _dump(meta)
+    return patches
 
 
-def _coalesce_globals(dest: dict[str, Any], parent: Mapping[str, Any]) -> None:
-    """The parent's `global` map wins over the subchart's (Helm's coalesceGlobals)."""
-    parent_globals = parent.get("global")
-    if not isinstance(parent_globals, dict):
-        return
-    own = dest.get("global") if isinstance(dest.get("global"), dict) else {}
-    merged = copy.deepcopy(parent_globals)
-    _merge_defaults(merged, own)
-    dest["global"] = merged
+def _write_patched(chart: Chart, patches: Mapping[str, bytes | None], folder: Path) -> Path:
+    """The chart with *patches* applied, unpacked under *folder* (the original is never changed)."""
+    root = folder / "chart" / chart.name
+    for rel, data in {**chart.files, **patches}.items():
+        if data is None:
+            continue
+        target = root / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+    return root
 
 
-def coalesce(chart: Chart, dest: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The chart's values with every subchart's defaults merged under its key (CoalesceValues)."""
-    dest = _merge_defaults({} if dest is None else dest, chart.values)
-    for sub in chart.subcharts:
-        sub_values = dest.get(sub.name)
-        if not isinstance(sub_values, dict):
-            sub_values = {}
-            dest[sub.name] = sub_values
-        _coalesce_globals(sub_values, dest)
-        coalesce(sub, sub_values)
-    return dest
-
-
-def _lookup(values: Mapping[str, Any], dotted: str) -> tuple[bool, Any]:
-    node: Any = values
-    for part in dotted.split("."):
-        if not isinstance(node, dict) or part not in node:
-            return False, None
-        node = node[part]
-    return True, node
-
-
-def process_dependencies(chart: Chart) -> None:
-    """Aliases, then `tags` and `condition` evaluated on the coalesced values; disabled subcharts removed."""
-    _apply_aliases(chart)
-    _prune(chart, coalesce(chart), "")
-
-
-def _apply_aliases(chart: Chart) -> None:
-    by_name = {sub.name: sub for sub in chart.subcharts}
-    kept: list[Chart] = []
-    listed = {str(d.get("name")) for d in chart.dependencies}
-    kept.extend(sub for sub in chart.subcharts if sub.name not in listed)
-    for dep in chart.dependencies:
-        if dep.get("import-values"):
-            raise HelmError(
-                f"failed to load {chart.source}: dependency {dep.get('name')!r} uses import-values, "
-                "which the oc-mirror test double does not model"
-            )
-        sub = by_name.get(str(dep.get("name")))
-        if sub is None:
-            continue  # listed but absent: Helm renders without it
-        if dep.get("alias"):
-            sub = copy.deepcopy(sub)
-            sub.name = str(dep["alias"])
-            dep["name"] = sub.name
-        kept.append(sub)
-    chart.subcharts = kept
-    for sub in chart.subcharts:
-        _apply_aliases(sub)
-
-
-def _prune(chart: Chart, top_values: Mapping[str, Any], path: str) -> None:
-    tags = top_values.get("tags") if isinstance(top_values.get("tags"), dict) else {}
-    disabled: set[str] = set()
-    for dep in chart.dependencies:
-        flags = [tags[t] for t in (dep.get("tags") or []) if isinstance(tags.get(t), bool)]
-        enabled = not (flags and not any(flags))
-        for cond in str(dep.get("condition") or "").split(","):
-            found, value = _lookup(top_values, path + cond.strip()) if cond.strip() else (False, None)
-            if found and isinstance(value, bool):
-                enabled = value
-                break
-        if not enabled:
-            disabled.add(str(dep.get("name")))
-    chart.subcharts = [sub for sub in chart.subcharts if sub.name not in disabled]
-    for sub in chart.subcharts:
-        _prune(sub, top_values, f"{path}{sub.name}.")
-
-
-# ===================================================================================== template lexer
-SUBSET = (
-    "the oc-mirror test double renders only .Values/.Release/.Chart fields, $, literals, "
-    "default, quote, not, if/else if/else/end, with/else/end, comments and {{- -}} trimming"
-)
-_KEYWORDS = {"if", "else", "end", "with", "range", "define", "template", "block", "break", "continue"}
-_FUNCTIONS = {"default", "quote", "not"}
-
-
-class TemplateError(Exception):
-    """A template problem at a line; turned into a HelmError naming chart and file."""
-
-    def __init__(self, line: int, message: str) -> None:
-        super().__init__(message)
-        self.line, self.message = line, message
-
-
-def _unsupported(line: int, construct: str) -> TemplateError:
-    return TemplateError(line, f"unsupported construct {construct}: {SUBSET}")
-
-
-@dataclass(frozen=True)
-class Tok:
-    kind: str  # field, var, str, num, bool, nil, ident, pipe
-    value: Any
-    line: int
-
-
-@dataclass(frozen=True)
-class Item:
-    kind: str  # text or action
-    text: str
-    tokens: tuple[Tok, ...]
-    line: int
-
-
-_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-_NUMBER = re.compile(r"[+-]?(?:0[xX][0-9a-fA-F_]+|(?:\d[\d_]*)?\.?\d[\d_]*(?:[eE][+-]?\d+)?)")
-_FIELDS = re.compile(r"(?:\.[A-Za-z_][A-Za-z0-9_]*)+")
-_GO_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "\\": "\\", '"': '"', "a": "\a", "b": "\b", "f": "\f", "v": "\v"}
-
-
-def lex(text: str) -> list[Item]:
-    """Text and actions, with trim markers applied and the line of each action's `{{`."""
-    items: list[Item] = []
-    pos, trim_next = 0, False
-    while True:
-        start = text.find("{{", pos)
-        chunk = text[pos:] if start < 0 else text[pos:start]
-        if trim_next:
-            chunk = chunk.lstrip(" \t\r\n")
-        if start < 0:
-            items.append(Item("text", chunk, (), 0))
-            return items
-        line = text.count("\n", 0, start) + 1
-        body = start + 2
-        if text.startswith("-", body) and body + 1 < len(text) and text[body + 1] in " \t\r\n":
-            chunk = chunk.rstrip(" \t\r\n")
-            body += 2
-        items.append(Item("text", chunk, (), 0))
-        tokens, pos, trim_next = _lex_action(text, body, line)
-        if tokens is not None:
-            items.append(Item("action", "", tuple(tokens), line))
-
-
-def _lex_action(text: str, i: int, line: int) -> tuple[list[Tok] | None, int, bool]:
-    """Tokens of one action from *i*; returns (tokens or None for a comment, end position, right trim)."""
-    j = i
-    while j < len(text) and text[j] in " \t\r\n":
-        j += 1
-    if text.startswith("/*", i):  # Go: a comment starts right after `{{` or `{{- `
-        return _lex_comment(text, i, line)
-    tokens: list[Tok] = []
-    while True:
-        spaced = j < len(text) and text[j] in " \t\r\n"
-        while j < len(text) and text[j] in " \t\r\n":
-            j += 1
-        cur = line + text.count("\n", i, j)
-        if j >= len(text):
-            raise TemplateError(line, "unclosed action")
-        if spaced and text.startswith("-}}", j):
-            return tokens, j + 3, True
-        if text.startswith("}}", j):
-            return tokens, j + 2, False
-        tok, j = _lex_token(text, j, cur)
-        tokens.append(tok)
-
-
-def _lex_comment(text: str, i: int, line: int) -> tuple[None, int, bool]:
-    end = text.find("*/", i + 2)
-    if end < 0:
-        raise TemplateError(line, "unclosed comment")
-    rest = end + 2
-    if text.startswith(" -}}", rest):
-        return None, rest + 4, True
-    if text.startswith("}}", rest):
-        return None, rest + 2, False
-    raise TemplateError(line, "comment ends before closing delimiter")
-
-
-def _lex_token(text: str, j: int, line: int) -> tuple[Tok, int]:
-    c = text[j]
-    if c == '"':
-        return _lex_string(text, j, line)
-    if c == "`":
-        end = text.find("`", j + 1)
-        if end < 0:
-            raise TemplateError(line, "unterminated raw quoted string")
-        return Tok("str", text[j + 1 : end], line), end + 1
-    if c == "|":
-        if text.startswith("||", j):
-            raise _unsupported(line, '"||"')
-        return Tok("pipe", "|", line), j + 1
-    if c == ".":
-        m = _FIELDS.match(text, j)
-        if m:
-            return Tok("field", tuple(m.group()[1:].split(".")), line), m.end()
-        if j + 1 < len(text) and text[j + 1].isdigit():
-            return _lex_number(text, j, line)
-        return Tok("field", (), line), j + 1
-    if c == "$":
-        m = _IDENT.match(text, j + 1)
-        if m:
-            raise _unsupported(line, f"variable ${m.group()!s}")
-        m = _FIELDS.match(text, j + 1)
-        return (Tok("var", tuple(m.group()[1:].split(".")), line), m.end()) if m else (Tok("var", (), line), j + 1)
-    if c.isdigit() or (c in "+-" and j + 1 < len(text) and (text[j + 1].isdigit() or text[j + 1] == ".")):
-        return _lex_number(text, j, line)
-    m = _IDENT.match(text, j)
-    if m:
-        word = m.group()
-        kind = {"true": "bool", "false": "bool", "nil": "nil"}.get(word, "ident")
-        value: Any = {"true": True, "false": False, "nil": None}.get(word, word)
-        if kind == "ident" and text.startswith(".", m.end()):
-            raise _unsupported(line, f"field access on {word!r}")
-        return Tok(kind, value, line), m.end()
-    names = {
-        "(": "parenthesized pipeline",
-        ":": "variable declaration :=",
-        "=": "assignment =",
-        ",": "range variables ,",
-        "'": "character constant",
-    }
-    if c in names:
-        raise _unsupported(line, names[c])
-    raise TemplateError(line, f"bad character {c!r} in action")
-
-
-def _lex_string(text: str, j: int, line: int) -> tuple[Tok, int]:
-    out: list[str] = []
-    k = j + 1
-    while k < len(text):
-        ch = text[k]
-        if ch == '"':
-            return Tok("str", "".join(out), line), k + 1
-        if ch == "\n":
-            break
-        if ch == "\\":
-            esc = text[k + 1 : k + 2]
-            if esc in _GO_ESCAPES:
-                out.append(_GO_ESCAPES[esc])
-                k += 2
-                continue
-            width = {"x": 2, "u": 4, "U": 8}.get(esc)
-            digits = text[k + 2 : k + 2 + width] if width else ""
-            if width and re.fullmatch(r"[0-9a-fA-F]+", digits) and len(digits) == width:
-                out.append(chr(int(digits, 16)))
-                k += 2 + width
-                continue
-            raise TemplateError(line, f"invalid escape \\{esc} in string")
-        out.append(ch)
-        k += 1
-    raise TemplateError(line, "unterminated quoted string")
-
-
-def _lex_number(text: str, j: int, line: int) -> tuple[Tok, int]:
-    m = _NUMBER.match(text, j)
-    if not m:
-        raise TemplateError(line, "bad number syntax")
-    raw = m.group().replace("_", "")
-    try:
-        value: int | float = (
-            int(raw, 0)
-            if re.fullmatch(r"[+-]?(0[xX][0-9a-fA-F]+|\d+)", raw) and not re.fullmatch(r"[+-]?0\d+", raw)
-            else float(raw)
+# ========================================================================================= rendering
+def helm_binary() -> str:
+    """The helm to run: $OC_MIRROR_DOUBLE_HELM, else `helm` on PATH; a clear error when there is none."""
+    explicit = os.environ.get(HELM_ENV, "")
+    if explicit:
+        if not (os.path.isfile(explicit) and os.access(explicit, os.X_OK)):
+            raise HelmError(f"oc-mirror TEST DOUBLE: {HELM_ENV}={explicit} is not an executable helm binary")
+        return explicit
+    found = shutil.which("helm")
+    if not found:
+        raise HelmError(
+            "oc-mirror TEST DOUBLE: cannot render charts: the helm binary is not on PATH "
+            f"(run scripts/setup.sh, or set {HELM_ENV} to its path)"
         )
-    except ValueError as exc:
-        raise TemplateError(line, f"bad number syntax: {raw!r}") from exc
-    return Tok("num", value, line), m.end()
-
-
-# ==================================================================================== template parser
-@dataclass(frozen=True)
-class Operand:
-    kind: str  # field (from dot), var (from $), lit, func
-    value: Any
-    line: int
-
-
-Command = tuple[Operand, ...]
-Pipeline = tuple[Command, ...]
-
-
-@dataclass(frozen=True)
-class Text:
-    text: str
-
-
-@dataclass(frozen=True)
-class Print:
-    pipe: Pipeline
-    line: int
-
-
-@dataclass(frozen=True)
-class If:
-    branches: tuple[tuple[Pipeline, tuple[Any, ...]], ...]
-    otherwise: tuple[Any, ...]
-    line: int
-
-
-@dataclass(frozen=True)
-class With:
-    pipe: Pipeline
-    body: tuple[Any, ...]
-    otherwise: tuple[Any, ...]
-    line: int
-
-
-def parse(text: str) -> tuple[Any, ...]:
-    """The template tree; every keyword outside the subset is refused here, before anything renders."""
-    items = lex(text)
-    nodes, stop, _pos = _parse_list(items, 0)
-    if stop is not None:
-        raise TemplateError(stop.line, f"unexpected {{{{{stop.tokens[0].value}}}}}")
-    return nodes
-
-
-def _parse_list(items: list[Item], pos: int) -> tuple[tuple[Any, ...], Item | None, int]:
-    """Nodes until `else`/`end` (returned as the stop item) or the end of the template."""
-    nodes: list[Any] = []
-    while pos < len(items):
-        item = items[pos]
-        pos += 1
-        if item.kind == "text":
-            if item.text:
-                nodes.append(Text(item.text))
-            continue
-        if not item.tokens:
-            raise TemplateError(item.line, "missing value for command")
-        head = item.tokens[0]
-        if head.kind == "ident" and head.value in ("else", "end"):
-            return tuple(nodes), item, pos
-        if head.kind == "ident" and head.value == "if":
-            node, pos = _parse_if(items, pos, item)
-            nodes.append(node)
-        elif head.kind == "ident" and head.value == "with":
-            node, pos = _parse_with(items, pos, item)
-            nodes.append(node)
-        elif head.kind == "ident" and head.value in _KEYWORDS:
-            raise _unsupported(item.line, f'"{head.value}"')
-        else:
-            nodes.append(Print(_parse_pipeline(item.tokens, item.line), item.line))
-    return tuple(nodes), None, pos
-
-
-def _parse_if(items: list[Item], pos: int, opener: Item) -> tuple[If, int]:
-    branches = [(_parse_pipeline(opener.tokens[1:], opener.line), ())]
-    otherwise: tuple[Any, ...] = ()
-    while True:
-        body, stop, pos = _parse_list(items, pos)
-        branches[-1] = (branches[-1][0], body)
-        if stop is None:
-            raise TemplateError(opener.line, "unexpected EOF: {{if}} without {{end}}")
-        words = stop.tokens
-        if words[0].value == "end":
-            _no_args(stop)
-            return If(tuple(branches), otherwise, opener.line), pos
-        if len(words) > 1 and words[1].kind == "ident" and words[1].value == "if":
-            branches.append((_parse_pipeline(words[2:], stop.line), ()))
-            continue
-        if len(words) > 1:
-            raise _unsupported(stop.line, "else with arguments other than if")
-        otherwise, stop, pos = _parse_list(items, pos)
-        if stop is None or stop.tokens[0].value != "end":
-            raise TemplateError(opener.line, "expected {{end}} after {{else}}")
-        _no_args(stop)
-        return If(tuple(branches), otherwise, opener.line), pos
-
-
-def _parse_with(items: list[Item], pos: int, opener: Item) -> tuple[With, int]:
-    pipe = _parse_pipeline(opener.tokens[1:], opener.line)
-    body, stop, pos = _parse_list(items, pos)
-    otherwise: tuple[Any, ...] = ()
-    if stop is not None and stop.tokens[0].value == "else":
-        if len(stop.tokens) > 1:
-            raise _unsupported(stop.line, '"else with"')
-        otherwise, stop, pos = _parse_list(items, pos)
-    if stop is None or stop.tokens[0].value != "end":
-        raise TemplateError(opener.line, "unexpected EOF: {{with}} without {{end}}")
-    _no_args(stop)
-    return With(pipe, body, otherwise, opener.line), pos
-
-
-def _no_args(item: Item) -> None:
-    if len(item.tokens) > 1:
-        raise TemplateError(item.line, f"unexpected {item.tokens[1].value!r} in end")
-
-
-def _parse_pipeline(tokens: tuple[Tok, ...], line: int) -> Pipeline:
-    if not tokens:
-        raise TemplateError(line, "missing value for command")
-    commands: list[Command] = []
-    current: list[Operand] = []
-    for tok in tokens:
-        if tok.kind == "pipe":
-            if not current:
-                raise TemplateError(tok.line, "missing command before |")
-            commands.append(tuple(current))
-            current = []
-        else:
-            current.append(_operand(tok))
-    if not current:
-        raise TemplateError(line, "missing command after |")
-    commands.append(tuple(current))
-    return tuple(commands)
-
-
-def _operand(tok: Tok) -> Operand:
-    if tok.kind in ("field", "var"):
-        return Operand(tok.kind, tok.value, tok.line)
-    if tok.kind in ("str", "num", "bool", "nil"):
-        return Operand("lit", tok.value, tok.line)
-    if tok.value in _KEYWORDS:
-        raise TemplateError(tok.line, f'unexpected keyword "{tok.value}" in command')
-    if tok.value not in _FUNCTIONS:
-        raise _unsupported(tok.line, f'"{tok.value}" (function)')
-    return Operand("func", tok.value, tok.line)
-
-
-# ================================================================================= template executor
-_HELM_OBJECTS_REFUSED = {"Capabilities", "Files", "Template", "Subcharts"}
-_CHART_FIELDS = {
-    "Name": "name",
-    "Version": "version",
-    "AppVersion": "appVersion",
-    "Description": "description",
-    "Type": "type",
-    "APIVersion": "apiVersion",
-}
-_CHART_FIELDS_REFUSED = {
-    "Home",
-    "Sources",
-    "Keywords",
-    "Maintainers",
-    "Icon",
-    "Condition",
-    "Tags",
-    "Deprecated",
-    "Annotations",
-    "KubeVersion",
-    "Dependencies",
-    "IsRoot",
-}
-
-
-@dataclass(frozen=True)
-class _ChartMeta:
-    """`.Chart`: Helm passes a *chart.Metadata struct, so unknown fields are errors, not nil."""
-
-    fields: Mapping[str, str]
-
-
-@dataclass(frozen=True)
-class _Root:
-    """The top-level dot: Values, Release, Chart (other Helm objects are outside the subset)."""
-
-    values: Mapping[str, Any]
-    release: Mapping[str, Any]
-    chart: _ChartMeta
-
-
-def _go_type(value: Any) -> str:
-    if value is None:
-        return "interface {}"
-    return {
-        bool: "bool",
-        int: "int",
-        float: "float64",
-        str: "string",
-        list: "[]interface {}",
-        dict: "map[string]interface {}",
-    }.get(type(value), type(value).__name__)
-
-
-def _field(receiver: Any, name: str, line: int) -> Any:
-    if isinstance(receiver, _Root):
-        if name in _HELM_OBJECTS_REFUSED:
-            raise _unsupported(line, f".{name}")
-        return {"Values": receiver.values, "Release": receiver.release, "Chart": receiver.chart}.get(name)
-    if isinstance(receiver, _ChartMeta):
-        if name in _CHART_FIELDS_REFUSED:
-            raise _unsupported(line, f".Chart.{name}")
-        if name not in _CHART_FIELDS:
-            raise TemplateError(line, f"can't evaluate field {name} in type *chart.Metadata")
-        return receiver.fields.get(name, "")
-    if isinstance(receiver, dict):
-        return receiver.get(name)  # missingkey=zero: a missing key is nil
-    if receiver is None:
-        raise TemplateError(line, f"nil pointer evaluating interface {{}}.{name}")
-    raise TemplateError(line, f"can't evaluate field {name} in type {_go_type(receiver)}")
-
-
-def truth(value: Any) -> bool:
-    """Go template truth (also sprig's `empty`, negated)."""
-    if value is None:
-        return False
-    if isinstance(value, (bool, int, float, str, list, dict)):
-        return bool(value)
-    return True
-
-
-def go_float(value: float) -> str:
-    """fmt.Sprint(float64) = strconv.FormatFloat(f, 'g', -1, 64): shortest digits, %e when the exponent
-    is < -4 or >= 6, which is why Helm prints a values.yaml `1000000` as `1e+06` (helm/helm#1707)."""
-    if math.isnan(value):
-        return "NaN"
-    if math.isinf(value):
-        return "+Inf" if value > 0 else "-Inf"
-    if value == 0:
-        return "-0" if math.copysign(1, value) < 0 else "0"
-    sign, digits, exponent = Decimal(repr(value)).as_tuple()
-    ds = list(digits)
-    while len(ds) > 1 and ds[-1] == 0:
-        ds.pop()
-        exponent = int(exponent) + 1
-    point = len(ds) + int(exponent)  # digits before the decimal point
-    exp10 = point - 1
-    text = "".join(map(str, ds))
-    neg = "-" if sign else ""
-    if exp10 < -4 or exp10 >= 6:  # strconv: 'if shortest { eprec = 6 }'
-        mant = text[0] + ("." + text[1:] if len(text) > 1 else "")
-        return f"{neg}{mant}e{'-' if exp10 < 0 else '+'}{abs(exp10):02d}"
-    if point <= 0:
-        return f"{neg}0.{'0' * -point}{text}"
-    if point >= len(text):
-        return f"{neg}{text}{'0' * (point - len(text))}"
-    return f"{neg}{text[:point]}.{text[point:]}"
-
-
-def go_print(value: Any, line: int) -> str:
-    """How text/template prints a value (fmt.Sprint), as far as the subset allows."""
-    if value is None:
-        return ""  # Go prints <no value>; Helm replaces it with ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float):
-        return go_float(value)
-    if isinstance(value, (int, str)):
-        return str(value)
-    if isinstance(value, _ChartMeta):
-        raise _unsupported(line, "printing .Chart")
-    raise _unsupported(
-        line,
-        f"printing a {'map' if isinstance(value, (dict, _Root)) else 'list'} (Helm would write Go syntax; charts use toYaml)",
-    )
-
-
-def go_quote(text: str) -> str:
-    """strconv.Quote: printable characters kept, the rest escaped."""
-    out = ['"']
-    for ch in text:
-        if ch in '"\\':
-            out.append("\\" + ch)
-        elif ch in "\a\b\f\n\r\t\v":
-            out.append("\\" + "abfnrtv"["\a\b\f\n\r\t\v".index(ch)])
-        elif ch.isprintable() or ch == " ":
-            out.append(ch)
-        elif ord(ch) < 0x80:
-            out.append(f"\\x{ord(ch):02x}")
-        elif ord(ch) < 0x10000:
-            out.append(f"\\u{ord(ch):04x}")
-        else:
-            out.append(f"\\U{ord(ch):08x}")
-    out.append('"')
-    return "".join(out)
-
-
-def _call(name: str, args: list[Any], line: int) -> Any:
-    if name == "default":
-        if not args:
-            raise TemplateError(line, "wrong number of args for default: want at least 1 got 0")
-        given = args[1:]
-        return args[0] if not given or not truth(given[0]) else given[0]
-    if name == "quote":
-        return " ".join(go_quote(go_print(a, line)) for a in args if a is not None)
-    if name == "not":
-        if len(args) != 1:
-            raise TemplateError(line, f"wrong number of args for not: want 1 got {len(args)}")
-        return not truth(args[0])
-    raise _unsupported(line, f'"{name}" (function)')
-
-
-class _Executor:
-    def __init__(self, root: _Root) -> None:
-        self.root = root
-
-    def run(self, nodes: tuple[Any, ...], dot: Any, out: list[str]) -> None:
-        for node in nodes:
-            if isinstance(node, Text):
-                out.append(node.text)
-            elif isinstance(node, Print):
-                out.append(go_print(self.pipeline(node.pipe, dot), node.line))
-            elif isinstance(node, If):
-                for pipe, body in node.branches:
-                    if truth(self.pipeline(pipe, dot)):
-                        self.run(body, dot, out)
-                        break
-                else:
-                    self.run(node.otherwise, dot, out)
-            elif isinstance(node, With):
-                value = self.pipeline(node.pipe, dot)
-                if truth(value):
-                    self.run(node.body, value, out)  # dot rebinding
-                else:
-                    self.run(node.otherwise, dot, out)
-
-    def pipeline(self, pipe: Pipeline, dot: Any) -> Any:
-        value: Any = _NOTHING
-        for command in pipe:
-            value = self.command(command, dot, value)
-        return value
-
-    def command(self, command: Command, dot: Any, piped: Any) -> Any:
-        head = command[0]
-        if head.kind == "func":
-            args = [self.operand(op, dot) for op in command[1:]]
-            if piped is not _NOTHING:
-                args.append(piped)
-            return _call(head.value, args, head.line)
-        if head.kind == "lit" and head.value is None:
-            raise TemplateError(head.line, "nil is not a command")
-        value = self.operand(head, dot)  # first: `.Files.Get "x"` must fail as .Files, not as an argument
-        if len(command) > 1 or piped is not _NOTHING:
-            raise TemplateError(head.line, f"can't give argument to non-function {_describe(head)}")
-        return value
-
-    def operand(self, op: Operand, dot: Any) -> Any:
-        if op.kind == "lit":
-            return op.value
-        if op.kind == "func":
-            return _call(op.value, [], op.line)
-        value = dot if op.kind == "field" else self.root
-        for name in op.value:
-            value = _field(value, name, op.line)
-        return value
-
-
-_NOTHING = object()
-
-
-def _describe(op: Operand) -> str:
-    if op.kind == "field":
-        return "." + ".".join(op.value)
-    if op.kind == "var":
-        return "$" + "".join("." + p for p in op.value)
-    return repr(op.value)
-
-
-def render_template(text: str, root: _Root) -> str:
-    out: list[str] = []
-    _Executor(root).run(parse(text), root, out)
-    return "".join(out).replace("<no value>", "")
-
-
-# ============================================================================================ render
-RELEASE = {"Name": "", "Namespace": "", "IsUpgrade": False, "IsInstall": False, "Revision": 0, "Service": "Helm"}
-
-
-def _chart_meta(chart: Chart) -> _ChartMeta:
-    fields = {go: str(chart.metadata.get(key, "")) for go, key in _CHART_FIELDS.items()}
-    fields["Name"] = chart.name
-    return _ChartMeta(fields)
-
-
-def _iter_templates(chart: Chart, values: Mapping[str, Any], prefix: str) -> Iterator[tuple[str, str, _Root]]:
-    """(template name, text, root) for every rendered template of the chart and its subcharts."""
-    root = _Root(values, RELEASE, _chart_meta(chart))
-    for rel, text in sorted(chart.templates.items()):
-        base = posixpath.basename(rel)
-        if base.startswith("_") or rel.endswith(".txt") or chart.chart_type == "library":
-            continue
-        yield f"{prefix}{chart.name}/{rel}", text, root
-    for sub in chart.subcharts:
-        sub_values = values.get(sub.name) if isinstance(values.get(sub.name), dict) else {}
-        yield from _iter_templates(sub, sub_values, f"{prefix}{chart.name}/charts/")
-
-
-def _iter_crds(chart: Chart, prefix: str) -> Iterator[tuple[str, str]]:
-    for rel, text in sorted(chart.crds.items()):
-        yield f"{prefix}{chart.name}/{rel}", text
-    for sub in chart.subcharts:
-        yield from _iter_crds(sub, f"{prefix}{chart.name}/charts/")
-
-
-_DOC_SEP = re.compile(r"(?:^|\s*\n)---\s*")
+    return found
+
+
+def _helm_env(home: Path) -> dict[str, str]:
+    """The caller's environment without Helm or kube settings: helm sees empty homes and no cluster."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HELM_") and k != "KUBECONFIG"}
+    for kind in ("CONFIG", "CACHE", "DATA"):
+        env[f"HELM_{kind}_HOME"] = str(home / kind.lower())
+    env["KUBECONFIG"] = str(home / "no-kubeconfig")
+    return env
+
+
+def _failure(chart: Chart, stderr: str) -> HelmError:
+    """oc-mirror's wording around helm's own message, kept on one line (errors are joined by lines)."""
+    lines = stderr.strip().splitlines()
+    start = next((i for i, line in enumerate(lines) if line.startswith("Error: ")), 0)
+    message = "\n".join(lines[start:]).removeprefix("Error: ").split("\n\nUse --debug")[0]
+    message = " ".join(part.strip() for part in message.splitlines() if part.strip()) or "helm template failed"
+    if message.startswith("template: "):  # engine.Render's error, which oc-mirror wraps once more
+        message = f"error rendering chart {chart.name}: {message}"
+    return HelmError(f"failed to get template {chart.name}: {message}")
+
+
+def render(chart: Chart) -> str:
+    """The text oc-mirror's getHelmTemplates builds: CRDs, then the non-hook manifests, each after `---`."""
+    try:
+        binary = helm_binary()
+    except HelmError as exc:  # this chart fails; the others are still tried and reported
+        raise HelmError(f"failed to get template {chart.name}: {exc}") from exc
+    with tempfile.TemporaryDirectory(prefix="oc-mirror-double-helm-") as tmp:
+        home = Path(tmp)
+        patches = oc_mirror_patches(chart)
+        target = _write_patched(chart, patches, home) if patches else chart.path
+        command = [binary, "template", str(target), "--include-crds", "--no-hooks"]
+        try:
+            done = subprocess.run(command, capture_output=True, text=True, env=_helm_env(home), timeout=HELM_TIMEOUT, check=False)
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            raise HelmError(f"failed to get template {chart.name}: oc-mirror TEST DOUBLE: running {binary}: {exc}") from exc
+    if done.returncode != 0:
+        raise _failure(chart, done.stderr)
+    return done.stdout
 
 
 def render_documents(chart: Chart) -> list[Any]:
-    """The chart's YAML documents as oc-mirror searches them: CRDs, then non-hook manifests."""
-    process_dependencies(chart)
-    values = coalesce(chart)
+    """The rendered documents as oc-mirror's findImages reads them: split on "\\n---\\n", first document each."""
     docs: list[Any] = []
-    for name, text in _iter_crds(chart, ""):
-        docs.extend(_documents(chart, name, text, hooks=True))
-    for name, text, root in _iter_templates(chart, values, ""):
+    for piece in render(chart).split(DOCUMENT_SEPARATOR):
         try:
-            rendered = render_template(text, root)
-        except TemplateError as exc:
-            raise HelmError(
-                f"failed to get template {chart.name}: error rendering chart {chart.name}: "
-                f"template: {name}:{exc.line}: {exc.message}"
-            ) from exc
-        docs.extend(_documents(chart, name, rendered, hooks=False))
-    return docs
-
-
-def _documents(chart: Chart, name: str, text: str, *, hooks: bool) -> list[Any]:
-    found: list[Any] = []
-    for part in _DOC_SEP.split(text):
-        if not part.strip():
-            continue
-        try:
-            doc = _load_yaml(part)
+            doc = load_go_yaml(piece)
         except yaml.YAMLError as exc:
-            raise HelmError(f"failed to get template {chart.name}: YAML parse error on {name}: {exc}") from exc
-        if doc is None:
-            continue
-        if not isinstance(doc, dict):
-            raise HelmError(f"failed to get template {chart.name}: YAML parse error on {name}: a manifest must be a map")
-        annotations = (doc.get("metadata") or {}).get("annotations") if isinstance(doc.get("metadata"), dict) else None
-        if not hooks and isinstance(annotations, dict) and HOOK_ANNOTATION in annotations:
-            continue  # a hook: SortManifests puts it aside and oc-mirror never reads it
-        found.append(doc)
-    return found
+            raise HelmError(
+                f"failed to read the rendered templates of {chart.name}: error converting YAML to JSON: {exc}".replace("\n", " ")
+            ) from exc
+        if doc is not None:
+            docs.append(doc)
+    return docs
 
 
 # =========================================================================================== JSONPath
@@ -1131,7 +593,7 @@ def find_strings(doc: Any, template: str) -> list[str]:
             printed.append(part)
             continue
         values = [v for v in _walk([doc], part) if v is not None and not isinstance(v, (dict, list))]
-        printed.append(" ".join(go_print(v, 0) if not isinstance(v, str) else v for v in values))
+        printed.append(" ".join(_jsonpath_text(v) for v in values))
     return [s for s in "".join(printed).split(" ") if s]
 
 
@@ -1163,6 +625,38 @@ def chart_images(chart: Chart, image_paths: list[str]) -> list[str]:
                 if is_image_reference(found):
                     seen.setdefault(found)
     return list(seen)
+
+
+def _jsonpath_text(value: Any) -> str:
+    """How jsonpath prints a leaf: JSON numbers are float64 in Go, printed with %v."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return go_float(float(value))
+    return str(value)
+
+
+def go_float(value: float) -> str:
+    """strconv.FormatFloat(f, 'g', -1, 64): shortest digits, %e when the exponent is < -4 or >= 6."""
+    if math.isnan(value) or math.isinf(value):
+        return "NaN" if math.isnan(value) else ("+Inf" if value > 0 else "-Inf")
+    if value == 0:
+        return "0"
+    sign, digits, exponent = Decimal(repr(value)).as_tuple()
+    ds = list(digits)
+    while len(ds) > 1 and ds[-1] == 0:
+        ds.pop()
+        exponent = int(exponent) + 1
+    point = len(ds) + int(exponent)  # digits before the decimal point
+    text, neg = "".join(map(str, ds)), "-" if sign else ""
+    if not -4 <= point - 1 < 6:
+        mant = text[0] + ("." + text[1:] if len(text) > 1 else "")
+        return f"{neg}{mant}e{'-' if point - 1 < 0 else '+'}{abs(point - 1):02d}"
+    if point <= 0:
+        return f"{neg}0.{'0' * -point}{text}"
+    if point >= len(text):
+        return f"{neg}{text}{'0' * (point - len(text))}"
+    return f"{neg}{text[:point]}.{text[point:]}"
 
 
 # ============================================================================================= fetch

@@ -27,6 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import cache as cache_storage
 import fbc
 import ociimage
 
@@ -98,17 +99,10 @@ class Catalog:
     def filtered_dir(self) -> Path | None:
         return self.folder / "filtered-catalogs" / self.filter_hash if self.filter_hash else None
 
-    def cache_original(self, cache: Path) -> Path:
-        """Where mirror to disk keeps the original catalog: `<target repo>:<targetTag or tag>`."""
-        leaf = self.target_tag or self.tag or self.digest.replace(":", "-")
-        return cache / "docker-dir" / self.target_repo / leaf
-
     def cache_rebuilt(self, cache: Path) -> Path:
-        """`localhost:<port>/<target repo>:<filter hash>`, as a dir: layout in the double's cache."""
+        """Where the double builds the filtered catalog (a `dir:` layout next to the registry storage,
+        never archived); mirror to disk then copies it into the cache registry as `<target repo>:<hash>`."""
         return cache / "docker-dir" / self.target_repo / str(self.filter_hash)
-
-    def cache_source(self, cache: Path) -> Path:
-        return self.cache_rebuilt(cache) if self.filter_hash else self.cache_original(cache)
 
     def dest_tag(self) -> str:
         """The tag at a registry destination: targetTag, else the original tag; a catalog given by
@@ -195,7 +189,7 @@ def _collect_one(
     target_repo = str(entry.get("targetcatalog") or path)
     target_tag = entry.get("targettag")
     if from_cache and not digest:
-        digest = _digest_from_cache(cache / "docker-dir" / target_repo / str(target_tag or tag or "latest"), ref)
+        digest = _digest_from_cache(cache, target_repo, str(target_tag or tag or "latest"), ref)
     elif not digest:
         digest = inspect(f"{registry}/{path}:{tag or 'latest'}")
     full = is_full(entry)
@@ -233,10 +227,12 @@ def _collect_one(
     return catalog, filtered
 
 
-def _digest_from_cache(layout: Path, ref: str) -> str:
-    if not (layout / "manifest.json").is_file():
+def _digest_from_cache(root: Path, repo: str, tag: str, ref: str) -> str:
+    """The catalog's digest from the cache registry's storage (the tag mirror to disk cached it under)."""
+    digest = cache_storage.tag_digest(root, repo, tag)
+    if not digest:
         raise CollectionError(f"catalog {ref} is not in the cache (run mirror to disk with the same ImageSetConfiguration)")
-    return ociimage.top_digest(layout)
+    return digest
 
 
 def _objects_from_working_dir(catalog: Catalog) -> list[dict]:

@@ -27,6 +27,7 @@ Example::
 
 from __future__ import annotations
 
+import base64
 import gzip
 import io
 import json
@@ -38,6 +39,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import requests
 import yaml
@@ -239,6 +241,88 @@ def rhdh_like_packages() -> tuple[Package, ...]:
     return (logic, serverless, rhdh, decoy, other)
 
 
+def unreachable_related_packages() -> tuple[Package, ...]:
+    """A catalog with one bundle naming a related image that was never pushed (broken-operator)
+    and one whose bundle image is not in its relatedImages (fine-operator): valid FBC, broken content."""
+    broken = Package(
+        name="broken-operator",
+        bundle_repo="broken/broken-bundle",
+        default_channel="stable",
+        channels=(Channel("stable", (Entry("1.0.0"),)),),
+        bundles=(Bundle("1.0.0", related=("broken/broken-operator",), absent=("broken/missing-sidecar",)),),
+    )
+    fine = Package(
+        name="fine-operator",
+        bundle_repo="fine/fine-bundle",
+        default_channel="stable",
+        channels=(Channel("stable", (Entry("2.0.0"),)),),
+        bundles=(Bundle("2.0.0", related=("fine/fine-operator",), bundle_in_related=False),),
+    )
+    return (broken, fine)
+
+
+# -- small hand-written packages (the catalog reader's tests) ---------------------------------------------
+
+#: Not JSON: the reader must refuse the file, and only when the package is selected.
+MALFORMED_JSON = b'{"schema": "olm.package", "name": "broken",,,'
+#: Not YAML, for the same reason.
+MALFORMED_YAML = b"schema: [unclosed\n"
+
+
+def _padding_object(size: int) -> str:
+    """An `olm.bundle.object` value about *size* characters long: the base64 of a real ConfigMap,
+    because opm decodes every bundle object to JSON and refuses bytes that are not YAML/JSON."""
+    if size <= 0:
+        return ""
+    doc = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "padding"}, "data": {"padding": ""}}
+    room = max(0, size * 3 // 4 - len(json.dumps(doc)))
+    doc["data"] = {"padding": "x" * room}
+    return base64.b64encode(json.dumps(doc).encode()).decode()
+
+
+def small_package_json(name: str, versions: tuple[str, ...] = ("1.0.0",), *, pad: int = 0) -> bytes:
+    """A one-channel package as a JSON stream, bundles in a replaces chain, images by tag on
+    example.com; *pad* makes each bundle about that many bytes larger (objects across read chunks)."""
+    objs: list[dict] = [
+        {"schema": "olm.package", "name": name, "defaultChannel": "stable"},
+        {
+            "schema": "olm.channel",
+            "name": "stable",
+            "package": name,
+            "entries": [
+                {"name": f"{name}.v{v}", **({"replaces": f"{name}.v{versions[i - 1]}"} if i else {})}
+                for i, v in enumerate(versions)
+            ],
+        },
+    ]
+    for v in versions:
+        objs.append(
+            {
+                "schema": "olm.bundle",
+                "name": f"{name}.v{v}",
+                "package": name,
+                "image": f"example.com/{name}/bundle:v{v}",
+                "properties": [
+                    {"type": "olm.package", "value": {"packageName": name, "version": v}},
+                    {"type": "olm.bundle.object", "value": {"data": _padding_object(pad)}},
+                ],
+                "relatedImages": [
+                    {"name": "", "image": f"example.com/{name}/bundle:v{v}"},
+                    {"name": "op", "image": f"example.com/{name}/op:{v}"},
+                ],
+            }
+        )
+    return "".join(json.dumps(o, indent=2) + "\n" for o in objs).encode()
+
+
+def bad_objects_json() -> bytes:
+    """Package `p` followed by two objects no reader may accept: relatedImages not a list, a name
+    that is not a string (the reader must say which line)."""
+    text = small_package_json("p", ("1.0.0", "1.1.0"))
+    text += b'{"schema": "olm.bundle", "name": "p.v9", "package": "p", "relatedImages": 5}\n'
+    return text + b'{"schema": "olm.bundle", "name": 7}\n'
+
+
 # -- building -----------------------------------------------------------------------------------------
 
 
@@ -296,11 +380,26 @@ class _Pusher:
             indent=2,
             sort_keys=True,
         ).encode()
+        self.manifest(repo, tag, manifest)
+        return f"{self.host}/{repo}@{sha256_digest(manifest)}"
+
+    def manifest(self, repo: str, tag: str, data: bytes) -> None:
         resp = self.session.put(
-            f"http://{self.host}/v2/{repo}/manifests/{tag}", data=manifest, timeout=30, headers={"Content-Type": OCI_MANIFEST}
+            f"http://{self.host}/v2/{repo}/manifests/{tag}", data=data, timeout=30, headers={"Content-Type": OCI_MANIFEST}
         )
         resp.raise_for_status()
-        return f"{self.host}/{repo}@{sha256_digest(manifest)}"
+
+
+class _Addresser(_Pusher):
+    """Works out the references a _Pusher would push, without a registry: every image is
+    content-addressed and every layer reproducible, so the FBC written offline names the same
+    digests as the catalog image pushed later (what lets `opm validate` check it with no registry)."""
+
+    def blob(self, repo: str, data: bytes) -> str:
+        return sha256_digest(data)
+
+    def manifest(self, repo: str, tag: str, data: bytes) -> None:
+        return None
 
 
 def _csv(package: Package, bundle: Bundle, replaces: str | None, operator: str, related: list[dict]) -> dict:
@@ -368,7 +467,7 @@ def _push_bundle(push: _Pusher, package: Package, bundle: Bundle) -> tuple[Built
         push.image(repo, bundle.version)
         config_images.append(f"{host}/{repo}:{bundle.version}")
     operator = related[0]["image"] if related else ""
-    files = {
+    files: dict[str, bytes | None] = {
         f"manifests/{package.name}.clusterserviceversion.yaml": yaml.safe_dump(
             _csv(package, bundle, _replaces_of(package, bundle.version), operator, related)
         ).encode(),
@@ -394,7 +493,7 @@ def _push_bundle(push: _Pusher, package: Package, bundle: Bundle) -> tuple[Built
     }
     image = push.image(package.bundle_repo, f"v{bundle.version}", [make_layer(files)], labels)
     listed = ([{"name": "", "image": image}] if bundle.bundle_in_related else []) + related
-    obj = {
+    obj: dict[str, Any] = {
         "schema": "olm.bundle",
         "name": package.bundle_name(bundle.version),
         "package": package.name,
@@ -443,13 +542,20 @@ def render(package: Package, objects: list[dict]) -> tuple[str, bytes]:
     return "catalog.json", "".join(json.dumps(o, indent=4) + "\n" for o in objects).encode()
 
 
-def build_catalog(host: str, repo: str, tag: str, packages: tuple[Package, ...] | list[Package]) -> BuiltCatalog:
-    """Push every bundle and image of *packages*, then the catalog image `host/repo:tag`."""
-    push = _Pusher(host)
-    built: list[BuiltBundle] = []
-    configs: dict[str, bytes] = {}
+def _stale_package() -> Package:
+    """The package the catalog's last layer deletes. It is a whole, valid package (one bundle whose
+    image is addressed but never pushed): the configs layer is one opm accepted before the
+    deletion, and only a reader that ignores whiteouts ever sees it."""
+    return Package(STALE_PACKAGE, "stale/stale-bundle", "stable", (Channel("stable", (Entry("9.9.9"),)),), (Bundle("9.9.9"),))
+
+
+def _configs(push: _Pusher, packages: tuple[Package, ...] | list[Package]) -> tuple[list[BuiltBundle], dict[str, bytes]]:
+    """Push (or only address) every bundle of *packages*; returns them and the FBC files of the
+    configs layer (`configs/<package>/catalog.json|yaml`), the stale package included."""
     with ThreadPoolExecutor(max_workers=4) as pool:
         pushed = {(p.name, b.version): pool.submit(_push_bundle, push, p, b) for p in packages for b in p.bundles}
+    built: list[BuiltBundle] = []
+    configs: dict[str, bytes] = {}
     for package in packages:
         objects = []
         for bundle in package.bundles:
@@ -458,11 +564,28 @@ def build_catalog(host: str, repo: str, tag: str, packages: tuple[Package, ...] 
             objects.append(obj)
         name, data = render(package, package_objects(package, objects))
         configs[f"configs/{package.name}/{name}"] = data
-    stale = Package(STALE_PACKAGE, "stale/stale-bundle", "stable", (Channel("stable", (Entry("9.9.9"),)),), ())
-    configs[f"configs/{STALE_PACKAGE}/catalog.json"] = render(stale, package_objects(stale, []))[1]
+    stale = _stale_package()
+    stale_objects = [_push_bundle(_Addresser(push.host), stale, b)[1] for b in stale.bundles]
+    configs[f"configs/{STALE_PACKAGE}/catalog.json"] = render(stale, package_objects(stale, stale_objects))[1]
+    return built, configs
+
+
+def catalog_fbc(host: str, packages: tuple[Package, ...] | list[Package], *, whiteout: bool = True) -> dict[str, bytes]:
+    """The FBC files build_catalog would put in the catalog image for a registry at *host*, worked
+    out without one (paths relative to `/configs`). *whiteout*: as the image presents them (the
+    stale package deleted); False gives the configs layer as written, stale package included."""
+    configs = _configs(_Addresser(host), packages)[1]
+    files = {path.removeprefix("configs/"): data for path, data in configs.items()}
+    return {p: d for p, d in files.items() if not (whiteout and p.startswith(f"{STALE_PACKAGE}/"))}
+
+
+def build_catalog(host: str, repo: str, tag: str, packages: tuple[Package, ...] | list[Package]) -> BuiltCatalog:
+    """Push every bundle and image of *packages*, then the catalog image `host/repo:tag`."""
+    push = _Pusher(host)
+    built, configs = _configs(push, packages)
     layers = [
         make_layer({"bin/opm": b"#!/bin/sh\necho 'opm stand-in'\n", "etc/os-release": b"ID=mirrorkit-test\n"}),
-        make_layer(configs),
+        make_layer(dict(configs)),
         make_layer({f"configs/{STALE_PACKAGE}": None}),
     ]
     image = push.image(repo, tag, layers, {CONFIGS_LABEL: "/configs"})
@@ -477,7 +600,8 @@ def parse_fbc(name: str, data: bytes) -> list[dict]:
     text = data.decode()
     if name.endswith((".yaml", ".yml")):
         return [d for d in yaml.safe_load_all(text) if d]
-    decoder, objects, pos = json.JSONDecoder(), [], 0
+    decoder, pos = json.JSONDecoder(), 0
+    objects: list[dict] = []
     while True:
         while pos < len(text) and text[pos].isspace():
             pos += 1

@@ -19,6 +19,7 @@ import json
 import os
 import random
 import tarfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -195,6 +196,29 @@ def _push_bytes(session: requests.Session, host: str, repo: str, data: bytes, wo
         path.unlink()
 
 
+def _plan(rng: random.Random, bundles: int, fbc_mb: float, packages: int) -> tuple[list[str], list[int], int]:
+    """(package names, bundle count of each, payload bytes per bundle): counts follow a Pareto
+    law, so a few packages have hundreds of bundles, as in the real index."""
+    weights = [rng.paretovariate(1.2) for _ in range(packages)]
+    counts = [max(1, round(bundles * w / sum(weights))) for w in weights]
+    counts[0] += bundles - sum(counts)
+    if counts[0] < 1:
+        counts[0] = 1
+    payload = max(200, int(fbc_mb * 1e6 / max(1, sum(counts)) * 1.03))  # JSON framing adds the rest
+    return [f"operator-{i:03d}" for i in range(packages)], counts, payload
+
+
+def big_fbc_files(
+    host: str, *, bundles: int = 8000, fbc_mb: float = 400, packages: int = 150, seed: int = 13
+) -> Iterator[tuple[str, bytes]]:
+    """(path under /configs, JSON stream) of each package, one at a time: what build_big_catalog
+    writes into the catalog layer, produced without a registry so opm can validate it."""
+    rng = random.Random(seed)
+    names, counts, payload = _plan(rng, bundles, fbc_mb, packages)
+    for name, count in zip(names, counts, strict=True):
+        yield f"{name}/catalog.json", package_json(rng, name, count, host, payload)
+
+
 def build_big_catalog(
     host: str,
     workdir: Path,
@@ -208,21 +232,13 @@ def build_big_catalog(
 ) -> BigCatalog:
     """Generate and push the catalog; bundle counts per package vary (a few packages have hundreds)."""
     workdir.mkdir(parents=True, exist_ok=True)
-    rng = random.Random(seed)
-    weights = [rng.paretovariate(1.2) for _ in range(packages)]
-    counts = [max(1, round(bundles * w / sum(weights))) for w in weights]
-    counts[0] += bundles - sum(counts)
-    if counts[0] < 1:
-        counts[0] = 1
-    payload = max(200, int(fbc_mb * 1e6 / max(1, sum(counts)) * 1.03))  # JSON framing adds the rest
-    names = [f"operator-{i:03d}" for i in range(packages)]
+    names, counts, _ = _plan(random.Random(seed), bundles, fbc_mb, packages)
     layer_path = workdir / "configs.tar.gz"
     fbc_bytes = 0
     with tarfile.open(layer_path, "w:gz", compresslevel=6, format=tarfile.PAX_FORMAT) as tar:
-        for name, count in zip(names, counts, strict=False):
-            data = package_json(rng, name, count, host, payload)
+        for path, data in big_fbc_files(host, bundles=bundles, fbc_mb=fbc_mb, packages=packages, seed=seed):
             fbc_bytes += len(data)
-            info = tarfile.TarInfo(f"configs/{name}/catalog.json")
+            info = tarfile.TarInfo(f"configs/{path}")
             info.size, info.mode, info.mtime = len(data), 0o644, 0
             tar.addfile(info, io.BytesIO(data))
     session = requests.Session()
