@@ -14,6 +14,9 @@ The catalog image has three layers: a base (a stand-in `opm` binary), the config
 that whites out a stale package directory (`/configs/stale-operator`): a reader that ignores
 whiteouts sees a package that is not in the catalog.
 
+Every catalog built here passes the real `opm validate` (tests/test_catalogs_opm.py): catalog_fbc
+gives the same FBC files without a registry (images are content-addressed, so the digests are known).
+
 Example::
 
     built = build_catalog(registry.host, "redhat/redhat-operator-index", "v4.19", rhdh_like_packages())
@@ -23,6 +26,7 @@ Example::
     b.image, b.related, b.config_images         # bundle image, operator images, ConfigMap images
     built.images_of("rhdh", "1.8.1")            # {bundle image, every related image}
     read_catalog(built.ref)                     # {package: [FBC objects]} read back with skopeo
+    catalog_fbc(registry.host, packages)        # {"rhdh/catalog.json": bytes, ...}, no registry needed
 """
 
 from __future__ import annotations
