@@ -31,7 +31,6 @@ from tests.services.catalog import (
     unreachable_related_packages,
 )
 from tests.services.images import push_image
-from tests.services.process import free_port
 from tests.services.registry import LocalRegistry
 
 pytestmark = pytest.mark.integration
@@ -107,8 +106,6 @@ def run(oc_mirror_double: Path, skopeo: str, tmp_path: Path) -> Callable[..., Ru
                 str(tmp_path / "cache"),
                 "--src-tls-verify=false",
                 "--dest-tls-verify=false",
-                "--port",
-                str(free_port()),  # the double's cache registry; concurrent test runs must not collide on 55000
                 *args,
             ],
             capture_output=True,

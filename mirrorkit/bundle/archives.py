@@ -9,11 +9,19 @@ members that matter (``tarfile`` seeks over everything else; nothing is extracte
   bytes of ``working-dir/helm/charts/<name>-<version>.tgz`` in one of the archives (what oc-mirror
   read the chart's images from). The helm images' provenance (chart name and version) should name a
   chart the bundle carries (a warning otherwise: a chart may legitimately be missing from ``charts/``).
-* **images**: oc-mirror's archives hold its cache registry's metadata,
-  ``docker/registry/v2/repositories/<repo>/_manifests/revisions/sha256/<hex>/link`` for each image
-  (reference: "Archive layout"); every manifest image must have its digest's revision link under its
-  repository in some archive. An archive set without that metadata is not oc-mirror's layout (the
-  test double keeps skopeo ``dir:`` layouts): one WARNING says images were not cross-checked.
+* **images**: oc-mirror's archives are its cache registry's storage (a distribution registry on
+  disk): first every file under ``docker/registry/v2/repositories/`` (for each cached repository its
+  ``_manifests/revisions/sha256/<hex>/link``, ``_manifests/tags/<tag>/current/link`` and ``_layers``
+  links, each link file holding ``sha256:<hex>``), then the blobs as
+  ``docker/registry/v2/blobs/sha256/<xx>/<hex>/data``, then ``working-dir/`` and ``isc_<time>``,
+  split over ``mirror_000001.tar``, ``mirror_000002.tar``... at ``archiveSize``. oc-mirror caches an
+  image under its ``targetRepo`` (else its source path; a catalog under ``targetCatalog``). Every
+  manifest image must have, in some archive, a revision link under one of those repositories that
+  names its digest, and the manifest blob itself, whose bytes hash to that digest: disk to mirror
+  pushes from exactly these files, and a bundle must carry them all (oc-mirror leaves out the blobs
+  an earlier archive from the same working-dir carried; a bundle replaces its archives, so those
+  would be missing). An archive set without registry metadata at all is not oc-mirror's layout: one
+  WARNING says images were not cross-checked.
 """
 
 from __future__ import annotations
@@ -38,6 +46,8 @@ _P, _F, _W = Status.PASSED, Status.FAILED, Status.WARNING
 REGISTRY_PREFIX = "docker/registry/v2/"
 HELM_CHARTS_PREFIX = "working-dir/helm/charts/"
 _REVISION = re.compile(r"^docker/registry/v2/repositories/(?P<repo>.+)/_manifests/revisions/sha256/(?P<hex>[0-9a-f]{64})/link$")
+_BLOB = re.compile(r"^docker/registry/v2/blobs/sha256/(?P<xx>[0-9a-f]{2})/(?P<hex>[0-9a-f]{64})/data$")
+_LINK_MAX = 256  # a link file holds "sha256:<hex>"; anything longer is not one
 
 
 @dataclass
@@ -45,7 +55,8 @@ class ArchiveScan:
     """What the archives hold that the manifest's lists can be checked against."""
 
     registry_layout: bool = False  # some archive has oc-mirror's docker/registry/v2/ metadata
-    revisions: dict[str, set[str]] = field(default_factory=dict)  # repository -> {sha256:<hex>}
+    revisions: dict[str, set[str]] = field(default_factory=dict)  # repository -> {sha256:<hex>} (link names it)
+    manifest_blobs: dict[str, str] = field(default_factory=dict)  # wanted sha256:<hex> -> sha256 of its data
     charts: dict[str, list[tuple[str, int, str]]] = field(default_factory=dict)  # file name -> [(archive, size, sha256)]
     errors: list[tuple[str, str]] = field(default_factory=list)  # (archive, why it could not be read)
 
@@ -56,25 +67,52 @@ def _member_name(name: str) -> str:
     return name.lstrip("/")
 
 
-def scan_archives(paths: Iterable[Path], names: dict[Path, str] | None = None) -> ArchiveScan:
-    """Walk the member headers of each tar in *paths*; hash only the chart members."""
-    scan = ArchiveScan()
+def scan_archives(paths: Iterable[Path], names: dict[Path, str] | None = None, wanted: Iterable[str] = ()) -> ArchiveScan:
+    """Walk the member headers of each tar in *paths*; read only the revision links, the blobs of the
+    *wanted* digests (the manifests' own, small) and the chart members."""
+    scan, wanted_set = ArchiveScan(), set(wanted)
     for path in paths:
         shown = (names or {}).get(path, path.name)
         try:
             with tarfile.open(path, "r:") as tar:  # seekable: headers only, member data skipped
                 for member in tar:
-                    name = _member_name(member.name)
-                    if name.startswith(REGISTRY_PREFIX):
-                        scan.registry_layout = True
-                        found = _REVISION.match(name)
-                        if found and member.isfile():
-                            scan.revisions.setdefault(found["repo"], set()).add("sha256:" + found["hex"])
-                    elif name.startswith(HELM_CHARTS_PREFIX) and member.isfile() and "/" not in name[len(HELM_CHARTS_PREFIX) :]:
-                        scan.charts.setdefault(name[len(HELM_CHARTS_PREFIX) :], []).append((shown, *_hash_member(tar, member)))
+                    _scan_member(scan, tar, member, shown, wanted_set)
         except (OSError, tarfile.TarError) as exc:
             scan.errors.append((shown, clip(str(exc), 200)))
     return scan
+
+
+def _scan_member(scan: ArchiveScan, tar: tarfile.TarFile, member: tarfile.TarInfo, shown: str, wanted: set[str]) -> None:
+    name = _member_name(member.name)
+    if name.startswith(REGISTRY_PREFIX):
+        scan.registry_layout = True
+        if member.isfile():
+            _scan_registry_file(scan, tar, member, name, wanted)
+    elif name.startswith(HELM_CHARTS_PREFIX) and member.isfile() and "/" not in name[len(HELM_CHARTS_PREFIX) :]:
+        scan.charts.setdefault(name[len(HELM_CHARTS_PREFIX) :], []).append((shown, *_hash_member(tar, member)))
+
+
+def _scan_registry_file(scan: ArchiveScan, tar: tarfile.TarFile, member: tarfile.TarInfo, name: str, wanted: set[str]) -> None:
+    """A revision link counts when its content names the digest its path says (the registry serves
+    the link's digest, not the directory's); a wanted blob is hashed."""
+    if found := _REVISION.match(name):
+        digest = "sha256:" + found["hex"]
+        if _read_small(tar, member) == digest:
+            scan.revisions.setdefault(found["repo"], set()).add(digest)
+    elif (found := _BLOB.match(name)) and found["hex"].startswith(found["xx"]):
+        digest = "sha256:" + found["hex"]
+        if digest in wanted:
+            scan.manifest_blobs[digest] = "sha256:" + _hash_member(tar, member)[1]
+
+
+def _read_small(tar: tarfile.TarFile, member: tarfile.TarInfo) -> str:
+    if member.size > _LINK_MAX:
+        return ""
+    handle = tar.extractfile(member)
+    if handle is None:
+        return ""
+    with handle:
+        return handle.read(_LINK_MAX).decode("ascii", errors="replace").strip()
 
 
 def _hash_member(tar: tarfile.TarFile, member: tarfile.TarInfo) -> tuple[int, str]:
@@ -182,24 +220,8 @@ def image_items(manifest: Manifest, scan: ArchiveScan) -> list[CheckItem]:
                 "cross-checked against them (the target check finds each image by digest after push)",
             )
         ]
-    missing = [
-        image
-        for image in manifest.images
-        if not any(image.digest in scan.revisions.get(repo, ()) for repo in _repositories(image))
-    ]
-    items = [
-        CheckItem(
-            "archive",
-            image.source,
-            f"{image.digest} in an archive",
-            "absent",
-            _F,
-            f"no {REGISTRY_PREFIX}repositories/{'|'.join(sorted(_repositories(image)))}/_manifests/revisions/"
-            f"sha256/{image.digest.split(':', 1)[-1][:12]}…/link in any archive; re-pack the bundle",
-        )
-        for image in missing
-    ]
-    if not missing:
+    items = [item for image in manifest.images if (item := _image_problem(image, scan)) is not None]
+    if not items:
         items.append(
             CheckItem(
                 "archive",
@@ -212,6 +234,30 @@ def image_items(manifest: Manifest, scan: ArchiveScan) -> list[CheckItem]:
     return items
 
 
+def _image_problem(image: ImageEntry, scan: ArchiveScan) -> CheckItem | None:
+    """Why the archives cannot give disk to mirror *image* (None when they can)."""
+    repos = sorted(_repositories(image))
+    hex_ = image.digest.split(":", 1)[-1]
+    expected = f"{image.digest} in an archive"
+    if not any(image.digest in scan.revisions.get(repo, ()) for repo in repos):
+        why = (
+            f"no {REGISTRY_PREFIX}repositories/{'|'.join(repos)}/_manifests/revisions/sha256/{hex_[:12]}…/link "
+            f"naming it in any archive; re-pack the bundle"
+        )
+        return CheckItem("archive", image.source, expected, "absent", _F, why)
+    actual = scan.manifest_blobs.get(image.digest)
+    if actual is None:
+        why = (
+            f"its manifest {REGISTRY_PREFIX}blobs/sha256/{hex_[:2]}/{hex_[:12]}…/data is in no archive (oc-mirror "
+            "leaves out blobs an earlier archive of the same working-dir carried); re-pack the bundle"
+        )
+        return CheckItem("archive", image.source, expected, "manifest blob absent", _F, why)
+    if actual != image.digest:
+        why = "the archived manifest is not the image the manifest names; re-pack the bundle"
+        return CheckItem("archive", image.source, expected, f"manifest blob hashes to {actual}", _F, why)
+    return None
+
+
 def archive_consistency_items(root: Path, manifest: Manifest, present: set[str]) -> list[CheckItem]:
     """The checks of this module for the bundle tree at *root* (archives that are *present* only:
     a bundle carried as parts is checked once reassembled). An archive that is not a tar at all is
@@ -220,7 +266,7 @@ def archive_consistency_items(root: Path, manifest: Manifest, present: set[str])
     if not archives or len(archives) < len(_archive_paths(manifest)):
         return []  # no archive here (parts only) or some missing: the file checks already failed
     paths = {root / p: p for p in archives}
-    scan = scan_archives(paths, paths)
+    scan = scan_archives(paths, paths, wanted={image.digest for image in manifest.images})
     return chart_items(manifest, scan) + image_items(manifest, scan)
 
 
