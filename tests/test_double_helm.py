@@ -10,6 +10,7 @@ from __future__ import annotations
 import ast
 import importlib.util
 import io
+import subprocess
 import sys
 import tarfile
 from collections.abc import Iterator
@@ -18,9 +19,9 @@ from types import ModuleType
 from typing import Any
 
 import pytest
+import yaml
 
 from tests.services.helmrepo import (
-    LIBRARY,
     ORCHESTRATOR_INFRA,
     RHDH,
     ChartSpec,
@@ -29,6 +30,7 @@ from tests.services.helmrepo import (
     default_charts,
     expected_images,
     hook_images,
+    library_chart,
     start_helm_repo,
     tar_gz,
 )
@@ -47,6 +49,11 @@ def _load_module() -> ModuleType:
 
 
 helm = _load_module()
+
+
+@pytest.fixture(autouse=True)
+def _real_helm(helm_bin: Path) -> None:
+    """The double renders with the real helm: without it these tests fail under CI and skip elsewhere."""
 
 
 @pytest.fixture(scope="module")
@@ -110,7 +117,7 @@ def test_charts_omitted_pulls_every_version_but_not_library_charts(repo: HelmRep
     assert len(_images(found)) == len(set(_images(found))), "images are deduplicated"
     charts = sorted(p.name for p in (tmp_path / "helm" / "charts").iterdir())
     assert charts == sorted([f"{ORCHESTRATOR_INFRA}-1.8.0.tgz", f"{RHDH}-1.7.0.tgz", f"{RHDH}-1.8.0.tgz"])
-    assert f"/{LIBRARY}-0.1.0.tgz" not in repo.requests
+    assert f"/{library_chart().filename}" not in repo.requests
 
 
 def test_hook_resources_are_not_searched(repo: HelmRepo, tmp_path: Path) -> None:
@@ -222,76 +229,112 @@ def test_unsupported_image_path_syntax_is_refused(tmp_path: Path) -> None:
 
 
 # ---------------------------------------------------------------------------------------- rendering
-def test_render_default_quote_if_with_and_trimming(tmp_path: Path) -> None:
-    template = """\
-{{- /* a comment */ -}}
-apiVersion: v1
-kind: Pod
-metadata:
-  name: {{ .Chart.Name }}-{{ .Chart.Version }}
-  annotations:
-    release: {{ .Release.Name | default "release-name" | quote }}
-    big: {{ .Values.big | quote }}
-    tag: {{ .Values.floaty }}
-    missing: "{{ .Values.nothing }}"
-    notflag: {{ not .Values.flags.off }}
-spec:
-  containers:
-{{- if .Values.flags.off }}
-    - name: never
-      image: {{ .Values.registry }}/never:1
-{{- else if .Values.flags.on }}
-    - name: main
-      {{- with .Values.image }}
-      image: {{ $.Values.registry }}/{{ .repository }}:{{ .tag | default $.Chart.AppVersion }}
-      {{- else }}
-      image: none
-      {{- end }}
-{{- else }}
-    - name: never2
-      image: {{ .Values.registry }}/never:2
-{{- end }}
-  initContainers:
-    - name: init
-      image: {{ default "registry.test:5000/fallback:1" .Values.initImage }}
-{{- with .Values.absent }}
-    - name: never3
-      image: x/never:3
-{{- end }}
-"""
-    values = {
-        "registry": REG,
-        "image": {"repository": "team/app", "tag": ""},
-        "flags": {"on": True, "off": False},
-        "big": 1000000,
-        "floaty": 1.10,
-        "initImage": "",
-    }
-    spec = _chart({"pod.yaml": template}, values, app_version="3.4.5")
-    path = tmp_path / spec.filename
-    path.write_bytes(build_chart(spec))
-    docs = helm.render_documents(helm.load_chart(path))
-    assert docs[0]["metadata"] == {
-        "name": "probe-0.1.0",
-        "annotations": {"release": "release-name", "big": "1e+06", "tag": 1.1, "missing": "", "notflag": True},
-    }
-    assert docs[0]["spec"] == {
-        "containers": [{"name": "main", "image": f"{REG}/team/app:3.4.5"}],
-        "initContainers": [{"name": "init", "image": "registry.test:5000/fallback:1"}],
-    }
-    # the four default paths in oc-mirror's order: initContainers are searched before containers
-    assert _render_images(tmp_path, spec) == ["registry.test:5000/fallback:1", f"{REG}/team/app:3.4.5"]
+def _run_helm(helm_bin: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([str(helm_bin), *args], capture_output=True, text=True, timeout=120, check=False)
 
 
-def test_release_values_are_oc_mirrors_empty_release_options(tmp_path: Path) -> None:
-    spec = _chart(
-        {
-            "pod.yaml": _pod(
-                '"{{ .Release.Name }}{{ .Release.Namespace }}reg.test/x:{{ .Release.Revision }}-{{ .Release.Service }}"'
-            )
-        }
+def test_default_charts_pass_helm_lint_and_helm_template(helm_bin: Path, tmp_path: Path) -> None:
+    """The test charts are real charts: the real helm lints and renders every one of them.
+
+    The library chart lints; `helm template` refuses it by design, which is why the double renders a
+    top-level library chart from a patched copy (oc-mirror's engine.Render simply renders nothing).
+    """
+    for spec in default_charts(REG):
+        archive = tmp_path / spec.filename
+        archive.write_bytes(build_chart(spec))
+        lint = _run_helm(helm_bin, "lint", str(archive))
+        assert lint.returncode == 0, lint.stdout + lint.stderr
+        template = _run_helm(helm_bin, "template", str(archive), "--include-crds")
+        if spec.chart_type == "library":
+            assert template.returncode != 0 and "library charts are not installable" in template.stderr
+        else:
+            assert template.returncode == 0, template.stderr
+            assert "kind: CustomResourceDefinition" in template.stdout or spec.name == RHDH
+
+
+def test_hook_pod_is_rendered_by_helm_but_not_collected(helm_bin: Path, tmp_path: Path) -> None:
+    """Only the manifests SortManifests returns are searched: the `helm test` pod's image is not."""
+    spec = default_charts(REG)[1]
+    archive = tmp_path / spec.filename
+    archive.write_bytes(build_chart(spec))
+    with_hooks = _run_helm(helm_bin, "template", str(archive))
+    assert hook_images(REG)[0] in with_hooks.stdout, "the hook pod is really in the chart"
+    assert sorted(_images(helm.collect({"local": [{"path": str(archive)}]}, tmp_path, pull=True, tls_verify=True))) == sorted(
+        expected_images(REG)[RHDH, spec.version]
     )
-    assert _render_images(tmp_path, spec) == ["reg.test/x:0-Helm"]
+
+
+@pytest.mark.parametrize(
+    ("template", "helpers"),
+    [
+        ('image: {{ include "probe.image" . }}', '{{- define "probe.image" -}}{{ .Values.reg }}/app:1{{- end -}}'),
+        ('image: {{ printf "%s/%s:%d" .Values.reg "app" 1 }}', None),
+        ("image: {{ tpl .Values.templated . }}", None),
+        ('{{- $reg := .Values.reg | trimSuffix "/" }}\nimage: {{ $reg }}/app:{{ .Values.tag | default "1" }}', None),
+        ("{{- range $k, $v := .Values.images }}\nimage: {{ $v }}\n{{- end }}", None),
+        (
+            "{{- with .Values.nested }}\nimage: {{ .reg }}/app:{{ $.Capabilities.KubeVersion.Major }}\n{{- end }}",
+            None,
+        ),
+        ('image: {{ .Files.Get "image.txt" | trim }}', None),
+    ],
+    ids=["include", "printf", "tpl", "variables-sprig", "range-map", "with", "files"],
+)
+def test_real_helm_renders_what_real_charts_use(tmp_path: Path, template: str, helpers: str | None) -> None:
+    """Constructs the old template subset refused are rendered by the real helm."""
+    pod = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n    - name: c\n"
+    body = pod + "\n".join("      " + line if line.startswith("image") else line for line in template.splitlines()) + "\n"
+    values = {"reg": REG, "templated": "{{ .Values.reg }}/app:1", "images": {"main": f"{REG}/app:1"}, "nested": {"reg": REG}}
+    spec = _chart({"pod.yaml": body}, values, helpers=helpers, extra_files={"image.txt": f"{REG}/app:1\n".encode()})
+    images = _render_images(tmp_path, spec)
+    assert images == [f"{REG}/app:1"], images
+
+
+def test_crd_images_and_go_yaml_tabs(tmp_path: Path) -> None:
+    """CRDs are searched as they are (never rendered); tabs go-yaml accepts are accepted."""
+    crd = (
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: c\n  annotations:\n    description:\tin a CRD file\n"
+        f"spec:\n  containers:\n    - image:\t{REG}/crd:1\t# tab\n"
+    )
+    pod = _pod('"{{ .Values.reg }}/tpl:1"\t', extra="  nodeSelector: {a:\tb}\n")
+    spec = _chart({"pod.yaml": pod}, {"reg": REG}, crds={"pod.yaml": crd})
+    assert _render_images(tmp_path, spec) == [f"{REG}/crd:1", f"{REG}/tpl:1"], "CRDs come first"
+
+
+def test_go_yaml_tab_rules() -> None:
+    """Each case checked against sigs.k8s.io/yaml v1.6.0 (oc-mirror's parser): tab as indentation is refused."""
+    accepted = {
+        "a:\tfoo\n": {"a": "foo"},
+        "a: x\ty\n": {"a": "x\ty"},
+        "a: 1\t# c\n": {"a": 1},
+        "a: 1\t\n": {"a": 1},
+        "a:\n  b:\tc\n": {"a": {"b": "c"}},
+        "a: [1,\t2]\n": {"a": [1, 2]},
+        "a:\t|\n  x\n": {"a": "x\n"},
+        "a: |\t\n  x\n": {"a": "x\n"},
+        'a:\t\t"q"\n': {"a": "q"},
+        "a:\n  - b:\tc\n    d: e\n": {"a": [{"b": "c", "d": "e"}]},
+        "k\t: v\n": {"k": "v"},
+        "a: x\n---\nb: 2\n": {"a": "x"},  # Unmarshal reads the first document only
+        "d: 2024-01-01\n": {"d": "2024-01-01"},
+    }
+    assert {text: helm.load_go_yaml(text) for text in accepted} == accepted
+    for refused in ("a:\n\t- x\n", "- \tx\n", "\ta: 1\n"):
+        with pytest.raises(yaml.YAMLError):
+            helm.load_go_yaml(refused)
+
+
+def test_tab_indentation_in_a_crd_fails_the_chart(tmp_path: Path) -> None:
+    crd = "apiVersion: v1\nkind: Pod\nspec:\n\tcontainers: []\n"
+    spec = _chart({"pod.yaml": _pod(f"{REG}/ok:1")}, crds={"bad.yaml": crd}, name="tabbed")
+    with pytest.raises(helm.HelmError, match=r"^failed to read the rendered templates of tabbed: error converting YAML to JSON"):
+        _render_images(tmp_path, spec)
+
+
+def test_release_values_are_helm_templates_not_oc_mirrors(tmp_path: Path) -> None:
+    """A documented difference: helm template names the release "release-name" in "default"; oc-mirror uses ""."""
+    image = '"reg.test/{{ .Release.Name }}-{{ .Release.Namespace }}:{{ .Release.Revision }}-{{ .Release.Service }}"'
+    assert _render_images(tmp_path, _chart({"pod.yaml": _pod(image)})) == ["reg.test/release-name-default:1-Helm"]
 
 
 def test_subcharts_alias_condition_global_and_crds(tmp_path: Path) -> None:
@@ -348,19 +391,88 @@ def test_dependency_tags_and_condition_lists(tmp_path: Path) -> None:
     assert _render_images(tmp_path, parent) == [f"{REG}/b:1"]
 
 
-def test_library_templates_are_not_rendered(tmp_path: Path) -> None:
-    lib = ChartSpec(
-        name="lib",
-        version="0.1.0",
-        chart_type="library",
-        templates={"p.yaml": _pod("x.test/lib:1")},
-        helpers='{{ include "nothing" . }}',
-    )
+def test_library_charts_render_as_oc_mirror_renders_them(tmp_path: Path) -> None:
+    """helm template refuses a top-level library chart; oc-mirror renders none of its own templates,
+    but its CRDs and its subcharts' templates. A library subchart's templates are never rendered."""
+    lib = ChartSpec(name="lib", version="0.1.0", chart_type="library", templates={"p.yaml": _pod("x.test/lib:1")})
     parent = _chart({"p.yaml": _pod(f"{REG}/app:1")}, subcharts=(lib,))
     assert _render_images(tmp_path, parent) == [f"{REG}/app:1"]
+    app = ChartSpec(name="app", version="1.0.0", templates={"p.yaml": _pod(f"{REG}/sub-app:1")})
+    top = ChartSpec(
+        name="toplib",
+        version="0.2.0",
+        chart_type="library",
+        templates={"p.yaml": _pod("x.test/lib:1")},
+        helpers='{{- define "toplib.x" -}}x{{- end -}}',
+        crds={"c.yaml": f"apiVersion: v1\nkind: Pod\nmetadata:\n  name: c\nspec:\n  containers:\n    - image: {REG}/lib-crd:1\n"},
+        subcharts=(app,),
+        dependencies=({"name": "app", "version": "1.0.0"},),
+    )
+    assert _render_images(tmp_path, top) == [f"{REG}/lib-crd:1", f"{REG}/sub-app:1"]
+    assert _render_images(tmp_path, library_chart()) == []
+
+
+def test_missing_dependencies_and_kube_version_do_not_stop_rendering(helm_bin: Path, tmp_path: Path) -> None:
+    """helm template refuses both; oc-mirror ignores a missing subchart and never checks kubeVersion."""
+    spec = _chart(
+        {"p.yaml": _pod(f"{REG}/app:1")},
+        dependencies=({"name": "absent", "version": "1.0.0", "repository": "https://charts.example.test/"},),
+        extra_files={
+            "Chart.yaml": b"apiVersion: v2\nname: probe\nversion: 0.1.0\nkubeVersion: '>=9.99.0-0'\n"
+            b"dependencies:\n- name: absent\n  version: 1.0.0\n  repository: https://charts.example.test/\n"
+        },
+    )
+    archive = tmp_path / spec.filename
+    archive.write_bytes(build_chart(spec))
+    refused = _run_helm(helm_bin, "template", str(archive))
+    assert refused.returncode != 0 and "missing in charts/ directory: absent" in refused.stderr
+    assert _render_images(tmp_path, spec) == [f"{REG}/app:1"]
+    assert archive.read_bytes() == build_chart(spec), "the chart is never changed in place"
+
+
+def test_a_chart_helm_cannot_render_fails_alone_with_oc_mirror_text(tmp_path: Path) -> None:
+    good = _chart({"p.yaml": _pod(f"{REG}/good:1")}, name="good")
+    nil = _chart({"p.yaml": _pod("x/{{ .Values.image.tag }}")}, name="nilchart")
+    failing = _chart({"p.yaml": '{{ fail "this chart needs a license key" }}'}, name="failing")
+    badyaml = _chart({"p.yaml": "kind: [unclosed\n"}, name="badyaml")
+    local = []
+    for spec in (good, nil, failing, badyaml):
+        path = tmp_path / spec.filename
+        path.write_bytes(build_chart(spec))
+        local.append({"path": str(path)})
+    with pytest.raises(helm.HelmError) as err:
+        helm.collect({"local": local}, tmp_path / "w", pull=True, tls_verify=True)
+    lines = str(err.value).splitlines()
+    assert len(lines) == 3, lines
+    assert lines[0].startswith(
+        "failed to get template nilchart: error rendering chart nilchart: template: nilchart/templates/p.yaml:8:"
+    )
+    assert "nil pointer evaluating interface {}.tag" in lines[0]
+    assert lines[1] == (
+        "failed to get template failing: error rendering chart failing: "
+        "execution error at (failing/templates/p.yaml:1:3): this chart needs a license key"
+    )
+    assert lines[2].startswith("failed to get template badyaml: YAML parse error on badyaml/templates/p.yaml")
+
+
+def test_missing_helm_fails_each_chart_clearly(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, helm_bin: Path) -> None:
+    spec = _chart({"p.yaml": _pod(f"{REG}/app:1")})
+    monkeypatch.setenv("PATH", str(tmp_path / "empty-bin"))
+    monkeypatch.delenv(helm.HELM_ENV, raising=False)
+    with pytest.raises(
+        helm.HelmError,
+        match=r"^failed to get template probe: oc-mirror TEST DOUBLE: cannot render charts: the helm binary is not on PATH",
+    ):
+        _render_images(tmp_path, spec)
+    monkeypatch.setenv(helm.HELM_ENV, str(tmp_path / "no-such-helm"))
+    with pytest.raises(helm.HelmError, match=r"OC_MIRROR_DOUBLE_HELM=.*no-such-helm is not an executable helm binary"):
+        _render_images(tmp_path, spec)
+    monkeypatch.setenv(helm.HELM_ENV, str(helm_bin))
+    assert _render_images(tmp_path, spec) == [f"{REG}/app:1"]
 
 
 def test_go_float_printing() -> None:
+    """jsonpath prints JSON numbers as Go prints a float64 (an `image: 5432` would be read as "5432")."""
     cases = {
         1e6: "1e+06",
         123456.0: "123456",
@@ -373,57 +485,6 @@ def test_go_float_printing() -> None:
         0.0: "0",
     }
     assert {k: helm.go_float(k) for k in cases} == cases
-    assert helm.go_quote('a"b\\\n') == '"a\\"b\\\\\\n"'
-
-
-# ----------------------------------------------------------------------------------------- refusals
-@pytest.mark.parametrize(
-    ("line", "construct"),
-    [
-        ('image: {{ include "x.image" . }}', '"include" (function)'),
-        ('image: {{ printf "%s" .Values.a }}', '"printf" (function)'),
-        ("image: {{ .Values.a | toYaml }}", '"toYaml" (function)'),
-        ("image: {{ tpl .Values.a . }}", '"tpl" (function)'),
-        ("{{ range .Values.list }}image: x{{ end }}", '"range"'),
-        ('{{ define "x" }}y{{ end }}', '"define"'),
-        ('image: {{ template "x" }}', '"template"'),
-        ("{{ $x := 1 }}", "variable $x"),
-        ("image: {{ (.Values.a) }}", "parenthesized pipeline"),
-        ('image: {{ .Files.Get "x" }}', ".Files"),
-        ("image: {{ .Capabilities.KubeVersion }}", ".Capabilities"),
-        ('{{ if eq .Values.a "b" }}x{{ end }}', '"eq" (function)'),
-        ("{{ if false }}{{ .Values.a | b64enc }}{{ end }}", '"b64enc" (function)'),
-    ],
-)
-def test_constructs_outside_the_subset_fail_with_chart_file_and_line(tmp_path: Path, line: str, construct: str) -> None:
-    template = f"apiVersion: v1\nkind: Pod\n# line 3\n{line}\n"
-    spec = _chart({"sub/deploy.yaml": template}, {"a": "b", "list": [1]}, name="refused")
-    with pytest.raises(helm.HelmError) as err:
-        _render_images(tmp_path, spec)
-    message = str(err.value)
-    assert message.startswith(
-        "failed to get template refused: error rendering chart refused: template: refused/templates/sub/deploy.yaml:4: "
-    )
-    assert f"unsupported construct {construct}" in message
-    assert "the oc-mirror test double renders only" in message
-
-
-def test_go_runtime_errors_are_reported_not_papered_over(tmp_path: Path) -> None:
-    with pytest.raises(helm.HelmError, match=r"probe/templates/p.yaml:8: nil pointer evaluating interface \{\}.tag"):
-        _render_images(tmp_path, _chart({"p.yaml": _pod("x/{{ .Values.image.tag }}")}))
-    with pytest.raises(helm.HelmError, match=r"p.yaml:8: unsupported construct printing a map"):
-        _render_images(tmp_path, _chart({"p.yaml": _pod("{{ .Values.image }}")}, {"image": {"a": "b"}}))
-    with pytest.raises(helm.HelmError, match=r"can't evaluate field Bogus in type \*chart.Metadata"):
-        _render_images(tmp_path, _chart({"p.yaml": _pod("{{ .Chart.Bogus }}")}))
-    with pytest.raises(helm.HelmError, match=r"p.yaml:1: unexpected EOF: \{\{if\}\} without \{\{end\}\}"):
-        _render_images(tmp_path, _chart({"p.yaml": "{{ if .Values.a }}\nkind: Pod\n"}))
-    with pytest.raises(helm.HelmError, match=r"YAML parse error on probe/templates/p.yaml"):
-        _render_images(tmp_path, _chart({"p.yaml": "kind: [unclosed\n"}))
-
-
-def test_helpers_are_never_parsed(tmp_path: Path) -> None:
-    spec = _chart({"p.yaml": _pod(f"{REG}/ok:1")}, helpers='{{- define "x" -}}{{ include "y" . | nindent 4 }}{{- end }}')
-    assert _render_images(tmp_path, spec) == [f"{REG}/ok:1"]
 
 
 def test_missing_version_lists_the_versions_that_exist(repo: HelmRepo, tmp_path: Path) -> None:

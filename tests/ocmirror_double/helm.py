@@ -64,6 +64,7 @@ line, into a single HelmError, as oc-mirror joins its collector errors.
 
 from __future__ import annotations
 
+import functools
 import gzip
 import http.client
 import io
@@ -127,7 +128,7 @@ class ChartImage:
 _BREAKS = "\0\r\n\x85\u2028\u2029"
 
 
-class _GoScanner(Scanner):
+class _GoScanner(Reader, Scanner):
     """PyYAML's scanner with go-yaml's rules for tabs.
 
     go-yaml (libyaml's C port) skips a tab between tokens when a simple key is not allowed there (right
@@ -180,12 +181,12 @@ class _GoScanner(Scanner):
         return super().scan_block_scalar_ignored_line(start_mark)
 
 
-class _GoYamlLoader(Reader, _GoScanner, Parser, Composer, SafeConstructor, Resolver):
+class _GoYamlLoader(_GoScanner, Parser, Composer, SafeConstructor, Resolver):
     """SafeLoader with go-yaml's tab rules and without timestamps (sigs.k8s.io/yaml keeps `2024-01-01` a string)."""
 
     def __init__(self, stream: str | bytes) -> None:
         Reader.__init__(self, stream)
-        _GoScanner.__init__(self)
+        Scanner.__init__(self)
         Parser.__init__(self)
         Composer.__init__(self)
         SafeConstructor.__init__(self)
@@ -404,7 +405,7 @@ def _dependency_file(chart: Chart) -> str:
 
 def _typed(data: bytes, name: str, chart: Chart) -> dict[str, Any]:
     try:
-        doc = yaml.load(data, Loader=_GoYamlLoader)
+        doc = load_go_yaml(data)
     except yaml.YAMLError as exc:
         raise HelmError(f"failed to load {chart.path}: {name}: {exc}") from exc
     return doc if isinstance(doc, dict) else {}
@@ -484,14 +485,27 @@ def _helm_env(home: Path) -> dict[str, str]:
     return env
 
 
+#: How the messages of Helm's template engine start (pkg/engine: parse, execution and tpl errors).
+_ENGINE_ERRORS = (
+    "template: ",
+    "parse error ",
+    "execution error ",
+    "rendering template ",
+    "error during tpl ",
+    "cannot parse template ",
+)
+
+
 def _failure(chart: Chart, stderr: str) -> HelmError:
     """oc-mirror's wording around helm's own message, kept on one line (errors are joined by lines)."""
     lines = stderr.strip().splitlines()
     start = next((i for i, line in enumerate(lines) if line.startswith("Error: ")), 0)
     message = "\n".join(lines[start:]).removeprefix("Error: ").split("\n\nUse --debug")[0]
     message = " ".join(part.strip() for part in message.splitlines() if part.strip()) or "helm template failed"
-    if message.startswith("template: "):  # engine.Render's error, which oc-mirror wraps once more
+    if message.startswith(_ENGINE_ERRORS):  # engine.Render's errors, which oc-mirror wraps once more
         message = f"error rendering chart {chart.name}: {message}"
+    elif message.startswith("values don't meet"):  # ToRenderValues' schema check
+        message = f"error rendering values: {message}"
     return HelmError(f"failed to get template {chart.name}: {message}")
 
 
@@ -900,7 +914,7 @@ def collect(helm: dict, working: Path, *, pull: bool, tls_verify: bool) -> list[
     found: dict[str, ChartImage] = {}
     jobs: list[Callable[[], Iterator[_Job]]] = [lambda: _local_jobs(list(helm.get("local") or []))]
     for repo in helm.get("repositories") or []:
-        jobs.append(lambda repo=repo: _repo_jobs(repo, working, pull=pull, tls_verify=tls_verify))
+        jobs.append(functools.partial(_repo_jobs, repo, working, pull=pull, tls_verify=tls_verify))
     for make in jobs:
         for job in make():
             if job.error or job.path is None:

@@ -45,7 +45,8 @@ CREATED = "2025-01-01T00:00:00Z"
 
 RHDH = "redhat-developer-hub"
 ORCHESTRATOR_INFRA = "redhat-developer-hub-orchestrator-infra"
-LIBRARY = "rhdh-common-library"
+LIBRARY = "common"  # the library chart the others depend on (published too)
+LIBRARY_VERSION = "2.31.0"
 
 
 # --------------------------------------------------------------------------------------------- charts
@@ -291,67 +292,193 @@ HUB_REPO = "rhdh/rhdh-hub-rhel9"
 POSTGRES_REPO = "rhel9/postgresql-15"
 POSTGRES_TAG = "1-95"
 TEST_POD_REPO = "curl/curl"  # in a `helm.sh/hook: test` pod: oc-mirror does NOT collect hook images
+TEST_POD_TAG = "8.11.0"
 CLI_REPO = "openshift4/ose-cli-rhel9"
 CLI_TAG = "v4.19"
 UBI_REPO = "ubi9/ubi-minimal"
 UBI_TAG = "9.6"
+#: Images a default chart names only where oc-mirror must not look (a disabled init container).
+UNUSED_REPO = "bitnami/os-shell"
+
+# The `common` library: named templates the other charts include (shaped like Bitnami's, written here).
+_COMMON_IMAGES = """\
+{{/*
+An image reference from {registry, repository, tag, digest}; a non-empty global.imageRegistry wins.
+Usage: {{ include "common.images.image" (dict "imageRoot" .Values.image "global" .Values.global) }}
+*/}}
+{{- define "common.images.image" -}}
+{{- $registry := .imageRoot.registry -}}
+{{- if and .global .global.imageRegistry -}}
+{{- $registry = .global.imageRegistry -}}
+{{- end -}}
+{{- $reference := printf "%s:%s" .imageRoot.repository (toString .imageRoot.tag) -}}
+{{- if .imageRoot.digest -}}
+{{- $reference = printf "%s@%s" .imageRoot.repository .imageRoot.digest -}}
+{{- end -}}
+{{- if $registry -}}
+{{- printf "%s/%s" (trimSuffix "/" $registry) $reference -}}
+{{- else -}}
+{{- $reference -}}
+{{- end -}}
+{{- end -}}
+"""
+
+_COMMON_NAMES = """\
+{{- define "common.names.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{- define "common.names.fullname" -}}
+{{- if .Values.fullnameOverride -}}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- $name := include "common.names.name" . -}}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "common.labels.standard" -}}
+app.kubernetes.io/name: {{ include "common.names.name" . }}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 }}
+app.kubernetes.io/instance: {{ .Release.Name | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+{{- end -}}
+"""
+
+_COMMON_TPLVALUES = """\
+{{/* Renders a value that may itself hold template text; maps and lists go through toYaml first. */}}
+{{- define "common.tplvalues.render" -}}
+{{- $text := ternary .value (toYaml .value) (typeIs "string" .value) -}}
+{{- if contains "{{" $text -}}
+{{- tpl $text .context -}}
+{{- else -}}
+{{- $text -}}
+{{- end -}}
+{{- end -}}
+"""
+
+_BACKSTAGE_HELPERS = """\
+{{- define "backstage.image" -}}
+{{- include "common.images.image" (dict "imageRoot" .Values.backstage.image "global" .Values.global) -}}
+{{- end -}}
+"""
 
 _BACKSTAGE_DEPLOYMENT = """\
+{{- $fullName := include "common.names.fullname" . -}}
 apiVersion: apps/v1
 kind: Deployment
 metadata:
-  name: {{ .Release.Name }}-backstage
-  labels:
-    app.kubernetes.io/name: {{ .Chart.Name }}
-    app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+  name: {{ $fullName }}
+  labels: {{- include "common.labels.standard" . | nindent 4 }}
+    app.kubernetes.io/component: backstage
 spec:
-  replicas: {{ .Values.replicas | default 1 }}
+  replicas: {{ .Values.backstage.replicas | default 1 }}
+  selector:
+    matchLabels:
+      app.kubernetes.io/component: backstage
   template:
+    metadata:
+      labels:
+        app.kubernetes.io/component: backstage
+      {{- with .Values.backstage.podAnnotations }}
+      annotations: {{- include "common.tplvalues.render" (dict "value" . "context" $) | nindent 8 }}
+      {{- end }}
     spec:
-      initContainers:
-        - name: install-dynamic-plugins
-          image: "{{ .Values.backstage.image.registry }}/{{ .Values.backstage.image.repository }}:{{ .Values.backstage.image.tag }}"
+      {{- if .Values.backstage.initContainers }}
+      initContainers: {{- include "common.tplvalues.render" (dict "value" .Values.backstage.initContainers "context" $) | nindent 8 }}
+      {{- end }}
       containers:
         - name: backstage-backend
-          {{- with .Values.backstage.image }}
-          image: "{{ .registry }}/{{ .repository }}:{{ .tag }}"
-          imagePullPolicy: {{ .pullPolicy | default "IfNotPresent" }}
+          image: {{ include "backstage.image" . | quote }}
+          imagePullPolicy: {{ .Values.backstage.image.pullPolicy | default "IfNotPresent" }}
+          {{- with .Values.backstage.command }}
+          command: {{- toYaml . | nindent 12 }}
           {{- end }}
           env:
-            - name: APP_CONFIG_backend_baseUrl
-              value: {{ .Values.global.clusterRouterBase | default "apps.example.com" | quote }}
+            - name: APP_CONFIG_backend_listen_port
+              value: {{ .Values.backstage.containerPort | default 7007 | quote }}
+            {{- range $name, $value := .Values.backstage.extraEnvVarsMap }}
+            - name: {{ $name }}
+              value: {{ tpl (toString $value) $ | quote }}
+            {{- end }}
+          {{- with .Values.backstage.resources }}
+          resources: {{- toYaml . | nindent 12 }}
+          {{- end }}
+        {{- with .Values.backstage.extraContainers }}
+        {{- toYaml . | nindent 8 }}
+        {{- end }}
 """
 
 _POSTGRES_STATEFULSET = """\
-{{- /* Bitnami-like: global.imageRegistry wins over image.registry */ -}}
+{{- $fullName := include "common.names.fullname" . -}}
 apiVersion: apps/v1
 kind: StatefulSet
 metadata:
-  name: {{ .Release.Name }}-postgresql
+  name: {{ $fullName }}
+  labels: {{- include "common.labels.standard" . | nindent 4 }}
 spec:
-  serviceName: postgresql
+  serviceName: {{ printf "%s-hl" $fullName | trunc 63 | trimSuffix "-" }}
+  selector:
+    matchLabels:
+      app.kubernetes.io/component: primary
   template:
+    metadata:
+      labels:
+        app.kubernetes.io/component: primary
     spec:
+      {{- if .Values.volumePermissions.enabled }}
+      initContainers:
+        - name: init-chmod-data
+          image: {{ include "common.images.image" (dict "imageRoot" .Values.volumePermissions.image "global" .Values.global) }}
+      {{- end }}
       containers:
         - name: postgresql
-          image: {{ .Values.global.imageRegistry | default .Values.image.registry }}/{{ .Values.image.repository }}:{{ .Values.image.tag }}
+          image: {{ include "common.images.image" (dict "imageRoot" .Values.image "global" .Values.global) }}
           ports:
-            - containerPort: {{ .Values.port }}
+            {{- range $name, $port := .Values.containerPorts }}
+            - name: {{ printf "tcp-%s" $name }}
+              containerPort: {{ $port }}
+            {{- end }}
+"""
+
+_RHDH_HELPERS = """\
+{{- define "rhdh.fullname" -}}
+{{- $upstream := .Values.upstream | default dict -}}
+{{- printf "%s-%s" .Release.Name (default .Chart.Name $upstream.nameOverride) | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
 """
 
 _RHDH_ROUTE = """\
 {{- if .Values.route.enabled }}
+{{- $fullName := include "rhdh.fullname" . }}
+{{- $host := tpl .Values.route.host . | default (printf "%s.%s" $fullName .Values.global.clusterRouterBase) }}
 apiVersion: route.openshift.io/v1
 kind: Route
 metadata:
-  name: {{ .Release.Name }}-developer-hub
+  name: {{ $fullName }}
+  labels: {{- include "common.labels.standard" . | nindent 4 }}
 spec:
-  host: {{ .Values.route.host | default .Values.global.clusterRouterBase | quote }}
+  host: {{ $host | quote }}
+  path: {{ .Values.route.path | default "/" }}
   to:
     kind: Service
-    name: {{ .Release.Name }}-backstage
-{{- else }}
-# route disabled
+    name: {{ $fullName }}
+  tls:
+    termination: {{ .Values.route.tls.termination }}
+{{- end }}
+"""
+
+_RHDH_DYNAMIC_PLUGINS = """\
+{{- with .Values.global.dynamic }}
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: {{ include "rhdh.fullname" $ }}-dynamic-plugins
+  annotations:
+    description:\tDynamic plugins of Red Hat Developer Hub
+data:
+  dynamic-plugins.yaml: |
+    {{- toYaml . | nindent 4 }}
 {{- end }}
 """
 
@@ -360,52 +487,68 @@ _RHDH_TEST_POD = """\
 apiVersion: v1
 kind: Pod
 metadata:
-  name: {{ .Release.Name }}-test-connection
+  name: {{ include "rhdh.fullname" . }}-test-connection
   annotations:
     helm.sh/hook: test
+    helm.sh/hook-delete-policy: before-hook-creation,hook-succeeded
 spec:
+  restartPolicy: Never
   containers:
     - name: curl
-      image: {{ .Values.test.image.registry }}/{{ .Values.test.image.repository }}:{{ .Values.test.image.tag }}
+      image: {{ include "common.images.image" (dict "imageRoot" .Values.test.image "global" .Values.global) | quote }}
+      command:
+        - curl
+        - --fail
+        - {{ printf "http://%s:7007/healthcheck" (include "rhdh.fullname" .) | quote }}
 {{- end }}
 """
 
-_LIBRARY_HELPERS = """\
-{{/* A library chart only holds named templates; the double never parses helpers. */}}
-{{- define "rhdh-common.labels" -}}
-app.kubernetes.io/managed-by: {{ .Release.Service }}
-{{- end }}
+_INFRA_HELPERS = """\
+{{- define "infra.image" -}}
+{{- $registry := .root.Values.imageRegistry | trimSuffix "/" -}}
+{{- printf "%s/%s:%s" $registry .image.repository (toString .image.tag) -}}
+{{- end -}}
 """
 
 _INFRA_JOB = """\
+{{- if .Values.setupJob.enabled }}
 apiVersion: batch/v1
 kind: Job
 metadata:
-  name: {{ .Release.Name }}-orchestrator-infra-setup
+  name: {{ printf "%s-setup" .Chart.Name | trunc 63 | trimSuffix "-" }}
+  annotations:
+    description:\tWaits for the operators, then creates the orchestrator infrastructure
 spec:
+  backoffLimit: {{ .Values.setupJob.backoffLimit }}
   template:
     spec:
       restartPolicy: Never
       initContainers:
-        - name: wait
-          image: {{ .Values.images.wait | quote }}
+        - name: wait-for-operators
+          image: {{ include "infra.image" (dict "root" $ "image" .Values.setupJob.waitImage) | quote }}
       containers:
+        {{- with .Values.setupJob.image }}
         - name: setup
-          image: {{ .Values.images.cli | quote }}
+          image: "{{ $.Values.imageRegistry | trimSuffix "/" }}/{{ .repository }}:{{ .tag | default "latest" }}"\t# tag from values
+        {{- end }}
+          command: {{- toYaml .Values.setupJob.command | nindent 12 }}
+{{- end }}
 """
 
 _INFRA_SUBSCRIPTIONS = """\
-{{- with .Values.serverlessLogicOperator }}
-{{- if .enabled }}
+{{- range $key, $sub := .Values.subscriptions }}
+{{- if $sub.enabled }}
+---
 apiVersion: operators.coreos.com/v1alpha1
 kind: Subscription
 metadata:
-  name: logic-operator-rhel8
-  namespace: {{ .namespace | default "openshift-serverless-logic" }}
+  name: {{ $sub.name | default $key }}
+  namespace: {{ $sub.namespace }}
 spec:
-  channel: {{ .channel }}
-  name: logic-operator-rhel8
-  source: {{ .source | default "redhat-operators" }}
+  channel: {{ $sub.channel | quote }}
+  installPlanApproval: {{ $sub.installPlanApproval | default "Automatic" }}
+  name: {{ $sub.name | default $key }}
+  source: {{ $sub.source | default "redhat-operators" }}
   sourceNamespace: openshift-marketplace
 {{- end }}
 {{- end }}
@@ -420,7 +563,9 @@ spec:
   group: rhdh.redhat.com
   names:
     kind: OrchestratorInfra
+    listKind: OrchestratorInfraList
     plural: orchestratorinfras
+    singular: orchestratorinfra
   scope: Namespaced
   versions:
     - name: v1alpha1
@@ -429,6 +574,38 @@ spec:
       schema:
         openAPIV3Schema:
           type: object
+          x-kubernetes-preserve-unknown-fields: true
+"""
+
+# Published CRDs carry tabs after a key's colon; Go's YAML parser (oc-mirror) accepts them, PyYAML does not.
+_SONATAFLOW_CRD = """\
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: sonataflowplatforms.sonataflow.org
+spec:
+  group: sonataflow.org
+  names:
+    kind: SonataFlowPlatform
+    listKind: SonataFlowPlatformList
+    plural: sonataflowplatforms
+    shortNames:
+      - sfplatform
+    singular: sonataflowplatform
+  scope: Namespaced
+  versions:
+    - name: v1alpha08
+      served: true
+      storage: true
+      schema:
+        openAPIV3Schema:
+          description:\tSonataFlowPlatform is the descriptor for the workflow platform infrastructure.
+          type: object
+          properties:
+            spec:
+              description: SonataFlowPlatformSpec defines the desired state of SonataFlowPlatform\t
+              type: object
+              x-kubernetes-preserve-unknown-fields: true
 """
 
 
@@ -436,85 +613,163 @@ def image_ref(registry: str, repository: str, tag: str) -> str:
     return f"{registry}/{repository}:{tag}"
 
 
+def _image(registry: str, repository: str, tag: str) -> dict[str, str]:
+    return {"registry": registry, "repository": repository, "tag": tag}
+
+
+def common_chart() -> ChartSpec:
+    """The `common` library chart: only named templates (images, names, labels, tpl rendering)."""
+    return ChartSpec(
+        name=LIBRARY,
+        version=LIBRARY_VERSION,
+        app_version=LIBRARY_VERSION,
+        chart_type="library",
+        description="Named templates shared by the test charts (a library chart)",
+        templates={"_images.tpl": _COMMON_IMAGES, "_names.tpl": _COMMON_NAMES, "_tplvalues.tpl": _COMMON_TPLVALUES},
+    )
+
+
+def _common_dependency() -> dict[str, str]:
+    return {"name": LIBRARY, "version": LIBRARY_VERSION, "repository": "https://charts.example.test/common"}
+
+
 def _postgresql_chart() -> ChartSpec:
+    """Bitnami-shaped: image from registry/repository/tag, a disabled init container, ports by map."""
     return ChartSpec(
         name="postgresql",
         version="15.5.38",
         app_version="16.4.0",
+        description="PostgreSQL (test fixture)",
         values={
             "global": {"imageRegistry": ""},
-            "image": {"registry": "docker.io", "repository": "bitnami/postgresql", "tag": "16.4.0"},
-            "port": 5432,
+            "image": _image("docker.io", "bitnami/postgresql", "16.4.0"),
+            "volumePermissions": {"enabled": False, "image": _image("docker.io", UNUSED_REPO, "12")},
+            "containerPorts": {"postgresql": 5432},
         },
         templates={"primary/statefulset.yaml": _POSTGRES_STATEFULSET},
     )
 
 
-def _backstage_chart(registry: str) -> ChartSpec:
+def _backstage_chart() -> ChartSpec:
+    """The upstream `backstage` chart: init containers from values rendered through `tpl`."""
     return ChartSpec(
         name="backstage",
         version="2.6.0",
         app_version="1.0.0",
+        description="Backstage (test fixture)",
         values={
-            "global": {"clusterRouterBase": ""},
-            "backstage": {"image": {"registry": "ghcr.io", "repository": "backstage/backstage", "tag": "latest"}},
+            "global": {"imageRegistry": ""},
+            "nameOverride": "",
+            "backstage": {
+                "image": {**_image("ghcr.io", "backstage/backstage", "latest"), "pullPolicy": "IfNotPresent"},
+                "command": ["node", "packages/backend"],
+                "containerPort": 7007,
+                "extraEnvVarsMap": {},
+                "initContainers": [],
+                "extraContainers": [],
+                "podAnnotations": {},
+                "resources": {"requests": {"cpu": "100m", "memory": "256Mi"}},
+            },
             "postgresql": {"enabled": False},
         },
         templates={"backstage-deployment.yaml": _BACKSTAGE_DEPLOYMENT},
-        helpers='{{- define "backstage.image" -}}unused{{- end }}\n',
-        subcharts=(_postgresql_chart(),),
-        dependencies=({"name": "postgresql", "version": "15.5.38", "condition": "postgresql.enabled"},),
+        helpers=_BACKSTAGE_HELPERS,
+        subcharts=(_postgresql_chart(), common_chart()),
+        dependencies=(
+            {
+                "name": "postgresql",
+                "version": "15.5.38",
+                "condition": "postgresql.enabled",
+                "repository": "oci://registry-1.docker.io/bitnamicharts",
+            },
+            _common_dependency(),
+        ),
     )
 
 
 def rhdh_chart(registry: str, version: str) -> ChartSpec:
-    """`redhat-developer-hub` *version*: hub image tag = chart version, PostgreSQL via two subchart levels."""
+    """`redhat-developer-hub` *version*: hub image tag = chart version, PostgreSQL via two subchart levels.
+
+    As in the published chart, the `upstream` alias of `backstage` gets the hub image and an
+    `install-dynamic-plugins` init container whose image is template text in values (`tpl`).
+    """
     return ChartSpec(
         name=RHDH,
         version=version,
         app_version=version,
         description="Red Hat Developer Hub (mirrorkit test fixture)",
         values={
-            "global": {"clusterRouterBase": "apps.example.com", "imageRegistry": ""},
-            "route": {"enabled": True, "host": ""},
-            "test": {
-                "enabled": True,
-                "image": {"registry": registry, "repository": TEST_POD_REPO, "tag": "8.11.0"},
+            "global": {
+                "clusterRouterBase": "apps.example.com",
+                "host": "",
+                "imageRegistry": "",
+                "dynamic": {"includes": ["dynamic-plugins.default.yaml"], "plugins": []},
             },
+            "route": {"enabled": True, "host": "{{ .Values.global.host }}", "path": "/", "tls": {"termination": "edge"}},
+            "test": {"enabled": True, "image": _image(registry, TEST_POD_REPO, TEST_POD_TAG)},
             "upstream": {
                 "nameOverride": "developer-hub",
-                "backstage": {"image": {"registry": registry, "repository": HUB_REPO, "tag": version}},
-                "postgresql": {
-                    "enabled": True,
-                    "image": {"registry": registry, "repository": POSTGRES_REPO, "tag": POSTGRES_TAG},
+                "backstage": {
+                    "image": {**_image(registry, HUB_REPO, version), "pullPolicy": "Always"},
+                    "command": [],
+                    "extraEnvVarsMap": {"BACKEND_SECRET": "{{ .Release.Name }}-secret", "RHDH_VERSION": version},
+                    "initContainers": [
+                        {
+                            "name": "install-dynamic-plugins",
+                            "image": '{{ include "backstage.image" . }}',
+                            "command": ["./install-dynamic-plugins.sh", "/dynamic-plugins-root"],
+                        }
+                    ],
+                    "podAnnotations": {"checksum/dynamic-plugins": "{{ .Chart.Version }}"},
                 },
+                "postgresql": {"enabled": True, "image": _image(registry, POSTGRES_REPO, POSTGRES_TAG)},
             },
         },
-        templates={"route.yaml": _RHDH_ROUTE, "tests/test-connection.yaml": _RHDH_TEST_POD},
-        helpers='{{/* unused helpers, never included */}}\n{{- define "rhdh.name" -}}{{ .Chart.Name }}{{- end }}\n',
-        subcharts=(_backstage_chart(registry),),
-        dependencies=({"name": "backstage", "version": "2.6.0", "alias": "upstream"},),
+        templates={
+            "route.yaml": _RHDH_ROUTE,
+            "dynamic-plugins-configmap.yaml": _RHDH_DYNAMIC_PLUGINS,
+            "tests/test-connection.yaml": _RHDH_TEST_POD,
+        },
+        helpers=_RHDH_HELPERS,
+        subcharts=(_backstage_chart(), common_chart()),
+        dependencies=(
+            {"name": "backstage", "version": "2.6.0", "alias": "upstream", "repository": "https://backstage.github.io/charts"},
+            _common_dependency(),
+        ),
     )
 
 
 def orchestrator_infra_chart(registry: str, version: str = "1.8.0") -> ChartSpec:
-    """`redhat-developer-hub-orchestrator-infra`: a CRD, a Subscription (no image) and a setup Job."""
+    """`redhat-developer-hub-orchestrator-infra`: CRDs (one with tabs), Subscriptions (no image), a setup Job."""
     return ChartSpec(
         name=ORCHESTRATOR_INFRA,
         version=version,
         app_version=version,
+        description="Orchestrator infrastructure for Red Hat Developer Hub (mirrorkit test fixture)",
         values={
-            "images": {"cli": image_ref(registry, CLI_REPO, CLI_TAG), "wait": image_ref(registry, UBI_REPO, UBI_TAG)},
-            "serverlessLogicOperator": {"enabled": True, "channel": "alpha", "namespace": ""},
+            "imageRegistry": registry + "/",
+            "setupJob": {
+                "enabled": True,
+                "backoffLimit": 4,
+                "image": {"repository": CLI_REPO, "tag": CLI_TAG},
+                "waitImage": {"repository": UBI_REPO, "tag": UBI_TAG},
+                "command": ["/bin/sh", "-c", "oc wait --for=condition=Established crd --all"],
+            },
+            "subscriptions": {
+                "serverless-operator": {"enabled": True, "namespace": "openshift-serverless", "channel": "stable"},
+                "logic-operator-rhel8": {"enabled": True, "namespace": "openshift-serverless-logic", "channel": "alpha"},
+                "amq-streams": {"enabled": False, "namespace": "openshift-operators", "channel": "stable"},
+            },
         },
         templates={"setup-job.yaml": _INFRA_JOB, "subscriptions.yaml": _INFRA_SUBSCRIPTIONS},
-        crds={"orchestratorinfras.yaml": _INFRA_CRD},
+        helpers=_INFRA_HELPERS,
+        crds={"orchestratorinfras.yaml": _INFRA_CRD, "sonataflowplatforms.yaml": _SONATAFLOW_CRD},
     )
 
 
 def library_chart() -> ChartSpec:
-    """A library chart: oc-mirror skips it when it pulls every chart of a repository."""
-    return ChartSpec(name=LIBRARY, version="0.1.0", chart_type="library", helpers=_LIBRARY_HELPERS)
+    """The `common` library chart, also published on its own: oc-mirror skips it when it pulls every chart."""
+    return common_chart()
 
 
 def default_charts(registry: str) -> list[ChartSpec]:
@@ -538,7 +793,7 @@ def expected_images(registry: str) -> dict[tuple[str, str], list[str]]:
 
 def hook_images(registry: str) -> list[str]:
     """Images the default charts name only in hook resources (never collected)."""
-    return [image_ref(registry, TEST_POD_REPO, "8.11.0")]
+    return [image_ref(registry, TEST_POD_REPO, TEST_POD_TAG)]
 
 
 def push_default_images(registry: str) -> dict[str, Any]:
