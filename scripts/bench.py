@@ -8,6 +8,13 @@ Cases (each run --runs times; median time and largest peak RSS reported):
   bundle_inspect    mirrorkit bundle-images vs skopeo copy + tar -xzf each layer + grep
   pack_incremental  a second mirrorkit pack with nothing changed vs the first
   catalog_plan      mirrorkit plan of 2 packages vs skopeo copy + tar -xzf + json load (1x and 2x catalog)
+  ocmirror_overhead mirrorkit pack vs bare oc-mirror mirror-to-disk, and mirrorkit push vs bare oc-mirror
+                    disk-to-mirror, same ImageSetConfiguration (additionalImages) and the same oc-mirror (the
+                    test double), for a small release (--ocm-small-images) and a synthetic one of
+                    --ocm-images random single-layer images totalling --ocm-mb MiB; each run starts from a
+                    new output folder, oc-mirror cache and target registry. Reports the overhead %
+                    (mirrorkit/bare - 1) and where mirrorkit's time goes: every oc-mirror call it makes is
+                    timed through a wrapper given as --oc-mirror, the gaps between them are its own work
 
 It starts its own docker-registry and Verdaccio instances (tests/services; run scripts/setup.sh first)
 and works in a temporary directory that it removes at the end (unless --keep). The cases, their
@@ -18,6 +25,8 @@ fixtures and the measuring launcher live in the scripts/bench package; this is i
   .cache/venv/bin/python scripts/bench.py --cases verify --verify-size 16GiB
   .cache/venv/bin/python scripts/bench.py --cases verify --verify-jobs 1     # one hashing thread
   .cache/venv/bin/python scripts/bench.py --cases bundle_inspect --inspect-filler-mb 200
+  .cache/venv/bin/python scripts/bench.py --cases ocmirror_overhead --runs 3        # 50 images, ~1 GiB
+  .cache/venv/bin/python scripts/bench.py --cases ocmirror_overhead --runs 1 --quick  # 50 images, ~100 MiB
 """
 
 from __future__ import annotations
@@ -42,7 +51,7 @@ from scripts.bench.report import json_document, markdown  # noqa: E402
 from scripts.bench.results import CaseResult  # noqa: E402
 from tests.services.process import ServiceUnavailable  # noqa: E402
 
-CASES = ("npm_pull", "npm_publish", "verify", "bundle_inspect", "pack_incremental", "catalog_plan")
+CASES = ("npm_pull", "npm_publish", "verify", "bundle_inspect", "pack_incremental", "catalog_plan", "ocmirror_overhead")
 
 #: programs each case runs besides mirrorkit (the local services are checked when they start)
 TOOLS = {
@@ -52,6 +61,7 @@ TOOLS = {
     "bundle_inspect": ("skopeo", "tar", "grep"),
     "pack_incremental": ("skopeo", "node"),
     "catalog_plan": ("skopeo", "tar"),
+    "ocmirror_overhead": ("skopeo", "node"),
 }
 
 #: option -> (default, --quick value)
@@ -65,6 +75,10 @@ SIZES: dict[str, tuple[object, object]] = {
     "catalog_bundles": (8000, 40),
     "catalog_mb": (400.0, 2.0),
     "catalog_scales": ("1,2", "1"),
+    "ocm_small_images": (5, 5),
+    "ocm_small_mb": (10, 5),
+    "ocm_images": (50, 50),
+    "ocm_mb": (1024, 100),
 }
 
 
@@ -90,6 +104,12 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--catalog-bundles", type=int, help="bundles in the 1x synthetic catalog [8000; quick 40]")
     parser.add_argument("--catalog-mb", type=float, help="MB of FBC JSON in the 1x catalog [400; quick 2]")
     parser.add_argument("--catalog-scales", help="catalog sizes to run, multiples of the 1x one [1,2; quick 1]")
+    parser.add_argument("--ocm-small-images", type=int, help="images in the small release of ocmirror_overhead [5; quick 5]")
+    parser.add_argument("--ocm-small-mb", type=int, help="MiB of random layers in that small release [10; quick 5]")
+    parser.add_argument(
+        "--ocm-images", type=int, help="images in the synthetic release of ocmirror_overhead (0: skip it) [50; quick 50]"
+    )
+    parser.add_argument("--ocm-mb", type=int, help="MiB of random layers in the synthetic release [1024; quick 100]")
     parser.add_argument("--workdir", type=Path, help="where data and services live (default: a new temporary directory)")
     parser.add_argument("--keep", action="store_true", help="keep the working directory")
     return parser
@@ -159,6 +179,20 @@ def run_cases(
                 say=say,
             )
         )  # type: ignore[arg-type]
+    if "ocmirror_overhead" in selected:
+        from scripts.bench.cases_ocmirror import ocmirror_cases
+
+        results.extend(
+            ocmirror_cases(
+                workdir / "ocmirror",
+                small_images=int(options["ocm_small_images"]),  # type: ignore[call-overload]
+                small_mb=int(options["ocm_small_mb"]),  # type: ignore[call-overload]
+                images=int(options["ocm_images"]),  # type: ignore[call-overload]
+                total_mb=int(options["ocm_mb"]),  # type: ignore[call-overload]
+                runs=runs,
+                say=say,
+            )
+        )
     return results
 
 

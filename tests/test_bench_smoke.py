@@ -14,6 +14,8 @@ pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parents[1]
 CASES = {"npm_pull", "npm_publish", "verify", "bundle_inspect", "pack_incremental", "catalog_plan"}
+#: ocmirror_overhead reports pack and push for each of its two releases
+OCMIRROR_KEYS = {f"ocmirror_overhead_{side}_{size}" for side in ("pack", "push") for size in ("small", "synthetic")}
 
 
 def test_quick_run_reports_every_case_with_measurements(tmp_path: Path) -> None:
@@ -25,19 +27,29 @@ def test_quick_run_reports_every_case_with_measurements(tmp_path: Path) -> None:
             "--runs",
             "1",
             "--json",
+            # tiny releases for ocmirror_overhead (its --quick synthetic release is 50 images)
+            "--ocm-small-images",
+            "2",
+            "--ocm-small-mb",
+            "2",
+            "--ocm-images",
+            "3",
+            "--ocm-mb",
+            "3",
             "--workdir",
             str(tmp_path / "w"),
         ],
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=180,
         cwd=ROOT,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     doc = json.loads(proc.stdout)
     cases = {case["key"]: case for case in doc["cases"]}
-    assert set(cases) == CASES
+    assert set(cases) == CASES | OCMIRROR_KEYS
     expected_refs = {"npm_pull": 2, "npm_publish": 1, "verify": 2, "bundle_inspect": 1, "pack_incremental": 1, "catalog_plan": 1}
+    expected_refs |= dict.fromkeys(OCMIRROR_KEYS, 1)
     for key, case in cases.items():
         assert len(case["references"]) == expected_refs[key], key
         for contender in [case["mirrorkit"], *case["references"]]:
@@ -49,6 +61,10 @@ def test_quick_run_reports_every_case_with_measurements(tmp_path: Path) -> None:
             assert ref["time_ratio"] == pytest.approx(ref["median_seconds"] / case["mirrorkit"]["median_seconds"], rel=0.05)
     # sequential npm pack runs one process per package
     assert cases["npm_pull"]["references"][0]["runs"][0]["processes"] == doc["options"]["npm_count"]
+    for key in OCMIRROR_KEYS:  # the overhead and where mirrorkit's time went, oc-mirror calls timed by kind
+        notes = " ".join(cases[key]["notes"])
+        assert "overhead" in notes and "where mirrorkit's time goes" in notes, key
+        assert ("oc-mirror mirror-to-disk" if "_pack_" in key else "oc-mirror disk-to-mirror") in notes, key
     assert not (tmp_path / "w").exists(), "the working directory is removed unless --keep"
 
 
