@@ -8,12 +8,20 @@ writes a Helm repository index for them (apiVersion v1, sha256 digests) and serv
 
 The default content is shaped like the real openshift-helm-charts repository: `redhat-developer-hub`
 1.7.0 and 1.8.0 (a parent chart whose `upstream` alias is a `backstage` subchart, itself holding a
-`postgresql` subchart, as in the real chart), `redhat-developer-hub-orchestrator-infra` 1.8.0 and a
-library chart. Every image those charts name lives on a registry host the caller chooses, so a test can
-push exactly those images to a local registry (`push_default_images`).
+`postgresql` subchart behind `condition: postgresql.enabled`, all using a `common` library chart, as
+the published chart uses Bitnami's), `redhat-developer-hub-orchestrator-infra` 1.8.0 (CRDs, one with a
+tab after a key's colon; Subscriptions from a `range` over a map; a setup Job) and the `common`
+library chart on its own. Every image those charts name lives on a registry host the caller chooses,
+so a test can push exactly those images to a local registry (`push_default_images`).
 
-Templates use only the small rendering subset the double implements (see
-tests/ocmirror_double/helm.py): `.Values`, `.Release`, `.Chart`, `default`, `quote`, `if`, `with`.
+The templates use what real charts use and are rendered by the real helm (the oc-mirror double runs
+`helm template`): named templates and `include`, `tpl` of template text kept in values (the RHDH
+init container's image), `$variables`, `range`/`with` over maps, sprig (`printf`, `default`,
+`trimSuffix`, `toYaml`, `nindent`, `ternary`, `typeIs`), a `helm test` hook pod (whose image oc-mirror
+does NOT collect: `hook_images`), a disabled init container (its image is not collected either) and
+tabs where Go's YAML parser accepts them. Every default chart passes `helm lint` and `helm template`
+(tests/test_double_helm.py runs both). `expected_images` is written by hand, never computed by
+rendering: it is the independent statement of what oc-mirror collects.
 Usage (pytest or a demo script)::
 
     push_default_images(registry.host)            # every image the default charts name, really pushed
