@@ -449,7 +449,7 @@ def oc_mirror_patches(chart: Chart) -> dict[str, bytes | None]:
 
 def _write_patched(chart: Chart, patches: Mapping[str, bytes | None], folder: Path) -> Path:
     """The chart with *patches* applied, unpacked under *folder* (the original is never changed)."""
-    root = folder / "chart" / chart.name
+    root = folder / "chart"  # not the chart's name: Chart.yaml is not trusted to name a folder
     for rel, data in {**chart.files, **patches}.items():
         if data is None:
             continue
