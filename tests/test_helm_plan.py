@@ -67,7 +67,9 @@ PARSE_REF = [
     ("localhost:5000/app:v1", True),
     ("quay.io/ns/app@sha256:zz!", False),
     ("", False),
-    ("docker://quay.io/ns/app:1.0", False),
+    ("docker://quay.io/ns/app:1.0", True),
+    ("docker://nginx", False),
+    ("oci:///tmp/layout", False),
 ]
 
 

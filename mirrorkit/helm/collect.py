@@ -102,7 +102,7 @@ def _charts(
 ) -> list[tuple[ChartSource, Path]]:
     found: list[tuple[ChartSource, Path]] = []
     for index, local in enumerate(section.local or ()):
-        source = ChartSource(f"helm.local[{index}]", local.name or "", path=local.path)
+        source = ChartSource(f"helm.local[{index}]", local.name or "", path=local.path, image_paths=local.image_paths or ())
         found.append((source, Path(local.path or "")))
     for r_index, repo in enumerate(section.repositories or ()):
         url = repo.url or ""

@@ -27,9 +27,9 @@ def image_paths(extra: Iterable[str]) -> tuple[JsonPath, ...]:
 
 def takes_as_image(text: str) -> bool:
     """True when oc-mirror's reference parser accepts *text* as a docker image with a tag or a digest."""
-    if not text or "://" in text:
-        return False
-    name = text
+    name = text.removeprefix("docker://")
+    if not name or "://" in name:
+        return False  # another transport: not an image oc-mirror can copy from a registry
     digest = ""
     if "@" in name:
         name, _, digest = name.partition("@")
@@ -53,5 +53,5 @@ def find_images(documents: Sequence[str], paths: Sequence[JsonPath], chart: str)
             raise ChartError(f"chart {chart}: rendered document {number} is not YAML", str(exc).splitlines()[0]) from exc
         for path in paths:
             for value in path.strings(document):
-                found.extend(word for word in value.split(" ") if takes_as_image(word))
+                found.extend(word.removeprefix("docker://") for word in value.split(" ") if takes_as_image(word))
     return found

@@ -3,31 +3,25 @@
 oc-mirror renders in-process with Helm's engine: default values, empty release options, Helm's default
 capabilities, CRDs (``crds/``) first, then the manifests Helm's install order returns, so hook
 resources (``helm test`` pods among them) and NOTES.txt are left out. ``helm template --include-crds
---no-hooks`` produces the same documents. Two differences remain and neither changes an image path in
-practice: ``helm template`` names the release ``release-name`` in namespace ``default`` where oc-mirror
-leaves both empty, and it refuses to install a library chart, which renders nothing for oc-mirror
-either (so a library chart is answered with no documents here, without running helm).
+--no-hooks`` produces the same documents, from a patched copy where ``helm template`` is stricter than
+the engine (:mod:`.chartfiles`). What remains different is written down, not emulated: ``helm
+template`` names the release ``release-name`` in namespace ``default`` (oc-mirror: both empty; Helm
+refuses an empty release name), which changes only an image reference built from those values.
 """
 
 from __future__ import annotations
 
 import os
 import subprocess
-import tarfile
+import tempfile
 from pathlib import Path
 
-import yaml
-
-from mirrorkit.errors import MirrorkitError
+from mirrorkit.helm.chartfiles import ChartError, oc_mirror_patches, read_chart, write_patched
 from mirrorkit.helm.tool import Helm
 
 RENDER_TIMEOUT_S = 300.0
 #: oc-mirror splits helm's output into documents on this separator, then reads each one.
 DOCUMENT_SEPARATOR = "\n---\n"
-
-
-class ChartError(MirrorkitError):
-    """A chart could not be pulled or rendered; its images cannot be predicted."""
 
 
 def helm_env(home: Path) -> dict[str, str]:
@@ -63,35 +57,13 @@ def run_helm(helm: Helm, args: list[str], home: Path, what: str) -> str:
     return proc.stdout
 
 
-def chart_type(chart: Path) -> str:
-    """The chart's ``type`` (``application`` unless Chart.yaml says ``library``), from an archive or a folder."""
-    text: str | None = None
-    if chart.is_dir():
-        path = chart / "Chart.yaml"
-        text = path.read_text(encoding="utf-8") if path.is_file() else None
-    else:
-        try:
-            with tarfile.open(chart, "r:*") as archive:
-                for member in archive:
-                    parts = member.name.split("/")
-                    if len(parts) == 2 and parts[1] == "Chart.yaml" and member.isfile():
-                        handle = archive.extractfile(member)
-                        text = handle.read().decode("utf-8") if handle else None
-                        break
-        except (OSError, tarfile.TarError) as exc:
-            raise ChartError(f"cannot read chart archive {chart}", str(exc)) from exc
-    if text is None:
-        raise ChartError(f"{chart} is not a Helm chart", "it has no Chart.yaml")
-    try:
-        meta = yaml.safe_load(text) or {}
-    except yaml.YAMLError as exc:
-        raise ChartError(f"{chart}: Chart.yaml does not parse", str(exc).splitlines()[0]) from exc
-    return str(meta.get("type") or "application") if isinstance(meta, dict) else "application"
-
-
 def render(helm: Helm, chart: Path, home: Path) -> list[str]:
     """The chart's rendered documents (text), as oc-mirror searches them."""
-    if chart_type(chart) == "library":
-        return []
-    out = run_helm(helm, ["template", str(chart), "--include-crds", "--no-hooks"], home, f"cannot render chart {chart.name}")
+    files = read_chart(chart)
+    patches = oc_mirror_patches(files)
+    target = chart
+    if patches:
+        folder = Path(tempfile.mkdtemp(prefix="patched-", dir=home))
+        target = write_patched(files, patches, folder)
+    out = run_helm(helm, ["template", str(target), "--include-crds", "--no-hooks"], home, f"cannot render chart {chart.name}")
     return [doc for doc in ("\n" + out).split(DOCUMENT_SEPARATOR) if doc.strip()]

@@ -97,6 +97,7 @@ class HelmRepository:
 class LocalChart:
     name: str | None = spec("name", str, required=True)
     path: str | None = spec("path", str, required=True)
+    image_paths: tuple[str, ...] | None = spec("imagePaths", [str])  # oc-mirror's local charts are Charts too
 
 
 @dataclass(frozen=True)

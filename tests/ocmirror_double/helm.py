@@ -622,9 +622,12 @@ _IMAGE = re.compile(
 
 
 def is_image_reference(text: str) -> bool:
-    """A docker reference oc-mirror's ParseRef accepts (optionally with docker://)."""
+    """A docker reference oc-mirror's ParseRef accepts (optionally with docker://): it must carry a tag
+    or a digest ("tag and digest are empty" otherwise), so a bare `nginx` is dropped."""
     ref = text.removeprefix("docker://")
-    return bool(_IMAGE.fullmatch(ref)) and len(ref.split("@")[0].rsplit(":", 1)[0]) <= 255
+    name = ref.split("@", 1)[0]
+    tagged = ":" in name.rsplit("/", 1)[-1]
+    return bool(_IMAGE.fullmatch(ref)) and len(name.rsplit(":", 1)[0]) <= 255 and (tagged or "@" in ref)
 
 
 def chart_images(chart: Chart, image_paths: list[str]) -> list[str]:
