@@ -78,9 +78,10 @@ build_tool() {  # NAME MODULE VERSION PACKAGE TAGS LDFLAGS REQUIRED(yes|no)
   rm -rf "$mod" && mkdir -p "$mod"
   say "building $name $version from the Go module proxy ($package)"
   if ! (cd "$mod" && go mod init "mirrorkit.local/tools/$name" && GOFLAGS=-mod=mod go get "$module@$version") >"$log" 2>&1; then
-    local why
-    why=$(grep -m1 -E '403|404|410|not available|unknown revision' "$log" | sed 's/^[[:space:]]*//' || true)
-    [ -n "$why" ] || why=$(tail -1 "$log")
+    local why status answer
+    status=$(grep -m1 -oE '[0-9]{3} [A-Z][A-Za-z ]+$' "$log" || true)
+    answer=$(grep -m1 'server response:' "$log" | sed 's/.*server response:[[:space:]]*//' || true)
+    why="${status:-$(tail -1 "$log")}${answer:+ \"$answer\"}"
     if [ "$required" = yes ]; then
       say "ERROR: cannot fetch $module@$version: $why (full log: $log)"
       exit 1
