@@ -48,6 +48,8 @@ from mirrorkit.oci.client import OciClient
 from mirrorkit.oci.manifest import Manifest as ImageManifest
 from mirrorkit.oci.reference import ImageReference
 from mirrorkit.ocmirror import MirrorToDiskOptions, OcMirror, dry_run, find_oc_mirror, mirror_to_disk, raise_for_result
+from mirrorkit.outlock import folder_lock
+from mirrorkit.pinning import TagPin, reconcile_archives, tag_pins
 from mirrorkit.provenance import Labeller, chart_archives, rebuilt_catalogs, reuse_key
 from mirrorkit.settle import settle
 from mirrorkit.steps import Steps
@@ -320,8 +322,9 @@ RESUME_HINT = (
 
 def pack(opts: PackOptions, say: Callable[[str], None] = lambda _msg: None) -> PackResult:
     """Build, fill and seal the bundle at ``opts.output``; see the module docstring for the steps.
-    Ctrl-C leaves as :class:`~mirrorkit.errors.Interrupted` naming the step and how to resume."""
-    with Steps("pack", RESUME_HINT, say) as step:
+    Ctrl-C leaves as :class:`~mirrorkit.errors.Interrupted` naming the step and how to resume.
+    The output folder is locked for the whole run: a second pack or a push there refuses at once."""
+    with folder_lock(Path(opts.output), "pack"), Steps("pack", RESUME_HINT, say) as step:
         return _pack(opts, say, step)
 
 
@@ -410,6 +413,8 @@ def _pack(opts: PackOptions, say: Callable[[str], None], step: Steps) -> PackRes
     else:
         step("mirroring images to disk (oc-mirror mirror-to-disk)")
         images, working_dir = _mirror_to_disk(run, images)
+        step("checking that the archives hold the pinned images")
+        _reconcile(run, images, tag_pins(mapping, images))
         step("moving the archives into the bundle")
         payload = _move_into_bundle(run, images, working_dir)
 
@@ -512,10 +517,34 @@ def _mirror_to_disk(run: _Run, images: tuple[ImageEntry, ...]) -> tuple[tuple[Im
     archive_dir = run.work / "archive"
     for stale in archive_dir.glob("mirror_*.tar"):  # never move an older run's archive into the bundle
         stale.unlink()
+    _forget_earlier_runs(archive_dir / "working-dir")
     result = mirror_to_disk(run.tool, dataclasses.replace(run.plan_options, archive_dir=archive_dir), progress=run.opts.progress)
     raise_for_result(result)
     working_dir = archive_dir / "working-dir"
     return rebuilt_catalogs(images, run.plan.config, working_dir), working_dir
+
+
+def _forget_earlier_runs(working_dir: Path) -> None:
+    """Remove what an earlier mirror-to-disk in this work folder left that would leak into, or be
+    missing from, this run's bundle: the charts it pulled (every chart found there is copied into
+    the bundle) and oc-mirror's history (the blobs already archived, which oc-mirror leaves out of
+    the next archive: the bundle replaces that earlier archive, so they would be missing). The
+    cache and the catalogs stay: they only save downloads."""
+    for stale in (working_dir / ".history", working_dir / "helm" / "charts"):
+        if stale.is_symlink() or stale.is_file():
+            stale.unlink()
+        elif stale.is_dir():
+            shutil.rmtree(stale)
+
+
+def _reconcile(run: _Run, images: Sequence[ImageEntry], pins: Sequence[TagPin]) -> None:
+    """Refuse to seal archives that hold other images than pinned (a tag moved at the source between
+    the plan and mirror-to-disk) or lack any (see :mod:`mirrorkit.pinning`); the archives stay in the
+    work folder, the bundle stays unsealed."""
+    archives = sorted((run.work / "archive").glob("mirror_*.tar"))
+    warning = reconcile_archives(archives, images, pins)
+    if warning:
+        run.say(f"warning: {warning}")
 
 
 def _move_into_bundle(run: _Run, images: tuple[ImageEntry, ...], working_dir: Path) -> _Payload:

@@ -46,6 +46,7 @@ _P, _F, _W = Status.PASSED, Status.FAILED, Status.WARNING
 REGISTRY_PREFIX = "docker/registry/v2/"
 HELM_CHARTS_PREFIX = "working-dir/helm/charts/"
 _REVISION = re.compile(r"^docker/registry/v2/repositories/(?P<repo>.+)/_manifests/revisions/sha256/(?P<hex>[0-9a-f]{64})/link$")
+_TAG = re.compile(r"^docker/registry/v2/repositories/(?P<repo>.+)/_manifests/tags/(?P<tag>[^/]+)/current/link$")
 _BLOB = re.compile(r"^docker/registry/v2/blobs/sha256/(?P<xx>[0-9a-f]{2})/(?P<hex>[0-9a-f]{64})/data$")
 _LINK_MAX = 256  # a link file holds "sha256:<hex>"; anything longer is not one
 
@@ -56,6 +57,7 @@ class ArchiveScan:
 
     registry_layout: bool = False  # some archive has oc-mirror's docker/registry/v2/ metadata
     revisions: dict[str, set[str]] = field(default_factory=dict)  # repository -> {sha256:<hex>} (link names it)
+    tags: dict[tuple[str, str], str] = field(default_factory=dict)  # (repository, tag) -> what its current link names
     manifest_blobs: dict[str, str] = field(default_factory=dict)  # wanted sha256:<hex> -> sha256 of its data
     charts: dict[str, list[tuple[str, int, str]]] = field(default_factory=dict)  # file name -> [(archive, size, sha256)]
     errors: list[tuple[str, str]] = field(default_factory=list)  # (archive, why it could not be read)
@@ -94,11 +96,14 @@ def _scan_member(scan: ArchiveScan, tar: tarfile.TarFile, member: tarfile.TarInf
 
 def _scan_registry_file(scan: ArchiveScan, tar: tarfile.TarFile, member: tarfile.TarInfo, name: str, wanted: set[str]) -> None:
     """A revision link counts when its content names the digest its path says (the registry serves
-    the link's digest, not the directory's); a wanted blob is hashed."""
+    the link's digest, not the directory's); a tag's current link is kept as read (what the tag
+    served when oc-mirror copied it: pack compares it with the digest it pinned); a wanted blob is hashed."""
     if found := _REVISION.match(name):
         digest = "sha256:" + found["hex"]
         if _read_small(tar, member) == digest:
             scan.revisions.setdefault(found["repo"], set()).add(digest)
+    elif found := _TAG.match(name):
+        scan.tags[found["repo"], found["tag"]] = _read_small(tar, member)
     elif (found := _BLOB.match(name)) and found["hex"].startswith(found["xx"]):
         digest = "sha256:" + found["hex"]
         if digest in wanted:
@@ -220,7 +225,7 @@ def image_items(manifest: Manifest, scan: ArchiveScan) -> list[CheckItem]:
                 "cross-checked against them (the target check finds each image by digest after push)",
             )
         ]
-    items = [item for image in manifest.images if (item := _image_problem(image, scan)) is not None]
+    items = image_problems(manifest.images, scan)
     if not items:
         items.append(
             CheckItem(
@@ -232,6 +237,12 @@ def image_items(manifest: Manifest, scan: ArchiveScan) -> list[CheckItem]:
             )
         )
     return items
+
+
+def image_problems(images: Iterable[ImageEntry], scan: ArchiveScan) -> list[CheckItem]:
+    """One failed item per image the scanned archives cannot give disk to mirror (verify, and pack
+    before it seals)."""
+    return [item for image in images if (item := _image_problem(image, scan)) is not None]
 
 
 def _image_problem(image: ImageEntry, scan: ArchiveScan) -> CheckItem | None:
@@ -270,4 +281,4 @@ def archive_consistency_items(root: Path, manifest: Manifest, present: set[str])
     return chart_items(manifest, scan) + image_items(manifest, scan)
 
 
-__all__ = ["ArchiveScan", "archive_consistency_items", "chart_items", "image_items", "scan_archives"]
+__all__ = ["ArchiveScan", "archive_consistency_items", "chart_items", "image_items", "image_problems", "scan_archives"]
