@@ -172,3 +172,25 @@ def test_charts_omitted_means_every_non_library_chart_version(tmp_path: Path, ch
     assert code == 0, err
     expected = helmrepo.expected_images("charts.example.com:5000")
     assert {i["ref"] for i in json.loads(out)["images"]} == {ref for refs in expected.values() for ref in refs}
+
+
+def test_charts_omitted_reads_the_index_as_oc_mirror_does(tmp_path: Path, chart_repo: helmrepo.HelmRepo, cli_run) -> None:  # type: ignore[no-untyped-def]
+    """oc-mirror appends "index.yaml" to the URL as written: without the trailing "/" it fails, and so
+    does the plan, saying why. (A URL naming index.yaml fails earlier in oc-mirror, when Helm adds the
+    repository: Helm appends index.yaml again; helm pull fails the same way here.)"""
+    for url, works in ((chart_repo.url.rstrip("/"), False), (chart_repo.url + "index.yaml", False), (chart_repo.url, True)):
+        doc = {
+            "apiVersion": "mirror.openshift.io/v2alpha1",
+            "kind": "ImageSetConfiguration",
+            "mirror": {"helm": {"repositories": [{"name": "rhdh", "url": url}]}},
+        }
+        path = tmp_path / "all.yaml"
+        path.write_text(yaml.safe_dump(doc), encoding="utf-8")
+        code, out, err = cli_run("plan", "--config", path, "--json")
+        assert code == 0, err
+        charts = json.loads(out)["charts"]
+        if works:
+            assert charts["unpredicted"] == []
+        else:
+            assert len(charts["unpredicted"]) == 1, charts
+            assert url.endswith("/index.yaml") or "end the URL with '/'" in charts["unpredicted"][0]

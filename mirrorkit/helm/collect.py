@@ -14,6 +14,7 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import requests
 import yaml
@@ -106,6 +107,11 @@ def _charts(
         found.append((source, Path(local.path or "")))
     for r_index, repo in enumerate(section.repositories or ()):
         url = repo.url or ""
+        try:  # oc-mirror first adds every repository with Helm, which fetches its index or gives up on it
+            _read_index(url.rstrip("/") + "/index.yaml", tls_verify, f"invalid chart repository {url!r}")
+        except ChartError as exc:
+            unpredicted.append(f"helm.repositories[{r_index}] ({repo.name}): {exc}")
+            continue
         if repo.charts is None:
             try:
                 wanted = [
@@ -148,23 +154,32 @@ def _pull(helm: Helm, home: Path, source: ChartSource, tls_verify: bool) -> Path
 
 def _index_charts(url: str, tls_verify: bool) -> list[tuple[str, str]]:
     """(name, version) of every non-library chart version in the repository's index, as oc-mirror lists them."""
-    index_url = url.rstrip("/") + "/index.yaml"
-    try:
-        with new_session(tls_verify) as session:
-            response = session.get(index_url, timeout=INDEX_TIMEOUT_S)
-            response.raise_for_status()
-            index = yaml.safe_load(response.text) or {}
-    except (requests.RequestException, yaml.YAMLError) as exc:
-        raise ChartError(f"cannot read {index_url}", str(exc).splitlines()[0]) from exc
-    entries = index.get("entries") if isinstance(index, dict) else None
-    if not isinstance(entries, dict):
-        raise ChartError(f"{index_url} is not a Helm repository index", "it has no entries")
+    # oc-mirror appends "index.yaml" literally unless the URL already ends with it: a URL without its
+    # trailing "/" fails there, so it fails here too, with the reason
+    index_url = url if url.endswith("/index.yaml") else url + "index.yaml"
+    hint = None if url.endswith("/") else "oc-mirror appends index.yaml to the URL as written: end the URL with '/'"
+    entries = _read_index(index_url, tls_verify, f"cannot read {index_url}", hint)
     charts = []
     for name, versions in sorted(entries.items()):
         for version in versions or ():
             if isinstance(version, dict) and version.get("type") != "library" and version.get("version"):
                 charts.append((str(name), str(version["version"])))
     return charts
+
+
+def _read_index(index_url: str, tls_verify: bool, what: str, hint: str | None = None) -> dict[str, Any]:
+    """The ``entries`` of the Helm repository index at *index_url*."""
+    try:
+        with new_session(tls_verify) as session:
+            response = session.get(index_url, timeout=INDEX_TIMEOUT_S)
+            response.raise_for_status()
+            index = yaml.safe_load(response.text) or {}
+    except (requests.RequestException, yaml.YAMLError) as exc:
+        raise ChartError(what, str(exc).splitlines()[0], hint) from exc
+    entries = index.get("entries") if isinstance(index, dict) else None
+    if not isinstance(entries, dict):
+        raise ChartError(what, f"{index_url} is not a Helm repository index (no entries)")
+    return entries
 
 
 __all__ = ["ChartError", "ChartImage", "ChartImages", "ChartSource", "collect_chart_images", "count_charts"]
