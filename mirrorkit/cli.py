@@ -8,6 +8,7 @@ traceback is shown only with ``--debug`` (or ``MIRRORKIT_DEBUG=1``).
 
 from __future__ import annotations
 
+import errno
 import importlib
 import logging
 import os
@@ -18,7 +19,7 @@ from collections.abc import Sequence
 import click
 
 from mirrorkit import __version__
-from mirrorkit.errors import MirrorkitError
+from mirrorkit.errors import MirrorkitError, no_space
 from mirrorkit.redact import redact
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -122,6 +123,21 @@ def _fail(message: str, code: int, argv: Sequence[str] = (), debug: bool = False
     return code
 
 
+def _disk_full(exc: BaseException) -> MirrorkitError | None:
+    """ENOSPC anywhere in *exc*'s chain as one line naming the folder: the net under every command
+    (the places that know how much they were writing say so themselves)."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, OSError) and current.errno == errno.ENOSPC:
+            name = current.filename or current.filename2
+            folder = os.path.dirname(os.path.abspath(os.fsdecode(name))) if name else "the output folder"
+            return no_space(folder)
+        current = current.__cause__ or current.__context__
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI and return its exit code instead of exiting (tests call this)."""
     args = list(sys.argv[1:] if argv is None else argv)
@@ -149,6 +165,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # a bug: say so, keep it to one line unless --debug
         if debug:
             traceback.print_exc()
+        full = _disk_full(exc)
+        if full is not None:  # not a bug: the disk is full; say where, as every command should
+            return _fail(str(full), full.exit_code, args, debug)
         return _fail(f"internal error ({type(exc).__name__}: {exc}); re-run with --debug and report it", 1, args, debug)
     return rv if isinstance(rv, int) else 0
 

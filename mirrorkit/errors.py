@@ -86,3 +86,18 @@ class Interrupted(MirrorkitError):
     """The user pressed Ctrl-C; the message says how to resume."""
 
     exit_code = 130
+
+
+class SourceLimitExceeded(MirrorkitError):
+    """A remote source (catalog, bundle image, npm registry) sent more than a ceiling allows (exit 1):
+    the input named a source that misbehaves, so it is the source's failure, not bad usage."""
+
+
+def no_space(folder: object, needed: int | None = None, what: str = "writing") -> BundleError:
+    """ENOSPC as one line naming the folder and, when known, the space needed."""
+    need = f" ({needed:,} bytes needed)" if needed else ""
+    return BundleError(
+        f"no space left on the device of {folder} while {what}{need}",
+        None,
+        "free space there (or choose a folder on a larger disk) and run the same command again",
+    )

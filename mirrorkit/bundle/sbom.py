@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import base64
 import datetime as _dt
+import errno
 import hashlib
 import json
 import re
@@ -46,7 +47,7 @@ from packageurl import PackageURL
 
 from mirrorkit.bundle import layout
 from mirrorkit.bundle.manifest import FileEntry, ImageEntry, Manifest, NpmPackage
-from mirrorkit.errors import BundleError, CheckFailed, InputError, InvalidReference
+from mirrorkit.errors import BundleError, CheckFailed, InputError, InvalidReference, no_space
 from mirrorkit.fsutil import atomic_write_bytes
 from mirrorkit.oci.reference import ImageReference
 from mirrorkit.report.model import CheckItem, Status
@@ -349,7 +350,12 @@ def add_sbom(bundle_dir: Path, manifest: Manifest) -> Manifest:
     root = Path(bundle_dir)
     content = content_manifest(manifest)
     data = render(build_bom(content, root)).encode("utf-8")
-    atomic_write_bytes(root / layout.SBOM, data)
+    try:
+        atomic_write_bytes(root / layout.SBOM, data)
+    except OSError as exc:
+        if exc.errno != errno.ENOSPC:
+            raise
+        raise no_space(root, len(data), f"writing the SBOM {layout.SBOM}") from None
     entry = FileEntry(layout.SBOM, len(data), hashlib.sha256(data).hexdigest())
     return replace(content, files=(*content.files, entry))
 

@@ -28,6 +28,7 @@ from typing import Any
 import yaml
 
 from mirrorkit.errors import InputError
+from mirrorkit.limits import too_deep
 from mirrorkit.oci.layers import FileLimits, merged_paths, normalise_member, read_files
 from mirrorkit.oci.platform import Platform
 from mirrorkit.oci.reference import ImageReference, is_image_reference
@@ -147,16 +148,23 @@ def collect_images(files: Mapping[str, bytes]) -> tuple[tuple[FoundImage, ...], 
         if not path.endswith(YAML_SUFFIXES):
             continue
         try:
-            documents = [d for d in yaml.safe_load_all(files[path]) if d is not None]
-        except yaml.YAMLError as exc:
-            warnings.append(f"{path}: not valid YAML/JSON, skipped ({_first_line(exc)})")
-            continue
-        for number, document in enumerate(documents):
-            prefix = f"document[{number}]." if len(documents) > 1 else ""
-            for ref, where in _from_document(document, warnings, path):
-                sources.setdefault(ref, set()).add(Source(path, prefix + where))
+            _collect_file(path, files[path], sources, warnings)
+        except RecursionError:  # decoding or walking: a clear refusal, never an internal error
+            raise too_deep(f"bundle file {path}") from None
     images = tuple(FoundImage(ref, tuple(sorted(srcs))) for ref, srcs in sorted(sources.items()))
     return images, tuple(warnings)
+
+
+def _collect_file(path: str, data: bytes, sources: dict[str, set[Source]], warnings: list[str]) -> None:
+    try:
+        documents = [d for d in yaml.safe_load_all(data) if d is not None]
+    except yaml.YAMLError as exc:
+        warnings.append(f"{path}: not valid YAML/JSON, skipped ({_first_line(exc)})")
+        return
+    for number, document in enumerate(documents):
+        prefix = f"document[{number}]." if len(documents) > 1 else ""
+        for ref, where in _from_document(document, warnings, path):
+            sources.setdefault(ref, set()).add(Source(path, prefix + where))
 
 
 def _from_document(doc: Any, warnings: list[str], path: str) -> Iterator[tuple[str, str]]:
@@ -264,6 +272,8 @@ def _package(raw: bytes | None) -> str | None:
         data = yaml.safe_load(raw)
     except yaml.YAMLError:
         return None
+    except RecursionError:
+        raise too_deep("the bundle's annotations.yaml") from None
     value = _get(data, "annotations", PACKAGE_ANNOTATION)
     return value if isinstance(value, str) else None
 

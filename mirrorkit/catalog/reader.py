@@ -22,10 +22,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from mirrorkit.catalog.fbc import BundleDef, ChannelDef, FbcObject, PackageDef, package_of, reduce_object
+from mirrorkit.catalog.fbc import BundleDef, ChannelDef, FbcObject, PackageDef, malformed, package_of, reduce_object
 from mirrorkit.catalog.stream import InflatedLayer, is_fbc_file, iter_objects
 from mirrorkit.catalog.tarwalk import TarWalker
 from mirrorkit.errors import InputError, MirrorkitError, RegistryError
+from mirrorkit.limits import InflateBudget
 from mirrorkit.oci.layers import OPAQUE, WHITEOUT, normalise_member
 from mirrorkit.oci.manifest import Manifest
 from mirrorkit.oci.platform import Platform
@@ -99,8 +100,9 @@ def read_catalog(
     for index, layer in enumerate(manifest.layers):
         state.apply_layer(client, manifest, index, layer)
     found = state.packages()
-    if wanted is not None and wanted - set(found) and state.unparsed_dirs() and state.misnamed:
-        # folders here are not named after their packages (opm does not require it): read everything once
+    if wanted is not None and (state.needs_full or (wanted - set(found) and state.unparsed_dirs() and state.misnamed)):
+        # folders here are not named after their packages (opm does not require it), or a wanted file
+        # is a hard link to a file that was skipped: read everything once
         log.debug("packages %s not in folders of their name; reading every package of %s", sorted(wanted - set(found)), ref)
         state = _Overlay(root, None, keep=wanted)
         for index, layer in enumerate(manifest.layers):
@@ -133,6 +135,7 @@ class _Overlay:
         self.parsed: dict[str, list[FbcObject]] = {}
         self.skipped = 0
         self.misnamed = False  # a decoded folder held objects of another package
+        self.needs_full = False  # a wanted file is a hard link to a file that was not decoded
 
     def _folder(self, path: str) -> str | None:
         rel = path[len(self.root) + 1 :]
@@ -148,7 +151,8 @@ class _Overlay:
         opaque: set[str] = set()
         # a worker thread fetches, hashes and inflates the blob; this one walks the tar (skipping
         # other packages' files costs no copying) and decodes the wanted files
-        with InflatedLayer(client.open_blob(manifest.name, layer), layer.media_type, what) as inflated:
+        budget = InflateBudget(what, layer.size)  # a compression bomb is refused at its ratio
+        with InflatedLayer(client.open_blob(manifest.name, layer), layer.media_type, what, budget=budget) as inflated:
             try:
                 tar = TarWalker(inflated.pieces)
                 for member in tar:
@@ -165,6 +169,9 @@ class _Overlay:
                     if member.isdir():
                         self.paths.discard(path)
                         self.parsed.pop(path, None)
+                        continue
+                    if member.islnk() and path.startswith(self.root + "/"):
+                        self._hard_link(path, member.linkname, added_paths, added, what)
                         continue
                     if not member.isreg():
                         hidden.add(path)
@@ -210,6 +217,32 @@ class _Overlay:
         self.paths |= added_paths
         self.parsed.update(added)
 
+    def _hard_link(self, path: str, linkname: str, added_paths: set[str], added: dict[str, list[FbcObject]], what: str) -> None:
+        """A hard link reads as its target, an earlier member of this layer or a file of the layers
+        below (how a runtime unpacks it). A wanted link whose target was skipped asks for a full read."""
+        added_paths.add(path)
+        if not is_fbc_file(path):
+            return
+        folder = self._folder(path)
+        if folder is not None and self.wanted is not None and folder not in self.wanted:
+            self.skipped += 1
+            return
+        target = normalise_member(linkname) or ""
+        if target in added:
+            added[path] = list(added[target])
+        elif target in self.parsed and target not in added_paths:
+            added[path] = list(self.parsed[target])
+        elif self.wanted is not None and (target in added_paths or target in self.paths):
+            self.needs_full = True  # the target was skipped as another package's file
+        else:
+            raise RegistryError(
+                f"{path} in {what} is a hard link to {linkname!r}",
+                "which is not an FBC file of the catalog's folder read before it",
+                "the catalog image is damaged; rebuild it with opm",
+            )
+        if folder is not None and any(package_of(obj) != folder for obj in added.get(path, ())):
+            self.misnamed = True
+
     def _drop(self, gone: Any) -> None:
         self.paths = {p for p in self.paths if not gone(p)}
         for path in [p for p in self.parsed if gone(p)]:
@@ -225,15 +258,29 @@ class _Overlay:
         defs: dict[str, PackageDef] = {}
         channels: dict[str, list[ChannelDef]] = {}
         bundles: dict[str, list[BundleDef]] = {}
+        seen_bundles: dict[tuple[str, str], BundleDef] = {}
         for path in sorted(self.parsed):
             for obj in self.parsed[path]:
                 if isinstance(obj, PackageDef):
-                    defs.setdefault(obj.name, obj)
+                    if obj.name in defs:
+                        raise _duplicate(obj.where, f'duplicate package "{obj.name}"', defs[obj.name].where)
+                    defs[obj.name] = obj
                 elif isinstance(obj, ChannelDef):
                     channels.setdefault(obj.package, []).append(obj)
                 else:
+                    key = (obj.package, obj.name)
+                    if key in seen_bundles:
+                        where = seen_bundles[key].where
+                        raise _duplicate(obj.where, f'package "{obj.package}" has duplicate bundle "{obj.name}"', where)
+                    seen_bundles[key] = obj
                     bundles.setdefault(obj.package, []).append(obj)
         return {
             name: PackageFbc(name, d.default_channel, tuple(channels.get(name, ())), tuple(bundles.get(name, ())))
             for name, d in sorted(defs.items())
         }
+
+
+def _duplicate(where: Any, what: str, first: Any) -> InputError:
+    """opm validate refuses a catalog with a package or a bundle defined twice; so does mirrorkit,
+    rather than pick one of them (which one oc-mirror would mirror is not defined)."""
+    return malformed(where, f"{what} (first defined at {first}); opm validate refuses it the same way")

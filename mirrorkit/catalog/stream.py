@@ -20,6 +20,7 @@ import gzip
 import io
 import json
 import queue
+import re
 import threading
 from collections.abc import Iterator
 from typing import IO, Any, Protocol, cast
@@ -28,6 +29,7 @@ import yaml
 
 from mirrorkit.catalog.fbc import Where, malformed
 from mirrorkit.errors import InputError, MirrorkitError
+from mirrorkit.limits import FBC_OBJECT_BYTES, FBC_OBJECT_NODES, InflateBudget, too_deep
 
 GZIP_MAGIC = b"\x1f\x8b"
 ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
@@ -45,10 +47,9 @@ RAW_QUEUE = 16
 JOIN_SECONDS = 5.0
 #: Characters kept ahead of the decoder: objects smaller than this never straddle the window's end.
 WINDOW_CHARS = 256 * 1024
-#: One FBC object larger than this is not an FBC object.
-MAX_OBJECT_CHARS = 64 * 1024 * 1024
-#: A YAML FBC file is parsed whole; refuse one that would not fit comfortably.
-MAX_YAML_BYTES = 64 * 1024 * 1024
+_WHITESPACE = re.compile(r"[ \t\r\n]*")
+#: A JSON string (unrolled for speed): removed before counting a suspicious object's nodes.
+_JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')
 JSON_SUFFIXES = (".json",)
 YAML_SUFFIXES = (".yaml", ".yml")
 
@@ -247,10 +248,20 @@ class InflatedLayer(_Worker):
 
     BAD_DATA, VERIFIED = 3, 4
 
-    def __init__(self, reader: Any, media_type: str, what: str, *, piece: int = LAYER_PIECE, depth: int = LAYER_QUEUE) -> None:
+    def __init__(
+        self,
+        reader: Any,
+        media_type: str,
+        what: str,
+        *,
+        piece: int = LAYER_PIECE,
+        depth: int = LAYER_QUEUE,
+        budget: InflateBudget | None = None,
+    ) -> None:
         super().__init__("catalog-inflate", depth, threading.Event())
         self._media_type = media_type
         self._what = what
+        self._budget = budget  # counted in the inflating thread: a compression bomb stops there
         self._piece = piece
         self._stop = threading.Event()  # the caller is done with the data: drain and verify
         self._ended = False
@@ -289,6 +300,8 @@ class InflatedLayer(_Worker):
                     if not self._put(self.END):
                         return
                     break
+                if self._budget is not None:
+                    self._budget.add(len(piece))  # raises SourceLimitExceeded: FAILED below
                 if not self._put(self.DATA, piece):
                     return
             if self._cancel.is_set():
@@ -340,9 +353,10 @@ def iter_objects(stream: Readable, file: str) -> Iterator[tuple[Any, Where]]:
 
 
 def _yaml_objects(stream: Readable, file: str) -> Iterator[tuple[Any, Where]]:
-    data = stream.read(MAX_YAML_BYTES + 1)
-    if len(data) > MAX_YAML_BYTES:
-        raise malformed(Where(file, 1), f"YAML file larger than {MAX_YAML_BYTES} bytes")
+    limit = FBC_OBJECT_BYTES.value()
+    data = stream.read(limit + 1)
+    if len(data) > limit:
+        raise FBC_OBJECT_BYTES.refuse(f"the YAML FBC file {file}", f"is larger than {limit:,} bytes")
     try:
         loader = _SAFE_LOADER(data)
         try:
@@ -356,6 +370,8 @@ def _yaml_objects(stream: Readable, file: str) -> Iterator[tuple[Any, Where]]:
                     yield obj, Where(file, line)
         finally:
             loader.dispose()
+    except RecursionError:
+        raise too_deep(f"the YAML FBC file {file}") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else 1
@@ -370,8 +386,7 @@ def _json_objects(stream: Readable, file: str) -> Iterator[tuple[Any, Where]]:
         # skip whitespace between objects, counting lines
         while True:
             start = pos
-            while pos < len(text) and text[pos] in " \t\r\n":
-                pos += 1
+            pos = _WHITESPACE.match(text, pos).end()  # type: ignore[union-attr]  # always matches
             line += text.count("\n", start, pos)
             if pos < len(text) or eof:
                 break
@@ -383,14 +398,21 @@ def _json_objects(stream: Readable, file: str) -> Iterator[tuple[Any, Where]]:
             # json's error counts the lines of the whole window
             text, pos, eof = _more(stream, utf8, text, pos, file, line)
         while True:
+            _check_nodes(text, pos, Where(file, line))
             try:
                 obj, end = decoder.raw_decode(text, pos)
             except json.JSONDecodeError as exc:
-                if not eof:  # maybe the object continues in the next chunk
+                if not eof:  # maybe the object continues: read as much again before the next try,
+                    # so a large object costs a few decodes, not one per chunk (quadratic)
+                    want = min(2 * (len(text) - pos), FBC_OBJECT_BYTES.value())
                     text, pos, eof = _more(stream, utf8, text, pos, file, line)
+                    while not eof and len(text) - pos < want:
+                        text, pos, eof = _more(stream, utf8, text, pos, file, line)
                     continue
                 bad_line = line + text.count("\n", pos, exc.pos)
                 raise malformed(Where(file, bad_line), f"not valid JSON ({exc.msg})") from None
+            except RecursionError:
+                raise too_deep(f"the FBC object at {Where(file, line)}") from None
             if end == len(text) and not eof and isinstance(obj, (int, float)):
                 text, pos, eof = _more(stream, utf8, text, pos, file, line)  # a number may go on
                 continue
@@ -409,9 +431,28 @@ def _more(stream: Readable, utf8: codecs.IncrementalDecoder, text: str, pos: int
     except UnicodeDecodeError:
         raise malformed(Where(file, line), "not UTF-8 text") from None
     text = text[pos:] + added
-    if len(text) > MAX_OBJECT_CHARS:
-        raise malformed(Where(file, line), f"one object is larger than {MAX_OBJECT_CHARS} characters")
+    if len(text) > FBC_OBJECT_BYTES.value():
+        raise FBC_OBJECT_BYTES.refuse(f"the FBC object at {Where(file, line)}", f"is larger than {len(text):,} bytes")
     return text, 0, not chunk
+
+
+def _check_nodes(text: str, pos: int, where: Where) -> None:
+    """Refuse an object that would decode to more than FBC_OBJECT_NODES values, before decoding it.
+
+    Each value needs a character, so a window shorter than the limit passes at no cost (every real
+    catalog object). Past that, the separators and brackets bound the count from above; only when
+    that bound is over the limit are strings removed and the structure counted (at C speed)."""
+    limit = FBC_OBJECT_NODES.value()
+    if len(text) - pos <= limit or _nodes_bound(text, pos) <= limit:
+        return
+    bare = _JSON_STRING.sub('""', text[pos:])
+    nodes = _nodes_bound(bare, 0)
+    if nodes > limit:
+        raise FBC_OBJECT_NODES.refuse(f"the FBC object at {where}", f"holds more than {nodes:,} values")
+
+
+def _nodes_bound(text: str, pos: int) -> int:
+    return text.count("{", pos) + text.count("[", pos) + text.count(",", pos) + 1
 
 
 def bytes_reader(data: bytes) -> IO[bytes]:

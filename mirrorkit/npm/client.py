@@ -9,6 +9,7 @@ thread-safe and downloads run in a thread pool.
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Iterator
@@ -21,11 +22,14 @@ import requests
 from mirrorkit.cancel import Cancel, mount
 from mirrorkit.errors import AuthError, NpmError
 from mirrorkit.http import DEFAULT_POLICY, RetryPolicy, new_session, raise_for_transient, retrying
+from mirrorkit.limits import PACKUMENT_BYTES, TARBALL_BYTES, Limit, too_deep
 from mirrorkit.npm.npmrc import NpmSettings
 from mirrorkit.npm.spec import PackageName
 from mirrorkit.redact import redact
 
 ABBREVIATED = "application/vnd.npm.install-v1+json; q=1.0, application/json; q=0.8, */*"
+#: Bytes per read of a packument body.
+BODY_CHUNK = 256 * 1024
 
 
 def strip_credentials(url: str) -> str:
@@ -116,7 +120,13 @@ class NpmClient:
         url = f"{registry.rstrip('/')}/{name.escaped}"
 
         def get() -> dict[str, Any] | None:
-            resp = self.session.get(url, headers=self.headers(url, ABBREVIATED), timeout=self.policy.timeout)
+            resp = self.session.get(url, headers=self.headers(url, ABBREVIATED), timeout=self.policy.timeout, stream=True)
+            try:
+                return read(resp)
+            finally:
+                resp.close()
+
+        def read(resp: requests.Response) -> dict[str, Any] | None:
             if resp.status_code == 404 and missing_ok:
                 resp.close()
                 return None
@@ -127,8 +137,12 @@ class NpmClient:
                     hint="check the name and the registry for its scope",
                 )
             self.check_status(resp, f"read {name}", strip_credentials(registry))
+            source = f"the packument of {name} from {strip_credentials(registry)}"
+            body = b"".join(capped_chunks(resp, source, PACKUMENT_BYTES, BODY_CHUNK))
             try:
-                doc = resp.json()
+                doc = json.loads(body)
+            except RecursionError:
+                raise too_deep(source) from None
             except ValueError as exc:
                 raise NpmError(
                     f"read {name}: {strip_credentials(registry)} did not return JSON",
@@ -153,6 +167,7 @@ class NpmClient:
             if resp.status_code == 404:
                 raise NpmError(f"{what}: tarball not found at {strip_credentials(url)}")
             self.check_status(resp, what, _origin(url))
+            _check_announced(resp, f"the tarball at {strip_credentials(url)}", TARBALL_BYTES)
             yield resp
         finally:
             resp.close()
@@ -161,6 +176,32 @@ class NpmClient:
         """PUT a (possibly streaming) JSON body; the caller interprets the status."""
         headers = {**self.headers(url), "Content-Type": "application/json", "Content-Length": str(content_length)}
         return self.session.put(url, data=body, headers=headers, timeout=self.policy.timeout)
+
+
+def _check_announced(resp: requests.Response, source: str, limit: Limit) -> None:
+    """Refuse at once a body whose Content-Length is over the ceiling (nothing is read)."""
+    announced = resp.headers.get("Content-Length", "")
+    if announced.isdigit() and int(announced) > limit.value():
+        raise limit.refuse(source, f"announces {int(announced):,} bytes")
+
+
+def capped_chunks(resp: requests.Response, source: str, limit: Limit, chunk: int) -> Iterator[bytes]:
+    """The body of *resp* in chunks, refused at once when its Content-Length announces more than
+    *limit*, and as soon as it passes *limit* when it announced nothing (chunked, or an endless
+    stream). Decoded bytes are counted: a gzip Content-Encoding cannot slip a bomb past the cap."""
+    _check_announced(resp, source, limit)
+    ceiling = limit.value()
+    seen = 0
+    for piece in resp.iter_content(chunk):
+        seen += len(piece)
+        if seen > ceiling:
+            raise limit.refuse(source, f"sent more than {ceiling:,} bytes")
+        yield piece
+
+
+def tarball_chunks(resp: requests.Response, url: str, chunk: int) -> Iterator[bytes]:
+    """A tarball's body under the TARBALL_BYTES ceiling: an endless body is cut off there."""
+    return capped_chunks(resp, f"the tarball at {strip_credentials(url)}", TARBALL_BYTES, chunk)
 
 
 def _origin(url: str) -> str:

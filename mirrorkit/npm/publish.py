@@ -23,7 +23,7 @@ from mirrorkit.digests import CHUNK
 from mirrorkit.errors import Interrupted, MirrorkitError, NpmError
 from mirrorkit.http import DEFAULT_POLICY, RetryPolicy, retrying
 from mirrorkit.npm.body import StreamingPublishBody
-from mirrorkit.npm.client import NpmClient, strip_credentials
+from mirrorkit.npm.client import NpmClient, strip_credentials, tarball_chunks
 from mirrorkit.npm.index import IndexEntry, NpmIndex, read_index
 from mirrorkit.npm.integrity import Digests, hash_file, new_hasher, sha512_of
 from mirrorkit.npm.npmrc import NpmSettings, normalise_registry
@@ -308,7 +308,7 @@ def check_served(
         def fetch() -> Digests:
             hasher = new_hasher()
             with client.open_stream(url, f"fetch {entry.name}@{entry.version}", registry) as resp:
-                hasher.consume(resp.iter_content(CHUNK))
+                hasher.consume(tarball_chunks(resp, url, CHUNK))
             return Digests.from_hasher(hasher)
 
         try:

@@ -23,11 +23,11 @@ from mirrorkit.digests import CHUNK
 from mirrorkit.errors import Interrupted, MirrorkitError, NpmError
 from mirrorkit.fsutil import atomic_writer
 from mirrorkit.http import DEFAULT_POLICY, RetryPolicy, retrying
-from mirrorkit.npm.client import NpmClient, strip_credentials
+from mirrorkit.npm.client import NpmClient, strip_credentials, tarball_chunks
 from mirrorkit.npm.index import INDEX_NAME, IndexEntry, NpmIndex, read_index, relative_path, write_index
 from mirrorkit.npm.integrity import Digests, hash_file, mismatches, new_hasher
 from mirrorkit.npm.npmrc import NpmSettings
-from mirrorkit.npm.semver import resolve_version
+from mirrorkit.npm.semver import checked_version, resolve_version
 from mirrorkit.npm.spec import PackageSpec, PinnedPackage
 from mirrorkit.semver import Version
 
@@ -194,6 +194,7 @@ def _pull_one(run: _Run, spec: PackageSpec) -> PullResult:
         assert doc is not None
         versions = doc.get("versions") or {}
         version = resolve_version(spec.name.full, spec.wanted, versions.keys(), doc.get("dist-tags") or {})
+        version = checked_version(spec.name.full, version)  # before it becomes a file name
         pkg = PinnedPackage(spec.name, version)
         if (entry := run.present(pkg)) is not None:
             return PullResult(str(spec), PRESENT, entry)
@@ -219,7 +220,7 @@ def _download(run: _Run, pkg: PinnedPackage, url: str, dist: dict[str, object]) 
         with atomic_writer(dest) as sink:  # the temporary file is removed on any exception
             hasher = new_hasher()
             with run.client.open_stream(url, what, run.client.settings.registry_for(pkg.name)) as resp:
-                hasher.consume(run.cancel.iterate(resp.iter_content(CHUNK)), sink)
+                hasher.consume(run.cancel.iterate(tarball_chunks(resp, url, CHUNK)), sink)
             digests = Digests.from_hasher(hasher)
             if digests.size == 0:
                 raise NpmError(f"{pkg}: the registry served an empty tarball", hint="check the package on the registry")

@@ -195,3 +195,20 @@ def _summary(available: Mapping[str, Version], limit: int = 8) -> str:
     ordered = [text for _, text in sorted((v, t) for t, v in available.items())]
     shown = ordered[-limit:]
     return ("..., " if len(ordered) > limit else "") + ", ".join(shown)
+
+
+def checked_version(name: str, text: str) -> str:
+    """*text*, a version key a registry listed, when npm would take it as it is (`semver.valid` in
+    loose mode) and it is safe in a file name; else NpmError.
+
+    `semver.valid` trims whitespace before it matches, and Python's `$` matches before a final
+    newline, so "1.0.0\\n" would pass both and end up in `NAME-1.0.0\\n.tgz`: the text must be its own
+    trimmed form, and no path separator or control character may reach a file name."""
+    clean = text == text.strip() and not any(c in text for c in "/\\") and text.isprintable()
+    if clean and Version.try_parse(text, loose=True) is not None:
+        return text
+    raise NpmError(
+        f"{name}: the registry lists version {text!r}",
+        "which is not a valid npm version (semver, loose mode, no whitespace or path separators)",
+        "the registry is broken or hostile; pin another version or fix the package on the registry",
+    )

@@ -1,4 +1,4 @@
-"""A lean tar reader for the catalog: member headers from a stream of chunks, data skipped without copying.
+"""A lean tar reader for image layers (catalogs, bundles): member headers from a stream of chunks, data skipped without copying.
 
 `tarfile` in stream mode copies every byte of every member through its own buffer (and joins the
 pieces) even when the member is only skipped; on a 400 MB catalog layer where two packages out of
@@ -7,8 +7,8 @@ objects of about a megabyte), headers are parsed in place, and skipping a member
 those chunks: only the members the caller opens are copied out.
 
 What is understood, as `tarfile` reads it: ustar/GNU/v7 headers (checksum verified, the ustar
-`prefix` joined, base-256 sizes), GNU long names (`L`) and long link names (`K`, skipped), pax
-extended headers (`x`, Solaris `X`: `path` and `size`) and global headers (`g`: `path` applies to
+`prefix` joined, base-256 sizes), GNU long names (`L`) and long link names (`K`: a hard link's target), pax
+extended headers (`x`, Solaris `X`: `path`, `linkpath` and `size`) and global headers (`g`: `path` applies to
 the members after it, as in `tarfile`), old GNU sparse headers (extension blocks skipped; their data
 cannot be opened). Links, devices and directories carry no data; unknown types are skipped like
 regular files. The archive ends at the first all-zero block, or cleanly at a block boundary.
@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterator
 BLOCK = 512
 REGULAR_TYPES = (b"0", b"\0", b"7", b"S")  # regular, old regular, contiguous, GNU sparse
 DIRTYPE = b"5"
+HARDLINK = b"1"
 LONGNAME, LONGLINK, SPARSE = b"L", b"K", b"S"
 PAX_LOCAL, PAX_GLOBAL, PAX_SOLARIS = b"x", b"g", b"X"
 GNU_TYPES = (LONGNAME, LONGLINK, SPARSE)
@@ -45,13 +46,17 @@ class TarFormatError(ValueError):
 class TarEntry:
     """One member: its name as stored (not normalised), type flag and data size."""
 
-    __slots__ = ("name", "offset", "size", "type")
+    __slots__ = ("linkname", "name", "offset", "size", "type")
 
-    def __init__(self, name: str, type_: bytes, size: int, offset: int) -> None:
+    def __init__(self, name: str, type_: bytes, size: int, offset: int, linkname: str = "") -> None:
         self.name = name
         self.type = type_
         self.size = size
         self.offset = offset  # of its (first) header in the uncompressed stream
+        self.linkname = linkname  # a link's target as stored (hard links: an earlier member's name)
+
+    def islnk(self) -> bool:
+        return self.type == HARDLINK
 
     def isreg(self) -> bool:
         return self.type in REGULAR_TYPES
@@ -233,6 +238,7 @@ class TarWalker:
 
     def _next_entry(self) -> TarEntry | None:
         name: str | None = None  # from a long-name or pax header: the first one wins, as in tarfile
+        link: str | None = None  # from a long-link or pax header, the same way
         size: int | None = None  # from a pax header
         first_offset = self.offset
         first = True
@@ -251,7 +257,8 @@ class TarWalker:
                 name = long_name if name is None else name
                 continue
             if type_ == LONGLINK:
-                self._meta(stored_size, start)  # link targets do not matter here
+                long_link = _nts(self._meta(stored_size, start))
+                link = long_link if link is None else link
                 continue
             if type_ in (PAX_LOCAL, PAX_SOLARIS, PAX_GLOBAL):
                 records = _pax_records(self._meta(stored_size, start), start)
@@ -261,6 +268,8 @@ class TarWalker:
                 merged = {**self._global, **records}
                 if name is None and "path" in merged:
                     name = merged["path"].rstrip("/")
+                if link is None and "linkpath" in merged:
+                    link = merged["linkpath"]
                 if size is None and "size" in merged:
                     try:
                         size = int(merged["size"])
@@ -287,7 +296,9 @@ class TarWalker:
             data_size = size if size is not None else stored_size
             if data_size < 0:
                 raise TarFormatError(f"invalid header at offset {start} (negative size)")
-            entry = TarEntry(name, type_, data_size, first_offset)
+            if link is None:
+                link = self._global.get("linkpath") or _nts(block[157:257])
+            entry = TarEntry(name, type_, data_size, first_offset, link)
             if type_ in NO_DATA_TYPES:
                 self._data_left = self._pad_left = 0
             else:
