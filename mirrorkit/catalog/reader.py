@@ -15,18 +15,19 @@ rebuilt catalog that whites out `/configs` and adds a new one reads as the new o
 
 from __future__ import annotations
 
+import io
 import logging
 import posixpath
 import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from mirrorkit.catalog.fbc import BundleDef, ChannelDef, FbcObject, PackageDef, malformed, package_of, reduce_object
 from mirrorkit.catalog.stream import InflatedLayer, is_fbc_file, iter_objects
 from mirrorkit.catalog.tarwalk import TarWalker
 from mirrorkit.errors import InputError, MirrorkitError, RegistryError
-from mirrorkit.limits import InflateBudget
+from mirrorkit.limits import FBC_OBJECT_BYTES, InflateBudget
 from mirrorkit.oci.layers import OPAQUE, WHITEOUT, normalise_member
 from mirrorkit.oci.manifest import Manifest
 from mirrorkit.oci.platform import Platform
@@ -104,7 +105,7 @@ def read_catalog(
         # folders here are not named after their packages (opm does not require it), or a wanted file
         # is a hard link to a file that was skipped: read everything once
         log.debug("packages %s not in folders of their name; reading every package of %s", sorted(wanted - set(found)), ref)
-        state = _Overlay(root, None, keep=wanted)
+        state = _Overlay(root, None, keep=wanted, link_targets=frozenset(state.missing_targets))
         for index, layer in enumerate(manifest.layers):
             state.apply_layer(client, manifest, index, layer)
         found = state.packages()
@@ -127,7 +128,13 @@ def _under(path: str, directory: str) -> bool:
 class _Overlay:
     """The merged view of the FBC folder across layers: every file path, parsed objects of wanted files."""
 
-    def __init__(self, root: str, wanted: frozenset[str] | None, keep: frozenset[str] | None = None) -> None:
+    def __init__(
+        self,
+        root: str,
+        wanted: frozenset[str] | None,
+        keep: frozenset[str] | None = None,
+        link_targets: frozenset[str] | None = None,
+    ) -> None:
         self.root = root
         self.wanted = wanted  # package folders to decode (None: all)
         self.keep = keep if keep is not None else wanted  # packages whose objects are kept (None: all)
@@ -136,6 +143,9 @@ class _Overlay:
         self.skipped = 0
         self.misnamed = False  # a decoded folder held objects of another package
         self.needs_full = False  # a wanted file is a hard link to a file that was not decoded
+        self.missing_targets: set[str] = set()  # those files: the full read keeps their bytes
+        self.link_targets = link_targets  # None: the first read (a missing target asks for another)
+        self.raw: dict[str, bytes] = {}  # bytes of link targets outside what is decoded
 
     def _folder(self, path: str) -> str | None:
         rel = path[len(self.root) + 1 :]
@@ -178,6 +188,8 @@ class _Overlay:
                         added_paths.discard(path)
                         added.pop(path, None)
                         continue
+                    if self.link_targets and path in self.link_targets:
+                        self.raw[path] = _target_bytes(tar.open(member), path)
                     if not path.startswith(self.root + "/"):
                         continue
                     added_paths.add(path)
@@ -187,14 +199,8 @@ class _Overlay:
                     if folder is not None and self.wanted is not None and folder not in self.wanted:
                         self.skipped += 1
                         continue  # another package: not decoded at all
-                    objects = []
-                    for obj, where in iter_objects(tar.open(member), path):
-                        reduced = reduce_object(obj, where)
-                        if reduced is not None and folder is not None and package_of(reduced) != folder:
-                            self.misnamed = True
-                        if reduced is not None and (self.keep is None or package_of(reduced) in self.keep):
-                            objects.append(reduced)
-                    added[path] = objects
+                    data = self.raw.get(path)
+                    added[path] = self._decode(tar.open(member) if data is None else io.BytesIO(data), path, folder)
                 inflated.finish()  # the rest of the blob, so its digest is checked
             except (EOFError, zlib.error, OSError, ValueError) as exc:
                 raise RegistryError(
@@ -232,16 +238,28 @@ class _Overlay:
             added[path] = list(added[target])
         elif target in self.parsed and target not in added_paths:
             added[path] = list(self.parsed[target])
-        elif self.wanted is not None and (target in added_paths or target in self.paths):
-            self.needs_full = True  # the target was skipped as another package's file
+        elif target in self.raw:
+            added[path] = self._decode(io.BytesIO(self.raw[target]), path, folder)
+        elif self.link_targets is None:
+            self.needs_full = True  # skipped (another package's file, or not an FBC file): read again
+            self.missing_targets.add(target)
         else:
             raise RegistryError(
                 f"{path} in {what} is a hard link to {linkname!r}",
-                "which is not an FBC file of the catalog's folder read before it",
+                "which is no file read before it",
                 "the catalog image is damaged; rebuild it with opm",
             )
-        if folder is not None and any(package_of(obj) != folder for obj in added.get(path, ())):
-            self.misnamed = True
+
+    def _decode(self, stream: Any, path: str, folder: str | None) -> list[FbcObject]:
+        """The reduced objects of one FBC file that are kept."""
+        objects = []
+        for obj, where in iter_objects(stream, path):
+            reduced = reduce_object(obj, where)
+            if reduced is not None and folder is not None and package_of(reduced) != folder:
+                self.misnamed = True
+            if reduced is not None and (self.keep is None or package_of(reduced) in self.keep):
+                objects.append(reduced)
+        return objects
 
     def _drop(self, gone: Any) -> None:
         self.paths = {p for p in self.paths if not gone(p)}
@@ -278,6 +296,15 @@ class _Overlay:
             name: PackageFbc(name, d.default_channel, tuple(channels.get(name, ())), tuple(bundles.get(name, ())))
             for name, d in sorted(defs.items())
         }
+
+
+def _target_bytes(member: Any, path: str) -> bytes:
+    """A hard link target's bytes, kept for the link that follows (bounded like one FBC file)."""
+    limit = FBC_OBJECT_BYTES.value()
+    data = cast(bytes, member.read(limit + 1))
+    if len(data) > limit:
+        raise FBC_OBJECT_BYTES.refuse(f"the hard link target {path}", f"is larger than {limit:,} bytes")
+    return data
 
 
 def _duplicate(where: Any, what: str, first: Any) -> InputError:
