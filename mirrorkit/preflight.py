@@ -11,8 +11,10 @@ Each probe is read-only or refused by the server before it stores anything:
 * npm server: reachable, and the token given is one it knows (``/-/whoami`` names a user);
 * npm body size: a body as large as the largest publish is sent as *invalid JSON* to a probe
   package name: a server whose limit is too small answers 413 (nothing is stored either way);
-* disk: oc-mirror unpacks the archives into its cache, so the cache's file system needs at least
-  the archives' size free, and the output folder room for the npm tarballs push copies.
+* disk: oc-mirror unpacks the archives into its cache (the archives' size), push copies the archives
+  into its work folder while hashing them (the archives' size again; a parts-only bundle: its whole
+  payload, reassembled) and the npm tarballs; needs on one file system are added up, and a failure
+  says how much each folder needs.
 
 The probes use a short retry policy (2 attempts, 5 s to connect), so a dead target costs seconds.
 """
@@ -27,6 +29,8 @@ import requests
 
 from mirrorkit.bundle import layout
 from mirrorkit.bundle.manifest import Manifest
+from mirrorkit.bundle.snapshot import archive_entries
+from mirrorkit.diskspace import human
 from mirrorkit.errors import MirrorkitError, NpmError
 from mirrorkit.http import RetryPolicy, raise_for_transient, retrying
 from mirrorkit.report.model import CheckItem, Status
@@ -50,6 +54,8 @@ class Targets:
     npmrc: Path | None = None
     cache_dir: Path
     output: Path
+    work: Path | None = None  # push's private work folder (default: the output folder)
+    parts_only: bool = False  # the bundle is carried as parts: its whole payload is reassembled in work
 
 
 def publish_body_size(tarball_size: int) -> int:
@@ -57,36 +63,67 @@ def publish_body_size(tarball_size: int) -> int:
     return 4 * -(-tarball_size // 3) + 64 * 1024
 
 
-def _free(path: Path) -> int:
+def _existing(path: Path) -> Path:
     probe = Path(path).absolute()
-    while not probe.exists():
+    while not probe.exists() and probe != probe.parent:
         probe = probe.parent
-    return shutil.disk_usage(probe).free
+    return probe
+
+
+def _free(path: Path) -> int:
+    return shutil.disk_usage(_existing(path)).free
+
+
+@dataclass(frozen=True)
+class Need:
+    """Room one step of push takes in one folder, and the option that moves it elsewhere."""
+
+    what: str
+    folder: Path
+    size: int
+    option: str
+
+
+def disk_needs(manifest: Manifest, targets: Targets) -> list[Need]:
+    """What push writes locally: oc-mirror unpacks the archives into its cache; push copies the
+    archives (hashed while copied: oc-mirror reads only verified bytes) into its work folder, or
+    reassembles the whole payload there from a parts-only bundle; the npm tarballs are copied too."""
+    archives = sum(e.size for e in archive_entries(manifest))
+    tarballs = sum(f.size for f in manifest.files if f.path.startswith(layout.NPM_DIR + "/"))
+    work = targets.work or targets.output
+    copies = (
+        Need("reassembled bundle", work, sum(f.size for f in manifest.files), "--output")
+        if targets.parts_only
+        else Need("verified copy of the archives", work, archives, "--output")
+    )
+    needs = [
+        Need("oc-mirror cache (unpacked archives)", targets.cache_dir, archives, "--cache-dir"),
+        copies,
+        Need("npm copies, install files", targets.output, tarballs, "--output"),
+    ]
+    return [n for n in needs if n.size]
 
 
 def disk_items(manifest: Manifest, targets: Targets) -> list[CheckItem]:
-    archives = sum(f.size for f in manifest.files if f.path.startswith(layout.IMAGES_DIR + "/"))
-    tarballs = sum(f.size for f in manifest.files if f.path.startswith(layout.NPM_DIR + "/"))
+    """One item per file system push writes to: the needs of every folder on it, added up."""
+    by_device: dict[int, list[Need]] = {}
+    for need in disk_needs(manifest, targets):
+        by_device.setdefault(_existing(need.folder).stat().st_dev, []).append(need)
     items = []
-    for what, where, need in (
-        ("oc-mirror cache (unpacked archives)", targets.cache_dir, archives),
-        ("output folder (npm copies, install files)", targets.output, tarballs),
-    ):
-        if not need:
-            continue
-        free = _free(where)
-        ok = free >= need
+    for needs in by_device.values():
+        total = sum(n.size for n in needs)
+        free = _free(needs[0].folder)
+        ok = free >= total
+        parts = "; ".join(f"{n.what} {n.folder}: {human(n.size)}" for n in needs)
+        options = " or ".join(sorted({n.option for n in needs}))
         items.append(
             CheckItem(
                 "preflight",
-                f"disk: {what} {where}",
-                f"at least {need} bytes free",
-                f"{free} bytes free",
+                f"disk ({options}): {', '.join(dict.fromkeys(str(n.folder) for n in needs))}",
+                f"at least {total} bytes free ({human(total)}: {parts})",
+                f"{free} bytes free ({human(free)})",
                 _P if ok else _F,
-                ""
-                if ok
-                else f"free {need - free} more bytes there, or choose another "
-                f"{'--cache-dir' if where == targets.cache_dir else '--output'} on a larger disk",
+                "" if ok else f"free {human(total - free)} more there, or choose {options} on a larger disk",
             )
         )
     return items

@@ -34,6 +34,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import shutil
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,20 +44,24 @@ from mirrorkit.bundle.consistency import snapshot_file, snapshot_npm
 from mirrorkit.bundle.limits import MAX_MANIFEST_BYTES, read_capped
 from mirrorkit.bundle.manifest import Manifest
 from mirrorkit.bundle.mirrorsets import MirrorSets
+from mirrorkit.bundle.reconcile import Expected, RegistryLister, Snapshot, expected_tags, reconcile, take_snapshot
+from mirrorkit.bundle.snapshot import archive_entries, remove_archives, snapshot_archives
 from mirrorkit.bundle.targets import image_checker, npm_checker, target_root
 from mirrorkit.bundle.trust import enforce
 from mirrorkit.bundle.verify import reassemble, target_items, verify_bundle
-from mirrorkit.errors import BundleError, InputError, MirrorError, MirrorkitError, NpmError
+from mirrorkit.diskspace import human, is_no_space, no_space, room_for
+from mirrorkit.errors import BundleError, CheckFailed, InputError, MirrorError, MirrorkitError, NpmError
 from mirrorkit.fsutil import atomic_write_bytes
 from mirrorkit.http import RetryPolicy
 from mirrorkit.install import hand_out_charts, install_context, write_runbook
 from mirrorkit.install.values import write_dynamic_plugins_configmap, write_values
 from mirrorkit.npm.index import NpmIndex
 from mirrorkit.npm.publish import publish_packages
+from mirrorkit.oci.client import OciClient
 from mirrorkit.ocmirror import DiskToMirrorOptions, Target, disk_to_mirror, find_oc_mirror, raise_for_result
 from mirrorkit.ocmirror.result import ClusterResource, MirrorResult
 from mirrorkit.preflight import Targets, preflight
-from mirrorkit.report import write_reports
+from mirrorkit.report import markdown, write_reports
 from mirrorkit.report.model import CheckItem, Report, Status
 from mirrorkit.steps import Steps
 from mirrorkit.textutil import clip
@@ -72,6 +77,8 @@ TARGET_CHECK_POLICY = RetryPolicy(attempts=3, backoff=0.5, max_backoff=1.0, time
 VALUES = "values.yaml"
 CONFIGMAP = "dynamic-plugins.yaml"
 CLUSTER_RESOURCES = "cluster-resources"
+#: room the install files take in the output folder (values, ConfigMap, charts are counted apart)
+INSTALL_FILES_ROOM = 16 * 1024 * 1024
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -119,34 +126,62 @@ class PushResult:
         }
 
 
-def _payload_tree(bundle: Path, manifest: Manifest, work: Path, opts: PushOptions, say: Callable[[str], None]) -> Path:
+@dataclass(frozen=True)
+class _Tree:
+    """Where the payload files are read from: the bundle itself (anyone may write there, so every
+    file push hands on is copied while hashed) or push's own reassembly of the parts (private, and
+    verified against the very manifest push verified)."""
+
+    root: Path
+    private: bool
+
+
+def _payload_tree(run: _Load, say: Callable[[str], None]) -> _Tree:
     """The directory holding the payload files: the bundle itself, or its parts reassembled."""
-    if all((bundle / f.path).is_file() for f in manifest.files):
-        return bundle
-    tree = work / "bundle"
+    bundle, opts = Path(run.opts.bundle), run.opts
+    if all((bundle / f.path).is_file() for f in run.manifest.files):
+        return _Tree(bundle, private=False)
+    tree = run.work / "bundle"
     if tree.is_dir():
         again = verify_bundle(tree, verify_key=opts.verify_key, progress=opts.progress)
-        if again.ok and (tree / layout.MANIFEST).read_bytes() == (bundle / layout.MANIFEST).read_bytes():
+        if again.ok and again.identity.manifest_sha256 == run.manifest_sha256:
             say(f"reusing the reassembled bundle in {tree}")
-            return tree
+            return _Tree(tree, private=True)
         shutil.rmtree(tree)
     say(f"reassembling the bundle from its parts into {tree}")
-    reassemble(bundle, tree, verify_key=opts.verify_key, progress=opts.progress)
-    return tree
+    need = sum(f.size for f in run.manifest.files)
+    with room_for(run.work, need, "reassembling the bundle from its parts"):
+        reassemble(bundle, tree, verify_key=opts.verify_key, progress=opts.progress, manifest_sha256=run.manifest_sha256)
+    return _Tree(tree, private=True)
 
 
 def _link_archives(tree: Path, manifest: Manifest, archives: Path) -> int:
-    """Point oc-mirror at the bundle's archives without letting it write into the bundle."""
+    """Point oc-mirror at the archives of push's own reassembled (private, verified) tree."""
     archives.mkdir(parents=True, exist_ok=True)
-    for stale in archives.glob("mirror_*.tar"):
-        stale.unlink()
-    count = 0
-    for entry in manifest.files:
-        name = Path(entry.path).name
-        if entry.path.startswith(layout.IMAGES_DIR + "/") and name.startswith("mirror_") and name.endswith(".tar"):
-            (archives / name).symlink_to((tree / entry.path).absolute())
-            count += 1
-    return count
+    remove_archives(archives)
+    entries = archive_entries(manifest)
+    for entry in entries:
+        (archives / Path(entry.path).name).symlink_to((tree / entry.path).absolute())
+    return len(entries)
+
+
+def _stage_archives(run: _Load, step: Steps, tree: _Tree, archives: Path) -> int:
+    """The archives oc-mirror will read, in *archives*: links into a private tree, or copies of the
+    bundle's archives hashed while made and compared with the verified manifest (a file swapped on
+    the bundle after verification is refused here, before any image is loaded)."""
+    if tree.private:
+        return _link_archives(tree.root, run.manifest, archives)
+    entries = archive_entries(run.manifest)
+    if not entries:
+        return 0
+    need = sum(e.size for e in entries)
+    step(
+        "copying the verified archives (nothing pushed yet)",
+        f"copying {len(entries)} archive(s), {human(need)}, while hashing them",
+    )
+    with room_for(archives, need, "copying the archives for oc-mirror"):
+        snapshot_archives(tree.root, run.manifest, archives)
+    return len(entries)
 
 
 def _mirror_sets(resources: Path) -> MirrorSets | None:
@@ -178,21 +213,38 @@ def _push(opts: PushOptions, say: Callable[[str], None], step: Steps) -> PushRes
     step("verifying the bundle (nothing pushed yet)", "verifying the bundle before touching any registry")
     first = _verify(opts, bundle)
     if not first.ok:
-        return PushResult(first, write_reports(first, output), touched_targets=False)
+        return PushResult(first, _write_reports(first, output), touched_targets=False)
     manifest = _verified_manifest(bundle, first)
 
     step("checking every target before writing (pre-flight)", "checking the registry, the npm server and the disk")
-    run = _Load(opts, manifest, target, output, output / WORK)
+    run = _Load(opts, manifest, first.identity.manifest_sha256 or "", target, output, output / WORK)
     first = _preflight(run, first)
     if not first.ok:
         refused = dataclasses.replace(first, title="mirrorkit push: pre-flight (nothing was pushed)")
-        return PushResult(refused, write_reports(refused, output), touched_targets=False)
+        return PushResult(refused, _write_reports(refused, output), touched_targets=False)
 
     try:
-        return _load(run, say, step, first)
+        try:
+            return _load(run, say, step, first)
+        except OSError as exc:
+            if not is_no_space(exc):
+                raise
+            raise no_space(output, 0, step.current, "--output") from None
     except (MirrorkitError, KeyboardInterrupt) as exc:
-        write_reports(_failure_report(first, step.current, exc, run.written), output)
+        _write_reports(_failure_report(first, step.current, exc, run), output)
         raise
+
+
+def _write_reports(report: Report, output: Path) -> dict[str, Path]:
+    """:func:`write_reports`; when the output folder's disk is full, the report goes to stderr
+    instead (Markdown) and the push fails with the one-line full-disk error."""
+    try:
+        return write_reports(report, output)
+    except OSError as exc:
+        if not is_no_space(exc):
+            raise
+        sys.stderr.write(markdown.render(report) + "\n")
+        raise no_space(output, 1024 * 1024, "writing the report (printed above instead)", "--output") from None
 
 
 @dataclass(frozen=True, eq=False)
@@ -202,10 +254,12 @@ class _Load:
 
     opts: PushOptions
     manifest: Manifest
+    manifest_sha256: str
     target: Target
     output: Path
     work: Path
     written: list[Path] = field(default_factory=list)
+    checks: list[CheckItem] = field(default_factory=list)  # made after the load (the target's tags)
 
 
 def _start(opts: PushOptions) -> tuple[Path, Path, Target]:
@@ -246,6 +300,8 @@ def _preflight(run: _Load, first: Report) -> Report:
             npmrc=opts.npmrc,
             cache_dir=opts.cache_dir or run.work / "cache",
             output=run.output,
+            work=run.work,
+            parts_only=not all((Path(opts.bundle) / f.path).is_file() for f in run.manifest.files),
         ),
     )
     return dataclasses.replace(first, items=first.items + tuple(checks))
@@ -278,12 +334,12 @@ def _raise_for_load(result: MirrorResult) -> None:
         raise MirrorError(tried, exc.what, exc.hint) from None
 
 
-def _failure_report(first: Report, step: str, exc: BaseException, written: list[Path]) -> Report:
+def _failure_report(first: Report, step: str, exc: BaseException, run: _Load) -> Report:
     """The report of a push that failed after verification: the checks so far, the failed step,
     what was written and that the rest was not."""
     why = "interrupted (Ctrl-C)" if isinstance(exc, KeyboardInterrupt) else clip(str(exc))
-    items = [CheckItem("push", step, "done", "failed", Status.FAILED, why)]
-    items += [CheckItem("written", str(p), "written", "written", Status.PASSED) for p in written]
+    items = [*run.checks, CheckItem("push", step, "done", "failed", Status.FAILED, why)]
+    items += [CheckItem("written", str(p), "written", "written", Status.PASSED) for p in run.written]
     items.append(
         CheckItem(
             "written",
@@ -300,22 +356,44 @@ def _failure_report(first: Report, step: str, exc: BaseException, written: list[
 def _load(run: _Load, say: Callable[[str], None], step: Steps, first: Report) -> PushResult:
     """Steps 2-6 (see the module docstring), after verification and pre-flight passed."""
     step("reassembling the bundle from its parts (nothing pushed yet)")
-    tree = _payload_tree(Path(run.opts.bundle), run.manifest, run.work, run.opts, say)
+    tree = _payload_tree(run, say)
     resources = _load_images(run, step, tree)
-    index = _publish_npm(run, step, tree) if run.manifest.npm else None
-    _write_install_files(run, step, tree, index, resources)
+    index = _publish_npm(run, step, tree.root) if run.manifest.npm else None
+    with room_for(run.output, INSTALL_FILES_ROOM, "writing the install files"):
+        _write_install_files(run, step, tree.root, index, resources)
     step("verifying the targets", "verifying the targets")
     final = _verify_targets(run, first)
-    return PushResult(final, write_reports(final, run.output), touched_targets=True, written=tuple(run.written))
+    return PushResult(final, _write_reports(final, run.output), touched_targets=True, written=tuple(run.written))
 
 
-def _load_images(run: _Load, step: Steps, tree: Path) -> tuple[ClusterResource, ...]:
-    """oc-mirror disk-to-mirror from links to the bundle's archives, then its cluster resources
-    written to the output folder; returns them (nothing when the bundle carries no archive)."""
+def _load_images(run: _Load, step: Steps, tree: _Tree) -> tuple[ClusterResource, ...]:
+    """oc-mirror disk-to-mirror from verified copies of the archives (see :func:`_stage_archives`),
+    the target reconciled with the manifest, then oc-mirror's cluster resources written to the
+    output folder; returns them (nothing when the bundle carries no archive)."""
+    archives = run.work / "archives"
+    try:
+        if not _stage_archives(run, step, tree, archives):
+            return ()
+        result = _disk_to_mirror(run, step, tree, archives)
+    finally:
+        if not tree.private:
+            remove_archives(archives)  # as large as the bundle, and oc-mirror has unpacked them
+    resources = run.output / CLUSTER_RESOURCES
+    with room_for(run.output, sum(r.path.stat().st_size for r in result.cluster_resources), "writing the cluster resources"):
+        if resources.exists():
+            shutil.rmtree(resources)
+        for source in sorted({r.path for r in result.cluster_resources}):
+            dest = resources / source.name
+            atomic_write_bytes(dest, source.read_bytes())
+            run.written.append(dest)
+    return result.cluster_resources
+
+
+def _disk_to_mirror(run: _Load, step: Steps, tree: _Tree, archives: Path) -> MirrorResult:
+    """oc-mirror disk-to-mirror of *archives* with the verified configuration, between two pictures
+    of the target registry that :mod:`mirrorkit.bundle.reconcile` compares: anything the load
+    created that the manifest does not account for fails the push, naming it."""
     opts, manifest, work = run.opts, run.manifest, run.work
-    archives = work / "archives"
-    if not _link_archives(tree, manifest, archives):
-        return ()
     tool = find_oc_mirror(opts.oc_mirror)
     # oc-mirror unpacks each run's working-dir/ here: an earlier push's cluster resources (another
     # bundle's catalog sources, say) must not be handed on as this bundle's.
@@ -325,7 +403,10 @@ def _load_images(run: _Load, step: Steps, tree: Path) -> tuple[ClusterResource, 
         f"loading images into {run.target} with oc-mirror {tool.version or ''}".rstrip()
         + f" (retries up to {PUSH_RETRY_TIMES} times per image, {PUSH_RETRY_DELAY_S:g} s apart)",
     )
-    config = snapshot_file(tree, manifest, layout.ISC, work / layout.ISC)  # the verified bytes, not the USB's
+    isc = manifest.file(layout.ISC)
+    with room_for(work, isc.size if isc else 0, "copying the ImageSetConfiguration"):
+        config = snapshot_file(tree.root, manifest, layout.ISC, work / layout.ISC)  # the verified bytes, not the USB's
+    reconciler = _Reconciler.start(run)
     result = disk_to_mirror(
         tool,
         DiskToMirrorOptions(
@@ -341,14 +422,42 @@ def _load_images(run: _Load, step: Steps, tree: Path) -> tuple[ClusterResource, 
         progress=opts.progress,
     )
     _raise_for_load(result)
-    resources = run.output / CLUSTER_RESOURCES
-    if resources.exists():
-        shutil.rmtree(resources)
-    for source in sorted({r.path for r in result.cluster_resources}):
-        dest = resources / source.name
-        atomic_write_bytes(dest, source.read_bytes())
-        run.written.append(dest)
-    return result.cluster_resources
+    step("checking the target's tags against the manifest")
+    reconciler.finish(run)
+    return result
+
+
+@dataclass(frozen=True)
+class _Reconciler:
+    """The target registry's picture before the load, to compare with the one after it."""
+
+    lister: RegistryLister
+    expected: Expected
+    before: Snapshot
+    host: str
+
+    @classmethod
+    def start(cls, run: _Load) -> _Reconciler:
+        opts = run.opts
+        client = OciClient(opts.authfile, tls_verify=opts.tls_verify, policy=TARGET_CHECK_POLICY)
+        host = target_root(opts.registry).split("/", 1)[0]
+        lister = RegistryLister(client, host)
+        expected = expected_tags(run.manifest, opts.registry)
+        return cls(lister, expected, take_snapshot(lister, expected.repositories), host)
+
+    def finish(self, run: _Load) -> None:
+        """Add the reconciliation items to *run*; raise :class:`CheckFailed` naming the first
+        difference when the target holds anything the manifest does not account for."""
+        after = take_snapshot(self.lister, self.expected.repositories, since=self.before)
+        items = reconcile(self.expected, self.before, after, self.host)
+        run.checks.extend(items)
+        failed = [i for i in items if i.failed]
+        if failed:
+            more = f" (and {len(failed) - 1} more in the report)" if len(failed) > 1 else ""
+            raise CheckFailed(
+                f"the target registry holds what the signed manifest does not pin: {failed[0].subject} {failed[0].actual}{more}",
+                clip(failed[0].detail, 300),
+            )
 
 
 def _publish_npm(run: _Load, step: Steps, tree: Path) -> NpmIndex:
@@ -356,7 +465,9 @@ def _publish_npm(run: _Load, step: Steps, tree: Path) -> NpmIndex:
     returns the copy's index, what values.yaml pins."""
     opts = run.opts
     step("copying the verified npm tarballs")
-    index = snapshot_npm(tree, run.manifest, run.work / "npm")  # hashed while copied; published from the copy
+    need = sum(f.size for f in run.manifest.files if f.path.startswith(layout.NPM_DIR + "/"))
+    with room_for(run.work / "npm", need, "copying the npm tarballs"):
+        index = snapshot_npm(tree, run.manifest, run.work / "npm")  # hashed while copied; published from the copy
     step("publishing npm packages", f"publishing {len(index.entries)} npm package(s) to {opts.npm_registry}")
     published = publish_packages(
         index, opts.npm_registry, token=opts.npm_token, npmrc=opts.npmrc, jobs=opts.jobs, progress=opts.progress
@@ -415,7 +526,8 @@ def _verify_targets(run: _Load, first: Report) -> Report:
         ),
         npm_checker=npm_checker(opts.npm_registry, token=opts.npm_token, npmrc=opts.npmrc),
     )
-    return dataclasses.replace(first, title="mirrorkit push: bundle and target verification", items=first.items + tuple(targets))
+    items = first.items + tuple(run.checks) + tuple(targets)
+    return dataclasses.replace(first, title="mirrorkit push: bundle and target verification", items=items)
 
 
 __all__ = ["PushOptions", "PushResult", "push"]

@@ -406,10 +406,19 @@ def target_items(
 
 
 def reassemble(
-    bundle_dir: Path, out_dir: Path, *, verify_key: Path | Ed25519PublicKey | None = None, progress: bool = True
+    bundle_dir: Path,
+    out_dir: Path,
+    *,
+    verify_key: Path | Ed25519PublicKey | None = None,
+    progress: bool = True,
+    manifest_sha256: str | None = None,
 ) -> Report:
     """Rebuild the bundle tree from its parts into *out_dir* (which must not exist), then verify the
-    result as a tree. On any failure *out_dir* is removed and :class:`BundleError` names the problem."""
+    result as a tree. On any failure *out_dir* is removed and :class:`BundleError` names the problem.
+
+    *manifest_sha256*: the sha256 of the manifest the caller already verified (push). The rebuilt
+    tree must carry exactly that manifest: parts swapped after verification for those of another
+    signed bundle reassemble and verify on their own, against their own manifest."""
     import shutil
 
     root, out = Path(bundle_dir), Path(out_dir)
@@ -423,6 +432,8 @@ def reassemble(
         if scan.errors or bad:
             why = scan.errors[0] if scan.errors else f"part {bad[0].name} does not match the parts index"
             raise BundleError(f"cannot reassemble {root}", why, "get a fresh copy of the damaged part(s)")
+        if manifest_sha256 is not None:
+            _same_manifest(out, manifest_sha256)
         report = verify_bundle(out, verify_key=verify_key, progress=progress, title="mirrorkit reassembled bundle")
         if not report.ok:
             first = report.failures()[0]
@@ -435,6 +446,19 @@ def reassemble(
     except BaseException:
         shutil.rmtree(out, ignore_errors=True)
         raise
+
+
+def _same_manifest(tree: Path, manifest_sha256: str) -> None:
+    """Refuse a reassembled tree whose manifest is not, byte for byte, the one verified."""
+    data = read_capped(tree / layout.MANIFEST, MAX_MANIFEST_BYTES, layout.MANIFEST)
+    got = hashlib.sha256(data).hexdigest()
+    if got != manifest_sha256:
+        raise BundleError(
+            f"the parts now hold another manifest than the one verified (sha256 {got}, verified {manifest_sha256})",
+            "the parts were replaced after the bundle was verified (another bundle's, perhaps an older one)",
+            "nothing was loaded from them; make sure nothing writes to the bundle, copy it again from the connected "
+            "host and push again",
+        )
 
 
 __all__ = ["Checker", "check_relpath", "reassemble", "target_items", "verify_bundle"]
