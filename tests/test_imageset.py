@@ -351,10 +351,45 @@ MALFORMED = [
         "regular expression",
     ),
     (
-        "image-no-registry",
-        _mirror("additionalImages:\n  - name: ubi9/ubi:latest\n"),
+        "image-no-tag-or-digest",
+        _mirror("additionalImages:\n  - name: registry.io/ubi9/ubi\n"),
         "mirror.additionalImages[0].name",
-        "no registry host",
+        "tag and digest are empty",
+    ),
+    (
+        "catalog-no-tag-or-digest",
+        _mirror("operators:\n  - catalog: registry.redhat.io/redhat/redhat-operator-index\n"),
+        "mirror.operators[0].catalog",
+        "unable to parse image correctly : tag and digest are empty",
+    ),
+    (
+        "registry-less-duplicate",
+        _mirror("additionalImages:\n  - name: ubi9/ubi:latest\n  - name: docker.io/ubi9/ubi:latest\n"),
+        "mirror.additionalImages[1].name",
+        "duplicates mirror.additionalImages[0].name",
+    ),
+    (
+        "full-with-range",
+        _mirror(
+            "operators:\n  - catalog: registry.io/a/b:v1\n    full: true\n    packages:\n"
+            "      - name: p\n        channels: [{name: stable, minVersion: 1.0.0}]\n"
+        ),
+        "mirror.operators[0].packages[0].channels[0].minVersion",
+        "Full: true cannot be mixed with versionRange",
+    ),
+    (
+        "same-target",
+        _mirror(
+            "additionalImages:\n  - name: registry.io/a/b:1\n  - name: registry.io/c/d:2\n    targetRepo: a/b\n    targetTag: '1'\n"
+        ),
+        "mirror.additionalImages[1].name",
+        "lands on registry.io/a/b:1",
+    ),
+    (
+        "image-platform-empty-os",
+        _mirror("additionalImages:\n  - name: registry.io/a/b:1\n    platforms: [{os: '', architecture: amd64}]\n"),
+        "mirror.additionalImages[0].platforms[0].os",
+        "must not be empty",
     ),
     (
         "image-bad-digest",

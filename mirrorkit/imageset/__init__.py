@@ -26,6 +26,7 @@ from mirrorkit.imageset.model import (
     Platform,
     PlatformChannel,
     PlatformTarget,
+    SampleImage,
 )
 
 __all__ = [
@@ -50,6 +51,7 @@ __all__ = [
     "Platform",
     "PlatformChannel",
     "PlatformTarget",
+    "SampleImage",
     "build_imageset",
     "mirror_for_flow",
 ]

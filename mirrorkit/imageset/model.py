@@ -45,6 +45,8 @@ class Platform:
     architectures: tuple[str, ...] | None = spec("architectures", [str])
     platforms: tuple[PlatformTarget, ...] | None = spec("platforms", [PlatformTarget])
     channels: tuple[PlatformChannel, ...] | None = spec("channels", [PlatformChannel])
+    release: str | None = spec("release", str)  # disk-to-mirror: a release payload already on disk
+    kube_virt_container: bool | None = spec("kubeVirtContainer", bool)  # also the payload's KubeVirt image
 
 
 @dataclass(frozen=True)
@@ -70,6 +72,9 @@ class Operator:
     target_tag: str | None = spec("targetTag", str)
     full: bool | None = spec("full", bool)
     packages: tuple[Package, ...] | None = spec("packages", [Package])
+    skip_dependencies: bool | None = spec("skipDependencies", bool)
+    target_catalog_source_template: str | None = spec("targetCatalogSourceTemplate", str)
+    platforms: tuple[PlatformTarget, ...] | None = spec("platforms", [PlatformTarget])
 
 
 @dataclass(frozen=True)
@@ -77,13 +82,16 @@ class AdditionalImage:
     name: str | None = spec("name", str, required=True)
     target_repo: str | None = spec("targetRepo", str)
     target_tag: str | None = spec("targetTag", str)
+    platforms: tuple[PlatformTarget, ...] | None = spec("platforms", [PlatformTarget])
 
 
 @dataclass(frozen=True)
 class Chart:
     name: str | None = spec("name", str, required=True)
     version: str | None = spec("version", str)
+    path: str | None = spec("path", str)  # oc-mirror's one Chart type serves repository and local charts
     image_paths: tuple[str, ...] | None = spec("imagePaths", [str])
+    platforms: tuple[PlatformTarget, ...] | None = spec("platforms", [PlatformTarget])
 
 
 @dataclass(frozen=True)
@@ -96,8 +104,10 @@ class HelmRepository:
 @dataclass(frozen=True)
 class LocalChart:
     name: str | None = spec("name", str, required=True)
+    version: str | None = spec("version", str)  # oc-mirror's local charts are Charts too
     path: str | None = spec("path", str, required=True)
-    image_paths: tuple[str, ...] | None = spec("imagePaths", [str])  # oc-mirror's local charts are Charts too
+    image_paths: tuple[str, ...] | None = spec("imagePaths", [str])
+    platforms: tuple[PlatformTarget, ...] | None = spec("platforms", [PlatformTarget])
 
 
 @dataclass(frozen=True)
@@ -112,12 +122,20 @@ class BlockedImage:
 
 
 @dataclass(frozen=True)
+class SampleImage:
+    """oc-mirror declares ``mirror.samples`` but does not implement it; accepted and carried as written."""
+
+    name: str | None = spec("name", str, required=True)
+
+
+@dataclass(frozen=True)
 class Mirror:
     platform: Platform | None = spec("platform", Platform)
     operators: tuple[Operator, ...] | None = spec("operators", [Operator])
     additional_images: tuple[AdditionalImage, ...] | None = spec("additionalImages", [AdditionalImage])
     helm: Helm | None = spec("helm", Helm)
     blocked_images: tuple[BlockedImage, ...] | None = spec("blockedImages", [BlockedImage])
+    samples: tuple[SampleImage, ...] | None = spec("samples", [SampleImage])
 
 
 @dataclass(frozen=True)

@@ -1,10 +1,16 @@
 """oc-mirror's own checks on an ImageSetConfiguration, plus the ones it leaves to a failed run.
 
 oc-mirror refuses duplicates, non-semver ranges, package- and channel-level ranges together,
-``platforms`` with ``architectures`` and invalid ``blockedImages`` patterns. We also catch what it
-only discovers minutes into a mirror: unparseable image references, a helm URL that is not http(s),
-min above max, an empty ``mirror``. Each check appends an :class:`Issue` and carries on, so a user
-sees every problem of a file in one run.
+``platforms`` with ``architectures``, invalid ``blockedImages`` patterns, target paths that are not
+path components and catalogs without a tag or digest. We also catch what it only discovers minutes
+into a mirror: unparseable image references (and additional images without tag or digest), ``full:
+true`` with a version range, a helm URL that is not http(s), min above max, an empty platform filter,
+two images mirrored to one target, an empty ``mirror``. Each check appends an :class:`Issue` and
+carries on, so a user sees every problem of a file in one run.
+
+References without a registry host are read as container tools read them (``ubi9/ubi:9`` is
+``docker.io/ubi9/ubi:9``, ``alpine:3`` is ``docker.io/library/alpine:3``), so duplicates and
+same-target collisions are found whichever way a name is written.
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ from mirrorkit.imageset.model import (
     Mirror,
     Operator,
     Platform,
+    PlatformTarget,
 )
 from mirrorkit.oci.reference import ImageReference
 from mirrorkit.semver import Version
@@ -41,7 +48,13 @@ def validate_config(config: ImageSetData) -> list[Issue]:
     """Every problem of *config*, in file order; an empty list means oc-mirror will accept it."""
     issues: list[Issue] = []
     if config.api_version is not None and config.api_version != API_VERSION:
-        issues.append(Issue("apiVersion", f"must be {API_VERSION} (oc-mirror --v2), got {config.api_version!r}"))
+        issues.append(
+            Issue(
+                "apiVersion",
+                f"must be {API_VERSION} (oc-mirror --v2), got {config.api_version!r}; oc-mirror v2 does not "
+                "read apiVersion and would take the file as v2alpha1, so set it to say what the file really is",
+            )
+        )
     if config.kind is not None and config.kind != KIND:
         issues.append(Issue("kind", f"must be {KIND}, got {config.kind!r}"))
     if config.archive_size is not None and config.archive_size <= 0:
@@ -55,7 +68,7 @@ def validate_mirror(mirror: Mirror, path: str) -> list[Issue]:
     """Problems of a ``mirror:`` section at key path *path* (profiles reuse this)."""
     issues: list[Issue] = []
     if not any((mirror.platform, mirror.operators, mirror.additional_images, mirror.helm)):
-        issues.append(Issue(path, "lists nothing to mirror; add operators, additionalImages, helm or platform"))
+        issues.append(Issue(path, _nothing_to_mirror(mirror)))
     if mirror.platform is not None:
         _check_platform(mirror.platform, join(path, "platform"), issues)
     _check_operators(mirror.operators or (), join(path, "operators"), issues)
@@ -72,6 +85,15 @@ def validate_mirror(mirror: Mirror, path: str) -> list[Issue]:
             issues.append(Issue(join(join(blocked_path, index), "name"), f"is not a valid regular expression: {exc}"))
     _check_duplicates(mirror.blocked_images or (), blocked_path, "name", lambda b: b.name, issues)
     return issues
+
+
+def _nothing_to_mirror(mirror: Mirror) -> str:
+    """Deliberately stricter than oc-mirror, which accepts such a file and mirrors nothing."""
+    samples = " (samples are declared by oc-mirror but not implemented)" if mirror.samples else ""
+    return (
+        f"lists nothing to mirror{samples}; add operators, additionalImages, helm or platform "
+        "(oc-mirror would accept this file and mirror nothing)"
+    )
 
 
 def _check_duplicates(items: Sequence[T], path: str, key: str, identity: Callable[[T], Any], issues: list[Issue]) -> None:
@@ -138,21 +160,47 @@ def _check_platform(platform: Platform, path: str, issues: list[Issue]) -> None:
     _check_duplicates(platform.channels or (), channels_path, "name", lambda c: c.name, issues)
 
 
-def _check_image(value: str | None, path: str, issues: list[Issue]) -> str | None:
-    """The canonical reference, or None after recording why *value* does not parse."""
+def _parse_image(value: str | None, path: str, issues: list[Issue]) -> ImageReference | None:
+    """*value* parsed (a missing registry host means Docker Hub), or None after recording why not.
+
+    oc-mirror's reference parser wants a tag or a digest on every image and catalog; its words are
+    quoted so the message matches what a run of oc-mirror prints.
+    """
     if not _check_not_empty(value, path, issues):
         return None
     assert value is not None
     try:
-        return str(ImageReference.parse(value, require_registry=True))
+        ref = ImageReference.parse(value)
     except InvalidReference as exc:
         issues.append(Issue(path, f"{value!r} is not an image reference (registry/path[:tag][@sha256:digest]): {exc.why}"))
         return None
+    if ref.tag is None and ref.digest is None:
+        issues.append(
+            Issue(
+                path,
+                f'oc-mirror refuses it: "{value} unable to parse image correctly : tag and digest are empty"; '
+                f"add a tag or digest, e.g. {value}:latest or {value}@sha256:<digest>",
+            )
+        )
+        return None
+    return ref
+
+
+def _check_image(value: str | None, path: str, issues: list[Issue]) -> str | None:
+    """The canonical reference (``docker.io/library/...`` for a name without host), None if refused."""
+    ref = _parse_image(value, path, issues)
+    return None if ref is None else str(ref)
 
 
 def _check_target(repo: str | None, tag: str | None, path: str, repo_key: str, issues: list[Issue]) -> None:
     if repo is not None and not _REPO_PATH_RE.match(repo):
-        issues.append(Issue(join(path, repo_key), f"{repo!r} must be lowercase path components separated by '/'"))
+        issues.append(
+            Issue(
+                join(path, repo_key),
+                f"invalid target path component {repo!r}: should not contain a tag or digest; write one or more "
+                "lowercase path components separated by '/' (letters, digits, '.', '_', '__' or '-' between them)",
+            )
+        )
     if tag is not None and not _TAG_RE.match(tag):
         issues.append(Issue(join(path, "targetTag"), f"{tag!r} is not a valid tag (letters, digits, _ . -; max 128)"))
 
@@ -174,13 +222,23 @@ def _catalog_identity(operator: Operator, path: str, issues: list[Issue]) -> str
         if operator.target_catalog is None and operator.target_tag is None:
             return catalog
         return f"{operator.target_catalog or catalog}:{operator.target_tag or ''}"
-    canonical = _check_image(catalog, path, issues)
-    if canonical is None or (operator.target_catalog is None and operator.target_tag is None):
-        return canonical
-    ref = ImageReference.parse(canonical, require_registry=True)
-    name = f"{ref.registry}/{operator.target_catalog or ref.repository}"
-    if operator.target_tag is not None:
-        return f"{name}:{operator.target_tag}"
+    ref = _parse_image(catalog, path, issues)
+    if ref is None:
+        return None
+    return target_identity(ref, operator.target_catalog, operator.target_tag)
+
+
+def target_identity(ref: ImageReference, target_repo: str | None, target_tag: str | None) -> str:
+    """Where *ref* lands (oc-mirror's ``getUniqueNameWithTarget``, on the normalised reference).
+
+    The target path replaces the repository and the target tag replaces the tag, or the digest when
+    the source has no tag: one image mirrored to two targets is fine, two images to one target are not.
+    """
+    if target_repo is None and target_tag is None:
+        return str(ref)
+    name = f"{ref.registry}/{target_repo or ref.repository}"
+    if target_tag is not None:
+        return f"{name}:{target_tag}"
     return f"{name}:{ref.tag}" if ref.tag else f"{name}@{ref.digest}"
 
 
@@ -190,6 +248,10 @@ def _check_operators(operators: Sequence[Operator], path: str, issues: list[Issu
         where = join(path, index)
         identities.append(_catalog_identity(operator, join(where, "catalog"), issues))
         _check_target(operator.target_catalog, operator.target_tag, where, "targetCatalog", issues)
+        _check_not_empty(operator.target_catalog_source_template, join(where, "targetCatalogSourceTemplate"), issues)
+        _check_image_platforms(operator.platforms, join(where, "platforms"), issues)
+        if operator.full:
+            _check_full_without_range(operator, where, issues)
         packages_path = join(where, "packages")
         for pindex, package in enumerate(operator.packages or ()):
             ppath = join(packages_path, pindex)
@@ -220,13 +282,66 @@ def _check_operators(operators: Sequence[Operator], path: str, issues: list[Issu
     _check_duplicates(list(range(len(operators))), path, "catalog", lambda i: identities[i], issues)
 
 
+def _check_full_without_range(operator: Operator, path: str, issues: list[Issue]) -> None:
+    """``full: true`` with a version range: oc-mirror's catalog filter fails the whole run on it."""
+    for pindex, package in enumerate(operator.packages or ()):
+        ppath = join(join(path, "packages"), pindex)
+        ranges = [(ppath, package.min_version, package.max_version)]
+        ranges += [
+            (join(join(ppath, "channels"), cindex), channel.min_version, channel.max_version)
+            for cindex, channel in enumerate(package.channels or ())
+        ]
+        for where, low, high in ranges:
+            if low is None and high is None:
+                continue
+            issues.append(
+                Issue(
+                    join(where, "minVersion" if low is not None else "maxVersion"),
+                    "full: true cannot be mixed with a version range (oc-mirror fails the catalog with "
+                    '"Full: true cannot be mixed with versionRange"); remove full: true or the minVersion/maxVersion',
+                )
+            )
+
+
+def _check_image_platforms(platforms: Sequence[PlatformTarget] | None, path: str, issues: list[Issue]) -> None:
+    """An image's os/architecture filter: oc-mirror fails the image when either is empty."""
+    for index, target in enumerate(platforms or ()):
+        where = join(path, index)
+        _check_not_empty(target.os, join(where, "os"), issues)
+        _check_not_empty(target.architecture, join(where, "architecture"), issues)
+
+
 def _check_additional_images(images: Sequence[AdditionalImage], path: str, issues: list[Issue]) -> None:
-    identities: list[str | None] = []
+    sources: list[str | None] = []
+    targets: list[str | None] = []
     for index, image in enumerate(images):
         where = join(path, index)
-        identities.append(_check_image(image.name, join(where, "name"), issues))
+        ref = _parse_image(image.name, join(where, "name"), issues)
+        sources.append(None if ref is None else str(ref))
         _check_target(image.target_repo, image.target_tag, where, "targetRepo", issues)
-    _check_duplicates(list(range(len(images))), path, "name", lambda i: identities[i], issues)
+        _check_image_platforms(image.platforms, join(where, "platforms"), issues)
+        targeted = image.target_repo is not None or image.target_tag is not None
+        targets.append(target_identity(ref, image.target_repo, image.target_tag) if ref is not None and targeted else None)
+    _check_duplicates(list(range(len(images))), path, "name", lambda i: sources[i], issues)
+    _check_same_target(sources, targets, path, issues)
+
+
+def _check_same_target(sources: Sequence[str | None], targets: Sequence[str | None], path: str, issues: list[Issue]) -> None:
+    """Two different images that would be pushed to one repository and tag: the second overwrites the first."""
+    landing: dict[str, int] = {}
+    for index, source in enumerate(sources):
+        target = targets[index] or source
+        if source is None or target is None:
+            continue
+        first = landing.setdefault(target, index)
+        if first != index and sources[first] != source:
+            issues.append(
+                Issue(
+                    join(join(path, index), "name"),
+                    f"lands on {target} like {join(join(path, first), 'name')} ({sources[first]}); "
+                    "give one of them another targetRepo or targetTag",
+                )
+            )
 
 
 def _check_helm(helm: Helm, path: str, issues: list[Issue]) -> None:
@@ -245,11 +360,16 @@ def _check_helm(helm: Helm, path: str, issues: list[Issue]) -> None:
             _check_not_empty(chart.version, join(cpath, "version"), issues)
             for ipath_index, image_path in enumerate(chart.image_paths or ()):
                 _check_not_empty(image_path, join(join(cpath, "imagePaths"), ipath_index), issues)
+            _check_image_platforms(chart.platforms, join(cpath, "platforms"), issues)
         _check_duplicates(repo.charts or (), charts_path, "name", lambda c: (c.name, c.version), issues)
     _check_duplicates(helm.repositories or (), repos_path, "name", lambda r: r.name, issues)
     _check_duplicates(helm.repositories or (), repos_path, "url", lambda r: (r.url or "").rstrip("/") or None, issues)
     local_path = join(path, "local")
     for index, local in enumerate(helm.local or ()):
-        _check_not_empty(local.name, join(join(local_path, index), "name"), issues)
-        _check_not_empty(local.path, join(join(local_path, index), "path"), issues)
+        where = join(local_path, index)
+        _check_not_empty(local.name, join(where, "name"), issues)
+        _check_not_empty(local.path, join(where, "path"), issues)
+        for ipath_index, image_path in enumerate(local.image_paths or ()):
+            _check_not_empty(image_path, join(join(where, "imagePaths"), ipath_index), issues)
+        _check_image_platforms(local.platforms, join(where, "platforms"), issues)
     _check_duplicates(helm.local or (), local_path, "name", lambda c: c.name, issues)
