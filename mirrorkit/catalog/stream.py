@@ -397,8 +397,10 @@ def _json_objects(stream: Readable, file: str) -> Iterator[tuple[Any, Where]]:
             # top the window up first: an object cut by the window's end costs a failed decode, and
             # json's error counts the lines of the whole window
             text, pos, eof = _more(stream, utf8, text, pos, file, line)
+        retried = False  # the first try sees at most WINDOW_CHARS + CHUNK characters: no count needed
         while True:
-            _check_nodes(text, pos, Where(file, line))
+            if retried:
+                _check_nodes(text, pos, Where(file, line))
             try:
                 obj, end = decoder.raw_decode(text, pos)
             except json.JSONDecodeError as exc:
@@ -408,6 +410,7 @@ def _json_objects(stream: Readable, file: str) -> Iterator[tuple[Any, Where]]:
                     text, pos, eof = _more(stream, utf8, text, pos, file, line)
                     while not eof and len(text) - pos < want:
                         text, pos, eof = _more(stream, utf8, text, pos, file, line)
+                    retried = True
                     continue
                 bad_line = line + text.count("\n", pos, exc.pos)
                 raise malformed(Where(file, bad_line), f"not valid JSON ({exc.msg})") from None
@@ -439,9 +442,10 @@ def _more(stream: Readable, utf8: codecs.IncrementalDecoder, text: str, pos: int
 def _check_nodes(text: str, pos: int, where: Where) -> None:
     """Refuse an object that would decode to more than FBC_OBJECT_NODES values, before decoding it.
 
-    Each value needs a character, so a window shorter than the limit passes at no cost (every real
-    catalog object). Past that, the separators and brackets bound the count from above; only when
-    that bound is over the limit are strings removed and the structure counted (at C speed)."""
+    Called only for an object larger than the first window (every real catalog object fits in it, so
+    the normal path never counts); each value needs a character, so a short text passes. Past
+    that, the separators and brackets bound the count from above; only when that bound
+    is over the limit are strings removed and the structure counted (at C speed)."""
     limit = FBC_OBJECT_NODES.value()
     if len(text) - pos <= limit or _nodes_bound(text, pos) <= limit:
         return
