@@ -297,7 +297,7 @@ def test_collection_errors_stop_before_any_copy(run, catalog, tmp_path, body, ex
     archive = tmp_path / "a"
     result = run(operators_isc(catalog, body, **extra), f"file://{archive}")
     assert result.code == 4, result.out
-    assert "[ERROR]  : collection error: collect catalog" in result.out and message in result.out
+    assert "[ERROR]  : [Executor] collection error: collect catalog" in result.out and message in result.out
     assert "images to copy" not in result.out and not list(archive.glob("mirror_*.tar"))
     cached = tmp_path / "cache" / ".oc-mirror" / ".cache"
     assert not (cached / "docker-dir").exists() and not (cached / "docker" / "registry").exists()

@@ -282,7 +282,9 @@ def test_unparseable_config(tool: OcMirror, oc_mirror_double: Path, tmp_path: Pa
     proc = subprocess.run(
         [str(oc_mirror_double), "--v2", "-c", str(broken), f"file://{tmp_path / 'b'}"], capture_output=True, text=True
     )
-    assert proc.returncode == 1 and "[ERROR]" in proc.stdout and "imagesetconfig" in proc.stdout
+    # Before working-dir/logs exists oc-mirror's log (Go's log package) still writes to stderr.
+    assert proc.returncode == 1 and "[ERROR]" in proc.stderr and "imagesetconfig" in proc.stderr
+    assert not (tmp_path / "b" / "working-dir" / "logs").exists()
     # A config mirrorkit can read but oc-mirror refuses: oc-mirror's own message reaches the result.
     unknown = write_isc(tmp_path / "unknown.yaml", ["127.0.0.1:1/a/b:1"], extra="  foo: bar\n")
     result = mirror_to_disk(
