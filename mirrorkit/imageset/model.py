@@ -12,7 +12,7 @@ of the repository) from an empty one, so the model keeps that difference instead
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 API_VERSION = "mirror.openshift.io/v2alpha1"
 KIND = "ImageSetConfiguration"
@@ -142,6 +142,14 @@ class Mirror:
 class ImageSetData:
     """The document's values; :class:`mirrorkit.imageset.config.ImageSetConfig` adds load, validate
     and render (kept apart so that :mod:`.validate` checks the values without importing the loader)."""
+
+    #: keys that belong to another document kind: named with oc-mirror's own refusal, not "unknown key"
+    REFUSED_KEYS: ClassVar[dict[str, str]] = {
+        "delete": (
+            'is not allowed in an ImageSetConfiguration (oc-mirror: "delete: is not allowed in '
+            'ImageSetConfiguration"); put what to delete in a DeleteImageSetConfiguration file'
+        ),
+    }
 
     api_version: str | None = spec("apiVersion", str, required=True)
     kind: str | None = spec("kind", str, required=True)

@@ -93,6 +93,10 @@ def parse_object(cls: type[T], value: Any, path: str, issues: list[Issue]) -> T 
             issues.append(Issue(join(path, str(raw_key)), f"key must be a string, got {_kind_name(raw_key)}"))
             continue
         spec = fields.get(raw_key.lower())
+        refusal = getattr(cls, "REFUSED_KEYS", {}).get(raw_key.lower())
+        if spec is None and refusal is not None:
+            issues.append(Issue(join(path, raw_key), refusal))
+            continue
         if spec is None:
             known = [f.metadata["key"] for f in fields.values()]
             close = difflib.get_close_matches(raw_key, known, n=1)

@@ -96,8 +96,25 @@ def _nothing_to_mirror(mirror: Mirror) -> str:
     )
 
 
-def _check_duplicates(items: Sequence[T], path: str, key: str, identity: Callable[[T], Any], issues: list[Issue]) -> None:
-    """Record each item whose *identity* repeats an earlier one (None identities are skipped)."""
+_WRITTEN_APART = (
+    " (the same image once a name without registry host is read as docker.io; oc-mirror compares names "
+    "as written and would mirror it twice)"
+)
+
+
+def _check_duplicates(
+    items: Sequence[T],
+    path: str,
+    key: str,
+    identity: Callable[[T], Any],
+    issues: list[Issue],
+    written: Callable[[T], Any] | None = None,
+) -> None:
+    """Record each item whose *identity* repeats an earlier one (None identities are skipped).
+
+    With *written*, a repeat spelled differently from the first (``alpine:3`` and
+    ``docker.io/library/alpine:3``) says so, since oc-mirror would not call it a duplicate.
+    """
     first: dict[Any, int] = {}
     for index, item in enumerate(items):
         ident = identity(item)
@@ -105,10 +122,11 @@ def _check_duplicates(items: Sequence[T], path: str, key: str, identity: Callabl
             continue
         if ident in first:
             shown = ident[0] if isinstance(ident, tuple) else ident
+            apart = written is not None and written(item) != written(items[first[ident]])
             issues.append(
                 Issue(
                     join(join(path, index), key),
-                    f"{shown!r} duplicates {join(join(path, first[ident]), key)}; remove one",
+                    f"{shown!r} duplicates {join(join(path, first[ident]), key)}{_WRITTEN_APART if apart else ''}; remove one",
                 )
             )
         else:
@@ -279,7 +297,8 @@ def _check_operators(operators: Sequence[Operator], path: str, issues: list[Issu
                 _check_range(channel.min_version, channel.max_version, cpath, issues)
             _check_duplicates(package.channels or (), channels_path, "name", lambda c: c.name, issues)
         _check_duplicates(operator.packages or (), packages_path, "name", lambda p: p.name, issues)
-    _check_duplicates(list(range(len(operators))), path, "catalog", lambda i: identities[i], issues)
+    written = [(o.catalog, o.target_catalog, o.target_tag) for o in operators]
+    _check_duplicates(list(range(len(operators))), path, "catalog", lambda i: identities[i], issues, lambda i: written[i])
 
 
 def _check_full_without_range(operator: Operator, path: str, issues: list[Issue]) -> None:
@@ -322,8 +341,14 @@ def _check_additional_images(images: Sequence[AdditionalImage], path: str, issue
         _check_image_platforms(image.platforms, join(where, "platforms"), issues)
         targeted = image.target_repo is not None or image.target_tag is not None
         targets.append(target_identity(ref, image.target_repo, image.target_tag) if ref is not None and targeted else None)
-    _check_duplicates(list(range(len(images))), path, "name", lambda i: sources[i], issues)
+    names = [_strip_transport(image.name) for image in images]
+    _check_duplicates(list(range(len(images))), path, "name", lambda i: sources[i], issues, lambda i: names[i])
     _check_same_target(sources, targets, path, issues)
+
+
+def _strip_transport(name: str | None) -> str | None:
+    """The name as written, less ``docker://`` (which only repeats the default transport)."""
+    return name[len("docker://") :] if name and name.startswith("docker://") else name
 
 
 def _check_same_target(sources: Sequence[str | None], targets: Sequence[str | None], path: str, issues: list[Issue]) -> None:
