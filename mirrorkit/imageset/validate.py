@@ -364,7 +364,8 @@ def _check_same_target(sources: Sequence[str | None], targets: Sequence[str | No
                 Issue(
                     join(join(path, index), "name"),
                     f"lands on {target} like {join(join(path, first), 'name')} ({sources[first]}); "
-                    "give one of them another targetRepo or targetTag",
+                    "give one of them another targetRepo or targetTag (oc-mirror does not check this and would "
+                    "copy both there, the last copy winning)",
                 )
             )
 
