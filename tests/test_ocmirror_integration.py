@@ -113,6 +113,9 @@ def test_mirror_to_disk_then_disk_to_mirror(
     assert m2d.cluster_resources == ()
     log_text = m2d.log_file.read_text(encoding="utf-8")
     assert "Success copying" in log_text and "\x1b[" in log_text  # raw output, colours included
+    # oc-mirror's own log file gets the same bytes as its stdout (an io.MultiWriter), colours included
+    own_log = next((archive / "working-dir" / "logs").glob("oc-mirror-*.log")).read_text(encoding="utf-8")
+    assert "\x1b[1;54m [INFO] \x1b[0m  : " in own_log and "=== Results ===" in own_log
     assert m2d.summary.startswith("oc-mirror mirror to disk succeeded: 3 / 3 images copied")
 
     # The bastion side: a fresh cache, only the archive folder carried over.
@@ -133,6 +136,9 @@ def test_mirror_to_disk_then_disk_to_mirror(
     )
     assert d2m.ok, d2m.summary
     assert len(d2m.copied) == 3
+    # oc-mirror pushes a digest-only additional image to the tag sha256-<hex> (never by digest only)
+    multi = images["multi"]
+    assert remote_digest(f"{target.host}/mirrored/{multi.repo}:{multi.digest.replace(':', '-')}") == multi.digest
     for image in images.values():
         mirrored = f"{target.host}/mirrored/{image.repo}"
         ref = f"{mirrored}@{image.digest}" if image is images["multi"] else f"{mirrored}:{image.tag}"
@@ -491,3 +497,82 @@ def test_cli_ctrl_c_stops_oc_mirror_and_says_how_to_resume(
     assert not _alive(child), "oc-mirror was left running"
     logs = list((tmp_path / "a" / "mirrorkit-logs").glob("oc-mirror-mirrorToDisk-*.log"))
     assert logs and "interrupted by the user" in logs[0].read_text()
+
+
+def test_oc_mirror_cache_env_is_dropped_when_cache_dir_is_given(
+    tool: OcMirror, oc_mirror_double: Path, images: dict[str, PushedImage], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """oc-mirror refuses OC_MIRROR_CACHE together with --cache-dir; mirrorkit passes --cache-dir, so it
+    removes the variable from oc-mirror's environment."""
+    monkeypatch.setenv("OC_MIRROR_CACHE", str(tmp_path / "env-cache"))
+    isc = write_isc(tmp_path / "isc.yaml", [images["app"].ref])
+    direct = subprocess.run(
+        [
+            str(oc_mirror_double),
+            "--v2",
+            "-c",
+            str(isc),
+            "--cache-dir",
+            str(tmp_path / "c"),
+            "--dry-run",
+            f"file://{tmp_path / 'x'}",
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert direct.returncode == 1 and "either OC_MIRROR_CACHE or --cache-dir can be used but not both" in direct.stderr
+    plan = dry_run(
+        tool,
+        MirrorToDiskOptions(archive_dir=tmp_path / "a", config=isc, cache_dir=tmp_path / "c", src_tls_verify=False),
+        progress=False,
+    )
+    assert plan.result.ok, plan.result.summary
+
+
+def test_dry_run_refuses_a_folder_holding_archives(tool: OcMirror, images: dict[str, PushedImage], tmp_path: Path) -> None:
+    """oc-mirror's mirror to disk deletes mirror_*.tar in its folder before it starts, dry runs included."""
+    folder = tmp_path / "a"
+    folder.mkdir()
+    (folder / "mirror_000001.tar").write_bytes(b"precious")
+    options = MirrorToDiskOptions(archive_dir=folder, config=isc_for(tmp_path, images), cache_dir=tmp_path / "c")
+    with pytest.raises(InputError, match="deletes mirror_"):
+        dry_run(tool, options, progress=False)
+    assert (folder / "mirror_000001.tar").read_bytes() == b"precious"
+
+
+def test_disk_to_mirror_dry_run_plans_from_the_archive(
+    tool: OcMirror, images: dict[str, PushedImage], target: LocalRegistry, tmp_path: Path
+) -> None:
+    """oc-mirror plans disk to mirror too: it unpacks the archives and maps its cache to the target."""
+    isc = isc_for(tmp_path, images)
+    archive = tmp_path / "archive"
+    m2d = mirror_to_disk(
+        tool,
+        MirrorToDiskOptions(archive_dir=archive, config=isc, cache_dir=tmp_path / "c", src_tls_verify=False),
+        progress=False,
+    )
+    assert m2d.ok, m2d.summary
+    port = free_port()
+    options = DiskToMirrorOptions(
+        archive_dir=archive,
+        target=f"docker://{target.host}/planned",
+        config=isc,
+        cache_dir=tmp_path / "c2",
+        dest_tls_verify=False,
+        port=port,
+    )
+    plan = dry_run(tool, options, progress=False)
+    assert plan.result.ok, plan.result.summary
+    app, multi = images["app"], images["multi"]
+    assert (f"localhost:{port}/{app.repo}:{app.tag}", f"{target.host}/planned/{app.repo}:{app.tag}") in plan.mapping
+    hex_tag = multi.digest.replace(":", "-")
+    assert (f"localhost:{port}/{multi.repo}:{hex_tag}", f"{target.host}/planned/{multi.repo}:{hex_tag}") in plan.mapping
+    assert plan.missing == ()  # missing.txt is a mirror to disk file only
+    assert not exists_remote(f"{target.host}/planned/{app.repo}:{app.tag}")  # nothing copied
+    # the dry run writes the cluster resources of every planned image
+    assert (archive / "working-dir" / "cluster-resources" / "itms-oc-mirror.yaml").is_file()
+
+
+def exists_remote(ref: str) -> bool:
+    proc = subprocess.run(["skopeo", "inspect", "--raw", "--tls-verify=false", f"docker://{ref}"], capture_output=True)
+    return proc.returncode == 0

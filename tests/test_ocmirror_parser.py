@@ -380,3 +380,80 @@ def test_find_oc_mirror_errors(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
 )
 def test_parse_line_matches_oc_mirror_source_formats(line: str, event: object) -> None:
     assert parse_line(line) == event
+
+
+# The exact bytes oc-mirror v2 prints (microlib/simple's logger: the colour code comes BEFORE the
+# level and is reset before the padding; batch/concurrent_chan_worker.go, batch/common.go, main.go).
+RAW_INFO = "2025/06/01 10:00:00 \x1b[1;54m [INFO] \x1b[0m  : "
+RAW_ERROR = "2025/06/01 10:00:00 \x1b[1;91m [ERROR] \x1b[0m : "
+RAW_WARN = "2025/06/01 10:00:00 \x1b[1;93m [WARN] \x1b[0m  : "
+
+
+@pytest.mark.parametrize(
+    ("line", "event"),
+    [
+        (RAW_INFO + "📌 images to copy 3 ", ImagesToCopy(3)),
+        (RAW_INFO + "Success copying quay.io/ns/a:1 ➡️ cache", CopiedImage("quay.io/ns/a:1", "cache")),
+        # hostNamespace keeps the only path element (tag included) when the path has one
+        (RAW_INFO + "Success copying quay.io/a:1 ➡️ mirror.local:5000/a:1/", CopiedImage("quay.io/a:1", "mirror.local:5000/a:1/")),
+        (RAW_ERROR + "Failed to copy helmImage docker://quay.io/ns/h:1", FailedImage("docker://quay.io/ns/h:1", kind="helm")),
+        (
+            RAW_ERROR + "Failed to copy cincinnatiGraph docker://localhost:55000/openshift/graph-image:latest",
+            FailedImage("docker://localhost:55000/openshift/graph-image:latest", kind="release"),
+        ),
+        (RAW_INFO + "=== Results ===", ResultsStarted()),
+        (
+            RAW_INFO
+            + "\x1b[1;91m ✗ \x1b[0m 1 / 2 helm images mirrored: Some helm images failed to be mirrored - please check the logs",
+            CategoryCount("helm", 1, 2, False, "Some helm images failed to be mirrored - please check the logs"),
+        ),
+        (
+            RAW_ERROR
+            + "[Worker] error mirroring image docker://q.io/ns/b@"
+            + DIGEST
+            + " (Operator bundles: [b.v1 c.v2] - Operators: [b c]) error: manifest unknown",
+            FailedImage("docker://q.io/ns/b@" + DIGEST, reason="manifest unknown"),
+        ),
+        (
+            RAW_ERROR + "[Executor] 55000 is already bound and cannot be used ",
+            ErrorMessage("[Executor] 55000 is already bound and cannot be used"),
+        ),
+        (RAW_WARN + "since flag is only taken into account during mirrorToDisk workflow", None),
+    ],
+)
+def test_parse_line_reads_oc_mirror_raw_bytes(line: str, event: object) -> None:
+    assert parse_line(line) == event
+
+
+def test_kubevirt_failure_without_a_type_name_is_still_a_failure() -> None:
+    # TypeKubeVirtContainer has no name in imageTypeStrings: oc-mirror prints two spaces and no type.
+    event = parse_line(RAW_ERROR + "Failed to copy  docker://quay.io/kv/disk:1")
+    assert event == FailedImage("docker://quay.io/kv/disk:1", kind="release")
+
+
+def test_batch_error_block_keeps_its_first_line_only() -> None:
+    # main() logs the batch error after `[Executor] `; its continuation lines carry no prefix.
+    first = parse_line(RAW_ERROR + "[Executor] [Worker] some errors occurred during the mirroring.")
+    assert first == ErrorMessage("[Executor] [Worker] some errors occurred during the mirroring.")
+    assert (
+        parse_line("\t Please review /w/working-dir/logs/mirroring_errors_20250601_100000.txt for a list of mirroring errors.")
+        is None
+    )
+    assert parse_line("\t * mirroring the failing images manually, if retries also fail. ") is None
+
+
+def test_summary_when_log_level_error_hides_the_counts(tmp_path: Path) -> None:
+    result = MirrorResult(
+        workflow="mirrorToDisk",
+        exit_code=0,
+        images_total=None,
+        copied=(),
+        failed=(),
+        categories=(),
+        errors=(),
+        log_file=tmp_path / "l.log",
+        working_dir=tmp_path,
+        duration_s=1.0,
+        counts_logged=False,
+    )
+    assert result.ok and "--log-level error hides" in result.summary and "stopped before" not in result.summary

@@ -18,7 +18,9 @@ _ARROW = r"(?:➡️|➡|->|=>)"
 _TO_COPY_RE = re.compile(r"\bimages to copy\s*:?\s*(?P<n>\d+)", re.IGNORECASE)
 # `Success copying ORIGIN ➡️ DEST` (DEST is `cache` or `host/namespace/`); 4.18 printed no arrow.
 _SUCCESS_RE = re.compile(rf"Success copying\s+(?P<src>\S+)(?:\s*{_ARROW}\s*(?P<dest>\S+))?")
-_FAILED_RE = re.compile(r"Failed to copy\s+(?P<kind>.+?)\s+(?P<ref>[^\s/@:]*[/@:]\S*?):?(?:\s+(?P<reason>.+))?$")
+# `Failed to copy <type> <origin>`; the type is empty for kubevirt images (TypeKubeVirtContainer has
+# no name in v2alpha1's imageTypeStrings), leaving two spaces.
+_FAILED_RE = re.compile(r"Failed to copy\s+(?:(?P<kind>.+?)\s+)?(?P<ref>[^\s/@:]*[/@:]\S*?):?(?:\s+(?P<reason>.+))?$")
 # oc-mirror 4.18 without a terminal: `Failed copying image REF` (no image type).
 _FAILED_OLD_RE = re.compile(r"Failed copying image\s+(?P<ref>\S+?):?(?:\s+(?P<reason>.+))?$")
 _WORKER_RE = re.compile(r"\[Worker\]\s+error mirroring image\s+(?P<ref>\S+?):?(?:\s+(?P<rest>.*))?$")
@@ -111,9 +113,9 @@ def parse_line(raw: str) -> Event | None:
         return FailedImage(image=old_failed.group("ref"), reason=_split_reason(old_failed.group("reason") or ""))
     failed = _FAILED_RE.search(message)
     if failed:
-        return FailedImage(
-            image=failed.group("ref"), kind=_kind_word(failed.group("kind")), reason=_split_reason(failed.group("reason") or "")
-        )
+        # an unnamed type can only be a kubevirt container image, a release-category image (exit bit 2)
+        kind = _kind_word(failed.group("kind")) if failed.group("kind") else "release"
+        return FailedImage(image=failed.group("ref"), kind=kind, reason=_split_reason(failed.group("reason") or ""))
     to_copy = _TO_COPY_RE.search(message)
     if to_copy:
         return ImagesToCopy(count=int(to_copy.group("n")))

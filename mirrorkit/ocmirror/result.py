@@ -125,6 +125,9 @@ class MirrorResult:
     dry_run: bool = False
     cluster_resources: tuple[ClusterResource, ...] = field(default=())
     resource_errors: tuple[str, ...] = field(default=())
+    #: False with ``--log-level error``: oc-mirror's logger then prints ERROR lines only, so the
+    #: image count, the success lines and the Results block never appear.
+    counts_logged: bool = True
 
     @property
     def failed_categories(self) -> tuple[str, ...]:
@@ -149,7 +152,9 @@ class MirrorResult:
         )
         if self.dry_run:
             name += " (dry run)"
-        if self.images_total is None and not self.copied and not self.failed:
+        if self.images_total is None and not self.copied and not self.failed and not self.counts_logged:
+            counted = "images not counted (--log-level error hides oc-mirror's counts)"
+        elif self.images_total is None and not self.copied and not self.failed:
             counted = "no image copied (oc-mirror stopped before it counted them)"
         else:
             total = self.images_total if self.images_total is not None else len(self.copied) + len(self.failed)

@@ -73,9 +73,11 @@ def run_streaming(
     on_line: Callable[[str], None],
     *,
     env: dict[str, str] | None = None,
+    unset: tuple[str, ...] = (),
     grace_s: float = STOP_GRACE_S,
 ) -> RunOutcome:
-    """Run *argv*, append every output line to *log_file* and hand it to *on_line* as it arrives."""
+    """Run *argv*, append every output line to *log_file* and hand it to *on_line* as it arrives;
+    *env* is added to this process's environment and the variables in *unset* are removed."""
     log_file.parent.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
     with open(log_file, "ab") as log:
@@ -87,7 +89,7 @@ def run_streaming(
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT,
-                env={**os.environ, **(env or {})},
+                env={k: v for k, v in {**os.environ, **(env or {})}.items() if k not in unset},
                 start_new_session=True,
             )
         except OSError as exc:

@@ -46,6 +46,9 @@ from mirrorkit.ocmirror.tool import OcMirror
 
 LOG_FOLDER = "mirrorkit-logs"
 MAX_ERRORS_KEPT = 20
+#: oc-mirror's other way to name its cache; set together with --cache-dir it refuses to start
+#: ("either OC_MIRROR_CACHE or --cache-dir can be used but not both", cli/executor.go setupEnvironment).
+CACHE_ENV = "OC_MIRROR_CACHE"
 
 
 def _norm(ref: str) -> str:
@@ -136,7 +139,8 @@ def run(tool: OcMirror, options: AnyOptions, *, progress: bool = True, log_file:
     started_wall = time.time()
     with ImageProgress(f"oc-mirror {_describe(options)}", enabled=progress) as bar:
         collector = _Collector(bar.update)
-        outcome = run_streaming(argv, log_path, collector.feed)
+        unset = (CACHE_ENV,) if options.cache_dir is not None else ()
+        outcome = run_streaming(argv, log_path, collector.feed, unset=unset)
     for failure in read_error_files(options.working_dir, newer_than=started_wall):
         collector.add_failure(failure)
     resources: tuple[ClusterResource, ...] = ()
@@ -158,6 +162,7 @@ def run(tool: OcMirror, options: AnyOptions, *, progress: bool = True, log_file:
         dry_run=options.dry_run,
         cluster_resources=resources,
         resource_errors=problems,
+        counts_logged=options.log_level != "error",
     )
 
 
@@ -176,10 +181,15 @@ def mirror_to_mirror(tool: OcMirror, options: MirrorToMirrorOptions, progress: b
     return run(tool, options, progress=progress)
 
 
-def dry_run(tool: OcMirror, options: MirrorToDiskOptions | MirrorToMirrorOptions, progress: bool = True) -> DryRunResult:
-    """Plan without copying: the (source, destination) pairs of mapping.txt and what missing.txt lists."""
-    if isinstance(options, DiskToMirrorOptions):
-        raise InputError("a dry run needs mirror to disk or mirror to mirror options", "oc-mirror plans those two")
+def dry_run(tool: OcMirror, options: AnyOptions, progress: bool = True) -> DryRunResult:
+    """Plan without copying: the (source, destination) pairs of mapping.txt and what missing.txt lists.
+
+    oc-mirror plans all three workflows (disk to mirror reads the archives and plans from its cache).
+    Mirror to disk deletes the folder's ``mirror_*.tar`` even in a dry run (RemovePastArchives runs
+    before the workflow starts), so a folder that holds archives is refused here.
+    """
+    if isinstance(options, MirrorToDiskOptions):
+        _refuse_archives_in_plan_folder(options.archive_dir)
     options = dataclasses.replace(options, dry_run=True)
     result = run(tool, options, progress=progress)
     folder = options.working_dir / "dry-run"
@@ -191,3 +201,14 @@ def dry_run(tool: OcMirror, options: MirrorToDiskOptions | MirrorToMirrorOptions
         mapping_file=mapping_file if mapping_file.is_file() else None,
         missing_file=missing_file if missing_file.is_file() else None,
     )
+
+
+def _refuse_archives_in_plan_folder(folder: Path) -> None:
+    """An InputError when *folder* holds ``mirror_*.tar``: oc-mirror's dry run would delete them."""
+    archives = sorted(p.name for p in folder.glob("mirror_*.tar")) if folder.is_dir() else []
+    if archives:
+        raise InputError(
+            f"{folder} holds {len(archives)} oc-mirror archive(s) ({archives[0]}...)",
+            "oc-mirror deletes mirror_*.tar in the folder it is given, even for a dry run",
+            "plan into an empty folder, or move the archives away first",
+        )
