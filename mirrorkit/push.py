@@ -60,6 +60,7 @@ from mirrorkit.npm.publish import publish_packages
 from mirrorkit.oci.client import OciClient
 from mirrorkit.ocmirror import DiskToMirrorOptions, Target, disk_to_mirror, find_oc_mirror, raise_for_result
 from mirrorkit.ocmirror.result import ClusterResource, MirrorResult
+from mirrorkit.outlock import folder_lock
 from mirrorkit.preflight import Targets, preflight
 from mirrorkit.report import markdown, write_reports
 from mirrorkit.report.model import CheckItem, Report, Status
@@ -210,6 +211,15 @@ def _push(opts: PushOptions, say: Callable[[str], None], step: Steps) -> PushRes
     Ctrl-C reports. A refusal before loading writes its report and touches no target; a failure
     while loading still writes the report of what was done."""
     bundle, output, target = _start(opts)
+    # the bundle shared (a pack rewriting it refuses, another push of it does not), the output folder
+    # exclusive (two pushes writing one install folder would mix their files): taken before verifying
+    with folder_lock(bundle, "push", shared=True), folder_lock(output, "push"):
+        return _push_locked(opts, say, step, bundle, output, target)
+
+
+def _push_locked(
+    opts: PushOptions, say: Callable[[str], None], step: Steps, bundle: Path, output: Path, target: Target
+) -> PushResult:
     step("verifying the bundle (nothing pushed yet)", "verifying the bundle before touching any registry")
     first = _verify(opts, bundle)
     if not first.ok:

@@ -78,3 +78,17 @@ def test_shared_lock_beside_a_read_only_folder_is_skipped(tmp_path):
             pass
     finally:
         parent.chmod(0o755)
+
+
+def test_push_refuses_a_bundle_a_pack_is_writing_and_an_install_folder_in_use(tmp_path, cli_run):
+    """push takes the bundle shared and its output folder exclusively, before it verifies anything."""
+    bundle, out = tmp_path / "bundle", tmp_path / "install"
+    bundle.mkdir()
+    args = ("push", bundle, "--registry", "127.0.0.1:9/x", "--npm-registry", "http://127.0.0.1:9/", "--output", out)
+    with folder_lock(bundle, "pack"):
+        code, _out, err = cli_run(*args)
+    assert code == 1 and "in use by mirrorkit pack" in err and f"pid {os.getpid()}" in err
+    with folder_lock(out, "push"):
+        code, _out, err = cli_run(*args)
+    assert code == 1 and "in use by mirrorkit push" in err
+    assert not (out / "report.json").exists(), "a refused push writes nothing into a folder another push owns"
