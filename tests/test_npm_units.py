@@ -125,7 +125,7 @@ def test_resolve_failures_say_what_exists(wanted, message):
     assert message in str(info.value)
 
 
-@pytest.mark.parametrize("wanted", ["1.2 - 1.4", "git+https://x/y.git", "file:../x", ">>1", "npm:other@1"])
+@pytest.mark.parametrize("wanted", ["git+https://x/y.git", "file:../x", ">>1", "npm:other@1"])
 def test_unsupported_ranges_are_refused(wanted):
     with pytest.raises(InvalidReference) as info:
         resolve_version("p", wanted, VERSIONS, {})

@@ -27,9 +27,8 @@ from mirrorkit.npm.client import NpmClient, strip_credentials, tarball_chunks
 from mirrorkit.npm.index import INDEX_NAME, IndexEntry, NpmIndex, read_index, relative_path, write_index
 from mirrorkit.npm.integrity import Digests, hash_file, mismatches, new_hasher
 from mirrorkit.npm.npmrc import NpmSettings
-from mirrorkit.npm.semver import checked_version, resolve_version
+from mirrorkit.npm.semver import checked_version, clean_version, resolve_version
 from mirrorkit.npm.spec import PackageSpec, PinnedPackage
-from mirrorkit.semver import Version
 
 DOWNLOADED = "downloaded"
 PRESENT = "present"
@@ -180,9 +179,9 @@ def pull_packages(
 
 
 def _exact(wanted: str) -> str | None:
-    text = wanted[1:] if wanted.startswith("=") else wanted
-    parsed = Version.try_parse(text, loose=True)
-    return text.lstrip("v") if parsed is not None and "+" not in text else None
+    """The version key npm would look an exact spec up under (`=v1.2.3+b` -> `1.2.3`), so a
+    tarball already mirrored is found without asking the registry; None for ranges and tags."""
+    return clean_version(wanted)
 
 
 def _pull_one(run: _Run, spec: PackageSpec) -> PullResult:
