@@ -92,7 +92,7 @@ npm:
         ),
         (
             "    - name: rhdh\n      channels: [{name: fast-1.8}]\n",
-            "the default channel 'fast' was filtered out, a new default channel must be configured",
+            'the default channel "fast" was filtered out, a new default channel must be configured',
         ),
     ],
 )

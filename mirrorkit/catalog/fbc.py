@@ -16,6 +16,7 @@ from mirrorkit.errors import InputError
 SCHEMA_PACKAGE = "olm.package"
 SCHEMA_CHANNEL = "olm.channel"
 SCHEMA_BUNDLE = "olm.bundle"
+SCHEMA_DEPRECATIONS = "olm.deprecations"
 
 
 @dataclass(frozen=True)
@@ -70,7 +71,25 @@ class BundleDef:
     where: Where
 
 
-FbcObject = PackageDef | ChannelDef | BundleDef
+@dataclass(frozen=True)
+class Deprecation:
+    """One `olm.deprecations` entry: *schema* olm.package (name ""), olm.channel or olm.bundle."""
+
+    schema: str
+    name: str
+    message: str
+
+
+@dataclass(frozen=True)
+class DeprecationsDef:
+    """A package's `olm.deprecations`: selecting what it names is a warning, as OLM shows it."""
+
+    package: str
+    entries: tuple[Deprecation, ...]
+    where: Where
+
+
+FbcObject = PackageDef | ChannelDef | BundleDef | DeprecationsDef
 
 
 def malformed(where: Where, why: str) -> InputError:
@@ -93,7 +112,7 @@ def _str(obj: dict[str, Any], key: str, where: Where, *, required: bool = True) 
 
 
 def reduce_object(obj: Any, where: Where) -> FbcObject | None:
-    """The mirroring-relevant part of one decoded FBC object; None for other schemas (deprecations, icons)."""
+    """The mirroring-relevant part of one decoded FBC object; None for other schemas."""
     if not isinstance(obj, dict):
         raise malformed(where, f"expected a JSON object, got {type(obj).__name__}")
     schema = obj.get("schema")
@@ -153,7 +172,23 @@ def reduce_object(obj: Any, where: Where) -> FbcObject | None:
             tuple(related),
             where,
         )
+    if schema == SCHEMA_DEPRECATIONS:
+        return _deprecations(obj, where)
     return None
+
+
+def _deprecations(obj: dict[str, Any], where: Where) -> DeprecationsDef:
+    entries = []
+    for item in obj.get("entries") or ():
+        reference = item.get("reference") if isinstance(item, dict) else None
+        if not isinstance(reference, dict) or not isinstance(reference.get("schema"), str):
+            raise malformed(where, "olm.deprecations entry has no reference.schema")
+        name = reference.get("name")
+        message = item.get("message")
+        entries.append(
+            Deprecation(reference["schema"], name if isinstance(name, str) else "", message if isinstance(message, str) else "")
+        )
+    return DeprecationsDef(_str(obj, "package", where) or "", tuple(entries), where)
 
 
 def package_of(obj: FbcObject) -> str:

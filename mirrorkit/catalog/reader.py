@@ -23,7 +23,17 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-from mirrorkit.catalog.fbc import BundleDef, ChannelDef, FbcObject, PackageDef, malformed, package_of, reduce_object
+from mirrorkit.catalog.fbc import (
+    BundleDef,
+    ChannelDef,
+    Deprecation,
+    DeprecationsDef,
+    FbcObject,
+    PackageDef,
+    malformed,
+    package_of,
+    reduce_object,
+)
 from mirrorkit.catalog.stream import InflatedLayer, is_fbc_file, iter_objects
 from mirrorkit.catalog.tarwalk import TarWalker
 from mirrorkit.errors import InputError, MirrorkitError, RegistryError
@@ -46,6 +56,7 @@ class PackageFbc:
     default_channel: str | None
     channels: tuple[ChannelDef, ...]
     bundles: tuple[BundleDef, ...]
+    deprecations: tuple[Deprecation, ...] = ()
 
     def bundle(self, name: str) -> BundleDef | None:
         for bundle in self.bundles:
@@ -276,6 +287,7 @@ class _Overlay:
         defs: dict[str, PackageDef] = {}
         channels: dict[str, list[ChannelDef]] = {}
         bundles: dict[str, list[BundleDef]] = {}
+        deprecations: dict[str, list[Deprecation]] = {}
         seen_bundles: dict[tuple[str, str], BundleDef] = {}
         for path in sorted(self.parsed):
             for obj in self.parsed[path]:
@@ -285,6 +297,8 @@ class _Overlay:
                     defs[obj.name] = obj
                 elif isinstance(obj, ChannelDef):
                     channels.setdefault(obj.package, []).append(obj)
+                elif isinstance(obj, DeprecationsDef):
+                    deprecations.setdefault(obj.package, []).extend(obj.entries)
                 else:
                     key = (obj.package, obj.name)
                     if key in seen_bundles:
@@ -293,7 +307,13 @@ class _Overlay:
                     seen_bundles[key] = obj
                     bundles.setdefault(obj.package, []).append(obj)
         return {
-            name: PackageFbc(name, d.default_channel, tuple(channels.get(name, ())), tuple(bundles.get(name, ())))
+            name: PackageFbc(
+                name,
+                d.default_channel,
+                tuple(channels.get(name, ())),
+                tuple(bundles.get(name, ())),
+                tuple(deprecations.get(name, ())),
+            )
             for name, d in sorted(defs.items())
         }
 
@@ -311,3 +331,18 @@ def _duplicate(where: Any, what: str, first: Any) -> InputError:
     """opm validate refuses a catalog with a package or a bundle defined twice; so does mirrorkit,
     rather than pick one of them (which one oc-mirror would mirror is not defined)."""
     return malformed(where, f"{what} (first defined at {first}); opm validate refuses it the same way")
+
+
+def catalog_from_files(ref: str, files: dict[str, bytes], configs_dir: str = "configs") -> Catalog:
+    """A Catalog from FBC files already at hand ({path under *configs_dir*: bytes}), with no registry.
+
+    The same decoding and assembly as an image's layers get: used to check selection on catalogs
+    written as files (the conformance cases) and on `opm render` output."""
+    overlay = _Overlay(configs_dir, None)
+    for rel, data in sorted(files.items()):
+        path = f"{configs_dir}/{rel}"
+        overlay.paths.add(path)
+        if is_fbc_file(path):
+            overlay.parsed[path] = overlay._decode(io.BytesIO(data), path, overlay._folder(path))
+    packages = overlay.packages()
+    return Catalog(ref, "", configs_dir, tuple(sorted(overlay.dir_names() | set(packages))), packages)
