@@ -38,7 +38,15 @@ def test_summary_and_order():
 
 def test_json_is_stable_and_complete():
     doc = json.loads(report_json.render(sample()))
-    assert doc["summary"] == {"passed": 1, "failed": 1, "warnings": 1, "total": 3}
+    assert doc["summary"] == {
+        "passed": 1,
+        "failed": 1,
+        "warnings": 1,
+        "not_checked": 0,
+        "consequences": 0,
+        "total": 3,
+        "text": "1 failed, 1 passed, 0 not checked, 1 warnings (3 checks)",
+    }
     assert doc["ok"] is False and doc["signer_fingerprint"] == "SHA256:abc"
     assert doc["items"][0]["subject"] == EVIL and doc["items"][0]["actual"] == "size 2, sha256 cc"
     assert report_json.render(sample()) == report_json.render(sample())
@@ -46,9 +54,9 @@ def test_json_is_stable_and_complete():
 
 def test_markdown_has_summary_and_escapes_table_cells():
     text = markdown.render(sample())
-    assert "**Result: FAILED**: 1 passed, 1 failed, 1 warnings" in text
+    assert "**Result: FAILED**: 1 failed, 1 passed, 0 not checked, 1 warnings" in text
     assert text.index("## Failed") < text.index("## Warnings") < text.index("## Passed")
-    failed_row = next(line for line in text.splitlines() if "content differs" in line)
+    failed_row = next(line for line in text.splitlines() if "content differs" in line and line.startswith("|"))
     assert failed_row.count(" | ") == 4  # the pipe inside the subject is escaped, not a new column
 
 
@@ -79,7 +87,8 @@ def test_html_is_self_contained_escaped_and_complete():
     assert EVIL in text  # shown literally, as text
     assert "1 passed" in text and "1 failed" in text and "SHA256:abc" in text and "rhdh-1.8" in text
     assert text.index(EVIL) < text.index("images/a.tar")  # failures first
-    assert parser.tags.count("tr") == 7 + 1 + 3  # identity rows (5 + 2 openssl recipes) + header + items
+    assert parser.tags.count("tr") == 12 + 1 + 3  # provenance rows + header + items
+    assert "openssl pkeyutl -verify" in text  # the recipes, in <pre>
 
 
 def test_unauthenticated_signer_is_spelled_out():
@@ -114,10 +123,16 @@ def test_items_are_summarised_per_group_failing_groups_first() -> None:
     assert [name for name, _ in groups] == ["operator serverless-operator 1.36.1", "additional"]
     assert (groups[0][1].passed, groups[0][1].failed) == (1, 1)
     doc = json.loads(report_json.render(report))
-    assert doc["groups"][0] == {"group": "operator serverless-operator 1.36.1", "passed": 1, "failed": 1, "warnings": 0}
+    assert doc["groups"][0] == {
+        "group": "operator serverless-operator 1.36.1",
+        "passed": 1,
+        "failed": 1,
+        "warnings": 0,
+        "not_checked": 0,
+    }
     assert {i["subject"]: i["group"] for i in doc["items"]}["npm/index.json"] == ""
     md = markdown.render(report)
-    assert "| operator serverless-operator 1.36.1 | 1 | 1 | 0 |" in md
+    assert "| operator serverless-operator 1.36.1 | 1 | 1 | 0 | 0 |" in md
     assert "| image · operator serverless-operator 1.36.1 | reg/op/related@" in md
     page = html.render(report)
     assert "<h2>By kind and package</h2>" in page and "image · additional" in page

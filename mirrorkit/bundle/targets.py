@@ -147,13 +147,62 @@ def image_checker(
 
     def check(manifest: Manifest) -> Iterable[CheckItem]:
         with ThreadPoolExecutor(max_workers=max(1, jobs), thread_name_prefix="image-check") as pool:
-            return list(pool.map(check_one, manifest.images))
+            items = list(pool.map(check_one, manifest.images))
+        return by_root_cause(items, unreachable)
 
     return check
 
 
+def _hosts(item: CheckItem) -> list[str]:
+    """The registry hosts an image item was looked up at (from its *expected* locations)."""
+    locations = item.expected.removesuffix(" present").split(" or ")
+    return [loc.split("/", 1)[0] for loc in locations if "@" in loc]
+
+
+def by_root_cause(items: list[CheckItem], unreachable: dict[str, str]) -> list[CheckItem]:
+    """One ``target`` item per registry host looked up: passed when it answered, failed when it did
+    not; the images that could only be looked up at a registry that did not answer become ``not
+    checked`` with that registry as their cause, so a dead registry reads as one failure, not one
+    per image."""
+    hosts = list(dict.fromkeys(h for item in items for h in _hosts(item)))
+    out: list[CheckItem] = []
+    causes = {h: CheckItem("target", h, "", "", Status.FAILED).key for h in unreachable}
+    for item in items:
+        dead = [h for h in _hosts(item) if h in unreachable]
+        if item.failed and item.actual == "error" and dead and len(dead) == len(_hosts(item)):
+            item = dataclasses.replace(
+                item,
+                status=Status.NOT_CHECKED,
+                actual="not checked",
+                detail=f"registry {dead[0]} did not answer",
+                cause=causes[dead[0]],
+            )
+        out.append(item)
+    targets = []
+    for host in hosts:
+        if host in unreachable:
+            skipped = sum(1 for i in out if i.cause == causes[host])
+            targets.append(
+                CheckItem(
+                    "target",
+                    host,
+                    "the registry answers",
+                    "did not answer",
+                    Status.FAILED,
+                    f"registry {host} did not answer ({unreachable[host]}); {skipped} images not checked",
+                )
+            )
+        else:
+            looked = sum(1 for i in out if host in _hosts(i))
+            targets.append(
+                CheckItem("target", host, "the registry answers", "answered", Status.PASSED, f"{looked} images looked up")
+            )
+    return targets + out
+
+
 def npm_checker(npm_registry: str, *, token: str | None = None, npmrc: Path | None = None, jobs: int = 4) -> Checker:
     """A checker: every npm package of the manifest is served by *npm_registry* with its integrity."""
+    from mirrorkit.npm.client import strip_credentials
     from mirrorkit.npm.index import IndexEntry, NpmIndex
     from mirrorkit.npm.publish import check_served
 
@@ -164,7 +213,7 @@ def npm_checker(npm_registry: str, *, token: str | None = None, npmrc: Path | No
             tuple(IndexEntry(p.name, p.version, p.integrity, "", sizes.get(p.file, 0), p.file, "") for p in manifest.npm),
         )
         results = check_served(index, npm_registry, token=token, npmrc=npmrc, jobs=jobs)
-        return [
+        items = [
             CheckItem(
                 "npm",
                 f"{r.name}@{r.version}",
@@ -175,5 +224,38 @@ def npm_checker(npm_registry: str, *, token: str | None = None, npmrc: Path | No
             )
             for r in results
         ]
+        return npm_by_root_cause(items, strip_credentials(npm_registry))
 
     return check
+
+
+#: What a failed download says when the npm server itself did not answer (mirrorkit.http's words).
+_NO_ANSWER = ("could not connect", "timed out")
+
+
+def npm_by_root_cause(items: list[CheckItem], server: str) -> list[CheckItem]:
+    """One ``target`` item for the npm server; when it did not answer at all, its packages are
+    ``not checked`` with the server as their cause (one failure, not one per package)."""
+    if not items:
+        return []
+    dead = all(i.failed and any(w in i.detail for w in _NO_ANSWER) for i in items)
+    if not dead:
+        answered = CheckItem(
+            "target", server, "the npm server answers", "answered", Status.PASSED, f"{len(items)} packages looked up"
+        )
+        return [answered, *items]
+    root = CheckItem(
+        "target",
+        server,
+        "the npm server answers",
+        "did not answer",
+        Status.FAILED,
+        f"npm server {server} did not answer ({items[0].detail.split(': ', 1)[-1][:200]}); {len(items)} packages not checked",
+    )
+    skipped = [
+        dataclasses.replace(
+            i, status=Status.NOT_CHECKED, actual="not checked", detail=f"npm server {server} did not answer", cause=root.key
+        )
+        for i in items
+    ]
+    return [root, *skipped]

@@ -15,6 +15,7 @@ registry by digest, npm packages served with the recorded integrity).
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 import stat
@@ -25,6 +26,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from mirrorkit.bundle import layout
 from mirrorkit.bundle.archives import archive_consistency_items
+from mirrorkit.bundle.carried import from_manifest
 from mirrorkit.bundle.consistency import npm_consistency_items
 from mirrorkit.bundle.hashing import FileHash, hash_files
 from mirrorkit.bundle.limits import MAX_MANIFEST_BYTES, clip, read_capped
@@ -35,6 +37,7 @@ from mirrorkit.bundle.sbom import check_sbom
 from mirrorkit.bundle.signing import fingerprint, load_public_key, verify_signature
 from mirrorkit.errors import BundleError, InputError, MirrorkitError
 from mirrorkit.report.model import BundleIdentity, CheckItem, Report, Status
+from mirrorkit.report.provenance import Provenance
 
 Checker = Callable[[Manifest], Iterable[CheckItem]]
 
@@ -387,7 +390,71 @@ def verify_bundle(
         )
 
     items += target_items(manifest, image_checker=image_checker, npm_checker=npm_checker)
-    return Report(title, identity, signer, tuple(items))
+    items = _link_causes(_merge_part_files(items), manifest)
+    return Report(
+        title,
+        identity,
+        signer,
+        tuple(items),
+        provenance=Provenance.here(
+            oc_mirror_version=manifest.oc_mirror_version,
+            targets=tuple(dict.fromkeys(i.subject for i in items if i.category == "target")),
+        ),
+        carried=from_manifest(manifest),
+    )
+
+
+def _merge_part_files(items: list[CheckItem]) -> list[CheckItem]:
+    """One row per file when a bundle holds both the tree and its parts: a ``part-file`` check that
+    agrees with the ``file`` check of the same path is folded into it (said in its detail); one that
+    disagrees stays, it is a different problem."""
+    tree = {i.subject: i for i in items if i.category == "file"}
+    folded = {
+        i.subject
+        for i in items
+        if i.category == "part-file"
+        and i.subject in tree
+        and (tree[i.subject].status, tree[i.subject].actual) == (i.status, i.actual)
+    }
+    out = []
+    for item in items:
+        if item.category == "part-file" and item.subject in folded:
+            continue
+        if item.category == "file" and item.subject in folded:
+            item = dataclasses.replace(item, detail="; ".join(filter(None, (item.detail, "the same in the parts"))))
+        out.append(item)
+    return out
+
+
+#: Files whose every check follows from them: a changed SBOM fails its own checks, a changed npm index its entries'.
+_FILE_CHECKS = {"sbom.cdx.json": "sbom", "npm/index.json": "npm-index"}
+
+
+def _link_causes(items: list[CheckItem], manifest: Manifest) -> list[CheckItem]:
+    """Mark the failures that follow from a changed, missing or unreadable file (its npm index entry,
+    its SBOM hashes, its archive's contents) as consequences of that file's failure, so the report
+    shows one root cause with its consequences listed under it."""
+    roots = [i for i in items if i.failed and i.category in ("file", "part-file")]
+    if not roots:
+        return items
+    npm_names = {p.file: f"{p.name}@{p.version}" for p in manifest.npm}
+
+    def cause_of(item: CheckItem) -> str:
+        text = " ".join((item.subject, item.expected, item.actual, item.detail))
+        for root in roots:
+            if _FILE_CHECKS.get(root.subject) == item.category:
+                return root.key
+            names = [root.subject, npm_names.get(root.subject, root.subject)]
+            if any(name in text for name in names):
+                return root.key
+        return ""
+
+    return [
+        dataclasses.replace(item, cause=cause_of(item))
+        if item.failed and not item.cause and item.category not in ("file", "part-file", "part", "parts", "signature")
+        else item
+        for item in items
+    ]
 
 
 def target_items(

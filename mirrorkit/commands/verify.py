@@ -45,10 +45,7 @@ def _echo_text(report: Report, paths: dict[str, Path] | None) -> None:
         click.echo(line)
     if report.signer_fingerprint:
         click.echo(f"signed by {report.signer_fingerprint} (compare it with the fingerprint 'mirrorkit keygen' printed)")
-    click.echo(
-        f"{'OK' if report.ok else 'FAILED'}: {s.passed} passed, {s.failed} failed, {s.warnings} warnings"
-        f" (manifest sha256 {report.identity.manifest_sha256 or '-'})"
-    )
+    click.echo(f"{'OK' if report.ok else 'FAILED'}: {s.text} (manifest sha256 {report.identity.manifest_sha256 or '-'})")
     if paths:
         click.echo(f"report: {paths['html']}")
 

@@ -7,7 +7,7 @@ they only present the same items (failures first) with the same summary.
 
 from __future__ import annotations
 
-from mirrorkit.report.model import BundleIdentity, CheckItem, Report, Status, Summary
+from mirrorkit.report.model import BundleIdentity, CheckItem, Report, RootCause, Status, Summary
 from mirrorkit.report.write import write_reports
 
-__all__ = ["BundleIdentity", "CheckItem", "Report", "Status", "Summary", "write_reports"]
+__all__ = ["BundleIdentity", "CheckItem", "Report", "RootCause", "Status", "Summary", "write_reports"]

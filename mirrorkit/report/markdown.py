@@ -1,9 +1,19 @@
-"""Markdown report, meant to be pasted into a change ticket: summary first, then a table per status."""
+"""Markdown report, meant to be pasted into a change ticket: verdict and provenance first, then the
+failures by root cause, what was carried, and every check in a table per status.
+
+Commands are in fenced code blocks, never in table cells: a cell needs its pipes escaped, and an
+escaped command no longer works when pasted.
+"""
 
 from __future__ import annotations
 
-from mirrorkit.report.model import CheckItem, Report, Status
+from mirrorkit.report.model import CheckItem, Report, RootCause, Status
 from mirrorkit.report.openssl import FINGERPRINT_RECIPE, OPENSSL_VERIFY
+
+_HEADINGS = {Status.FAILED: "Failed", Status.WARNING: "Warnings", Status.NOT_CHECKED: "Not checked", Status.PASSED: "Passed"}
+
+#: Not-checked subjects named under a root cause before "and N more".
+NAMED = 5
 
 
 def category(item: CheckItem) -> str:
@@ -17,36 +27,73 @@ def _cell(text: str) -> str:
     return " ".join(text.splitlines()) or " "
 
 
-def render(report: Report) -> str:
-    s = report.summary
-    verdict = "PASSED" if report.ok else "FAILED"
-    lines = [
-        f"# {_cell(report.title)}",
-        "",
-        f"**Result: {verdict}**: {s.passed} passed, {s.failed} failed, {s.warnings} warnings ({s.total} checks)",
-        "",
-        "| Bundle | |",
-        "|---|---|",
-        f"| Manifest sha256 | {_cell(report.identity.manifest_sha256)} |",
-        f"| Profile | {_cell(report.identity.profile)} |",
-        f"| Created | {_cell(report.identity.created)} |",
-        f"| Path | {_cell(report.identity.path)} |",
-        f"| Signer | {_cell(report.signer_fingerprint or 'none: UNAUTHENTICATED (no verify key given)')} |",
-        f"| Key fingerprint without mirrorkit | `{_cell(FINGERPRINT_RECIPE)}` |",
-        f"| Signature check without mirrorkit | `{_cell(OPENSSL_VERIFY)}` (in the bundle folder) |",
-        "",
+def _header(report: Report) -> list[str]:
+    lines = ["## Provenance", "", "| | |", "|---|---|"]
+    lines += [f"| {label} | {_cell(value)} |" for label, value in report.header()]
+    lines.append("")
+    if report.provenance.oc_mirror_is_double:
+        lines += [f"> **{_cell(report.provenance.oc_mirror_text)}**", ""]
+    lines += [f"Attached beside this report: [{name}]({name})" for name in report.attachments]
+    return lines + ([""] if report.attachments else [])
+
+
+def _cause(n: int, rc: RootCause) -> list[str]:
+    i = rc.item
+    lines = [f"{n}. **{_cell(i.category)} {_cell(i.subject)}**: expected {_cell(i.expected)}; actual {_cell(i.actual)}"]
+    if i.detail:
+        lines.append(f"   {_cell(i.detail)}")
+    lines += [
+        f"   - consequence: {_cell(c.category)} {_cell(c.subject)}: {_cell(c.actual)} ({_cell(c.detail)})"
+        for c in rc.consequences
     ]
-    groups = report.group_summaries()
-    if groups:
-        lines += ["## By kind and package", "", "| Group | Passed | Failed | Warnings |", "|---|---|---|---|"]
-        lines += [f"| {_cell(name)} | {g.passed} | {g.failed} | {g.warnings} |" for name, g in groups]
+    if rc.not_checked:
+        named = ", ".join(_cell(c.subject) for c in rc.not_checked[:NAMED])
+        more = f" and {len(rc.not_checked) - NAMED} more" if len(rc.not_checked) > NAMED else ""
+        lines.append(f"   - {len(rc.not_checked)} not checked because of it: {named}{more}")
+    return lines
+
+
+def _causes(report: Report) -> list[str]:
+    causes = report.root_causes()
+    if not causes:
+        return []
+    lines = [f"## Failures by root cause ({len(causes)})", ""]
+    for n, rc in enumerate(causes, 1):
+        lines += _cause(n, rc)
+    return [*lines, ""]
+
+
+def _carried(report: Report) -> list[str]:
+    sections = report.carried_sections()
+    if not sections:
+        return []
+    lines = ["## What was carried", "", report.carried_text(), ""]
+    for sec in sections:
+        lines += [f"### {_cell(sec.title)}", "", "| Name | Digest / integrity | Size | Result |", "|---|---|---|---|"]
+        lines += [f"| {_cell(r.name)} | {_cell(r.reference)} | {_cell(r.size)} | {_cell(r.result)} |" for r in sec.rows]
         lines.append("")
-    for status, heading in ((Status.FAILED, "Failed"), (Status.WARNING, "Warnings"), (Status.PASSED, "Passed")):
+    return lines
+
+
+def _groups(report: Report) -> list[str]:
+    groups = report.group_summaries()
+    if not groups:
+        return []
+    lines = ["## By kind and package", "", "| Group | Passed | Failed | Not checked | Warnings |", "|---|---|---|---|---|"]
+    lines += [
+        f"| {_cell(name)} | {g.passed} | {g.failed + g.consequences} | {g.not_checked} | {g.warnings} |" for name, g in groups
+    ]
+    return [*lines, ""]
+
+
+def _items(report: Report) -> list[str]:
+    lines: list[str] = []
+    for status in sorted(Status, key=lambda s: s.rank):
         items = [i for i in report.items if i.status is status]
         if not items:
             continue
         lines += [
-            f"## {heading} ({len(items)})",
+            f"## {_HEADINGS[status]} ({len(items)})",
             "",
             "| Category | Subject | Expected | Actual | Detail |",
             "|---|---|---|---|---|",
@@ -56,4 +103,30 @@ def render(report: Report) -> str:
             for i in items
         ]
         lines.append("")
+    return lines
+
+
+def _recipes() -> list[str]:
+    return [
+        "## Check it without mirrorkit",
+        "",
+        "The signer's key fingerprint (NAME.pub is the public key carried separately):",
+        "",
+        "```sh",
+        FINGERPRINT_RECIPE,
+        "```",
+        "",
+        "The signature, in the bundle folder:",
+        "",
+        "```sh",
+        OPENSSL_VERIFY,
+        "```",
+        "",
+    ]
+
+
+def render(report: Report) -> str:
+    verdict = "PASSED" if report.ok else "FAILED"
+    lines = [f"# {_cell(report.title)}", "", f"**Result: {verdict}**: {report.summary.text}", ""]
+    lines += _header(report) + _causes(report) + _carried(report) + _groups(report) + _items(report) + _recipes()
     return "\n".join(lines)

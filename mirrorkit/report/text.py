@@ -19,7 +19,7 @@ LINE = 400
 
 
 def item_line(item: CheckItem) -> str:
-    label = {Status.FAILED: "FAILED ", Status.WARNING: "WARNING"}.get(item.status, "PASSED ")
+    label = {Status.FAILED: "FAILED ", Status.WARNING: "WARNING", Status.NOT_CHECKED: "NOT CHECKED"}.get(item.status, "PASSED ")
     line = f"{label} {item.category} {item.subject}: expected {item.expected}; actual {item.actual}"
     if item.detail:
         line += f" ({item.detail})"
