@@ -53,7 +53,7 @@ from mirrorkit.diskspace import human, is_no_space, no_space, room_for
 from mirrorkit.errors import BundleError, CheckFailed, InputError, MirrorError, MirrorkitError, NpmError
 from mirrorkit.fsutil import atomic_write_bytes
 from mirrorkit.http import RetryPolicy
-from mirrorkit.install import hand_out_charts, install_context, write_runbook
+from mirrorkit.install import hand_out_charts, install_context, write_install_extras, write_runbook
 from mirrorkit.install.values import write_dynamic_plugins_configmap, write_values
 from mirrorkit.npm.index import NpmIndex
 from mirrorkit.npm.publish import publish_packages
@@ -99,6 +99,7 @@ class PushOptions:
     values_in: Path | None = None
     jobs: int = 4
     progress: bool = True
+    upgrade_from: str = ""
 
 
 @dataclass(frozen=True)
@@ -505,7 +506,20 @@ def _write_install_files(
         written.append(write_values(index, opts.npm_registry, output / VALUES, opts.values_in))
         written.append(write_dynamic_plugins_configmap(index, opts.npm_registry, output / CONFIGMAP))
     step("writing the charts and the install runbook")
-    written.extend(hand_out_charts(tree, run.manifest, output))
+    charts = hand_out_charts(tree, run.manifest, output)
+    written.extend(charts)
+    written.extend(
+        write_install_extras(
+            output,
+            run.manifest,
+            charts=charts,
+            resources=resources,
+            index=index,
+            npm_registry=opts.npm_registry,
+            npm_token=opts.npm_token,
+            npmrc=opts.npmrc,
+        )
+    )
     written.append(
         write_runbook(
             install_context(
@@ -515,6 +529,7 @@ def _write_install_files(
                 npm_registry=opts.npm_registry,
                 resources=resources,
                 written=written,
+                upgrade_from=opts.upgrade_from,
             ),
             output,
         )

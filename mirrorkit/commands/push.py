@@ -48,6 +48,13 @@ from mirrorkit.report.text import problem_lines
     help="Your RHDH values.yaml to merge the plugin entries into.",
 )
 @click.option(
+    "--upgrade-from",
+    metavar="RELEASE",
+    default="",
+    help="Write INSTALL.md as an upgrade of an existing install of RELEASE (e.g. 1.7): channel patches, "
+    "plugin updates and install plan approvals instead of a fresh install.",
+)
+@click.option(
     "--oc-mirror", "oc_mirror", type=click.Path(dir_okay=False, path_type=Path), help="oc-mirror binary (default: $PATH)."
 )
 @click.option(
@@ -68,6 +75,7 @@ def push(
     npm_token: str | None,
     npmrc: Path | None,
     values_in: Path | None,
+    upgrade_from: str,
     oc_mirror: Path | None,
     cache_dir: Path | None,
     jobs: int,
@@ -89,6 +97,7 @@ def push(
         oc_mirror=oc_mirror,
         cache_dir=cache_dir,
         values_in=values_in,
+        upgrade_from=upgrade_from,
         jobs=jobs,
         progress=not quiet,
     )

@@ -15,12 +15,32 @@ from mirrorkit.bundle.hashing import copy_checked
 from mirrorkit.bundle.manifest import ImageEntry, Manifest, count_kinds
 from mirrorkit.errors import MirrorkitError
 from mirrorkit.fsutil import atomic_write_text
-from mirrorkit.install.runbook import InstallContext, OperatorInstall, render_runbook
+from mirrorkit.install.charts import (
+    MirroredOperator,
+    chart_plugin_versions,
+    check_plugins_follow_chart,
+    find_subscriptions,
+    infra_values,
+    read_chart_values,
+)
+from mirrorkit.install.resources import npmrc_text, write_helm_npmrc, write_operator_resources
+from mirrorkit.install.runbook import (
+    HELM_RELEASE,
+    INFRA_CHART_MARK,
+    RHDH_CHART,
+    InstallContext,
+    OperatorInstall,
+    chart_name,
+    render_runbook,
+)
+from mirrorkit.install.values import dump_yaml, newest_entries
+from mirrorkit.npm.index import NpmIndex
 from mirrorkit.oci.reference import last_path_element
 from mirrorkit.ocmirror.result import ClusterResource
 from mirrorkit.semver import Version
 
 RUNBOOK = "INSTALL.md"
+INFRA_VALUES = "infra-values.yaml"
 
 
 def hand_out_charts(tree: Path, manifest: Manifest, output: Path) -> tuple[Path, ...]:
@@ -84,6 +104,7 @@ def install_context(
     npm_registry: str,
     resources: Sequence[ClusterResource] = (),
     written: Sequence[Path] = (),
+    upgrade_from: str = "",
 ) -> InstallContext:
     """The runbook's facts: *resources* are oc-mirror's cluster resources as copied into *output*,
     *written* every other file push wrote there (values, ConfigMap, charts)."""
@@ -92,6 +113,7 @@ def install_context(
         return Path(path).relative_to(output).as_posix()
 
     files = {rel(p) for p in written}
+    infra = next((output / f for f in sorted(files) if INFRA_CHART_MARK in f and f.endswith(".tgz")), None)
     resource_files = sorted({rel(output / "cluster-resources" / r.path.name) for r in resources})
     return InstallContext(
         profile=manifest.profile,
@@ -105,9 +127,60 @@ def install_context(
         charts=tuple(sorted(f for f in files if f.startswith(layout.CHARTS_DIR + "/"))),
         values_file="values.yaml" if "values.yaml" in files else "",
         configmap_file="dynamic-plugins.yaml" if "dynamic-plugins.yaml" in files else "",
+        infra_values_file=INFRA_VALUES if INFRA_VALUES in files else "",
+        infra_namespaces=_infra_namespaces(infra) if infra and infra.is_file() else (),
+        operator_resources=tuple(sorted(f for f in files if f.startswith("operator/"))),
+        helm_npmrc_file=next((f for f in files if f == "dynamic-plugins-npmrc.yaml"), ""),
+        upgrade_from=upgrade_from,
         image_counts=tuple((kind, n) for kind, n in count_kinds(manifest.images).items() if n),
         npm_packages=len(manifest.npm),
     )
+
+
+def _infra_namespaces(archive: Path) -> tuple[tuple[str, str], ...]:
+    """(package, namespace) of every enabled Subscription the infra chart creates."""
+    subs = find_subscriptions(read_chart_values(archive))
+    return tuple((s.package, s.namespace) for s in subs if s.enabled and s.namespace)
+
+
+def _mirrored(manifest: Manifest, resources: Sequence[ClusterResource], output: Path) -> tuple[MirroredOperator, ...]:
+    return tuple(MirroredOperator(o.package, o.source, o.channel, o.csv) for o in _operators(manifest, resources, output))
+
+
+def write_install_extras(
+    output: Path,
+    manifest: Manifest,
+    *,
+    charts: Sequence[Path],
+    resources: Sequence[ClusterResource],
+    index: NpmIndex | None,
+    npm_registry: str,
+    npm_token: str | None = None,
+    npmrc: Path | None = None,
+) -> tuple[Path, ...]:
+    """What the flows need beyond values.yaml: the infra chart's values against the mirror, the
+    Operator flow's resources, the npm Secret; refuses plugins that do not follow the hub chart."""
+    carried = {e.name: e.version for e in newest_entries(index)} if index is not None else {}
+    written: list[Path] = []
+    mirrored = _mirrored(manifest, resources, output)
+    sources = [r.name for r in resources if r.kind == "CatalogSource"]
+    for chart in charts:
+        name = chart_name(chart.name)
+        values = read_chart_values(chart)
+        if name == RHDH_CHART and carried:
+            check_plugins_follow_chart(chart.name, chart_plugin_versions(values), carried)
+        if INFRA_CHART_MARK in name:
+            override = infra_values(find_subscriptions(values), mirrored, sources[0] if sources else "")
+            path = output / INFRA_VALUES
+            atomic_write_text(path, dump_yaml(override))
+            written.append(path)
+    token_file = npmrc_text(npm_registry, token=npm_token, npmrc=npmrc) if index is not None else None
+    if any(o.package == "rhdh" for o in mirrored):
+        written.extend(write_operator_resources(output, npmrc=token_file))
+    if any(chart_name(c.name) == RHDH_CHART for c in charts):
+        helm_npmrc = write_helm_npmrc(output, HELM_RELEASE, token_file)
+        written.extend([helm_npmrc] if helm_npmrc else [])
+    return tuple(written)
 
 
 def write_runbook(context: InstallContext, output: Path) -> Path:

@@ -13,6 +13,7 @@ is the same for the same inputs (no timestamps beyond the bundle's own).
 
 from __future__ import annotations
 
+import json
 import shlex
 from dataclasses import dataclass
 
@@ -24,6 +25,10 @@ OPERATOR_NAMESPACES = {
 }
 RHDH_CHART = "redhat-developer-hub"
 INFRA_CHART_MARK = "orchestrator-infra"
+HELM_RELEASE = "redhat-developer-hub"
+INFRA_RELEASE = "orchestrator-infra"
+BACKSTAGE_DEPLOYMENT = "backstage-developer-hub"  # the RHDH operator names it backstage-<CR name>
+WAIT = "--timeout=15m"
 
 
 @dataclass(frozen=True)
@@ -58,17 +63,22 @@ class InstallContext:
     configmap_file: str = ""
     image_counts: tuple[tuple[str, int], ...] = ()
     npm_packages: int = 0
+    infra_values_file: str = ""
+    infra_namespaces: tuple[tuple[str, str], ...] = ()
+    operator_resources: tuple[str, ...] = ()
+    helm_npmrc_file: str = ""
+    upgrade_from: str = ""
 
     @property
     def helm_flow(self) -> bool:
-        return any(_chart_name(c) == RHDH_CHART or INFRA_CHART_MARK in c for c in self.charts)
+        return any(chart_name(c) == RHDH_CHART or INFRA_CHART_MARK in c for c in self.charts)
 
     @property
     def operator_flow(self) -> bool:
         return any(op.package == "rhdh" for op in self.operators)
 
 
-def _chart_name(archive: str) -> str:
+def chart_name(archive: str) -> str:
     """``redhat-developer-hub`` from ``charts/redhat-developer-hub-1.8.0.tgz``."""
     stem = archive.rsplit("/", 1)[-1].removesuffix(".tgz")
     name, _, version = stem.rpartition("-")
@@ -108,20 +118,40 @@ def _subscription(op: OperatorInstall) -> list[str]:
     )
 
 
-def _approve(operators: tuple[OperatorInstall, ...]) -> list[str]:
-    lines = ["Approve each install plan once it appears (the plan names the CSV above):", ""]
+#: Pasted once; waits for the install plan of one CSV (OLM creates it asynchronously, and on an upgrade
+#: the Subscription still names the old, approved plan), approves it and waits until it is installed.
+APPROVE_PLAN = (
+    "approve_plan() {  # approve_plan NAMESPACE CSV",
+    '  if oc get csv "$2" -n "$1" >/dev/null 2>&1; then echo "$2 is already installed"; return 0; fi',
+    '  plan=""',
+    "  for _ in $(seq 120); do",
+    '    plan="$(oc get installplan -n "$1" --no-headers -o custom-columns=NAME:.metadata.name,APPROVED:.spec.approved,CSV:.spec.clusterServiceVersionNames'
+    ' | awk -v csv="$2" \'$2 == "false" && index($3, csv) { print $1; exit }\')"',
+    '    [ -n "$plan" ] && break',
+    "    sleep 5",
+    "  done",
+    '  if [ -z "$plan" ]; then echo "no install plan for $2 in $1 after 10 minutes: oc get subscription,installplan -n $1" >&2; return 1; fi',
+    '  oc patch installplan "$plan" -n "$1" --type merge -p \'{"spec":{"approved":true}}\'',
+    '  oc wait installplan "$plan" -n "$1" --for=condition=Installed --timeout=10m',
+    "}",
+)
+
+
+def _approve(operators: tuple[OperatorInstall, ...], namespaces: dict[str, str] | None = None) -> list[str]:
+    """Approve each plan once it exists, then wait for its CSV to succeed (`approve_plan` is defined
+    at the top of the runbook)."""
     body = []
     for op in operators:
-        ns = shlex.quote(op.namespace)
+        ns = shlex.quote((namespaces or {}).get(op.package) or op.namespace)
+        if not op.csv:
+            body.append(f"# {op.package}: no CSV was recorded; approve its plan by hand: oc get installplan -n {ns}")
+            continue
+        csv = shlex.quote(op.csv)
         body += [
-            f"# {op.package} -> {op.csv or 'the channel head'}",
-            f"oc get installplan -n {ns}",
-            f"oc patch installplan \"$(oc get installplan -n {ns} -o jsonpath='{{.items[?(@.spec.approved==false)].metadata.name}}')\" \\",
-            f'  -n {ns} --type merge -p \'{{"spec":{{"approved":true}}}}\'',
-            " ".join(["oc get csv -n", ns, *([shlex.quote(op.csv)] if op.csv else []), "-o jsonpath='{.status.phase}'"])
-            + "   # Succeeded",
+            f"approve_plan {ns} {csv}",
+            f"oc wait csv/{csv} -n {ns} --for=jsonpath='{{.status.phase}}'=Succeeded {WAIT}",
         ]
-    return lines + _code(*body)
+    return ["Approve each install plan (the function waits for it to appear) and wait for the operator:", "", *_code(*body)]
 
 
 def render_runbook(ctx: InstallContext) -> str:
@@ -142,7 +172,14 @@ def render_runbook(ctx: InstallContext) -> str:
     out += _code(
         "export RHDH_NAMESPACE=rhdh            # where Red Hat Developer Hub runs",
         'oc create namespace "$RHDH_NAMESPACE" --dry-run=client -o yaml | oc apply -f -',
+        *(APPROVE_PLAN if ctx.operators else ()),
     )
+    if ctx.upgrade_from:
+        out += [
+            f"This is an **upgrade** of an existing {ctx.upgrade_from} install: the steps below patch what exists "
+            "(Subscription channels, the plugin versions) instead of creating it again.",
+            "",
+        ]
     step = 1
     if ctx.mirror_sets:
         out += [
@@ -175,16 +212,19 @@ def render_runbook(ctx: InstallContext) -> str:
             out += _code(*(f"oc apply -f {shlex.quote(f)}" for f in ctx.cluster_catalogs))
         step += 1
     if ctx.helm_flow:
-        out += _helm_flow(ctx, step)
+        out += _helm_upgrade(ctx, step) if ctx.upgrade_from else _helm_flow(ctx, step)
         step += 1
     if ctx.operator_flow:
-        out += _operator_flow(ctx, step)
+        out += _operator_upgrade(ctx, step) if ctx.upgrade_from else _operator_flow(ctx, step)
         step += 1
     elif ctx.operators and not ctx.helm_flow:
         out += [f"## {step}. Install the operators", ""]
         for op in ctx.operators:
             out += _subscription(op)
         out += _approve(ctx.operators)
+        step += 1
+    if ctx.helm_flow or ctx.operator_flow:
+        out += _checks(ctx, step)
         step += 1
     out += [
         f"## {step}. Check what arrived",
@@ -204,41 +244,93 @@ def _stem(path: str) -> str:
     return path.rsplit("/", 1)[-1].rsplit(".", 1)[0]
 
 
+def _infra_namespaces(ctx: InstallContext) -> dict[str, str]:
+    return dict(ctx.infra_namespaces)
+
+
+def _infra_text(ctx: InstallContext) -> list[str]:
+    source = f" `{_stem(ctx.catalog_sources[0])}`" if ctx.catalog_sources else ""
+    if not ctx.infra_values_file:
+        return [
+            "The Orchestrator infrastructure chart subscribes to the OpenShift Serverless operators; no "
+            "Subscription was found in its values, so check `helm template` of it names the mirrored catalog.",
+            "",
+        ]
+    return [
+        "The Orchestrator infrastructure chart subscribes to the OpenShift Serverless operators from "
+        f"`redhat-operators` by default, the catalog turned off above. `{ctx.infra_values_file}` (written from "
+        f"the chart's own values) points every Subscription it creates at the mirrored catalog{source}, on the "
+        "channel and CSV that were mirrored, with Manual approval:",
+        "",
+    ]
+
+
+def _hub_install(ctx: InstallContext, chart: str, verb: str) -> list[str]:
+    values = f" -f {shlex.quote(ctx.values_file)}" if ctx.values_file else ""
+    return _code(
+        *([f'oc apply -n "$RHDH_NAMESPACE" -f {shlex.quote(ctx.helm_npmrc_file)}'] if ctx.helm_npmrc_file else []),
+        "export ROUTER_BASE=\"$(oc get ingresses.config/cluster -o jsonpath='{.spec.domain}')\"",
+        f'helm {verb} {HELM_RELEASE} {shlex.quote(chart)} -n "$RHDH_NAMESPACE"{values} \\',
+        '  --set orchestrator.enabled=true --set global.clusterRouterBase="$ROUTER_BASE"',
+        f'oc rollout status deployment -n "$RHDH_NAMESPACE" -l app.kubernetes.io/instance={HELM_RELEASE} {WAIT}',
+    )
+
+
+def _hub_text(ctx: InstallContext) -> list[str]:
+    npmrc = (
+        f" `{ctx.helm_npmrc_file}` is the `.npmrc` Secret the plugin installer needs to read the npm server "
+        "(its token and CA; the file is 0600: keep it so)."
+        if ctx.helm_npmrc_file
+        else ""
+    )
+    return [
+        "Red Hat Developer Hub with the Orchestrator. `"
+        + (ctx.values_file or "values.yaml")
+        + "` points the Orchestrator plugins at the local npm server with their sha512 integrity, at the "
+        "versions the chart names in its own defaults." + npmrc,
+        "",
+    ]
+
+
 def _helm_flow(ctx: InstallContext, step: int) -> list[str]:
     infra = [c for c in ctx.charts if INFRA_CHART_MARK in c]
-    hub = [c for c in ctx.charts if _chart_name(c) == RHDH_CHART]
+    hub = [c for c in ctx.charts if chart_name(c) == RHDH_CHART]
     others = [c for c in ctx.charts if c not in infra and c not in hub]
     out = [f"## {step}. Helm flow: install the charts from this folder", ""]
     serverless = tuple(op for op in ctx.operators if op.package != "rhdh")
     for chart in infra:
-        out += [
-            "The Orchestrator infrastructure chart subscribes to the OpenShift Serverless operators. "
-            "Its Subscriptions must name the mirrored catalog"
-            + (f" (`{_stem(ctx.catalog_sources[0])}`)" if ctx.catalog_sources else "")
-            + " as their source; check the chart's values for the source setting "
-            f"(`helm show values {shlex.quote(chart)} | grep -n -i source`) and set it with `--set` if it differs.",
-            "",
-        ]
-        out += _code(f'helm install orchestrator-infra {shlex.quote(chart)} -n "$RHDH_NAMESPACE"')
+        values = f" -f {shlex.quote(ctx.infra_values_file)}" if ctx.infra_values_file else ""
+        out += _infra_text(ctx)
+        out += _code(f'helm install {INFRA_RELEASE} {shlex.quote(chart)} -n "$RHDH_NAMESPACE"{values}')
         if serverless:
-            out += _approve(serverless)
+            out += _approve(serverless, _infra_namespaces(ctx))
     for chart in hub:
-        values = f" -f {shlex.quote(ctx.values_file)}" if ctx.values_file else ""
+        out += _hub_text(ctx) + _hub_install(ctx, chart, "install")
+    for chart in others:
+        out += _code(f'helm install {shlex.quote(chart_name(chart))} {shlex.quote(chart)} -n "$RHDH_NAMESPACE"')
+    return out
+
+
+def _helm_upgrade(ctx: InstallContext, step: int) -> list[str]:
+    """helm upgrade of both releases: the infra values carry the new channels and CSVs, so Helm
+    patches the Subscriptions in place and only the new install plans need approving."""
+    infra = [c for c in ctx.charts if INFRA_CHART_MARK in c]
+    hub = [c for c in ctx.charts if chart_name(c) == RHDH_CHART]
+    out = [f"## {step}. Helm flow: upgrade from {ctx.upgrade_from}", ""]
+    serverless = tuple(op for op in ctx.operators if op.package != "rhdh")
+    for chart in infra:
+        values = f" -f {shlex.quote(ctx.infra_values_file)}" if ctx.infra_values_file else ""
         out += [
-            "Red Hat Developer Hub with the Orchestrator. `"
-            + (ctx.values_file or "values.yaml")
-            + "` points the Orchestrator plugins at the local npm server with their sha512 integrity; "
-            "set your cluster's router base (`oc get ingresses.config/cluster -o jsonpath='{.spec.domain}'`):",
+            f"Upgrade the infrastructure release: `{ctx.infra_values_file or 'its values'}` moves each Subscription "
+            "to the mirrored catalog, channel and CSV (Helm patches them; nothing is created again):",
             "",
         ]
-        out += _code(
-            "export ROUTER_BASE=\"$(oc get ingresses.config/cluster -o jsonpath='{.spec.domain}')\"",
-            f'helm install redhat-developer-hub {shlex.quote(chart)} -n "$RHDH_NAMESPACE"{values} \\',
-            '  --set orchestrator.enabled=true --set global.clusterRouterBase="$ROUTER_BASE"',
-            'oc rollout status deployment -n "$RHDH_NAMESPACE" -l app.kubernetes.io/instance=redhat-developer-hub',
-        )
-    for chart in others:
-        out += _code(f'helm install {shlex.quote(_chart_name(chart))} {shlex.quote(chart)} -n "$RHDH_NAMESPACE"')
+        out += _code(f'helm upgrade {INFRA_RELEASE} {shlex.quote(chart)} -n "$RHDH_NAMESPACE"{values}')
+        if serverless:
+            out += _approve(serverless, _infra_namespaces(ctx))
+    for chart in hub:
+        out += ["Then the hub, with the plugin versions of the new chart:", ""]
+        out += _hub_install(ctx, chart, "upgrade")
     return out
 
 
@@ -253,21 +345,97 @@ def _operator_flow(ctx: InstallContext, step: int) -> list[str]:
     for op in ctx.operators:
         out += [f"### {op.package} ({op.csv or 'channel head'})", "", *_subscription(op)]
     out += _approve(ctx.operators)
+    return out + _operator_resources(ctx)
+
+
+def _resource(ctx: InstallContext, suffix: str) -> str:
+    return next((f for f in ctx.operator_resources if f.endswith(suffix)), "")
+
+
+def _operator_resources(ctx: InstallContext) -> list[str]:
+    configmap = ctx.configmap_file or "dynamic-plugins.yaml"
+    knative = _resource(ctx, "/knative.yaml")
+    namespaced = [
+        f
+        for f in (
+            configmap,
+            _resource(ctx, "/app-config-rhdh.yaml"),
+            _resource(ctx, "/backend-auth-secret.yaml"),
+            _resource(ctx, "/dynamic-plugins-npmrc.yaml"),
+            _resource(ctx, "/backstage.yaml"),
+        )
+        if f
+    ]
+    out = [
+        "Then what the Orchestrator needs, in this order: the Knative Serving and Eventing instances, the "
+        "dynamic-plugins ConfigMap (the Orchestrator plugins from the local npm server, with their integrity), "
+        "the `app-config-rhdh` ConfigMap and the `backend-auth-secret` Secret (a random `BACKEND_SECRET` "
+        "generated here, 0600: keep it so), the npm `.npmrc` Secret when the npm server needs one, and the "
+        "Backstage CR wired to all of them:",
+        "",
+    ]
+    return out + _code(
+        *([f"oc apply -f {shlex.quote(knative)}"] if knative else []),
+        *(f'oc apply -n "$RHDH_NAMESPACE" -f {shlex.quote(f)}' for f in namespaced),
+        f'oc rollout status deployment/{BACKSTAGE_DEPLOYMENT} -n "$RHDH_NAMESPACE" {WAIT}',
+    )
+
+
+def _operator_upgrade(ctx: InstallContext, step: int) -> list[str]:
+    """The docs' 1.7 -> 1.8 Operator upgrade: move each existing Subscription (found by package) to
+    the mirrored catalog and new channel, approve the new plan, then the plugin versions."""
+    out = [
+        f"## {step}. Operator flow: upgrade from {ctx.upgrade_from}",
+        "",
+        "Each existing Subscription moves to the mirrored catalog and the channel that was mirrored; "
+        "OLM then offers an install plan for the mirrored CSV:",
+        "",
+    ]
+    body = []
+    for op in ctx.operators:
+        ns = shlex.quote(op.namespace)
+        patch = {"spec": {"channel": op.channel, "source": op.source, "sourceNamespace": "openshift-marketplace"}}
+        patch_json = json.dumps({"spec": {k: v for k, v in patch["spec"].items() if v}}, separators=(",", ":"))
+        body += [
+            f'SUB="$(oc get subscription -n {ns} -o jsonpath=\'{{.items[?(@.spec.name=="{op.package}")].metadata.name}}\')"',
+            f'oc patch subscription "$SUB" -n {ns} --type merge -p {shlex.quote(patch_json)}',
+        ]
+    out += _code(*body) + _approve(ctx.operators)
     configmap = ctx.configmap_file or "dynamic-plugins.yaml"
     out += [
-        "Then the dynamic-plugins ConfigMap (the Orchestrator plugins from the local npm server, with their "
-        "integrity) and a Backstage instance that uses it:",
+        "Then the plugins: the dynamic-plugins ConfigMap names the new plugin versions (the docs set 1.8.2 for "
+        "1.8); applying it replaces the old one, and the operator restarts RHDH:",
         "",
     ]
     out += _code(
         f'oc apply -n "$RHDH_NAMESPACE" -f {shlex.quote(configmap)}',
-        "oc apply -n \"$RHDH_NAMESPACE\" -f - <<'EOF'",
-        "apiVersion: rhdh.redhat.com/v1alpha4",
-        "kind: Backstage",
-        "metadata: {name: developer-hub}",
-        "spec:",
-        "  application:",
-        "    dynamicPluginsConfigMapName: dynamic-plugins-rhdh",
-        "EOF",
+        f'oc rollout status deployment/{BACKSTAGE_DEPLOYMENT} -n "$RHDH_NAMESPACE" {WAIT}',
     )
     return out
+
+
+def _checks(ctx: InstallContext, step: int) -> list[str]:
+    """The documented readiness checks as commands that wait: Knative, the SonataFlowPlatform and its
+    data index and jobs service, then the plugins the installer actually installed."""
+    deployment = (
+        f"deployment/{BACKSTAGE_DEPLOYMENT}"
+        if ctx.operator_flow
+        else f'"$(oc get deployment -n "$RHDH_NAMESPACE" -l app.kubernetes.io/instance={HELM_RELEASE} -o name | head -n 1)"'
+    )
+    return [
+        f"## {step}. Check the install",
+        "",
+        "Each line waits until the component is ready (or fails after the timeout, naming it):",
+        "",
+        *_code(
+            f"oc wait knativeserving/knative-serving -n knative-serving --for=condition=Ready {WAIT}",
+            f"oc wait knativeeventing/knative-eventing -n knative-eventing --for=condition=Ready {WAIT}",
+            f'oc wait sonataflowplatform/sonataflow-platform -n "$RHDH_NAMESPACE" --for=condition=Succeed {WAIT}',
+            f'oc rollout status deployment/sonataflow-platform-data-index-service -n "$RHDH_NAMESPACE" {WAIT}',
+            f'oc rollout status deployment/sonataflow-platform-jobs-service -n "$RHDH_NAMESPACE" {WAIT}',
+            f'oc logs {deployment} -n "$RHDH_NAMESPACE" -c install-dynamic-plugins | grep -i orchestrator',
+        ),
+        "The last line lists the Orchestrator plugins the installer fetched from the local npm server; "
+        "all of them must be there, at the versions in the plugin files above.",
+        "",
+    ]

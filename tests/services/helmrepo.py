@@ -476,8 +476,14 @@ spec:
 {{- end }}
 """
 
+# The Orchestrator plugins join the global ones when `orchestrator.enabled`, and the whole list goes
+# through `tpl` (the chart's own pluginConfig names `{{ .Release.Namespace }}`), as in the published chart.
 _RHDH_DYNAMIC_PLUGINS = """\
 {{- with .Values.global.dynamic }}
+{{- $plugins := .plugins | default list }}
+{{- if $.Values.orchestrator.enabled }}
+{{- $plugins = concat $plugins $.Values.orchestrator.plugins }}
+{{- end }}
 apiVersion: v1
 kind: ConfigMap
 metadata:
@@ -486,7 +492,22 @@ metadata:
     description:\tDynamic plugins of Red Hat Developer Hub
 data:
   dynamic-plugins.yaml: |
-    {{- toYaml . | nindent 4 }}
+    {{- tpl (toYaml (dict "includes" .includes "plugins" $plugins)) $ | nindent 4 }}
+{{- end }}
+"""
+
+_RHDH_SONATAFLOW = """\
+{{- if and .Values.orchestrator.enabled .Values.orchestrator.sonataflowPlatform.enabled }}
+apiVersion: sonataflow.org/v1alpha08
+kind: SonataFlowPlatform
+metadata:
+  name: sonataflow-platform
+spec:
+  services:
+    dataIndex:
+      enabled: true
+    jobService:
+      enabled: true
 {{- end }}
 """
 
@@ -543,21 +564,32 @@ spec:
 {{- end }}
 """
 
+# As in the published 1.8.0 chart: one block of values per operator, the Subscription's spec kept as
+# a mapping under `<operator>.subscription.spec` (its `source` names `redhat-operators`, the online
+# catalog a disconnected cluster turns off), ranged over with `pick` so the order is the map's.
 _INFRA_SUBSCRIPTIONS = """\
-{{- range $key, $sub := .Values.subscriptions }}
-{{- if $sub.enabled }}
+{{- range $key, $op := pick .Values "serverlessOperator" "serverlessLogicOperator" }}
+{{- if $op.enabled }}
+{{- $ns := $op.subscription.namespace }}
+---
+apiVersion: v1
+kind: Namespace
+metadata:
+  name: {{ $ns }}
+---
+apiVersion: operators.coreos.com/v1
+kind: OperatorGroup
+metadata:
+  name: {{ $ns }}
+  namespace: {{ $ns }}
+spec: {}
 ---
 apiVersion: operators.coreos.com/v1alpha1
 kind: Subscription
 metadata:
-  name: {{ $sub.name | default $key }}
-  namespace: {{ $sub.namespace }}
-spec:
-  channel: {{ $sub.channel | quote }}
-  installPlanApproval: {{ $sub.installPlanApproval | default "Automatic" }}
-  name: {{ $sub.name | default $key }}
-  source: {{ $sub.source | default "redhat-operators" }}
-  sourceNamespace: openshift-marketplace
+  name: {{ $op.subscription.spec.name }}
+  namespace: {{ $ns }}
+spec: {{- toYaml $op.subscription.spec | nindent 2 }}
 {{- end }}
 {{- end }}
 """
@@ -695,6 +727,39 @@ def _backstage_chart() -> ChartSpec:
     )
 
 
+#: The Orchestrator plugin version each `redhat-developer-hub` chart names in its default values (the
+#: published 1.8.0 chart names 1.8.2: the chart, not the docs' download list, says what it was built for).
+CHART_PLUGIN_VERSIONS = {"1.7.0": "1.7.1", "1.8.0": "1.8.2"}
+ORCHESTRATOR_PLUGINS = (
+    "@redhat/backstage-plugin-orchestrator",
+    "@redhat/backstage-plugin-orchestrator-backend-dynamic",
+    "@redhat/backstage-plugin-scaffolder-backend-module-orchestrator-dynamic",
+    "@redhat/backstage-plugin-orchestrator-form-widgets",
+)
+RED_HAT_NPM = "https://npm.registry.redhat.com"
+
+
+def chart_default_plugins(plugin_version: str) -> list[dict[str, Any]]:
+    """`orchestrator.plugins` as the published chart writes them: full tarball URLs on Red Hat's npm
+    registry, an integrity, and the data index URL in the release namespace for the backend."""
+    out = []
+    for name in ORCHESTRATOR_PLUGINS:
+        base = name.rpartition("/")[2]
+        entry: dict[str, Any] = {
+            "disabled": False,
+            "package": f"{RED_HAT_NPM}/{name}/-/{base}-{plugin_version}.tgz",
+            "integrity": "sha512-" + hashlib.sha512(f"{name}@{plugin_version}".encode()).hexdigest()[:86] + "==",
+        }
+        if base.endswith("backend-dynamic"):
+            entry["pluginConfig"] = {
+                "orchestrator": {
+                    "dataIndexService": {"url": "http://sonataflow-platform-data-index-service.{{ .Release.Namespace }}"}
+                }
+            }
+        out.append(entry)
+    return out
+
+
 def rhdh_chart(registry: str, version: str) -> ChartSpec:
     """`redhat-developer-hub` *version*: hub image tag = chart version, PostgreSQL via two subchart levels.
 
@@ -714,6 +779,11 @@ def rhdh_chart(registry: str, version: str) -> ChartSpec:
                 "dynamic": {"includes": ["dynamic-plugins.default.yaml"], "plugins": []},
             },
             "route": {"enabled": True, "host": "{{ .Values.global.host }}", "path": "/", "tls": {"termination": "edge"}},
+            "orchestrator": {
+                "enabled": False,
+                "plugins": chart_default_plugins(CHART_PLUGIN_VERSIONS[version]),
+                "sonataflowPlatform": {"enabled": True},
+            },
             "test": {"enabled": True, "image": _image(registry, TEST_POD_REPO, TEST_POD_TAG)},
             "upstream": {
                 "nameOverride": "developer-hub",
@@ -736,6 +806,7 @@ def rhdh_chart(registry: str, version: str) -> ChartSpec:
         templates={
             "route.yaml": _RHDH_ROUTE,
             "dynamic-plugins-configmap.yaml": _RHDH_DYNAMIC_PLUGINS,
+            "sonataflow-platform.yaml": _RHDH_SONATAFLOW,
             "tests/test-connection.yaml": _RHDH_TEST_POD,
         },
         helpers=_RHDH_HELPERS,
@@ -745,6 +816,20 @@ def rhdh_chart(registry: str, version: str) -> ChartSpec:
             _common_dependency(),
         ),
     )
+
+
+def _operator_values(namespace: str, package: str, channel: str, *, starting_csv: str = "") -> dict[str, Any]:
+    """One operator's block of the infra chart's values, shaped like the published 1.8.0 chart's."""
+    spec: dict[str, Any] = {
+        "channel": channel,
+        "installPlanApproval": "Manual",
+        "name": package,
+        "source": "redhat-operators",
+        "sourceNamespace": "openshift-marketplace",
+    }
+    if starting_csv:
+        spec["startingCSV"] = starting_csv
+    return {"enabled": True, "subscription": {"namespace": namespace, "spec": spec}}
 
 
 def orchestrator_infra_chart(registry: str, version: str = "1.8.0") -> ChartSpec:
@@ -763,11 +848,10 @@ def orchestrator_infra_chart(registry: str, version: str = "1.8.0") -> ChartSpec
                 "waitImage": {"repository": UBI_REPO, "tag": UBI_TAG},
                 "command": ["/bin/sh", "-c", "oc wait --for=condition=Established crd --all"],
             },
-            "subscriptions": {
-                "serverless-operator": {"enabled": True, "namespace": "openshift-serverless", "channel": "stable"},
-                "logic-operator-rhel8": {"enabled": True, "namespace": "openshift-serverless-logic", "channel": "alpha"},
-                "amq-streams": {"enabled": False, "namespace": "openshift-operators", "channel": "stable"},
-            },
+            "serverlessOperator": _operator_values("openshift-serverless", "serverless-operator", "stable"),
+            "serverlessLogicOperator": _operator_values(
+                "openshift-serverless-logic", "logic-operator-rhel8", "alpha", starting_csv="logic-operator-rhel8.v1.36.0"
+            ),
         },
         templates={"setup-job.yaml": _INFRA_JOB, "subscriptions.yaml": _INFRA_SUBSCRIPTIONS},
         helpers=_INFRA_HELPERS,
