@@ -21,12 +21,14 @@ Where references are collected, per YAML/JSON document under `manifests/`:
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
 
+from mirrorkit import yamlgo
 from mirrorkit.errors import InputError
 from mirrorkit.limits import too_deep
 from mirrorkit.oci.layers import FileLimits, merged_paths, normalise_member, read_files
@@ -156,10 +158,10 @@ def collect_images(files: Mapping[str, bytes]) -> tuple[tuple[FoundImage, ...], 
 
 
 def _collect_file(path: str, data: bytes, sources: dict[str, set[Source]], warnings: list[str]) -> None:
-    try:
-        documents = [d for d in yaml.safe_load_all(data) if d is not None]
+    try:  # Go's YAML rules: a tab after a key's colon (CRD descriptions) is read, not refused
+        documents = [d for d in yamlgo.load_all(data.decode("utf-8", errors="replace")) if d is not None]
     except yaml.YAMLError as exc:
-        warnings.append(f"{path}: not valid YAML/JSON, skipped ({_first_line(exc)})")
+        warnings.append(f"{path}: not valid YAML/JSON, skipped ({_first_line(exc)}); an image it names may be missing")
         return
     for number, document in enumerate(documents):
         prefix = f"document[{number}]." if len(documents) > 1 else ""
@@ -214,15 +216,51 @@ def _from_configmap(configmap: dict[str, Any], warnings: list[str], path: str) -
         if _is_ref(value):
             yield value.strip(), where
             continue
-        try:
-            nested = yaml.safe_load(value)
-        except yaml.YAMLError:
-            continue  # plain text (a properties file, a script): not a document
-        if isinstance(nested, (dict, list)):
-            budget = [MAX_NODES]
-            yield from _strings(nested, where, budget)
-            if budget[0] <= 0:
-                warnings.append(f"{path}: {where} is too large to walk completely; some images may be missing")
+        if _DOCKERFILE_FROM.search(value):
+            yield from _from_dockerfile(value, where)
+            continue
+        documents = _value_documents(value, path, where, warnings)
+        for number, nested in enumerate(documents):
+            if isinstance(nested, (dict, list)):
+                budget = [MAX_NODES]
+                inner = f"{where}.document[{number}]" if len(documents) > 1 else where
+                yield from _strings(nested, inner, budget)
+                if budget[0] <= 0:
+                    warnings.append(f"{path}: {inner} is too large to walk completely; some images may be missing")
+
+
+#: A Dockerfile's FROM line: `FROM [--platform=...] image [AS stage]`.
+_DOCKERFILE_FROM = re.compile(r"^[ \t]*FROM[ \t]+(?:--\S+[ \t]+)*(\S+)", re.MULTILINE | re.IGNORECASE)
+#: A template placeholder (`{{backstage-ns}}`, `{{ .Values.x }}`): read as a plain string.
+_PLACEHOLDER = re.compile(r"\{\{[^{}\n]*\}\}")
+#: A value that looks like YAML (a key at the start of a line, or a document marker), not plain text.
+_LOOKS_YAML = re.compile(r"^(?:---|[A-Za-z_][\w.-]*:(?:[ \t]|$))", re.MULTILINE)
+
+
+def _from_dockerfile(value: str, where: str) -> Iterator[tuple[str, str]]:
+    """The images of a Dockerfile's FROM lines: the operator builds on them, so it pulls them.
+    Names of earlier stages (`FROM base AS build` ... `FROM build`) are not images."""
+    stages: set[str] = set()
+    for number, match in enumerate(_DOCKERFILE_FROM.finditer(value)):
+        image = match.group(1)
+        rest = value[match.end() : value.find("\n", match.end()) if "\n" in value[match.end() :] else len(value)]
+        alias = re.match(r"[ \t]+AS[ \t]+(\S+)", rest, re.IGNORECASE)
+        if image.lower() != "scratch" and image not in stages and _is_ref(image):
+            yield image, f"{where} FROM[{number}]"
+        if alias:
+            stages.add(alias.group(1))
+
+
+def _value_documents(value: str, path: str, where: str, warnings: list[str]) -> list[Any]:
+    """The YAML documents of a ConfigMap value; template placeholders are read as strings. A value
+    that looks like YAML but cannot be read is a warning (its images may be missing), plain text is not."""
+    text = _PLACEHOLDER.sub(lambda m: "'" + m.group(0).replace("'", "''") + "'", value)
+    try:
+        return [d for d in yamlgo.load_all(text) if d is not None]
+    except yaml.YAMLError as exc:
+        if _LOOKS_YAML.search(value):
+            warnings.append(f"{path}: {where} could not be read as YAML ({_first_line(exc)}); an image it names may be missing")
+        return []
 
 
 def _strings(node: Any, where: str, budget: list[int]) -> Iterator[tuple[str, str]]:

@@ -20,7 +20,7 @@ from typing import Any
 from mirrorkit.catalog.discover import Discovered, canonical, discover
 from mirrorkit.catalog.reader import read_catalog
 from mirrorkit.catalog.select import SelectedBundle, Selection, select
-from mirrorkit.errors import ConfigError
+from mirrorkit.errors import ConfigError, MirrorkitError
 from mirrorkit.helm.collect import ChartImages, count_charts
 from mirrorkit.imageset.model import Mirror
 from mirrorkit.oci.platform import Platform
@@ -318,6 +318,7 @@ def build_plan(
         except re.error as exc:
             raise ConfigError(f"blockedImages entry {entry.name!r} is not a regular expression", str(exc), "fix it") from None
     images, dropped = collector.images(blocked)
+    warnings.extend(same_target_conflicts(images, client))
     total = count_charts(mirror.helm)
     unpredicted: tuple[str, ...] = (f"the images of {total} chart(s) were not predicted (charts not rendered)",)
     predicted, version = False, None
@@ -334,6 +335,51 @@ def build_plan(
         unpredicted if total else (),
         version,
     )
+
+
+def mirror_key(ref: str) -> tuple[str, str, str | None] | None:
+    """(repository path without registry host, tag, digest or None) of a reference with a tag; None
+    for one by digest only (it lands under its own digest, so it cannot collide)."""
+    try:
+        parsed = ImageReference.parse(ref)
+    except MirrorkitError:
+        return None
+    if not parsed.tag:
+        return None
+    return parsed.repository, parsed.tag, parsed.digest
+
+
+def same_target_conflicts(images: Sequence[PlannedImage], client: Any) -> list[str]:
+    """Warnings for sources that land on the same mirror repository and tag with different digests
+    (a CSV's containerImage on one registry, its container image on another): the second copy would
+    overwrite the first, and the push fails on it. Tags are resolved only for such pairs."""
+    groups: dict[tuple[str, str], list[tuple[str, str | None]]] = {}
+    for image in images:
+        key = mirror_key(image.ref)
+        if key is not None:
+            groups.setdefault((key[0], key[1]), []).append((image.ref, key[2]))
+    warnings = []
+    for (repository, tag), members in sorted(groups.items()):
+        if len(members) < 2:
+            continue
+        digests = {ref: digest or _resolve(client, ref) for ref, digest in members}
+        known = {d for d in digests.values() if d}
+        if len(known) < 2 and None not in digests.values():
+            continue
+        named = ", ".join(f"{ref} ({digest or 'digest unknown'})" for ref, digest in sorted(digests.items()))
+        warnings.append(
+            f"conflict: {named} land on the same mirror repository {repository}:{tag}"
+            + (" with different digests" if len(known) > 1 else " and may differ")
+            + "; add one of them to blockedImages (or mirror it separately to another target) before packing"
+        )
+    return warnings
+
+
+def _resolve(client: Any, ref: str) -> str | None:
+    try:
+        return str(client.resolve_digest(ref))
+    except (MirrorkitError, OSError, AttributeError):
+        return None
 
 
 def _discover(

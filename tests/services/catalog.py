@@ -669,3 +669,45 @@ def channel_entries(catalog: dict[str, list[dict]], package: str) -> dict[str, s
     return {
         o["name"]: {e["name"] for e in o.get("entries", [])} for o in catalog.get(package, []) if o.get("schema") == "olm.channel"
     }
+
+
+# -- bundle files shaped like the published ones (discovery tests) ---------------------------------
+
+
+def dockerfile_configmap(images: tuple[str, ...]) -> bytes:
+    """A ConfigMap whose value is a Dockerfile (the Serverless Logic operator's builder config): the
+    images of its FROM lines are pulled by the operator; a stage name is not an image."""
+    stages = (
+        [f"FROM {images[0]} AS builder", "RUN make"] + [f"FROM --platform=linux/amd64 {i}" for i in images[1:]] + ["FROM builder"]
+    )
+    data = {"Dockerfile": "\n".join(stages) + "\nCOPY --from=builder /app /app\n", "note": "plain text, not YAML"}
+    return yaml.safe_dump(
+        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "builder-config"}, "data": data}
+    ).encode()
+
+
+def templated_configmap(images: tuple[str, ...], *, broken: bool = False) -> bytes:
+    """The RHDH operator's `rhdh-plugin-deps` shape: a value holding several YAML documents with
+    `{{backstage-ns}}` placeholders; *broken* adds a value that looks like YAML and cannot be read."""
+    docs = [
+        f"apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: dep{i}\n  namespace: {{{{backstage-ns}}}}\n"
+        f"spec:\n  template:\n    spec:\n      containers:\n        - name: c\n          image: {image}\n"
+        for i, image in enumerate(images)
+    ]
+    data = {"deps.yaml": "---\n".join(docs)}
+    if broken:
+        data["broken.yaml"] = "kind: Secret\nmetadata: [unclosed\n  name: x\n"
+    return yaml.safe_dump(
+        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "rhdh-plugin-deps"}, "data": data}
+    ).encode()
+
+
+def tabbed_csv(image: str, annotation_image: str) -> bytes:
+    """A CSV whose text has a tab after a key's colon (as published CRDs and CSVs do, accepted by
+    Go's YAML parser); its containerImage annotation may name another registry than its deployment."""
+    return (
+        "apiVersion: operators.coreos.com/v1alpha1\nkind: ClusterServiceVersion\nmetadata:\n  name: x.v1.0.0\n"
+        f"  annotations:\n    description:\tAn operator with a tab\n    containerImage: {annotation_image}\n"
+        "spec:\n  install:\n    spec:\n      deployments:\n        - name: op\n          spec:\n            template:\n"
+        f"              spec:\n                containers:\n                  - name: manager\n                    image: {image}\n"
+    ).encode()
