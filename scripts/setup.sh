@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install what mirrorkit's tests and demo need, once; a re-run on a prepared machine does nothing.
-#   - Debian packages: docker-registry (a real OCI registry), skopeo (real image copies)
+#   - Debian packages: docker-registry (a real OCI registry), skopeo (real image copies), chromium and
+#     poppler-utils (the report test renders each report headless and reads its PDF back)
 #   - a virtualenv in .cache/venv with mirrorkit installed editable, plus its test extra
 #   - Verdaccio 5.x (a real npm server) in .cache/services
 #   - the real Go tools pinned in scripts/tools.env (helm, opm, oc-mirror), built from the Go module
@@ -21,6 +22,8 @@ missing=()
 command -v skopeo >/dev/null 2>&1 || missing+=(skopeo)
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)   # the verify benchmark compares against it
 command -v node >/dev/null 2>&1 || missing+=(nodejs npm)
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)   # the report test renders the HTML and prints a PDF
+command -v pdftotext >/dev/null 2>&1 || missing+=(poppler-utils)   # pdfinfo/pdftotext read that PDF back
 if [ ${#missing[@]} -gt 0 ]; then
   SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
   say "installing Debian packages: ${missing[*]}"

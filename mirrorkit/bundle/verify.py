@@ -426,7 +426,8 @@ def _merge_part_files(items: list[CheckItem]) -> list[CheckItem]:
     return out
 
 
-#: Files whose every check follows from them: a changed SBOM fails its own checks, a changed npm index its entries'.
+#: Files whose every check follows from them: a changed SBOM fails its own checks, a changed npm index
+#: its entries' (and a changed oc-mirror archive under images/ the chart and archive cross-checks).
 _FILE_CHECKS = {"sbom.cdx.json": "sbom", "npm/index.json": "npm-index"}
 
 
@@ -442,7 +443,9 @@ def _link_causes(items: list[CheckItem], manifest: Manifest) -> list[CheckItem]:
     def cause_of(item: CheckItem) -> str:
         text = " ".join((item.subject, item.expected, item.actual, item.detail))
         for root in roots:
-            if _FILE_CHECKS.get(root.subject) == item.category:
+            if _FILE_CHECKS.get(root.subject) == item.category or (
+                root.subject.startswith("images/") and item.category in ("chart", "archive")
+            ):
                 return root.key
             names = [root.subject, npm_names.get(root.subject, root.subject)]
             if any(name in text for name in names):
