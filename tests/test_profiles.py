@@ -70,7 +70,7 @@ def test_profile_1_8_holds_the_documented_values():
     assert (p.release, p.ocp) == ("1.8", "4.19")
     assert p.bundle_images == () and p.discover_images  # catalog discovery opens the selected bundle
     assert p.npm_registry == "https://npm.registry.redhat.com"
-    assert p.npm_packages == tuple(f"@redhat/{name}@1.8.0" for name in PLUGINS)
+    assert p.npm_packages == tuple(f"@redhat/{name}@1.8.2" for name in PLUGINS)  # what chart 1.8.0 names
     images = [i.name for i in p.mirror.additional_images]
     assert len(images) == 7 and all(i.startswith(f"{OSL}/logic-") and i.endswith(":1.36.0") for i in images)
     charts = {(c.name, c.version) for c in p.mirror.helm.repositories[0].charts}
@@ -251,7 +251,7 @@ def test_profiles_command_one_line_each_and_json(cli_run):
     code, out, _ = cli_run("profiles", "--json")
     data = json.loads(out)
     by_name = {p["name"]: p for p in data}
-    assert by_name["rhdh-orchestrator-1.8"]["npmPackages"][0] == "@redhat/backstage-plugin-orchestrator@1.8.0"
+    assert by_name["rhdh-orchestrator-1.8"]["npmPackages"][0] == "@redhat/backstage-plugin-orchestrator@1.8.2"
     assert by_name["rhdh-orchestrator-1.7"]["release"] == "1.7"
 
 
@@ -293,7 +293,7 @@ def test_profiles_show_says_what_each_flow_carries(cli_run):
     assert "chart redhat-developer-hub 1.8.0" in helm_part and "operator rhdh" not in helm_part
     flow_lines = operator_part.split("\nnpm packages")[0]
     assert "  chart " not in flow_lines and "operator rhdh: fast-1.8 (channel head), default channel fast-1.8" in operator_part
-    assert "@redhat/backstage-plugin-orchestrator@1.8.0" in operator_part  # npm: both flows
+    assert "@redhat/backstage-plugin-orchestrator@1.8.2" in operator_part  # npm: both flows
     code, out, _ = cli_run("profiles", "show", "rhdh-orchestrator-1.7", "--json")
     doc = json.loads(out)
     assert code == 0 and set(doc["flows"]) == {"helm", "operator"}
