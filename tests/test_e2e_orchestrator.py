@@ -235,6 +235,9 @@ def test_helm_flow_push_and_verify_carry_what_was_selected_and_nothing_else(
     assert f"helm install redhat-developer-hub charts/redhat-developer-hub-{CHART_VERSION}.tgz" in runbook
     assert "-f values.yaml" in runbook and "oc apply -f cluster-resources/cs-redhat-operator-index-v4-19.yaml" in runbook
     assert "serverless-operator.v1.36.1" in runbook  # the install plan to approve names the mirrored CSV
+    infra = yaml.safe_load((out / "infra-values.yaml").read_text())
+    assert infra["serverlessOperator"]["subscription"]["spec"]["source"] == "cs-redhat-operator-index-v4-19"
+    assert "-f infra-values.yaml" in runbook
 
     proc = mirrorkit(
         "verify",
@@ -271,7 +274,9 @@ def test_operator_flow_adds_the_rhdh_operator_and_no_charts(operator_flow, regis
     package = next(o for o in fbc["rhdh"] if o["schema"] == "olm.package")
     assert package["defaultChannel"] == "fast-1.8"
     runbook = (out / "INSTALL.md").read_text()
-    assert "startingCSV: rhdh.v1.8.1" in runbook and "kind: Backstage" in runbook and "helm install" not in runbook
+    assert "startingCSV: rhdh.v1.8.1" in runbook and "helm install" not in runbook
+    assert "-f operator/backstage.yaml" in runbook and "kind: Backstage" in (out / "operator" / "backstage.yaml").read_text()
+    assert (out / "operator" / "backend-auth-secret.yaml").stat().st_mode & 0o777 == 0o600
     assert not (out / "charts").exists() or not any((out / "charts").iterdir())
 
 

@@ -781,7 +781,7 @@ def rhdh_chart(registry: str, version: str) -> ChartSpec:
             "route": {"enabled": True, "host": "{{ .Values.global.host }}", "path": "/", "tls": {"termination": "edge"}},
             "orchestrator": {
                 "enabled": False,
-                "plugins": chart_default_plugins(CHART_PLUGIN_VERSIONS[version]),
+                "plugins": chart_default_plugins(CHART_PLUGIN_VERSIONS.get(version, version)),
                 "sonataflowPlatform": {"enabled": True},
             },
             "test": {"enabled": True, "image": _image(registry, TEST_POD_REPO, TEST_POD_TAG)},

@@ -8,7 +8,8 @@ Used by scripts/demo.py and the end-to-end tests, so both run what users of the 
   digest, the Serverless Logic bundle naming more images in its controllers ConfigMap;
 * a Helm repository on 127.0.0.1 (tests/services/helmrepo.py) with redhat-developer-hub 1.7.0 and
   1.8.0, the orchestrator-infra chart and a library chart, whose images are in the source registry;
-* an additional image and the four Orchestrator plugins on the source npm server.
+* an additional image and the four Orchestrator plugins on the source npm server, at the version
+  the hub chart's default values name (the plugins follow the chart, as push checks).
 
 The profile selects like the curated one: logic-operator-rhel8 1.36.0 (alpha), serverless-operator
 1.36.0 to 1.36.1 (stable), charts 1.8.0; ``--install operator`` adds rhdh fast-1.8 (head 1.8.1).
@@ -22,8 +23,9 @@ from pathlib import Path
 import yaml
 
 from tests.services.catalog import BuiltCatalog, build_catalog, rhdh_like_packages
-from tests.services.demo_content import publish_demo_plugins
+from tests.services.demo_content import PLUGINS
 from tests.services.helmrepo import (
+    CHART_PLUGIN_VERSIONS,
     ORCHESTRATOR_INFRA,
     RHDH,
     HelmRepo,
@@ -33,7 +35,7 @@ from tests.services.helmrepo import (
     start_helm_repo,
 )
 from tests.services.images import PushedImage, push_image
-from tests.services.npmpkg import NpmTarball
+from tests.services.npmpkg import NpmTarball, make_tarball, npm_publish
 
 CATALOG_REPO = "redhat/redhat-operator-index"
 CATALOG_TAG = "v4.19"
@@ -44,6 +46,8 @@ SELECTED = {
 }
 CHARTS = (RHDH, ORCHESTRATOR_INFRA)
 CHART_VERSION = "1.8.0"
+#: The plugins follow the chart: the version its default orchestrator.plugins name (1.8.2 for 1.8.0).
+PLUGIN_VERSION = CHART_PLUGIN_VERSIONS[CHART_VERSION]
 
 
 @dataclass(frozen=True)
@@ -99,7 +103,9 @@ def fill_orchestrator_sources(registry_host: str, npm_url: str, npm_token: str, 
     push_default_images(registry_host)
     helm = start_helm_repo(workdir / "charts", default_charts(registry_host))
     additional = push_image(registry_host, "rhdh/rhdh-hub-rhel9", "1.8-additional")
-    plugins = publish_demo_plugins(npm_url, npm_token, workdir / "npm")
+    plugins = tuple(make_tarball(name, PLUGIN_VERSION, payload_size=64 * 1024) for name in PLUGINS)
+    for tarball in plugins:
+        npm_publish(npm_url, npm_token, tarball, workdir / "npm")
     return OrchestratorSources(registry_host, catalog, helm, additional, npm_url, plugins)
 
 
