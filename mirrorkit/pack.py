@@ -41,6 +41,7 @@ from mirrorkit.catalog import compare_mapping
 from mirrorkit.errors import InputError, MirrorError, MirrorkitError, NpmError
 from mirrorkit.fsutil import atomic_write_bytes, atomic_write_text
 from mirrorkit.imageset import ImageSetConfig
+from mirrorkit.install.charts import check_specs_follow_chart
 from mirrorkit.npm.index import INDEX_NAME, NpmIndex, write_index
 from mirrorkit.npm.npmrc import NpmSettings
 from mirrorkit.npm.pull import pull_packages
@@ -156,6 +157,8 @@ def _settle_plan(opts: PackOptions, client: OciClient, say: Callable[[str], None
         say=say,
     )
     specs = list(settled.npm_specs) + [s for s in opts.npm_packages if s not in settled.npm_specs]
+    for chart, versions in settled.chart_plugins.items():  # --npm-package may name a plugin the chart pins
+        check_specs_follow_chart(chart, versions, specs)
     settings = NpmSettings.load(
         registry=opts.npm_registry or settled.npm_registry or None, token=opts.npm_token, npmrc=opts.npmrc
     )

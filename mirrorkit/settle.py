@@ -25,9 +25,10 @@ from typing import Any
 from mirrorkit.catalog import Plan, build_plan
 from mirrorkit.catalog.discover import canonical
 from mirrorkit.errors import InputError
-from mirrorkit.helm import collect_chart_images
+from mirrorkit.helm import ChartSource, collect_chart_images
 from mirrorkit.imageset import ImageSetConfig, build_imageset
 from mirrorkit.imageset.model import AdditionalImage
+from mirrorkit.install.charts import chart_plugin_versions, check_specs_follow_chart, read_chart_values
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,7 @@ class Settled:
     npm_specs: tuple[str, ...] = ()
     npm_registry: str = ""
     source: str = ""
+    chart_plugins: dict[str, dict[str, str]] = dataclasses.field(default_factory=dict)  # chart -> plugin -> version
 
 
 def _with_discovered(config: ImageSetConfig, plan: Plan) -> tuple[ImageSetConfig, tuple[str, ...]]:
@@ -107,7 +109,18 @@ def settle(
         name, npm, registry, source = "", (), "", str(config)
     assert base.mirror is not None
     # without operators the plan reads nothing (it lists the additional images)
-    charts = collect_chart_images(base.mirror.helm, tls_verify=tls_verify, say=say)
+    chart_plugins: dict[str, dict[str, str]] = {}
+
+    def inspect(source: ChartSource, path: Path) -> None:
+        """Record the Orchestrator plugin versions a chart's defaults name (plugins follow the chart)."""
+        if path.is_file():
+            versions = chart_plugin_versions(read_chart_values(path))
+            if versions:
+                chart_plugins[f"{source.name} {source.version or ''}".strip()] = versions
+
+    charts = collect_chart_images(base.mirror.helm, tls_verify=tls_verify, say=say, inspect=inspect)
+    for chart, versions in chart_plugins.items():
+        check_specs_follow_chart(chart, versions, npm)
     plan = build_plan(base.mirror, client, platform=platform, discover=discover, progress=progress, charts=charts)
     if base.operators:
         base, discovered = _with_discovered(base, plan)
@@ -116,4 +129,4 @@ def settle(
             where = f" ({origin.package} {origin.version}, bundle {origin.bundle})" if origin and origin.bundle else ""
             say(f"catalog discovery adds {ref}{where}")
         added = (*added, *discovered)
-    return Settled(name, base, plan, tuple(added), tuple(npm), registry, source)
+    return Settled(name, base, plan, tuple(added), tuple(npm), registry, source, chart_plugins)

@@ -194,3 +194,32 @@ def test_charts_omitted_reads_the_index_as_oc_mirror_does(tmp_path: Path, chart_
         else:
             assert len(charts["unpredicted"]) == 1, charts
             assert url.endswith("/index.yaml") or "end the URL with '/'" in charts["unpredicted"][0]
+
+
+def test_plugins_follow_the_chart_before_anything_is_mirrored(tmp_path: Path, chart_repo: helmrepo.HelmRepo, cli_run) -> None:  # type: ignore[no-untyped-def]
+    """The rhdh chart's defaults name the Orchestrator plugins at one version: a pack asking for
+    another refuses at once (exit 2, nothing mirrored), naming both versions."""
+    from mirrorkit.install.charts import check_specs_follow_chart
+
+    chart = {"@redhat/backstage-plugin-orchestrator": "1.8.2"}
+    check_specs_follow_chart("rhdh", chart, ["@redhat/backstage-plugin-orchestrator@^1.8.0", "other@1.0.0"])
+    check_specs_follow_chart("rhdh", chart, ["@redhat/backstage-plugin-orchestrator@latest"])  # known only once pulled
+    with pytest.raises(ConfigError, match=r"chart names 1\.8\.2, the profile asks for 1\.8\.0"):
+        check_specs_follow_chart("rhdh", chart, ["@redhat/backstage-plugin-orchestrator@1.8.0"])
+
+    out = tmp_path / "bundle"
+    code, _out, err = cli_run(
+        "pack",
+        "--config",
+        _isc(tmp_path, chart_repo.url, [(helmrepo.RHDH, "1.8.0")]),
+        "--npm",
+        "@redhat/backstage-plugin-orchestrator@1.8.0",
+        "--npm-registry",
+        "http://127.0.0.1:9/",
+        "--output",
+        out,
+        "--no-tls-verify",
+    )
+    assert code == 2, err
+    assert "do not follow the chart redhat-developer-hub 1.8.0" in err and "1.8.2" in err
+    assert not (out / "images").exists()

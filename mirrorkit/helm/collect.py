@@ -66,9 +66,15 @@ def count_charts(section: HelmSection | None) -> int:
 
 
 def collect_chart_images(
-    section: HelmSection | None, *, tls_verify: bool = True, say: Callable[[str], None] = lambda _m: None
+    section: HelmSection | None,
+    *,
+    tls_verify: bool = True,
+    say: Callable[[str], None] = lambda _m: None,
+    inspect: Callable[[ChartSource, Path], None] | None = None,
 ) -> ChartImages:
-    """The chart images of *section* (see the module docstring)."""
+    """The chart images of *section* (see the module docstring). *inspect* is shown each chart (its
+    archive or folder) before it is rendered, for checks that read a chart's own files; an error it
+    raises stops the collection."""
     total = count_charts(section)
     if section is None or total == 0:
         return ChartImages()
@@ -87,6 +93,8 @@ def collect_chart_images(
     with tempfile.TemporaryDirectory(prefix="mirrorkit-helm-") as tmp:
         home = Path(tmp)
         for source, chart in _charts(section, helm, home, tls_verify, unpredicted, say):
+            if inspect is not None:
+                inspect(source, chart)
             try:
                 paths = image_paths(source.image_paths)
                 refs = find_images(render(helm, chart, home), paths, f"{source.name} {source.version or ''}".strip())

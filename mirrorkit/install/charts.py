@@ -26,6 +26,7 @@ from typing import Any
 
 import yaml
 
+from mirrorkit import yamlgo
 from mirrorkit.errors import ConfigError
 
 #: A chart's values.yaml larger than this is not a chart mirrorkit hands out (the published ones are ~30 KiB).
@@ -62,7 +63,7 @@ def read_chart_values(archive: Path) -> dict[str, Any]:
     except (OSError, tarfile.TarError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cannot read the chart archive {archive}", str(exc), "push again to hand out a good copy") from exc
     try:
-        doc = yaml.safe_load(text.replace("\t", " "))  # Go's YAML (Helm) takes tabs PyYAML refuses
+        doc = yamlgo.load(text)  # Go's YAML (Helm) takes tabs PyYAML refuses
     except yaml.YAMLError as exc:
         raise ConfigError(f"{archive}: values.yaml is not YAML", str(exc).splitlines()[0], "check the chart archive") from exc
     return doc if isinstance(doc, dict) else {}
@@ -190,4 +191,26 @@ def check_plugins_follow_chart(chart: str, chart_versions: Mapping[str, str], ca
             "; ".join(wrong),
             "pack a bundle whose profile carries the plugin versions the chart names "
             "(its default orchestrator.plugins), or hand out the chart those plugins were built for",
+        )
+
+
+def check_specs_follow_chart(chart: str, chart_versions: Mapping[str, str], specs: Sequence[str]) -> None:
+    """The same rule as :func:`check_plugins_follow_chart`, before anything is mirrored: a plugin spec
+    the profile carries (exact version or range) must be able to resolve to the version the chart
+    names. A dist-tag (``latest``) is only known once pulled; push checks the pulled versions again."""
+    from mirrorkit.npm.semver import Range, satisfies
+    from mirrorkit.npm.spec import PackageSpec
+
+    wrong = []
+    for text in specs:
+        spec = PackageSpec.parse(text)
+        want = chart_versions.get(spec.name.full)
+        if want and Range.try_parse(spec.wanted) is not None and not satisfies(want, spec.wanted):
+            wrong.append(f"{spec.name.full}: the chart names {want}, the profile asks for {spec.wanted}")
+    if wrong:
+        raise ConfigError(
+            f"the Orchestrator plugins do not follow the chart {chart}",
+            "; ".join(sorted(wrong)),
+            "carry the plugin versions the chart names (its default orchestrator.plugins): change the profile's "
+            "npm packages or --npm, or pick the chart version those plugins were built for",
         )
