@@ -6,16 +6,25 @@ its file and test. Every case runs through mirrorkit's `select` (what `mirrorkit
 operator entry) on the case's catalog, read by the same decoder that reads catalog images. Every
 catalog passes the real `opm validate` unless the case is about a broken catalog (then opm must
 refuse it too).
+
+Every case also runs through the oc-mirror TEST DOUBLE's filtering (tests/ocmirror_double/fbc.py,
+loaded by path as the double loads it), which must give the real tools' answer with no deliberate
+difference: each case calls the function its source test calls (the filter library's FilterCatalog
+for catalog-filter cases, oc-mirror's filterCatalog for TestFilterCatalog, the collector's related
+images for TestRelatedImagesFromCatalog).
 """
 
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import json
 import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import pytest
@@ -231,3 +240,117 @@ def test_every_catalog_is_what_opm_validate_says(key: str, spec: Any, valid: boo
         assert done.returncode == 0, f"{key}: opm validate refused the catalog: {done.stderr[-2000:]}"
     else:
         assert done.returncode != 0, f"{key}: a case about a broken catalog, but opm validate accepts it"
+
+
+# -- the oc-mirror test double ----------------------------------------------------------------------
+
+
+def _load_double_fbc() -> ModuleType:
+    path = Path(__file__).parent / "ocmirror_double" / "fbc.py"
+    spec = importlib.util.spec_from_file_location("ocmirror_double_fbc_conformance", path)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses resolve annotations through sys.modules
+    spec.loader.exec_module(module)
+    return module
+
+
+double = _load_double_fbc()
+
+# Where the recorded text is not the real tool's exact text (the case files keep mirrorkit's
+# transcription), the real text, from the source test:
+DOUBLE_ERRORS: dict[str, list[str]] = {
+    # channel_test.go asserts the two messages separately (errors.Join puts them on two lines)
+    "cf-channel-duplicate-entries": ['duplicate channel entry "foo.v1.0.0"', 'duplicate channel entry "foo.v1.1.0"'],
+    # catalog_handler_test.go: Go's %q quotes the channel name with double quotes
+    "ocm-package-and-channel-range": [
+        'failed to validate catalog filter: package "3scale-operator" at index [0] is invalid: package specifies a '
+        'VersionRange, while channel "threescale-2.11" at index [0] equally specifies one: '
+        "package.VersionRange and channel.VersionRange are exclusive"
+    ],
+}
+
+
+def _isc_entry(operator: dict[str, Any]) -> dict[str, Any]:
+    """The operator entry as the double decodes an ISC: keys lower-cased, recursively."""
+    out: dict[str, Any] = {}
+    for key, value in operator.items():
+        if isinstance(value, list):
+            value = [_isc_entry(v) if isinstance(v, dict) else v for v in value]
+        out[key.lower()] = value
+    return out
+
+
+def run_double(case: Case) -> tuple[set[str] | None, str | None, list[dict[str, Any]]]:
+    """(selected bundle names, error message, filtered FBC objects) as the double answers the case."""
+    spec = case.spec
+    files = {f"configs/{rel}": data for rel, data in catalog_files(spec["catalog"]).items()}
+    try:
+        objects = double.load_fbc(files, "configs")
+        if "version_range" in spec and "operator" not in spec:
+            return _double_range_only(objects, spec["version_range"]), None, []
+        entry = {"catalog": REF, **_isc_entry(spec.get("operator") or {})}
+        if "TestRelatedImagesFromCatalog" in case.source:
+            selected = double.select_catalog(objects, entry)
+            double.bundle_images(selected)
+        elif "catalog_handler_test.go" in case.source:
+            selected = double.oc_mirror_filter(objects, entry)
+        else:
+            selected = double.filter_catalog(objects, entry)
+    except double.FBCError as exc:
+        return None, str(exc), []
+    return {o["name"] for o in selected if o.get("schema") == "olm.bundle"}, None, selected
+
+
+def _double_range_only(objects: list[dict[str, Any]], version_range: str) -> set[str]:
+    """The library's channel-level range selection (channel_test.go calls it with a version map in
+    which an unversioned bundle is absent)."""
+    channel = next(o for o in objects if o.get("schema") == "olm.channel")
+    versions = {}
+    for bundle in (o for o in objects if o.get("schema") == "olm.bundle"):
+        text = double.bundle_version(bundle)
+        versions[bundle["name"]] = double.Version.strict(text) if text else None
+    return set(double.Graph.of(channel).keep_in_range(versions, double.Range.parse(version_range)))
+
+
+def _deprecation_refs(objects: list[dict[str, Any]]) -> set[tuple[str, str]]:
+    refs = set()
+    for obj in objects:
+        if obj.get("schema") == "olm.deprecations":
+            for entry in obj.get("entries") or ():
+                ref = entry.get("reference") or {}
+                kind = str(ref.get("schema", "")).removeprefix("olm.")
+                refs.add((kind, str(ref.get("name") or obj.get("package"))))
+    return refs
+
+
+def _ref_of(text: str) -> tuple[str, str]:
+    """("package", "pkg1") from "package pkg1 is" (the case's wording of a deprecation)."""
+    kind, name = text.split()[:2]
+    return kind, name
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_the_double_gives_the_real_tools_answer(case: Case) -> None:
+    names, error, selected = run_double(case)
+    want = case.spec["expect"]
+    if "error" in want:
+        parts = DOUBLE_ERRORS.get(case.id, [want["error"]])
+        assert error is not None and all(p in error for p in parts), (
+            f"{case.source}: expected error {parts}, got {error or names}"
+        )
+        return
+    assert error is None, f"{case.source}: unexpected error {error}"
+    assert names is not None
+    if "bundles" in want:
+        assert names == set(want["bundles"]), case.source
+    if "bundle_count" in want:
+        assert len(names) == want["bundle_count"], case.source
+    for channel, head in (want.get("channel_heads") or {}).items():
+        entries = [o for o in selected if o.get("schema") == "olm.channel" and o.get("name") == channel]
+        assert [[e["name"] for e in c["entries"]] for c in entries] == [[head]], case.source
+    refs = _deprecation_refs(selected)
+    for what in want.get("deprecated") or ():
+        assert _ref_of(what) in refs, f"{case.source}: no deprecation entry for {what}: {refs}"
+    for what in want.get("not_deprecated") or ():
+        assert _ref_of(what) not in refs, f"{case.source}: deprecation entry kept for {what}: {refs}"

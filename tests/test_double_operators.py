@@ -273,22 +273,23 @@ def test_unknown_package_selects_nothing_and_is_not_an_error(run, catalog, tmp_p
         (
             "    packages:\n    - name: rhdh\n      channels: [{name: fast-1.8}]\n",
             {},
-            "the default channel 'fast' was filtered out, a new default channel must be configured for this package",
+            'failed to filter catalog: invalid default channel configuration for package "rhdh": the default channel "fast" '
+            "was filtered out, a new default channel must be configured for this package",
         ),
         (
             "    packages:\n    - name: rhdh\n      defaultChannel: fast-1.7\n      channels: [{name: fast-1.8}]\n",
             {},
-            "specified default channel override 'fast-1.7' does not exist in the filtered output",
+            'specified default channel override "fast-1.7" does not exist in the filtered output',
         ),
         (
             "    packages:\n    - name: serverless-operator\n      channels: [{name: stable, minVersion: 9.0.0}]\n",
             {},
-            "has version range '>=9.0.0' that results in an empty channel",
+            'package "serverless-operator" channel "stable" has version range ">=9.0.0" that results in an empty channel',
         ),
         (
             "    packages:\n    - name: logic-operator-rhel8\n      minVersion: 1.35.0\n",
             {"full": "true"},
-            "Full: true cannot be mixed with versionRange",
+            "failed to filter catalog: Full: true cannot be mixed with versionRange",
         ),
     ],
     ids=["default-filtered-out", "default-override-missing", "range-empties-default", "full-and-range"],

@@ -222,7 +222,7 @@ def _collect_one(
     objects = fbc.load_fbc(files, configs)
     if full:
         return catalog, objects
-    filtered = fbc.filter_catalog(objects, entry)
+    filtered = fbc.select_catalog(objects, entry)
     _save_tree(catalog.filtered_dir / "catalog-config", filtered_files(filtered))
     return catalog, filtered
 
