@@ -530,6 +530,9 @@ def _write_install_files(
                 resources=resources,
                 written=written,
                 upgrade_from=opts.upgrade_from,
+                bundle=Path(opts.bundle),
+                verify_key=opts.verify_key,
+                tls_verify=opts.tls_verify,
             ),
             output,
         )

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -238,6 +239,14 @@ def test_helm_flow_push_and_verify_carry_what_was_selected_and_nothing_else(
     infra = yaml.safe_load((out / "infra-values.yaml").read_text())
     assert infra["serverlessOperator"]["subscription"]["spec"]["source"] == "cs-redhat-operator-index-v4-19"
     assert "-f infra-values.yaml" in runbook
+
+    # the runbook's verify line works when pasted as is, from the install folder
+    pasted = next(line for line in runbook.splitlines() if line.startswith("mirrorkit verify "))
+    proc = subprocess.run(
+        [sys.executable, "-m", *shlex.split(pasted)], cwd=out, env=helm_flow.env, capture_output=True, text=True, timeout=600
+    )
+    assert proc.returncode == 0, pasted + proc.stdout + proc.stderr
+    assert (out / "reports" / "report.json").is_file()
 
     proc = mirrorkit(
         "verify",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 
 import pytest
@@ -125,7 +126,14 @@ def test_helm_flow_runbook_installs_the_handed_out_charts_with_the_values(tmp_pa
         out / "charts" / "redhat-developer-hub-orchestrator-infra-1.8.0.tgz",
     ]
     ctx = install_context(
-        _manifest(), output=out, registry="mirror.local:5000", npm_registry="http://npm.local:4873", resources=(), written=written
+        _manifest(),
+        output=out,
+        registry="mirror.local:5000",
+        npm_registry="http://npm.local:4873",
+        resources=(),
+        written=written,
+        bundle=tmp_path / "my bundle",
+        verify_key=tmp_path / "signing.pub",
     )
     assert ctx.helm_flow and ctx.charts == (
         "charts/redhat-developer-hub-1.8.0.tgz",
@@ -138,7 +146,10 @@ def test_helm_flow_runbook_installs_the_handed_out_charts_with_the_values(tmp_pa
     )
     assert infra < hub  # the operators the hub needs come first
     assert "--set orchestrator.enabled=true" in text and "global.clusterRouterBase" in text
-    assert "mirrorkit verify BUNDLE --registry mirror.local:5000 --npm-registry http://npm.local:4873" in text
+    bundle, key = shlex.quote(str((tmp_path / "my bundle").resolve())), str((tmp_path / "signing.pub").resolve())
+    assert (
+        f"mirrorkit verify {bundle} --verify-key {key} --registry mirror.local:5000 --npm-registry http://npm.local:4873" in text
+    )
     assert "cluster-resources/" not in text.split("## ")[1]  # no mirror sets were written: no such step
 
 

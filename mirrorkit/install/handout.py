@@ -105,6 +105,9 @@ def install_context(
     resources: Sequence[ClusterResource] = (),
     written: Sequence[Path] = (),
     upgrade_from: str = "",
+    bundle: Path | None = None,
+    verify_key: Path | None = None,
+    tls_verify: bool = True,
 ) -> InstallContext:
     """The runbook's facts: *resources* are oc-mirror's cluster resources as copied into *output*,
     *written* every other file push wrote there (values, ConfigMap, charts)."""
@@ -132,6 +135,9 @@ def install_context(
         operator_resources=tuple(sorted(f for f in files if f.startswith("operator/"))),
         helm_npmrc_file=next((f for f in files if f == "dynamic-plugins-npmrc.yaml"), ""),
         upgrade_from=upgrade_from,
+        bundle=str(Path(bundle).resolve()) if bundle else "",
+        verify_key=str(Path(verify_key).resolve()) if verify_key else "",
+        tls_verify=tls_verify,
         image_counts=tuple((kind, n) for kind, n in count_kinds(manifest.images).items() if n),
         npm_packages=len(manifest.npm),
     )

@@ -68,6 +68,9 @@ class InstallContext:
     operator_resources: tuple[str, ...] = ()
     helm_npmrc_file: str = ""
     upgrade_from: str = ""
+    bundle: str = ""  # the bundle push loaded, as an absolute path
+    verify_key: str = ""  # the public key push verified it with ("" when it was unsigned and allowed)
+    tls_verify: bool = True
 
     @property
     def helm_flow(self) -> bool:
@@ -233,9 +236,11 @@ def render_runbook(ctx: InstallContext) -> str:
         "npm package by integrity, and writes a report:",
         "",
     ]
+    key = f"--verify-key {shlex.quote(ctx.verify_key)}" if ctx.verify_key else "--allow-unsigned"
+    tls = "" if ctx.tls_verify else " --no-tls-verify"
     out += _code(
-        f"mirrorkit verify BUNDLE --registry {shlex.quote(ctx.registry)} "
-        f"--npm-registry {shlex.quote(ctx.npm_registry)} --cluster-resources cluster-resources --report reports"
+        f"mirrorkit verify {shlex.quote(ctx.bundle or 'BUNDLE')} {key} --registry {shlex.quote(ctx.registry)} "
+        f"--npm-registry {shlex.quote(ctx.npm_registry)}{tls} --cluster-resources cluster-resources --report reports"
     )
     return "\n".join(out).rstrip("\n") + "\n"
 
