@@ -61,6 +61,7 @@ from mirrorkit.oci.client import OciClient
 from mirrorkit.ocmirror import DiskToMirrorOptions, Target, disk_to_mirror, find_oc_mirror, raise_for_result
 from mirrorkit.ocmirror.result import ClusterResource, MirrorResult
 from mirrorkit.outlock import folder_lock
+from mirrorkit.plugins.mirrored import MirroredPlugin, mirrored_plugins
 from mirrorkit.preflight import Targets, preflight
 from mirrorkit.report import markdown, write_reports
 from mirrorkit.report.model import CheckItem, Report, Status
@@ -501,10 +502,11 @@ def _write_install_files(
     """values.yaml and the dynamic-plugins ConfigMap (when the bundle has npm packages), the charts,
     and last the runbook, which names every file written before it."""
     opts, output, written = run.opts, run.output, run.written
-    if index is not None:
+    oci = _mirrored_plugins(run)
+    if index is not None or oci:
         step("writing values.yaml and the dynamic-plugins ConfigMap")
-        written.append(write_values(index, opts.npm_registry, output / VALUES, opts.values_in))
-        written.append(write_dynamic_plugins_configmap(index, opts.npm_registry, output / CONFIGMAP))
+        written.append(write_values(index, opts.npm_registry, output / VALUES, opts.values_in, oci_plugins=oci))
+        written.append(write_dynamic_plugins_configmap(index, opts.npm_registry, output / CONFIGMAP, oci_plugins=oci))
     step("writing the charts and the install runbook")
     charts = hand_out_charts(tree, run.manifest, output)
     written.extend(charts)
@@ -537,6 +539,11 @@ def _write_install_files(
             output,
         )
     )
+
+
+def _mirrored_plugins(run: _Load) -> tuple[MirroredPlugin, ...]:
+    """The bundle's OCI plugins as the cluster will pull them: mirrored, pinned by digest."""
+    return mirrored_plugins(run.manifest, str(run.target), _mirror_sets(run.output / CLUSTER_RESOURCES))
 
 
 def _verify_targets(run: _Load, first: Report) -> Report:

@@ -61,8 +61,10 @@ class NpmPackage:
 
 
 #: What brought an image into the bundle: the ImageSetConfiguration section (``additional``,
-#: ``operator``, ``helm``) or the rebuilt operator ``catalog`` image itself.
-IMAGE_KINDS = ("additional", "operator", "helm", "catalog")
+#: ``operator``, ``helm``), the rebuilt operator ``catalog`` image itself, or a dynamic ``plugin``
+#: packaged as an OCI artifact (carried as an additional image; ``package`` names its plugin
+#: package folder(s), comma-separated, ``version`` the tag or digest it was named by).
+IMAGE_KINDS = ("additional", "operator", "helm", "catalog", "plugin")
 
 
 def count_kinds(images: Iterable[ImageEntry]) -> dict[str, int]:

@@ -152,6 +152,16 @@ def _operator_ref(image: ImageEntry) -> str:
     return f"operator-bundle:{image.bundle or image.package + '@' + image.version}"
 
 
+def _provenance(image: ImageEntry) -> dict[str, str]:
+    """The properties naming where *image* came from: its chart, its operator, or for an OCI plugin
+    the package folder(s) RHDH installs from it and the tag or digest it was named by."""
+    if image.kind == "helm":
+        return {"chart": image.package, "chart_version": image.version}
+    if image.kind == "plugin":
+        return {"plugin_packages": image.package, "plugin_version": image.version}
+    return {"operator_package": image.package, "operator_version": image.version, "operator_bundle": image.bundle}
+
+
 def _parent_ref(image: ImageEntry) -> str:
     """Who brought *image* in, as a bom-ref: its Helm chart, its operator bundle (also for an image
     discovered inside a bundle and carried as additional), or the bundle itself."""
@@ -283,11 +293,7 @@ def build_bom(manifest: Manifest, bundle_dir: Path | None = None) -> Bom:
                 source=image.source,
                 digest=image.digest,
                 destination=image.destination,
-                **(
-                    {"operator_package": image.package, "operator_version": image.version, "operator_bundle": image.bundle}
-                    if image.kind != "helm"
-                    else {"chart": image.package, "chart_version": image.version}
-                ),
+                **_provenance(image),
             ),
         )
     for pkg in content.npm:

@@ -122,7 +122,7 @@ def image_checker(
                 continue
             try:
                 if client.has_manifest(location):
-                    return CheckItem(
+                    found = CheckItem(
                         "image",
                         image.source,
                         expected,
@@ -134,6 +134,7 @@ def image_checker(
                 errors.append(str(exc))
                 if exc.what.startswith("connect to registry ") or (exc.why or "").startswith(("could not connect", "timed out")):
                     unreachable.setdefault(host, exc.what)
+                    return _plugin_content(client, image, location, found)
         if errors:
             return CheckItem("image", image.source, expected, "error", Status.FAILED, f"{via}; " + "; ".join(errors))
         return CheckItem(
@@ -157,6 +158,13 @@ def _hosts(item: CheckItem) -> list[str]:
     """The registry hosts an image item was looked up at (from its *expected* locations)."""
     locations = item.expected.removesuffix(" present").split(" or ")
     return [loc.split("/", 1)[0] for loc in locations if "@" in loc]
+def _plugin_content(client: object, image: ImageEntry, location: str, found: CheckItem) -> CheckItem:
+    """A plugin image must also still hold its packages (see :mod:`mirrorkit.plugins.verify`)."""
+    from mirrorkit.plugins.verify import check_plugin_content
+
+    return check_plugin_content(client, image, location, found) if image.kind == "plugin" else found
+
+
 
 
 def by_root_cause(items: list[CheckItem], unreachable: dict[str, str]) -> list[CheckItem]:

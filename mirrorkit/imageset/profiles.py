@@ -44,6 +44,18 @@ class _NpmSection:
 
 
 @dataclass(frozen=True)
+class _CatalogIndexSection:
+    image: str | None = spec("image", str, required=True)
+    enable: tuple[str, ...] | None = spec("enable", [str], required=True)
+
+
+@dataclass(frozen=True)
+class _PluginsSection:
+    oci: tuple[str, ...] | None = spec("oci", [str])
+    catalog_index: _CatalogIndexSection | None = spec("catalogIndex", _CatalogIndexSection)
+
+
+@dataclass(frozen=True)
 class _ProfileDocument:
     """The profile file as written; :class:`Profile` is what the rest of mirrorkit uses."""
 
@@ -57,6 +69,7 @@ class _ProfileDocument:
     bundle_images: tuple[str, ...] | None = spec("bundleImages", [str])
     discover_images: bool | None = spec("discoverImages", bool)
     npm: _NpmSection | None = spec("npm", _NpmSection)
+    plugins: _PluginsSection | None = spec("plugins", _PluginsSection)
     notes: tuple[str, ...] | None = spec("notes", [str])
 
 
@@ -74,6 +87,11 @@ class Profile:
     discover_images: bool = True
     npm_registry: str = ""
     npm_packages: tuple[str, ...] = ()
+    #: Dynamic plugins as OCI artifacts (``oci://REGISTRY/REPO:TAG!PACKAGE``).
+    oci_plugins: tuple[str, ...] = ()
+    #: A plugin catalog index image (``oci://...``) and the packages of it to carry.
+    catalog_index: str = ""
+    catalog_index_enable: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
     source: str = ""
 
@@ -93,6 +111,10 @@ class Profile:
             "discoverImages": self.discover_images,
             "npmRegistry": self.npm_registry,
             "npmPackages": list(self.npm_packages),
+            "ociPlugins": list(self.oci_plugins),
+            "catalogIndex": {"image": self.catalog_index, "enable": list(self.catalog_index_enable)}
+            if self.catalog_index
+            else None,
             "source": self.source,
         }
 
@@ -172,6 +194,8 @@ def loads_profile(text: str, *, source: str = "<string>", expect_name: str | Non
         check=lambda d: _check_document(d, expect_name),
     )
     npm = doc.npm or _NpmSection(registry="", packages=())
+    plugins = doc.plugins or _PluginsSection()
+    index = plugins.catalog_index or _CatalogIndexSection(image="", enable=())
     return Profile(
         name=doc.name or "",
         description=doc.description or "",
@@ -182,6 +206,9 @@ def loads_profile(text: str, *, source: str = "<string>", expect_name: str | Non
         discover_images=doc.discover_images is not False,
         npm_registry=(npm.registry or "").rstrip("/"),
         npm_packages=npm.packages or (),
+        oci_plugins=plugins.oci or (),
+        catalog_index=index.image or "",
+        catalog_index_enable=index.enable or (),
         notes=doc.notes or (),
         source=source,
     )
@@ -218,7 +245,30 @@ def _check_document(doc: _ProfileDocument, expect_name: str | None) -> list[Issu
         seen.setdefault(str(parsed), index)
     if doc.npm is not None:
         _check_npm(doc.npm, issues)
+    if doc.plugins is not None:
+        _check_plugins(doc.plugins, issues)
     return issues
+
+
+def _check_plugins(plugins: _PluginsSection, issues: list[Issue]) -> None:
+    """Each OCI reference must parse as RHDH's installer reads it and pin a tag or digest."""
+    from mirrorkit.plugins.reference import PluginRef
+
+    refs = [(join("plugins.oci", i), ref) for i, ref in enumerate(plugins.oci or ())]
+    if plugins.catalog_index is not None and plugins.catalog_index.image is not None:
+        refs.append(("plugins.catalogIndex.image", plugins.catalog_index.image))
+    seen: dict[str, str] = {}
+    for where, ref in refs:
+        try:
+            PluginRef.parse(ref)
+        except InputError as exc:
+            issues.append(Issue(where, f"{exc.what}{': ' + exc.why if exc.why else ''}"))
+            continue
+        if ref in seen:
+            issues.append(Issue(where, f"{ref!r} duplicates {seen[ref]}; remove one"))
+        seen.setdefault(ref, where)
+    if plugins.catalog_index is not None and plugins.catalog_index.image and "!" in plugins.catalog_index.image:
+        issues.append(Issue("plugins.catalogIndex.image", "a catalog index image takes no !PACKAGE; list packages under enable"))
 
 
 def _check_npm(npm: _NpmSection, issues: list[Issue]) -> None:

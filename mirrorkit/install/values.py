@@ -15,12 +15,19 @@ when it was pulled, which is what the RHDH plugin installer checks.
 * Operator flavour: a ConfigMap whose `dynamic-plugins.yaml` includes
   `dynamic-plugins.default.yaml` and lists the same plugins, with the `pluginConfig` and
   `dependencies` the Orchestrator docs give for the known Orchestrator plugins.
+
+OCI plugins (:mod:`mirrorkit.plugins`) are listed by their mirrored copy pinned by digest,
+`oci://MIRROR/REPO@sha256:...!PACKAGE`, with no `integrity` (the digest is the integrity). In the
+Helm flavour they go to `global.dynamic.plugins`, the chart's general plugin list (an entry there
+for the same package folder gets our `package` and keeps its other keys); in the ConfigMap they
+follow the npm plugins.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
@@ -29,6 +36,9 @@ from mirrorkit.fsutil import atomic_write_text
 from mirrorkit.npm.index import IndexEntry, NpmIndex
 from mirrorkit.npm.npmrc import normalise_registry
 from mirrorkit.semver import Version
+
+if TYPE_CHECKING:
+    from mirrorkit.plugins.mirrored import MirroredPlugin
 
 DEFAULT_CONFIGMAP_NAME = "dynamic-plugins-rhdh"
 DATA_INDEX_URL = "http://sonataflow-platform-data-index-service"
@@ -133,8 +143,19 @@ def helm_plugin_entries(index: NpmIndex, npm_url: str, *, plugin_config: bool = 
     return out
 
 
-def build_values(index: NpmIndex, npm_url: str, values_in: Path | None = None, *, plugin_config: bool = True) -> dict[str, Any]:
+def build_values(
+    index: NpmIndex | None,
+    npm_url: str,
+    values_in: Path | None = None,
+    *,
+    plugin_config: bool = True,
+    oci_plugins: Sequence[MirroredPlugin] = (),
+) -> dict[str, Any]:
     doc = _load_values(values_in) if values_in else {}
+    if oci_plugins:
+        _merge_oci_values(doc, oci_plugins, values_in)
+    if index is None:
+        return doc
     orchestrator = doc.get("orchestrator")
     if orchestrator is None:
         orchestrator = doc["orchestrator"] = {}
@@ -147,10 +168,49 @@ def build_values(index: NpmIndex, npm_url: str, values_in: Path | None = None, *
     return doc
 
 
-def write_values(index: NpmIndex, npm_url: str, out: Path, values_in: Path | None = None, *, plugin_config: bool = True) -> Path:
+def write_values(
+    index: NpmIndex | None,
+    npm_url: str,
+    out: Path,
+    values_in: Path | None = None,
+    *,
+    plugin_config: bool = True,
+    oci_plugins: Sequence[MirroredPlugin] = (),
+) -> Path:
     """Write the Helm values override to *out* (a file path), merged into *values_in* when given."""
-    atomic_write_text(Path(out), dump_yaml(build_values(index, npm_url, values_in, plugin_config=plugin_config)))
+    doc = build_values(index, npm_url, values_in, plugin_config=plugin_config, oci_plugins=oci_plugins)
+    atomic_write_text(Path(out), dump_yaml(doc))
     return Path(out)
+
+
+def _oci_folder(package: str) -> str | None:
+    """The package folder an `oci://...!FOLDER` entry installs (the version-independent key)."""
+    return package.rsplit("!", 1)[1] if package.startswith("oci://") and "!" in package else None
+
+
+def oci_plugin_entries(plugins: Sequence[MirroredPlugin]) -> list[dict[str, Any]]:
+    """`[{package: oci://MIRROR/REPO@sha256:...!PACKAGE, disabled: false}]`, one per package folder."""
+    return [{"package": p.package, "disabled": False} for p in plugins]
+
+
+def _merge_oci_values(doc: dict[str, Any], plugins: Sequence[MirroredPlugin], values_in: Path | None) -> None:
+    """Put the OCI plugins in `global.dynamic.plugins`, replacing entries for the same folder."""
+    glob = doc.setdefault("global", {})
+    dynamic = glob.setdefault("dynamic", {}) if isinstance(glob, dict) else None
+    existing = dynamic.get("plugins") or [] if isinstance(dynamic, dict) else None
+    if not isinstance(existing, list) or dynamic is None:
+        raise ConfigError(f"'global.dynamic.plugins' in {values_in} is not a list under mappings", hint="fix the values file")
+    ours = {p.name: entry for p, entry in zip(plugins, oci_plugin_entries(plugins), strict=True)}
+    merged, used = [], set()
+    for item in existing:
+        folder = _oci_folder(str(item.get("package", ""))) if isinstance(item, dict) else None
+        if folder in ours and folder not in used:
+            merged.append({**item, "package": ours[folder]["package"]})
+            used.add(folder)
+        else:
+            merged.append(item)
+    merged.extend(entry for folder, entry in ours.items() if folder not in used)
+    dynamic["plugins"] = merged
 
 
 def orchestrator_plugin_extras(package_name: str, *, data_index_url: str = DATA_INDEX_URL) -> dict[str, Any]:
@@ -204,14 +264,22 @@ def orchestrator_plugin_extras(package_name: str, *, data_index_url: str = DATA_
 
 
 def build_dynamic_plugins_configmap(
-    index: NpmIndex, npm_url: str, *, name: str = DEFAULT_CONFIGMAP_NAME, namespace: str | None = None, plugin_config: bool = True
+    index: NpmIndex | None,
+    npm_url: str,
+    *,
+    name: str = DEFAULT_CONFIGMAP_NAME,
+    namespace: str | None = None,
+    plugin_config: bool = True,
+    oci_plugins: Sequence[MirroredPlugin] = (),
 ) -> dict[str, Any]:
-    plugins = []
-    for entry, item in zip(newest_entries(index), plugin_entries(index, npm_url), strict=False):
-        plugin = {"package": item["package"], "integrity": item["integrity"], "disabled": False}
-        if plugin_config:
-            plugin.update(orchestrator_plugin_extras(entry.name))
-        plugins.append(plugin)
+    plugins: list[dict[str, Any]] = []
+    if index is not None:
+        for entry, item in zip(newest_entries(index), plugin_entries(index, npm_url), strict=False):
+            plugin = {"package": item["package"], "integrity": item["integrity"], "disabled": False}
+            if plugin_config:
+                plugin.update(orchestrator_plugin_extras(entry.name))
+            plugins.append(plugin)
+    plugins.extend(oci_plugin_entries(oci_plugins))
     content = dump_yaml({"includes": ["dynamic-plugins.default.yaml"], "plugins": plugins})
     metadata: dict[str, Any] = {"name": name}
     if namespace:
@@ -220,15 +288,18 @@ def build_dynamic_plugins_configmap(
 
 
 def write_dynamic_plugins_configmap(
-    index: NpmIndex,
+    index: NpmIndex | None,
     npm_url: str,
     out: Path,
     *,
     name: str = DEFAULT_CONFIGMAP_NAME,
     namespace: str | None = None,
     plugin_config: bool = True,
+    oci_plugins: Sequence[MirroredPlugin] = (),
 ) -> Path:
     """Write the Operator flavour: a dynamic-plugins ConfigMap for `spec.application.dynamicPluginsConfigMapName`."""
-    doc = build_dynamic_plugins_configmap(index, npm_url, name=name, namespace=namespace, plugin_config=plugin_config)
+    doc = build_dynamic_plugins_configmap(
+        index, npm_url, name=name, namespace=namespace, plugin_config=plugin_config, oci_plugins=oci_plugins
+    )
     atomic_write_text(Path(out), dump_yaml(doc))
     return Path(out)

@@ -96,6 +96,11 @@ def _image_row(i: CarriedImage, results: Mapping[str, str]) -> CarriedRow:
     return CarriedRow(i.source, i.digest, "", _result(results, f"image {i.source}"))
 
 
+def _oci_plugin_row(i: CarriedImage, results: Mapping[str, str]) -> CarriedRow:
+    """An OCI plugin: its image and the package folder(s) it is carried for."""
+    return CarriedRow(f"{i.source} ({i.package})", i.digest, "", _result(results, f"image {i.source}"))
+
+
 def _plugin_row(p: CarriedPlugin, results: Mapping[str, str]) -> CarriedRow:
     npm = _result(results, f"npm {p.name}@{p.version}")
     result = npm if npm != NO_TARGET else _result(results, f"file {p.file}", f"part-file {p.file}") + " (tarball)"
@@ -142,6 +147,9 @@ def sections(carried: Carried, results: Mapping[str, str]) -> tuple[CarriedSecti
         ("Images of other kinds", [i for i in carried.images if i.kind == "operator" and not i.package]),
     )
     out += [CarriedSection(title, tuple(_image_row(i, results) for i in images)) for title, images in simple if images]
+    oci = [i for i in carried.images if i.kind == "plugin"]
+    if oci:
+        out.append(CarriedSection("Plugins (OCI artifacts)", tuple(_oci_plugin_row(i, results) for i in oci)))
     if carried.plugins:
         out.append(CarriedSection("Plugins (npm)", tuple(_plugin_row(p, results) for p in carried.plugins)))
     shown = {p.file for p in carried.plugins} | {f.path for f in carried.files if f.path.startswith("charts/")}
