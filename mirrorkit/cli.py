@@ -67,8 +67,8 @@ def cli(debug: bool) -> None:
 
     \b
     Connected host:  mirrorkit pack --profile rhdh-orchestrator-1.8 --output DIR --sign-key KEY
-    Bastion host:    mirrorkit push DIR --registry HOST --npm-registry URL --verify-key PUB --output OUT
-    Anywhere:        mirrorkit verify DIR [--registry HOST] [--npm-registry URL]
+    Bastion host:    mirrorkit push DIR --target-registry HOST --target-npm URL --verify-key PUB --output OUT
+    Anywhere:        mirrorkit verify DIR [--target-registry HOST] [--target-npm URL]
     """
     logging.basicConfig(
         level=logging.DEBUG if debug else logging.WARNING,
@@ -151,7 +151,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     except click.exceptions.UsageError as exc:
         where = f"mirrorkit {exc.ctx.command_path.partition(' ')[2]}".strip() if exc.ctx else "mirrorkit"
-        return _fail(f"{exc.format_message().rstrip('.')} (see '{where} --help')", 2)
+        return _fail(f"{exc.format_message().rstrip('.')} (see '{where} --help')", 2, args, debug)
     except click.exceptions.FileError as exc:
         return _fail(exc.format_message(), 2)
     except click.ClickException as exc:

@@ -186,7 +186,7 @@ def _settle_plugins(
     return with_plugins(config, plugins, (index,) if index else ()), plugins
 
 
-def _check_output(output: Path) -> Manifest | None:
+def check_output(output: Path) -> Manifest | None:
     """The previous bundle's manifest, if *output* holds one; refuse a folder that is not a bundle."""
     if not output.exists():
         return None
@@ -412,11 +412,11 @@ class _NpmPayload:
 def _pack(opts: PackOptions, say: Callable[[str], None], step: Steps) -> PackResult:
     """The steps of the module docstring, in order; each ``step(...)`` names what Ctrl-C reports."""
     output, signer = _check_options(opts)
+    previous = check_output(output)  # a folder that is not a bundle is refused before any catalog is read
+    tool: OcMirror = find_oc_mirror(opts.oc_mirror)
     client = OciClient(authfile=opts.authfile, tls_verify=opts.tls_verify)
     step("settling the ImageSetConfiguration (nothing written yet)")
     plan = _settle_plan(opts, client, say)
-    tool: OcMirror = find_oc_mirror(opts.oc_mirror)
-    previous = _check_output(output)
     work = work_dir_for(output)
     step("unsealing the previous bundle")
     previous = _unseal_keeping_record(output, work, previous)

@@ -136,7 +136,9 @@ def registry_item(targets: Targets) -> CheckItem:
     root = target_root(targets.registry)
     subject = f"registry {root}"
     try:
-        client = OciClient(targets.authfile, tls_verify=targets.tls_verify, policy=PREFLIGHT_POLICY)
+        # http vs https decided as the oc-mirror run it precedes will (--dest-tls-verify=<tls_verify>):
+        # https only when TLS is verified, even on loopback; else https unverified, then http
+        client = OciClient(targets.authfile, tls_verify=targets.tls_verify, policy=PREFLIGHT_POLICY, loopback_http=False)
         how = client.check_login(f"{root}/{PROBE_REPOSITORY}:probe")
     except MirrorkitError as exc:
         return CheckItem("preflight", subject, "reachable and accepting the credentials", "refused", _F, clip(str(exc)))
@@ -168,7 +170,7 @@ def npm_items(manifest: Manifest, targets: Targets) -> list[CheckItem]:
             what=f"reach npm server {shown}",
             error=NpmError,
             policy=PREFLIGHT_POLICY,
-            hint="check --npm-registry and that the server is running",
+            hint=lambda failure: f"{failure.hint} (--target-npm)",
         )
     except MirrorkitError as exc:
         return [CheckItem("preflight", f"npm server {shown}", "reachable", "unreachable", _F, client.redact(clip(str(exc))))]

@@ -13,4 +13,15 @@ def clip(text: str, limit: int = MAX_TEXT) -> str:
     return one_line if len(one_line) <= limit else one_line[: max(0, limit - 8)] + " …(cut)"
 
 
-__all__ = ["MAX_TEXT", "clip"]
+def shorten_middle(text: str, limit: int) -> str:
+    """*text* on one line, its middle cut when longer than *limit*: an error's cause is at its end
+    ("... dial tcp: lookup x: no such host") and what failed at its start, so both are kept."""
+    one_line = " ".join(str(text).split())
+    if len(one_line) <= limit:
+        return one_line
+    head = max(0, limit // 3)
+    tail = max(0, limit - head - 3)
+    return one_line[:head].rstrip() + " … " + one_line[len(one_line) - tail :].lstrip()
+
+
+__all__ = ["MAX_TEXT", "clip", "shorten_middle"]

@@ -4,7 +4,7 @@ connected side:  source registry (an FBC operator catalog with its bundles, char
                  images), a Helm chart repository over HTTP, a source npm server (the plugins)
                  -> mirrorkit keygen, mirrorkit profiles show, mirrorkit plan, mirrorkit pack, mirrorkit verify
 bastion side:    target registry + target npm server (empty)
-                 -> mirrorkit push (verifies first), mirrorkit verify --registry --npm-registry
+                 -> mirrorkit push (verifies first), mirrorkit verify --target-registry --target-npm
 Run it with scripts/demo.sh (which installs what is needed first).
 """
 
@@ -131,9 +131,9 @@ def main() -> int:
         run(
             "push",
             str(bundle),
-            "--registry",
+            "--target-registry",
             f"{dst_reg.host}/rhdh",
-            "--npm-registry",
+            "--target-npm",
             dst_npm.url,
             "--verify-key",
             f"{key}.pub",
@@ -147,9 +147,9 @@ def main() -> int:
             str(bundle),
             "--verify-key",
             f"{key}.pub",
-            "--registry",
+            "--target-registry",
             f"{dst_reg.host}/rhdh",
-            "--npm-registry",
+            "--target-npm",
             dst_npm.url,
             "--no-tls-verify",
             "--report",

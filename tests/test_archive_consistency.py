@@ -306,9 +306,9 @@ def test_resigned_bundle_with_a_swapped_chart_fails_verify_and_push_touches_noth
     proc = mirrorkit(
         "push",
         str(bundle),
-        "--registry",
+        "--target-registry",
         f"{target.host}/mirror",
-        "--npm-registry",
+        "--target-npm",
         target_npm.url,
         "--verify-key",
         str(helm_flow.pub),

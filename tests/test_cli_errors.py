@@ -15,7 +15,7 @@ def test_long_error_is_cut_and_kept_in_the_output_folder(cli_run, tmp_path):
     bundle, out = tmp_path / "bundle", tmp_path / "out"
     bundle.mkdir()
     out.mkdir()
-    code, _, err = cli_run("push", bundle, "--registry", LONG, "--npm-registry", "http://127.0.0.1:9", "-o", out)
+    code, _, err = cli_run("push", bundle, "--target-registry", LONG, "--target-npm", "http://127.0.0.1:9", "-o", out)
     assert code == 2
     [line] = _error_lines(err)
     assert len(line) <= len("mirrorkit: error: ") + MAX_ERROR_CHARS, len(line)
@@ -27,11 +27,11 @@ def test_long_error_is_cut_and_kept_in_the_output_folder(cli_run, tmp_path):
 def test_long_error_without_a_folder_points_at_debug_which_prints_it_all(cli_run, tmp_path):
     bundle = tmp_path / "bundle"
     bundle.mkdir()
-    code, _, err = cli_run("verify", bundle, "--allow-unsigned", "--registry", LONG)
+    code, _, err = cli_run("verify", bundle, "--allow-unsigned", "--target-registry", LONG)
     assert code == 2
     [line] = _error_lines(err)
     assert len(line) <= len("mirrorkit: error: ") + MAX_ERROR_CHARS and line.endswith("... (--debug for all)")
-    code, _, err = cli_run("--debug", "verify", bundle, "--allow-unsigned", "--registry", LONG)
+    code, _, err = cli_run("--debug", "verify", bundle, "--allow-unsigned", "--target-registry", LONG)
     [line] = _error_lines(err)
     assert code == 2 and "END-OF-TEXT" in line and "--debug for all" not in line
 
@@ -39,6 +39,6 @@ def test_long_error_without_a_folder_points_at_debug_which_prints_it_all(cli_run
 def test_short_error_is_printed_whole_on_one_line(cli_run, tmp_path):
     bundle = tmp_path / "bundle"
     bundle.mkdir()
-    code, _, err = cli_run("verify", bundle, "--allow-unsigned", "--registry", "bad registry")
+    code, _, err = cli_run("verify", bundle, "--allow-unsigned", "--target-registry", "bad registry")
     [line] = _error_lines(err)
     assert code == 2 and "... (" not in line and "bad registry" in line

@@ -118,9 +118,9 @@ def test_push_then_verify_end_to_end(world, registry_factory, verdaccio_factory,
     args = (
         "push",
         str(world.bundle),
-        "--registry",
+        "--target-registry",
         f"{target.host}/mirror",
-        "--npm-registry",
+        "--target-npm",
         target_npm.url,
         "--verify-key",
         str(world.pub),
@@ -168,9 +168,9 @@ def test_push_then_verify_end_to_end(world, registry_factory, verdaccio_factory,
         str(world.bundle),
         "--verify-key",
         str(world.pub),
-        "--registry",
+        "--target-registry",
         f"{target.host}/mirror",
-        "--npm-registry",
+        "--target-npm",
         target_npm.url,
         "--no-tls-verify",
         env=env,
@@ -180,7 +180,7 @@ def test_push_then_verify_end_to_end(world, registry_factory, verdaccio_factory,
     assert again.returncode == 0, again.stdout + again.stderr
 
     other = registry_factory()  # the same bundle checked against an empty registry must fail, naming images
-    miss = mirrorkit("verify", str(world.bundle), "--registry", other.host, "--no-tls-verify", env=env)
+    miss = mirrorkit("verify", str(world.bundle), "--target-registry", other.host, "--no-tls-verify", env=env)
     assert miss.returncode == 1 and "absent" in miss.stdout
 
 
@@ -195,9 +195,9 @@ def test_push_from_parts_only_copy(world, registry_factory, verdaccio_factory, t
     proc = mirrorkit(
         "push",
         str(carried),
-        "--registry",
+        "--target-registry",
         target.host,
-        "--npm-registry",
+        "--target-npm",
         target_npm.url,
         "--verify-key",
         str(world.pub),
@@ -291,9 +291,9 @@ def test_tampered_bundle_fails_verify_and_push_touches_nothing(case, world, virg
     pushed = mirrorkit(
         "push",
         str(bundle),
-        "--registry",
+        "--target-registry",
         registry.host,
-        "--npm-registry",
+        "--target-npm",
         npm.url,
         "--verify-key",
         str(world.pub),
@@ -312,7 +312,9 @@ def test_tampered_bundle_fails_verify_and_push_touches_nothing(case, world, virg
 
 def test_pack_refuses_a_folder_that_is_not_a_bundle(world, tmp_path):
     (tmp_path / "precious.txt").write_text("keep me")
-    proc = mirrorkit("pack", "--profile", str(world.profile), "--output", str(tmp_path), "--no-tls-verify", "-q", env=world.env)
+    proc = mirrorkit(
+        "pack", "--profile", str(world.profile), "--output", str(tmp_path), "--no-tls-verify", "--unsigned", "-q", env=world.env
+    )
     assert proc.returncode == 2
     assert "not a mirrorkit bundle" in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
     assert (tmp_path / "precious.txt").read_text() == "keep me"
@@ -325,7 +327,7 @@ def test_pack_refuses_when_the_disk_is_too_small(world, tmp_path, monkeypatch, c
     monkeypatch.setenv("XDG_CACHE_HOME", world.env["XDG_CACHE_HOME"])
     real = shutil.disk_usage
     monkeypatch.setattr(build.shutil, "disk_usage", lambda p: real(p)._replace(free=1024))
-    code, _, err = cli_run("pack", "--profile", world.profile, "--output", tmp_path / "b", "--no-tls-verify", "-q")
+    code, _, err = cli_run("pack", "--profile", world.profile, "--output", tmp_path / "b", "--no-tls-verify", "--unsigned", "-q")
     assert code == 1
     assert "not enough free space" in err and "free" in err
     assert not list((tmp_path / "b").glob("images/*")), "pack copied images although the disk was too small"
@@ -386,7 +388,7 @@ def test_pack_never_moves_an_older_runs_archive_into_the_bundle(world, tmp_path,
         return result
 
     monkeypatch.setattr(packing, "mirror_to_disk", keep_stale)
-    code, _out, err = cli_run("pack", "--profile", world.profile, "--output", bundle, "--no-tls-verify", "-q")
+    code, _out, err = cli_run("pack", "--profile", world.profile, "--output", bundle, "--no-tls-verify", "--unsigned", "-q")
     assert code == 0, err
     assert [p.name for p in (bundle / "images").glob("mirror_*.tar")] == ["mirror_000001.tar"]
 
@@ -404,9 +406,9 @@ def test_push_interrupted_after_disk_to_mirror_finishes_on_rerun(
     args = (
         "push",
         world.bundle,
-        "--registry",
+        "--target-registry",
         target.host,
-        "--npm-registry",
+        "--target-npm",
         target_npm.url,
         "--verify-key",
         world.pub,
@@ -446,13 +448,15 @@ def test_pack_update_interrupted_while_planning_still_reuses_the_sealed_archives
     shutil.copytree(world.bundle, bundle)
     real_dry_run = packing.dry_run
     monkeypatch.setattr(packing, "dry_run", _interrupt)
-    code, _, err = cli_run("pack", "--profile", world.profile, "--output", bundle, "--no-tls-verify", "-q")
+    code, _, err = cli_run("pack", "--profile", world.profile, "--output", bundle, "--no-tls-verify", "--unsigned", "-q")
     assert code == 130 and "pack interrupted while planning with oc-mirror" in err
     assert not (bundle / "manifest.json").exists()
 
     monkeypatch.setattr(packing, "dry_run", real_dry_run)
     monkeypatch.setattr(packing, "mirror_to_disk", lambda *a, **k: pytest.fail("mirror-to-disk ran again on resume"))
-    code, out, err = cli_run("pack", "--profile", world.profile, "--output", bundle, "--no-tls-verify", "-q", "--json")
+    code, out, err = cli_run(
+        "pack", "--profile", world.profile, "--output", bundle, "--no-tls-verify", "--unsigned", "-q", "--json"
+    )
     assert code == 0, err
     assert json.loads(out)["archives_reused"] is True
 

@@ -161,7 +161,9 @@ def test_forged_unsigned_bundle_is_refused_and_targets_untouched(cli_run, tmp_pa
     bundle = build_bundle(tmp_path / "b", keys[0], [name])
     _forge_unsigned(bundle)
     out = tmp_path / "out"
-    code, stdout, _ = cli_run("push", bundle, "--registry", "127.0.0.1:9", "--npm-registry", verdaccio.url, "--output", out, "-q")
+    code, stdout, _ = cli_run(
+        "push", bundle, "--target-registry", "127.0.0.1:9", "--target-npm", verdaccio.url, "--output", out, "-q"
+    )
     assert code == 1
     assert "--allow-unsigned" in stdout and "nothing was pushed" in stdout
     assert not served(verdaccio.url, name)
@@ -180,7 +182,16 @@ def test_allow_unsigned_pushes_and_keeps_the_warning(cli_run, tmp_path, verdacci
     bundle = build_bundle(tmp_path / "b", None, [name])
     out = tmp_path / "out"
     code, stdout, err = cli_run(
-        "push", bundle, "--registry", "127.0.0.1:9", "--npm-registry", verdaccio.url, "--output", out, "-q", "--allow-unsigned"
+        "push",
+        bundle,
+        "--target-registry",
+        "127.0.0.1:9",
+        "--target-npm",
+        verdaccio.url,
+        "--output",
+        out,
+        "-q",
+        "--allow-unsigned",
     )
     assert code == 0, stdout + err
     assert served(verdaccio.url, name)
@@ -215,9 +226,9 @@ def test_resigned_inconsistent_npm_index_is_refused(change, cli_run, tmp_path, k
     code, stdout, _ = cli_run(
         "push",
         bundle,
-        "--registry",
+        "--target-registry",
         "127.0.0.1:9",
-        "--npm-registry",
+        "--target-npm",
         verdaccio.url,
         "--verify-key",
         keys[1],
@@ -249,9 +260,9 @@ def _push(cli_run, bundle: Path, out: Path, npm_url: str, pub: Path, registry: s
     return cli_run(
         "push",
         bundle,
-        "--registry",
+        "--target-registry",
         registry,
-        "--npm-registry",
+        "--target-npm",
         npm_url,
         "--verify-key",
         pub,
@@ -474,7 +485,7 @@ def _interrupt_after(proc: subprocess.Popen[str], seconds: float) -> tuple[float
 def test_ctrl_c_during_npm_pull_stops_within_2s_and_keeps_nothing_half_written(slow_npm, tmp_path):
     out = tmp_path / "mirror"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "mirrorkit", "npm", "pull", *_Slow.names, "--registry", slow_npm, "-o", str(out), "-q"],
+        [sys.executable, "-m", "mirrorkit", "npm", "pull", *_Slow.names, "--source-npm", slow_npm, "-o", str(out), "-q"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -496,7 +507,7 @@ def test_ctrl_c_during_npm_publish_stops_within_2s(slow_npm, tmp_path):
         entries.append(IndexEntry(name, "1.0.0", sri(data), hashlib.sha1(data).hexdigest(), len(data), f"{name}-1.0.0.tgz", ""))
     write_index(NpmIndex(mirror, tuple(entries)))
     proc = subprocess.Popen(
-        [sys.executable, "-m", "mirrorkit", "npm", "publish", str(mirror), "--registry", slow_npm, "-q"],
+        [sys.executable, "-m", "mirrorkit", "npm", "publish", str(mirror), "--target-npm", slow_npm, "-q"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

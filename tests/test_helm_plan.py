@@ -212,13 +212,14 @@ def test_plugins_follow_the_chart_before_anything_is_mirrored(tmp_path: Path, ch
         "pack",
         "--config",
         _isc(tmp_path, chart_repo.url, [(helmrepo.RHDH, "1.8.0")]),
-        "--npm",
+        "--plugin",
         "@redhat/backstage-plugin-orchestrator@1.8.0",
-        "--npm-registry",
+        "--source-npm",
         "http://127.0.0.1:9/",
         "--output",
         out,
         "--no-tls-verify",
+        "--unsigned",
     )
     assert code == 2, err
     assert "do not follow the chart redhat-developer-hub 1.8.0" in err and "1.8.2" in err

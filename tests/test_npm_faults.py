@@ -205,7 +205,7 @@ def test_connection_reset_every_time_fails_cleanly(fake_npm, tmp_path):
 def test_401_names_registry_and_hides_token(fake_npm, tmp_path, cli_run):
     fake_npm.on("GET", "/@acme%2fprivate", Reply(401, b'{"error":"bad token ' + TOKEN.encode() + b'"}'))
     code, out, err = cli_run(
-        "npm", "pull", "@acme/private@1.0.0", "-o", tmp_path, "--registry", fake_npm.url, "--token", TOKEN, "-q"
+        "npm", "pull", "@acme/private@1.0.0", "-o", tmp_path, "--source-npm", fake_npm.url, "--npm-token", TOKEN, "-q"
     )
     assert code == 1
     assert "@acme/private@1.0.0" in err and fake_npm.url in err and "401" in err and "token" in err
@@ -216,7 +216,7 @@ def test_401_names_registry_and_hides_token(fake_npm, tmp_path, cli_run):
 
 def test_cli_names_every_failed_package(fake_npm, tmp_path, cli_run):
     code, _, err = cli_run(
-        "npm", "pull", "@acme/missing-a@1.0.0", "missing-b@^2", "-o", tmp_path, "--registry", fake_npm.url, "-q"
+        "npm", "pull", "@acme/missing-a@1.0.0", "missing-b@^2", "-o", tmp_path, "--source-npm", fake_npm.url, "-q"
     )
     assert code == 1
     assert "failed: @acme/missing-a@1.0.0" in err and "failed: missing-b@^2" in err and "not found" in err
@@ -224,7 +224,7 @@ def test_cli_names_every_failed_package(fake_npm, tmp_path, cli_run):
 
 
 def test_bad_spec_is_a_usage_error_before_any_request(fake_npm, tmp_path, cli_run):
-    code, _, err = cli_run("npm", "pull", "Bad Name@1.0.0", "-o", tmp_path, "--registry", fake_npm.url)
+    code, _, err = cli_run("npm", "pull", "Bad Name@1.0.0", "-o", tmp_path, "--source-npm", fake_npm.url)
     assert code == 2 and "invalid npm package name" in err and fake_npm.seen == []
 
 
@@ -295,10 +295,10 @@ def test_publish_401_and_413_explain_what_to_do(fake_npm, tmp_path, cli_run):
     mirror = mirror_with(tmp_path, fake_npm, pkg)
     fake_npm.on("GET", "/@acme%2fbig", Reply(404, b"{}"))
     fake_npm.on("PUT", "/@acme%2fbig", Reply(413, b'{"error":"request entity too large"}'))
-    code, _, err = cli_run("npm", "publish", mirror, "--registry", fake_npm.url, "--token", TOKEN, "-q")
+    code, _, err = cli_run("npm", "publish", mirror, "--target-npm", fake_npm.url, "--npm-token", TOKEN, "-q")
     assert code == 1 and "413" in err and "max_body_size" in err and "@acme/big@1.0.0" in err
     fake_npm.on("PUT", "/@acme%2fbig", Reply(401, b'{"error":"unregistered users are not allowed to publish"}'))
-    code, _, err = cli_run("npm", "publish", mirror, "--registry", fake_npm.url, "--token", TOKEN, "-q")
+    code, _, err = cli_run("npm", "publish", mirror, "--target-npm", fake_npm.url, "--npm-token", TOKEN, "-q")
     assert code == 1 and "401" in err and fake_npm.url in err and "token" in err and TOKEN not in err
 
 

@@ -66,7 +66,7 @@ def test_pull_publish_values_roundtrip(source, target, tmp_path, cli_run):
         "@redhat/backstage-plugin-orchestrator-backend-dynamic@latest",
         "plain-package@2.x",
     ]
-    code, out, err = cli_run("npm", "pull", *specs, "-o", mirror, "--registry", src.url, "--json", "--jobs", "3")
+    code, out, err = cli_run("npm", "pull", *specs, "-o", mirror, "--source-npm", src.url, "--json", "--jobs", "3")
     assert code == 0, err
     report = json.loads(out)
     assert [p["status"] for p in report["packages"]] == ["downloaded"] * 4
@@ -81,15 +81,15 @@ def test_pull_publish_values_roundtrip(source, target, tmp_path, cli_run):
     assert not [p for p in mirror.rglob("*") if p.name.endswith(".part")]
 
     # second run: nothing to do, nothing downloaded
-    code, out, _ = cli_run("npm", "pull", *specs, "-o", mirror, "--registry", src.url, "--json")
+    code, out, _ = cli_run("npm", "pull", *specs, "-o", mirror, "--source-npm", src.url, "--json")
     assert code == 0 and [p["status"] for p in json.loads(out)["packages"]] == ["present"] * 4
 
-    code, out, err = cli_run("npm", "publish", mirror, "--registry", dst.url, "--token", token, "--json")
+    code, out, err = cli_run("npm", "publish", mirror, "--target-npm", dst.url, "--npm-token", token, "--json")
     assert code == 0, err
     assert [p["status"] for p in json.loads(out)["packages"]] == ["published"] * 4
     assert token not in out + err
     # idempotent
-    code, out, err = cli_run("npm", "publish", mirror, "--registry", dst.url, "--token", token, "--json")
+    code, out, err = cli_run("npm", "publish", mirror, "--target-npm", dst.url, "--npm-token", token, "--json")
     assert code == 0, err
     assert [p["status"] for p in json.loads(out)["packages"]] == ["present"] * 4
     # the real npm client sees the newest as latest
@@ -97,7 +97,7 @@ def test_pull_publish_values_roundtrip(source, target, tmp_path, cli_run):
     assert doc["dist-tags"]["latest"] == "1.8.2"
 
     out_dir = tmp_path / "install"
-    code, out, err = cli_run("values", mirror, "--npm-registry", dst.url, "-o", out_dir)
+    code, out, err = cli_run("values", mirror, "--target-npm", dst.url, "-o", out_dir)
     assert code == 0, err
     values = yaml.safe_load((out_dir / "values.yaml").read_text())
     plugins = values["orchestrator"]["plugins"]
@@ -158,7 +158,7 @@ def test_real_verdaccio_413_and_401(source, target, verdaccio_factory, tmp_path,
     mirror = tmp_path / "npm"
     settings = NpmSettings.load(registry=src.url, env={"HOME": str(tmp_path)})
     assert pull_packages(["@redhat/backstage-plugin-orchestrator@1.8.0"], mirror, settings=settings, progress=False).ok
-    code, _, err = cli_run("npm", "publish", mirror, "--registry", small.url, "--token", token, "-q")
+    code, _, err = cli_run("npm", "publish", mirror, "--target-npm", small.url, "--npm-token", token, "-q")
     assert code == 1 and "413" in err and "max_body_size" in err and "@redhat/backstage-plugin-orchestrator@1.8.0" in err
     tiny = make_tarball("@redhat/tiny-plugin", "1.0.0")
     tiny_mirror = tmp_path / "tiny"
@@ -174,6 +174,6 @@ def test_real_verdaccio_413_and_401(source, target, verdaccio_factory, tmp_path,
             ),
         )
     )
-    code, _, err = cli_run("npm", "publish", tiny_mirror, "--registry", small.url, "--token", "not-a-valid-token", "-q")
+    code, _, err = cli_run("npm", "publish", tiny_mirror, "--target-npm", small.url, "--npm-token", "not-a-valid-token", "-q")
     assert code == 1 and small.url in err and ("401" in err or "403" in err) and "token" in err
     assert "not-a-valid-token" not in err

@@ -377,7 +377,7 @@ def test_cli_workflows_and_exit_codes(
     cli_env: dict[str, str], images: dict[str, PushedImage], source: LocalRegistry, target: LocalRegistry, tmp_path: Path
 ) -> None:
     isc = isc_for(tmp_path, images)
-    common = ["-c", str(isc), "--cache-dir", str(tmp_path / "c"), "--no-src-tls-verify", "--no-dest-tls-verify", "--no-progress"]
+    common = ["-c", str(isc), "--cache-dir", str(tmp_path / "c"), "--no-tls-verify", "--no-progress"]
     done = _cli(cli_env, "mirror", "to-disk", "--archive-dir", str(tmp_path / "a"), *common)
     assert done.returncode == 0, done.stderr
     assert "mirror to disk succeeded: 3 / 3" in done.stdout
@@ -387,7 +387,7 @@ def test_cli_workflows_and_exit_codes(
         "to-mirror",
         "--from",
         str(tmp_path / "a"),
-        "--target",
+        "--target-registry",
         f"docker://{target.host}/cli",
         "--json",
         *common,
@@ -406,7 +406,7 @@ def test_cli_workflows_and_exit_codes(
         "--dry-run",
         "--workspace",
         str(tmp_path / "plan"),
-        "--target",
+        "--target-registry",
         f"docker://{target.host}/cli",
         *common,
     )
@@ -424,7 +424,7 @@ def test_cli_workflows_and_exit_codes(
         "direct",
         "--workspace",
         str(tmp_path / "w"),
-        "--target",
+        "--target-registry",
         f"docker://{target.host}/cli",
         *common[2:],
         "-c",
@@ -435,7 +435,7 @@ def test_cli_workflows_and_exit_codes(
     assert "Traceback" not in failed.stderr
 
     # Wrong target syntax: exit 2 before oc-mirror runs.
-    wrong = _cli(cli_env, "mirror", "direct", "--workspace", str(tmp_path / "w"), "--target", "https://x", *common)
+    wrong = _cli(cli_env, "mirror", "direct", "--workspace", str(tmp_path / "w"), "--target-registry", "https://x", *common)
     assert wrong.returncode == 2 and "docker://HOST" in wrong.stderr
 
     # Unparseable config: exit 2 with the file named.
@@ -477,7 +477,7 @@ def test_cli_ctrl_c_stops_oc_mirror_and_says_how_to_resume(
             str(isc_for(tmp_path, images)),
             "--cache-dir",
             str(tmp_path / "c"),
-            "--no-src-tls-verify",
+            "--no-tls-verify",
         ],
         env=env,
         stdout=subprocess.PIPE,

@@ -241,7 +241,7 @@ def test_result_ok_summary_and_raise(tmp_path: Path) -> None:
     message = str(info.value)
     assert "q.io/x/y:1 (manifest unknown)" in message and "run the same command again" in message
     generic = _result(tmp_path, exit_code=1, copied=(), errors=('json: unknown field "foo"',))
-    assert 'oc-mirror said: json: unknown field "foo"' in generic.summary
+    assert 'cause: json: unknown field "foo"' in generic.summary
     assert generic.to_dict()["failedCategories"] == ["generic"]
 
 

@@ -453,7 +453,7 @@ def test_imageset_build_inspect_bundles_adds_only_missing_images(
     }
     path = tmp_path / "bundle-test.yaml"
     path.write_text(yaml.safe_dump(profile))
-    rc, out, err = cli_run("imageset", "build", "--profile", str(path), "--no-helm", "--inspect-bundles")
+    rc, out, err = cli_run("imageset", "build", "--profile", str(path), "--install", "operator", "--discover")
     assert rc == 0, err
     names = [entry["name"] for entry in yaml.safe_load(out)["mirror"]["additionalImages"]]
     expected_added = sorted(set(expected_sources()) - set(present))
@@ -462,5 +462,5 @@ def test_imageset_build_inspect_bundles_adds_only_missing_images(
     assert all(f"  added {ref}" in err for ref in expected_added)
     assert not any(f"  added {ref}" in err for ref in present)
     # without the flag the build stays offline and unchanged
-    rc, out, err = cli_run("imageset", "build", "--profile", str(path), "--no-helm")
+    rc, out, err = cli_run("imageset", "build", "--profile", str(path), "--install", "operator")
     assert rc == 0 and [e["name"] for e in yaml.safe_load(out)["mirror"]["additionalImages"]] == present

@@ -84,7 +84,7 @@ def test_push_refuses_a_bundle_a_pack_is_writing_and_an_install_folder_in_use(tm
     """push takes the bundle shared and its output folder exclusively, before it verifies anything."""
     bundle, out = tmp_path / "bundle", tmp_path / "install"
     bundle.mkdir()
-    args = ("push", bundle, "--registry", "127.0.0.1:9/x", "--npm-registry", "http://127.0.0.1:9/", "--output", out)
+    args = ("push", bundle, "--target-registry", "127.0.0.1:9/x", "--target-npm", "http://127.0.0.1:9/", "--output", out)
     with folder_lock(bundle, "pack"):
         code, _out, err = cli_run(*args)
     assert code == 1 and "in use by mirrorkit pack" in err and f"pid {os.getpid()}" in err

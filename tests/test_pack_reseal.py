@@ -124,7 +124,7 @@ def test_tag_moved_between_plan_and_mirror_to_disk_refuses_to_seal(sources, in_p
         return real(tool, options, **kwargs)
 
     monkeypatch.setattr(packing, "mirror_to_disk", move_then_mirror)
-    code, _out, err = cli_run("pack", "--config", isc, "--output", bundle, "--no-tls-verify", "-q")
+    code, _out, err = cli_run("pack", "--config", isc, "--output", bundle, "--no-tls-verify", "--unsigned", "-q")
     assert code == 1, err
     line = err.strip()
     assert len(line.splitlines()) == 1 and "Traceback" not in line
@@ -135,7 +135,7 @@ def test_tag_moved_between_plan_and_mirror_to_disk_refuses_to_seal(sources, in_p
     assert code != 0, out
 
     monkeypatch.setattr(packing, "mirror_to_disk", real)  # the rerun the message suggests
-    code, _out, err = cli_run("pack", "--config", isc, "--output", bundle, "--no-tls-verify", "-q")
+    code, _out, err = cli_run("pack", "--config", isc, "--output", bundle, "--no-tls-verify", "--unsigned", "-q")
     assert code == 0, err
     assert [i.digest for i in _manifest(bundle).images] == moved
 
@@ -148,7 +148,7 @@ def test_second_pack_into_one_folder_seals_only_its_own_charts_and_every_blob(so
     history = tmp_path / ".bundle.mirrorkit-work" / "archive" / "working-dir" / ".history"
     for version in ("1.7.0", "1.8.0"):
         isc = _chart_isc(tmp_path / f"isc-{version}.yaml", sources, version)
-        code, _out, err = cli_run("pack", "--config", isc, "--output", bundle, "--no-tls-verify", "-q")
+        code, _out, err = cli_run("pack", "--config", isc, "--output", bundle, "--no-tls-verify", "--unsigned", "-q")
         assert code == 0, err
         assert list(history.glob(".history-*")), "oc-mirror's history is what this test is about"
 
@@ -184,7 +184,7 @@ def test_two_packs_at_once_the_second_refuses_naming_the_first(sources, oc_mirro
     isc = _chart_isc(tmp_path / "isc.yaml", sources, "1.8.0")
     bundle = tmp_path / "bundle"
     env = {**os.environ, "PATH": sources.path, "XDG_CACHE_HOME": str(tmp_path / "xdg-cache")}
-    argv = ["pack", "--config", str(isc), "--output", str(bundle), "--no-tls-verify", "-q"]
+    argv = ["pack", "--config", str(isc), "--output", str(bundle), "--no-tls-verify", "--unsigned", "-q"]
     first = subprocess.Popen([sys.executable, "-m", "mirrorkit", *argv, "--oc-mirror", str(wrapper)], env=env, text=True)
     try:
         deadline = time.monotonic() + 120

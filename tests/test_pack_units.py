@@ -50,7 +50,9 @@ def test_options_never_show_the_npm_token_or_the_passphrase(tmp_path):
 def test_pack_refuses_an_oc_mirror_cache_inside_the_bundle(tmp_path, cli_run):
     isc = tmp_path / "isc.yaml"
     isc.write_text("kind: ImageSetConfiguration\napiVersion: mirror.openshift.io/v2alpha1\nmirror: {}\n")
-    code, _out, err = cli_run("pack", "--config", isc, "--output", tmp_path / "b", "--cache-dir", tmp_path / "b" / "cache", "-q")
+    code, _out, err = cli_run(
+        "pack", "--config", isc, "--output", tmp_path / "b", "--cache-dir", tmp_path / "b" / "cache", "--unsigned", "-q"
+    )
     assert code == 2 and "--cache-dir" in err and "inside the bundle" in err
     assert not (tmp_path / "b").exists()
 

@@ -156,7 +156,16 @@ def test_profile_from_a_path_pointing_at_local_services(tmp_path, cli_run):
     assert profile.name == "local-test" and profile.npm_registry == "http://127.0.0.1:4873"
     assert profile.source == str(path)
     code, out, err = cli_run(
-        "imageset", "build", "--profile", str(path), "--ocp", "4.18", "--no-helm", "--add-image", "127.0.0.1:5000/extra/img:2"
+        "imageset",
+        "build",
+        "--profile",
+        str(path),
+        "--ocp",
+        "4.18",
+        "--install",
+        "operator",
+        "--add-image",
+        "127.0.0.1:5000/extra/img:2",
     )
     assert code == 0, err
     config = ImageSetConfig.loads(out)
@@ -266,10 +275,9 @@ def test_install_flag_picks_the_flow_and_the_old_helm_flags_stay_aliases(cli_run
     assert config.helm is None
     rhdh = [p for p in config.operators[0].packages if p.name == "rhdh"]
     assert [(p.default_channel, [c.name for c in p.channels]) for p in rhdh] == [("fast-1.8", ["fast-1.8"])]
-    code, alias_out, _ = cli_run("imageset", "build", "--profile", "rhdh-orchestrator-1.8", "--no-helm")
+    code, alias_out, err = cli_run("imageset", "build", "--profile", "rhdh-orchestrator-1.8", "--no-helm")
     assert code == 0 and alias_out == operator_out
-    code, _, err = cli_run("imageset", "build", "--profile", "rhdh-orchestrator-1.8", "--install", "operator", "--helm")
-    assert code == 2 and "contradicts --helm" in err
+    assert "--no-helm is deprecated in 'mirrorkit imageset build'; use --install operator" in err
     code, _, err = cli_run("imageset", "build", "--profile", "rhdh-orchestrator-1.8", "--install", "olm")
     assert code == 2 and "helm" in err and "operator" in err
 

@@ -52,7 +52,7 @@ def _hook_after_verification(monkeypatch, swap) -> None:
 
 
 def _push_args(bundle: Path, registry: str, npm_url: str, pub: Path, out: Path) -> tuple:
-    return ("push", bundle, "--registry", registry, "--npm-registry", npm_url, "--verify-key", pub, "--output", out)
+    return ("push", bundle, "--target-registry", registry, "--target-npm", npm_url, "--verify-key", pub, "--output", out)
 
 
 def _in_process(world: World, monkeypatch, token: str) -> None:

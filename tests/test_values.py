@@ -160,9 +160,9 @@ def test_values_cli_refuses_bad_values_file_and_unserved_packages(tmp_path, cli_
     bad = tmp_path / "bad.yaml"
     bad.write_text("- just\n- a list\n")
     code, _, err = cli_run(
-        "values", tmp_path / "mirror", "--npm-registry", NPM, "--values-in", bad, "-o", tmp_path / "o", "--no-check"
+        "values", tmp_path / "mirror", "--target-npm", NPM, "--values-in", bad, "-o", tmp_path / "o", "--no-check"
     )
     assert code == 2 and "not a YAML mapping" in err
-    code, _, err = cli_run("values", tmp_path / "mirror", "--npm-registry", verdaccio.url, "-o", tmp_path / "o")
+    code, _, err = cli_run("values", tmp_path / "mirror", "--target-npm", verdaccio.url, "-o", tmp_path / "o")
     assert code == 1 and "not served" in err and "@redhat/backstage-plugin-orchestrator@1.10.0" in err
     assert not (tmp_path / "o" / "values.yaml").exists()

@@ -111,14 +111,14 @@ def test_verify_parts_and_reassemble(cli_run, tmp_path: Path):
     [
         ("verify", "{b}", "--report", "{b}/reports"),
         ("verify", "{b}", "--reassemble", "{b}"),
-        ("push", "{b}", "--registry", "127.0.0.1:9", "--npm-registry", "http://127.0.0.1:9", "--output", "{b}/install"),
-        ("push", "{b}", "--registry", "127.0.0.1:9", "--npm-registry", "http://127.0.0.1:9", "--output", "{b}"),
+        ("push", "{b}", "--target-registry", "127.0.0.1:9", "--target-npm", "http://127.0.0.1:9", "--output", "{b}/install"),
+        ("push", "{b}", "--target-registry", "127.0.0.1:9", "--target-npm", "http://127.0.0.1:9", "--output", "{b}"),
         (
             "push",
             "{b}",
-            "--registry",
+            "--target-registry",
             "127.0.0.1:9",
-            "--npm-registry",
+            "--target-npm",
             "http://127.0.0.1:9",
             "--output",
             "{t}/out",
@@ -141,12 +141,12 @@ def test_push_refuses_a_garbage_registry_before_reading_the_bundle(cli_run, seal
     code, _out, err = cli_run(
         "push",
         root,
-        "--registry",
+        "--target-registry",
         "https://not a host",
-        "--npm-registry",
+        "--target-npm",
         "http://127.0.0.1:9",
         "--output",
         tmp_path / "out",
         "-q",
     )
-    assert code == 2 and "invalid mirror target" in err and not (tmp_path / "out").exists()
+    assert code == 2 and "--target-registry: scheme https:// is not docker://" in err and not (tmp_path / "out").exists()

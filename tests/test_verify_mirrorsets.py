@@ -106,7 +106,7 @@ def test_a_folder_without_mirror_sets_is_refused(tmp_path, cli_run):
 def test_garbage_registry_is_an_input_error_before_any_hashing(tmp_path, cli_run):
     (tmp_path / "bundle").mkdir()
     seal_bundle(tmp_path / "bundle", images=[ImageEntry("quay.io/a/app:1", DIGEST)], cache_file=False, progress=False)
-    code, out, err = cli_run("verify", tmp_path / "bundle", "--registry", "ftp://what ever")
+    code, out, err = cli_run("verify", tmp_path / "bundle", "--target-registry", "ftp://what ever")
     assert code == 2 and "invalid mirror target" in err and out == ""
 
 
@@ -140,15 +140,15 @@ def test_push_and_verify_follow_the_idms_of_a_renamed_repository(
         )
 
     bundle, out = tmp_path / "bundle", tmp_path / "install"
-    packed = mirrorkit("pack", "--config", isc, "--output", bundle, "--no-tls-verify", "-q")
+    packed = mirrorkit("pack", "--config", isc, "--output", bundle, "--no-tls-verify", "--unsigned", "-q")
     assert packed.returncode == 0, packed.stderr
     npm = verdaccio_factory()
     pushed_run = mirrorkit(
         "push",
         bundle,
-        "--registry",
+        "--target-registry",
         f"{target.host}/mirror",
-        "--npm-registry",
+        "--target-npm",
         npm.url,
         "--output",
         out,
@@ -171,13 +171,13 @@ def test_push_and_verify_follow_the_idms_of_a_renamed_repository(
     bare = tmp_path / "bare"
     bare.mkdir()
     seal_bundle(bare, images=[ImageEntry(f"{source.host}/team/app:1.0", pushed.digest)], cache_file=False, progress=False)
-    code, stdout, _ = cli_run("verify", bare, "--registry", f"{target.host}/mirror", "--no-tls-verify", "--json")
+    code, stdout, _ = cli_run("verify", bare, "--target-registry", f"{target.host}/mirror", "--no-tls-verify", "--json")
     image_items = [i for i in json.loads(stdout)["items"] if i["category"] == "image"]
     assert code == 1 and [i["actual"] for i in image_items] == ["absent"]
     code, stdout, err = cli_run(
         "verify",
         bare,
-        "--registry",
+        "--target-registry",
         f"{target.host}/mirror",
         "--cluster-resources",
         out,

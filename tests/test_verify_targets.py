@@ -1,4 +1,4 @@
-"""verify --registry / --npm-registry against the real local registry and Verdaccio."""
+"""verify --target-registry / --target-npm against the real local registry and Verdaccio."""
 
 from __future__ import annotations
 
@@ -48,7 +48,7 @@ def test_verify_checks_images_and_npm_on_targets(cli_run, registry, verdaccio, n
     host = verdaccio.url.split("://", 1)[1].rstrip("/")
     npmrc.write_text(f"//{host}/:_authToken={npm_token}\n")
     code, out, err = cli_run(
-        "verify", root, "--registry", registry.host, "--npm-registry", verdaccio.url, "--npmrc", npmrc, "--json"
+        "verify", root, "--target-registry", registry.host, "--target-npm", verdaccio.url, "--npmrc", npmrc, "--json"
     )
     assert code == 1, err
     import json

@@ -19,7 +19,7 @@ npm: each package must be served by the target with the exact integrity recorded
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -89,12 +89,13 @@ def image_checker(
     tls_verify: bool = True,
     jobs: int = 4,
     policy: RetryPolicy | None = None,
+    on_done: Callable[[CheckItem], None] | None = None,
 ) -> Checker:
     """A checker: every image of the manifest is present by digest where the cluster will look for it.
 
     A registry that cannot be reached (connect failed after *policy*'s retries) is given up on once:
     the images not yet looked up there fail at once as "not checked", so a dead registry costs one
-    retry cycle, not one per image."""
+    retry cycle, not one per image. *on_done* hears of each image as its look-up ends (per-image progress)."""
     from mirrorkit.oci.client import OciClient
 
     if registry is not None:
@@ -107,7 +108,10 @@ def image_checker(
     unreachable: dict[str, str] = {}  # registry host -> why it was given up on
 
     def check_one(image: ImageEntry) -> CheckItem:
-        return dataclasses.replace(look_up(image), group=image_group(image))
+        item = dataclasses.replace(look_up(image), group=image_group(image))
+        if on_done is not None:
+            on_done(item)
+        return item
 
     def look_up(image: ImageEntry) -> CheckItem:
         locations, via = image_locations(image, registry, mirror_sets)

@@ -14,6 +14,7 @@ import click
 import yaml
 
 from mirrorkit.catalog.bundle_image import BundleImages, inspect_bundle
+from mirrorkit.commands._args import CheckedCommand
 from mirrorkit.oci.client import OciClient
 from mirrorkit.oci.platform import Platform
 
@@ -47,7 +48,7 @@ def make_client(authfile: str | None, tls_verify: bool) -> OciClient:
     return OciClient(authfile=authfile, tls_verify=tls_verify)
 
 
-@click.command("bundle-images")
+@click.command("bundle-images", cls=CheckedCommand)
 @click.argument("images", nargs=-1, required=True, metavar="IMAGE...")
 @registry_options
 @click.option(
@@ -58,8 +59,12 @@ def make_client(authfile: str | None, tls_verify: bool) -> OciClient:
     show_default=True,
     help="text: images and where they were found; json: everything; yaml: an additionalImages snippet.",
 )
-def bundle_images(images: Sequence[str], authfile: str | None, tls_verify: bool, platform: str | None, fmt: str) -> None:
+@click.option("--json", "as_json", is_flag=True, help="Same as --format json.")
+def bundle_images(
+    images: Sequence[str], authfile: str | None, tls_verify: bool, platform: str | None, fmt: str, as_json: bool
+) -> None:
     """List the images an operator bundle image names (CSV, deployments, ConfigMaps), without podman."""
+    fmt = "json" if as_json else fmt
     wanted = Platform.parse(platform) if platform else None
     client = make_client(authfile, tls_verify)
     results = [inspect_bundle(client, image, platform=wanted) for image in images]

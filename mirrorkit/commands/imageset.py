@@ -9,6 +9,8 @@ from typing import Any
 
 import click
 
+from mirrorkit.commands._args import CheckedGroup
+from mirrorkit.commands._shared import DISCOVER_RENAMES, discover_option
 from mirrorkit.commands.bundle_images import registry_options
 from mirrorkit.errors import MirrorkitError
 from mirrorkit.fsutil import atomic_write_text
@@ -16,38 +18,19 @@ from mirrorkit.imageset import ImageSetConfig, InvalidConfiguration, build_image
 from mirrorkit.imageset.build import INSTALL_FLOWS, BundleResolver
 from mirrorkit.imageset.profiles import list_profiles, load_profile
 
+#: ``--helm/--no-helm`` (0.1's first spelling) still read, as ``--install helm|operator``, with a warning.
+INSTALL_RENAMES = {"--helm": ("--install", "helm"), "--no-helm": ("--install", "operator")}
+
 
 def install_option(command: Callable[..., Any]) -> Callable[..., Any]:
-    """``--install helm|operator``, with the older ``--helm/--no-helm`` kept as aliases; the command
-    receives one ``install`` argument."""
-
-    def resolve(ctx: click.Context, _param: click.Parameter, value: bool | None) -> None:
-        ctx.meta["mirrorkit.helm_alias"] = value
-
-    def settle(ctx: click.Context, _param: click.Parameter, value: str | None) -> str:
-        alias = ctx.meta.get("mirrorkit.helm_alias")
-        implied = None if alias is None else ("helm" if alias else "operator")
-        if value is not None and implied is not None and value != implied:
-            raise click.BadParameter(f"--install {value} contradicts --{'helm' if alias else 'no-helm'}", param_hint="--install")
-        return value or implied or "helm"
-
-    command = click.option(
+    """``--install helm|operator``; the command receives one ``install`` argument."""
+    return click.option(
         "--install",
         type=click.Choice(INSTALL_FLOWS),
-        default=None,
-        callback=settle,
-        show_default="helm",
+        default="helm",
+        show_default=True,
         help="The RHDH install flow to mirror for: 'helm' (the profile's Helm charts) or 'operator' (no charts; "
         "the RHDH Operator, package rhdh channel fast-<release>, added from the same catalog).",
-    )(command)
-    return click.option(
-        "--helm/--no-helm",
-        "helm_alias",
-        default=None,
-        is_eager=True,
-        expose_value=False,
-        callback=resolve,
-        help="Older spelling of --install helm / --install operator.",
     )(command)
 
 
@@ -81,12 +64,12 @@ def _bundle_resolver(inspect: bool, authfile: str | None, tls_verify: bool, plat
     return lambda refs: resolve_bundle_images(refs, client, platform=wanted)
 
 
-@click.group("imageset")
+@click.group("imageset", cls=CheckedGroup)
 def imageset() -> None:
     """Build and validate oc-mirror v2 ImageSetConfiguration files."""
 
 
-@imageset.command("build")
+@imageset.command("build", renamed={**INSTALL_RENAMES, **DISCOVER_RENAMES})
 @click.option(
     "--profile",
     "profile_name",
@@ -115,13 +98,7 @@ def imageset() -> None:
     default=None,
     help="Write the configuration to FILE (atomically) instead of standard output.",
 )
-@click.option(
-    "--inspect-bundles/--no-inspect-bundles",
-    default=False,
-    show_default=True,
-    help="Read the profile's operator bundle images from their registry and add the images they "
-    "name that the profile lacks (needs registry access; see 'mirrorkit bundle-images').",
-)
+@discover_option(False, " that the profile lacks (needs registry access; see 'mirrorkit bundle-images')")
 @registry_options
 def build(
     profile_name: str,
@@ -129,7 +106,7 @@ def build(
     install: str,
     add_images: tuple[str, ...],
     output: Path | None,
-    inspect_bundles: bool,
+    discover: bool,
     authfile: str | None,
     tls_verify: bool,
     platform: str | None,
@@ -142,12 +119,12 @@ def build(
             ocp=ocp,
             install=install,
             extra_images=add_images,
-            bundle_resolver=_bundle_resolver(inspect_bundles, authfile, tls_verify, platform),
+            bundle_resolver=_bundle_resolver(discover, authfile, tls_verify, platform),
         )
     except InvalidConfiguration as exc:
         _fail_with_issues(exc)
         return
-    if inspect_bundles:
+    if discover:
         click.echo(f"operator bundles added {len(result.added_images)} image(s) the profile lacked", err=True)
         for ref in result.added_images:
             click.echo(f"  added {ref}", err=True)
@@ -202,7 +179,7 @@ def validate(files: tuple[Path, ...], as_json: bool) -> None:
         raise click.exceptions.Exit(2)
 
 
-@click.group("profiles", invoke_without_command=True)
+@click.group("profiles", cls=CheckedGroup, invoke_without_command=True)
 @click.option("--json", "as_json", is_flag=True, help="Print the profiles as JSON.")
 @click.pass_context
 def profiles(ctx: click.Context, as_json: bool) -> None:

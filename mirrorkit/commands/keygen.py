@@ -10,11 +10,12 @@ from pathlib import Path
 import click
 
 from mirrorkit.bundle.signing import PASSPHRASE_ENV, generate_keypair, passphrase_from
+from mirrorkit.commands._args import CheckedCommand
 from mirrorkit.errors import InputError
 from mirrorkit.report.openssl import FINGERPRINT_RECIPE
 
 
-@click.command("keygen")
+@click.command("keygen", cls=CheckedCommand)
 @click.option(
     "-o",
     "--output",

@@ -14,6 +14,8 @@ from typing import Any
 
 import click
 
+from mirrorkit.commands._args import CheckedGroup, registry_target
+from mirrorkit.commands._shared import output_options, show_progress, tls_option
 from mirrorkit.ocmirror import (
     DiskToMirrorOptions,
     DryRunResult,
@@ -29,6 +31,16 @@ from mirrorkit.ocmirror import (
 )
 from mirrorkit.ocmirror import dry_run as plan_dry_run
 from mirrorkit.ocmirror.tool import ENV_VAR
+
+#: 0.1's spellings, still read with a warning; the two TLS flags now fold into one --tls-verify.
+RENAMES = {
+    "--target": ("--target-registry",),
+    "--src-tls-verify": ("--tls-verify",),
+    "--no-src-tls-verify": ("--no-tls-verify",),
+    "--dest-tls-verify": ("--tls-verify",),
+    "--no-dest-tls-verify": ("--no-tls-verify",),
+}
+TARGET_CHECK = (registry_target("target_registry", "--target-registry"),)
 
 
 def _common_options(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -71,18 +83,7 @@ def _common_options(func: Callable[..., Any]) -> Callable[..., Any]:
             metavar="SECONDS",
             help="Delay between retries.",
         ),
-        click.option(
-            "--src-tls-verify/--no-src-tls-verify",
-            default=True,
-            show_default=True,
-            help="Verify the source registries' TLS certificates.",
-        ),
-        click.option(
-            "--dest-tls-verify/--no-dest-tls-verify",
-            default=True,
-            show_default=True,
-            help="Verify the target registry's TLS certificate.",
-        ),
+        tls_option("every registry oc-mirror reads from or writes to"),
         click.option(
             "--max-nested-paths",
             type=click.IntRange(min=0),
@@ -96,8 +97,7 @@ def _common_options(func: Callable[..., Any]) -> Callable[..., Any]:
             show_default=True,
             help="oc-mirror's log level.",
         ),
-        click.option("--no-progress", is_flag=True, help="Do not draw the progress bar."),
-        click.option("--json", "as_json", is_flag=True, help="Print the result as JSON."),
+        output_options(),
     ]
     for option in reversed(options):
         func = option(func)
@@ -113,12 +113,15 @@ def _shared(kwargs: dict[str, Any]) -> dict[str, Any]:
         "parallel_layers",
         "retry_times",
         "retry_delay_s",
-        "src_tls_verify",
-        "dest_tls_verify",
         "max_nested_paths",
         "log_level",
     )
-    return {k: kwargs[k] for k in keys}
+    shared = {k: kwargs[k] for k in keys}
+    return {**shared, "src_tls_verify": kwargs["tls_verify"], "dest_tls_verify": kwargs["tls_verify"]}
+
+
+def _progress(kwargs: dict[str, Any]) -> bool:
+    return show_progress(kwargs.pop("progress"), kwargs.pop("quiet"), kwargs.get("as_json", False))
 
 
 def _report(outcome: MirrorResult | DryRunResult, as_json: bool) -> None:
@@ -138,12 +141,12 @@ def _report(outcome: MirrorResult | DryRunResult, as_json: bool) -> None:
     raise_for_result(result)
 
 
-@click.group("mirror")
+@click.group("mirror", cls=CheckedGroup)
 def mirror() -> None:
     """Run one oc-mirror v2 workflow: to-disk, to-mirror (from disk) or direct."""
 
 
-@mirror.command("to-disk")
+@mirror.command("to-disk", renamed=RENAMES)
 @click.option(
     "--archive-dir",
     type=click.Path(file_okay=False, path_type=Path),
@@ -153,19 +156,18 @@ def mirror() -> None:
 @click.option("--since", default=None, metavar="YYYY-MM-DD", help="Only content newer than this date.")
 @click.option("--dry-run", is_flag=True, help="Plan only: write working-dir/dry-run/mapping.txt and missing.txt.")
 @_common_options
-def to_disk(
-    archive_dir: Path, since: str | None, dry_run: bool, oc_mirror: str | None, no_progress: bool, as_json: bool, **kwargs: Any
-) -> None:
+def to_disk(archive_dir: Path, since: str | None, dry_run: bool, oc_mirror: str | None, as_json: bool, **kwargs: Any) -> None:
     """Mirror images from their registries into archives on disk."""
+    show = _progress(kwargs)
     options = MirrorToDiskOptions(archive_dir=archive_dir, since=since, **_shared(kwargs))
     tool = find_oc_mirror(oc_mirror)
     if dry_run:
-        _report(plan_dry_run(tool, options, not no_progress), as_json)
+        _report(plan_dry_run(tool, options, show), as_json)
     else:
-        _report(mirror_to_disk(tool, options, progress=not no_progress), as_json)
+        _report(mirror_to_disk(tool, options, progress=show), as_json)
 
 
-@mirror.command("to-mirror")
+@mirror.command("to-mirror", renamed=RENAMES, checks=TARGET_CHECK)
 @click.option(
     "--from",
     "archive_dir",
@@ -173,32 +175,32 @@ def to_disk(
     required=True,
     help="The folder holding mirror_*.tar (from 'mirrorkit mirror to-disk').",
 )
-@click.option("--target", required=True, metavar="docker://HOST[:PORT][/PREFIX]", help="The target registry.")
+@click.option("--target-registry", required=True, metavar="[docker://]HOST[:PORT][/PREFIX]", help="The target registry.")
 @_common_options
-def to_mirror(archive_dir: Path, target: str, oc_mirror: str | None, no_progress: bool, as_json: bool, **kwargs: Any) -> None:
+def to_mirror(archive_dir: Path, target_registry: str, oc_mirror: str | None, as_json: bool, **kwargs: Any) -> None:
     """Push archives from disk into the target registry and write cluster resources."""
-    options = DiskToMirrorOptions(archive_dir=archive_dir, target=Target.parse(target), **_shared(kwargs))
+    show = _progress(kwargs)
+    options = DiskToMirrorOptions(archive_dir=archive_dir, target=Target.parse(target_registry), **_shared(kwargs))
     tool = find_oc_mirror(oc_mirror)
-    _report(disk_to_mirror(tool, options, progress=not no_progress), as_json)
+    _report(disk_to_mirror(tool, options, progress=show), as_json)
 
 
-@mirror.command("direct")
+@mirror.command("direct", renamed=RENAMES, checks=TARGET_CHECK)
 @click.option(
     "--workspace",
     type=click.Path(file_okay=False, path_type=Path),
     required=True,
     help="Where oc-mirror keeps working-dir/ (cluster resources, logs).",
 )
-@click.option("--target", required=True, metavar="docker://HOST[:PORT][/PREFIX]", help="The target registry.")
+@click.option("--target-registry", required=True, metavar="[docker://]HOST[:PORT][/PREFIX]", help="The target registry.")
 @click.option("--dry-run", is_flag=True, help="Plan only: write working-dir/dry-run/mapping.txt.")
 @_common_options
-def direct(
-    workspace: Path, target: str, dry_run: bool, oc_mirror: str | None, no_progress: bool, as_json: bool, **kwargs: Any
-) -> None:
+def direct(workspace: Path, target_registry: str, dry_run: bool, oc_mirror: str | None, as_json: bool, **kwargs: Any) -> None:
     """Mirror images straight into the target registry (mirror to mirror)."""
-    options = MirrorToMirrorOptions(workspace=workspace, target=Target.parse(target), **_shared(kwargs))
+    show = _progress(kwargs)
+    options = MirrorToMirrorOptions(workspace=workspace, target=Target.parse(target_registry), **_shared(kwargs))
     tool = find_oc_mirror(oc_mirror)
     if dry_run:
-        _report(plan_dry_run(tool, options, not no_progress), as_json)
+        _report(plan_dry_run(tool, options, show), as_json)
     else:
-        _report(mirror_to_mirror(tool, options, progress=not no_progress), as_json)
+        _report(mirror_to_mirror(tool, options, progress=show), as_json)

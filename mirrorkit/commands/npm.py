@@ -7,9 +7,10 @@ from pathlib import Path
 
 import click
 
+from mirrorkit.commands._args import CheckedGroup, http_url
+from mirrorkit.commands._shared import NPM_TOKEN_RENAMES, npm_token_option, output_options, show_progress
 from mirrorkit.errors import NpmError
 from mirrorkit.npm import NpmSettings, publish_packages, pull_packages
-from mirrorkit.npm.npmrc import TOKEN_ENV
 
 _NPMRC_HELP = "An .npmrc to read registries and tokens from (default: $NPM_CONFIG_USERCONFIG, else ~/.npmrc)."
 
@@ -24,12 +25,14 @@ def _fail_summary(kind: str, failed: list[tuple[str, str]], total: int) -> None:
     )
 
 
-@click.group("npm")
+@click.group("npm", cls=CheckedGroup)
 def npm() -> None:
     """Pull npm plugin tarballs with verified integrity and publish them to a local npm server."""
 
 
-@npm.command("pull")
+@npm.command(
+    "pull", renamed={"--registry": ("--source-npm",), **NPM_TOKEN_RENAMES}, checks=(http_url("source_npm", "--source-npm"),)
+)
 @click.argument("specs", nargs=-1, required=True, metavar="SPEC...")
 @click.option(
     "-o",
@@ -40,31 +43,24 @@ def npm() -> None:
     help="Mirror directory: receives index.json and @scope/name-VERSION.tgz files.",
 )
 @click.option(
-    "--registry",
+    "--source-npm",
     default=None,
     metavar="URL",
-    help="Default source registry (else npm_config_registry, the .npmrc's registry=, or registry.npmjs.org). "
+    help="Default source npm registry (else npm_config_registry, the .npmrc's registry=, or registry.npmjs.org). "
     "@scope:registry= lines in the .npmrc still apply to their scopes.",
 )
 @click.option("--npmrc", type=click.Path(dir_okay=False, exists=True, path_type=Path), default=None, help=_NPMRC_HELP)
-@click.option(
-    "--token",
-    default=None,
-    envvar=TOKEN_ENV,
-    show_envvar=True,
-    help="Bearer token for the default registry only (never sent to other hosts).",
-)
-@click.option("-j", "--jobs", default=8, show_default=True, type=click.IntRange(1, 32), help="Parallel downloads.")
-@click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
-@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@npm_token_option
+@output_options(jobs=8, jobs_help="Parallel downloads.")
 def pull(
     specs: tuple[str, ...],
     out_dir: Path,
-    registry: str | None,
+    source_npm: str | None,
     npmrc: Path | None,
-    token: str | None,
+    npm_token: str | None,
     jobs: int,
     quiet: bool,
+    progress: bool | None,
     as_json: bool,
 ) -> None:
     """Download packages, verify sha512/sha1 against the registry, record them in DIR/index.json.
@@ -75,8 +71,9 @@ def pull(
     pinned version is what gets recorded. Re-running skips packages already present whose bytes
     still match the index. Exit 1 if any package failed (each is named with its reason).
     """
-    settings = NpmSettings.load(registry=registry, token=token, npmrc=npmrc)
-    report = pull_packages(list(specs), out_dir, settings=settings, jobs=jobs, progress=None if not quiet else False)
+    settings = NpmSettings.load(registry=source_npm, token=npm_token, npmrc=npmrc)
+    shown = show_progress(progress, quiet, as_json)
+    report = pull_packages(list(specs), out_dir, settings=settings, jobs=jobs, progress=shown)
     if as_json:
         click.echo(json.dumps(report.to_dict(), indent=2))
     else:
@@ -88,21 +85,31 @@ def pull(
         _fail_summary("pulled", [(r.spec, r.reason or "unknown") for r in report.failed], len(report.results))
 
 
-@npm.command("publish")
+@npm.command(
+    "publish", renamed={"--registry": ("--target-npm",), **NPM_TOKEN_RENAMES}, checks=(http_url("target_npm", "--target-npm"),)
+)
 @click.argument("directory", type=click.Path(file_okay=False, exists=True, path_type=Path))
-@click.option("--registry", required=True, metavar="URL", help="The npm server to publish to, e.g. http://npm.local:4873.")
-@click.option("--token", default=None, envvar=TOKEN_ENV, show_envvar=True, help="Bearer token for --registry.")
+@click.option("--target-npm", required=True, metavar="URL", help="The npm server to publish to, e.g. http://npm.local:4873.")
+@npm_token_option
 @click.option("--npmrc", type=click.Path(dir_okay=False, exists=True, path_type=Path), default=None, help=_NPMRC_HELP)
-@click.option("-j", "--jobs", default=4, show_default=True, type=click.IntRange(1, 32), help="Packages published in parallel.")
-@click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
-@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
-def publish(directory: Path, registry: str, token: str | None, npmrc: Path | None, jobs: int, quiet: bool, as_json: bool) -> None:
+@output_options(jobs=4, jobs_help="Packages published in parallel.")
+def publish(
+    directory: Path,
+    target_npm: str,
+    npm_token: str | None,
+    npmrc: Path | None,
+    jobs: int,
+    quiet: bool,
+    progress: bool | None,
+    as_json: bool,
+) -> None:
     """Publish every tarball of a mirror directory and confirm the server lists the same integrity.
 
     Idempotent: a version already on the server with the same integrity is reported as present;
     with a different integrity it fails, showing both values. Exit 1 if any package failed.
     """
-    report = publish_packages(directory, registry, token=token, npmrc=npmrc, jobs=jobs, progress=None if not quiet else False)
+    shown = show_progress(progress, quiet, as_json)
+    report = publish_packages(directory, target_npm, token=npm_token, npmrc=npmrc, jobs=jobs, progress=shown)
     if as_json:
         click.echo(json.dumps(report.to_dict(), indent=2))
     else:

@@ -3,18 +3,63 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import click
 
 from mirrorkit.bundle.parts import parse_size
 from mirrorkit.bundle.signing import passphrase_from
-from mirrorkit.commands.imageset import install_option
+from mirrorkit.commands._args import CheckedCommand, Raw, exactly_one, http_url, outside
+from mirrorkit.commands._shared import DISCOVER_RENAMES, discover_option, output_options, say_for, show_progress, tls_option
+from mirrorkit.commands.imageset import INSTALL_RENAMES, install_option
+from mirrorkit.diskspace import human
+from mirrorkit.errors import MirrorkitError
 from mirrorkit.pack import PackOptions
 from mirrorkit.pack import pack as pack_bundle
 
+#: Old spellings still read, with a warning: all were in the 0.1 README or --help.
+RENAMES = {**INSTALL_RENAMES, **DISCOVER_RENAMES, "--npm-registry": ("--source-npm",), "--npm": ("--plugin",)}
 
-@click.command("pack")
+
+def _signing(raw: Raw) -> Iterator[str]:
+    """An unsigned bundle is refused at the bastion by default: say so here, before hours of mirroring."""
+    if not raw.get("sign_key") and not raw.get("unsigned"):
+        yield "pack signs the bundle: pass --sign-key KEY.pem (from 'mirrorkit keygen'), or --unsigned to write one push refuses unless --allow-unsigned"
+    if raw.get("sign_key") and raw.get("unsigned"):
+        yield "--sign-key and --unsigned contradict each other: pass one"
+
+
+def _output_folder(raw: Raw) -> Iterator[str]:
+    """The output folder is new, empty or an earlier bundle: checked before any catalog is read."""
+    from mirrorkit.pack import check_output
+
+    if raw.get("output"):
+        try:
+            check_output(Path(str(raw["output"])).absolute())
+        except MirrorkitError as exc:
+            yield str(exc).rstrip(".")
+
+
+def _split(raw: Raw) -> Iterator[str]:
+    if raw.get("split_size"):
+        try:
+            parse_size(str(raw["split_size"]))
+        except MirrorkitError as exc:
+            yield f"--split-size: {str(exc).rstrip('.')}"
+
+
+CHECKS = (
+    exactly_one(("profile", "--profile"), ("config", "--config")),
+    _signing,
+    http_url("source_npm", "--source-npm"),
+    outside("cache_dir", "--cache-dir", "output"),
+    _output_folder,
+    _split,
+)
+
+
+@click.command("pack", cls=CheckedCommand, renamed=RENAMES, checks=CHECKS)
 @click.option("--profile", metavar="NAME|FILE", help="A profile from 'mirrorkit profiles' or the path of a profile file.")
 @click.option(
     "--config",
@@ -31,27 +76,22 @@ from mirrorkit.pack import pack as pack_bundle
 @click.option("--ocp", metavar="X.Y", help="OpenShift version the operator catalog follows (default: the profile's).")
 @install_option
 @click.option("--add-image", "extra_images", multiple=True, metavar="REF", help="Another image to mirror (repeatable).")
+@discover_option(True)
 @click.option(
-    "--inspect-bundles/--no-inspect-bundles",
-    default=True,
-    show_default=True,
-    help="Add the images named inside the profile's operator bundle images.",
-)
-@click.option(
-    "--npm",
+    "--plugin",
     "npm_packages",
     multiple=True,
     metavar="SPEC",
-    help="Another npm package to carry, e.g. @scope/name@1.2.3 (repeatable).",
+    help="Another plugin to carry, e.g. the npm package @scope/name@1.2.3 (repeatable).",
 )
-@click.option("--npm-registry", metavar="URL", help="npm registry to pull from (default: the profile's, then .npmrc).")
+@click.option("--source-npm", metavar="URL", help="npm registry to pull plugins from (default: the profile's, then .npmrc).")
 @click.option("--npmrc", type=click.Path(exists=True, dir_okay=False, path_type=Path), help=".npmrc with registries and tokens.")
 @click.option(
     "--authfile",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="Registry credentials (default: $REGISTRY_AUTH_FILE, then podman's and docker's files).",
 )
-@click.option("--tls-verify/--no-tls-verify", default=True, show_default=True, help="Verify source registries' TLS certificates.")
+@tls_option("the source registries")
 @click.option(
     "--oc-mirror", "oc_mirror", type=click.Path(dir_okay=False, path_type=Path), help="oc-mirror binary (default: $PATH)."
 )
@@ -61,17 +101,16 @@ from mirrorkit.pack import pack as pack_bundle
 @click.option(
     "--sign-key",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="Ed25519 private key from 'mirrorkit keygen'.",
+    help="Ed25519 private key from 'mirrorkit keygen' (pack refuses to write an unsigned bundle without it).",
 )
+@click.option("--unsigned", is_flag=True, help="Write the bundle without a signature (push then needs --allow-unsigned).")
 @click.option(
     "--passphrase-file",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="Passphrase of --sign-key (or set MIRRORKIT_KEY_PASSPHRASE).",
 )
 @click.option("--split-size", metavar="SIZE", help="Also write the bundle as numbered parts of this size, e.g. 4GiB.")
-@click.option("-j", "--jobs", type=click.IntRange(1, 32), default=8, show_default=True, help="Parallel downloads and lookups.")
-@click.option("-q", "--quiet", is_flag=True, help="No progress bars or step messages.")
-@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@output_options(jobs=8, jobs_help="Parallel downloads and lookups.")
 def pack(
     profile: str | None,
     config: Path | None,
@@ -79,9 +118,9 @@ def pack(
     ocp: str | None,
     install: str,
     extra_images: tuple[str, ...],
-    inspect_bundles: bool,
+    discover: bool,
     npm_packages: tuple[str, ...],
-    npm_registry: str | None,
+    source_npm: str | None,
     npmrc: Path | None,
     authfile: Path | None,
     tls_verify: bool,
@@ -89,9 +128,11 @@ def pack(
     cache_dir: Path | None,
     sign_key: Path | None,
     passphrase_file: Path | None,
+    unsigned: bool,
     split_size: str | None,
     jobs: int,
     quiet: bool,
+    progress: bool | None,
     as_json: bool,
 ) -> None:
     """Build a signed, checksummed transfer bundle: images (via oc-mirror), NPM plugins, manifest."""
@@ -102,9 +143,9 @@ def pack(
         ocp=ocp,
         install=install,
         extra_images=extra_images,
-        inspect_bundles=inspect_bundles,
+        inspect_bundles=discover,
         npm_packages=npm_packages,
-        npm_registry=npm_registry,
+        npm_registry=source_npm,
         npmrc=npmrc,
         authfile=authfile,
         tls_verify=tls_verify,
@@ -114,19 +155,19 @@ def pack(
         passphrase=passphrase_from(passphrase_file) if sign_key else None,
         split_size=parse_size(split_size) if split_size else None,
         jobs=jobs,
-        progress=not quiet,
+        progress=show_progress(progress, quiet, as_json),
     )
-    result = pack_bundle(opts, say=(lambda m: None) if quiet else (lambda m: click.echo(f"pack: {m}", err=True)))
+    result = pack_bundle(opts, say=say_for("pack", quiet))
     if as_json:
         click.echo(json.dumps(result.to_dict(), indent=2, sort_keys=True))
         return
     m = result.manifest
     click.echo(
-        f"bundle {result.bundle}: {len(m.files)} files, {m.total_size} bytes, {len(m.images)} images, {len(m.npm)} npm packages"
+        f"bundle {result.bundle}: {len(m.files)} files, {human(m.total_size)}, {len(m.images)} images, {len(m.npm)} npm packages"
     )
     click.echo(f"manifest sha256 {m.sha256()}")
     click.echo(
-        f"signed by {result.signer}" if result.signer else "NOT SIGNED: pass --sign-key so the bastion can authenticate it"
+        f"signed by {result.signer}" if result.signer else "NOT SIGNED (--unsigned): push refuses it unless --allow-unsigned"
     )
 
 

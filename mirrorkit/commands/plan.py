@@ -14,12 +14,19 @@ from typing import Any
 
 import click
 
+from mirrorkit.commands._args import CheckedCommand, exactly_one
+from mirrorkit.commands._shared import DISCOVER_RENAMES, discover_option, output_options, show_progress
 from mirrorkit.commands.bundle_images import make_client, registry_options
-from mirrorkit.commands.imageset import install_option
+from mirrorkit.commands.imageset import INSTALL_RENAMES, install_option
 from mirrorkit.imageset import InvalidConfiguration
 
 
-@click.command("plan")
+@click.command(
+    "plan",
+    cls=CheckedCommand,
+    renamed={**INSTALL_RENAMES, **DISCOVER_RENAMES},
+    checks=(exactly_one(("profile", "--profile"), ("config", "--config")),),
+)
 @click.option("--profile", metavar="NAME|FILE", help="A profile from 'mirrorkit profiles' or the path of a profile file.")
 @click.option(
     "--config", type=click.Path(dir_okay=False, path_type=Path), help="Your own ImageSetConfiguration instead of a profile."
@@ -28,14 +35,8 @@ from mirrorkit.imageset import InvalidConfiguration
     "--ocp", metavar="X.Y", help="OpenShift version the operator catalog follows (profiles only; default: the profile's)."
 )
 @install_option
-@click.option(
-    "--discover/--no-discover",
-    default=True,
-    show_default=True,
-    help="Inspect each selected bundle image (and a profile's bundleImages) for images outside its relatedImages.",
-)
-@click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON.")
-@click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
+@discover_option(True)
+@output_options(json_help="Print the plan as JSON.")
 @registry_options
 def plan(
     profile: str | None,
@@ -43,8 +44,9 @@ def plan(
     ocp: str | None,
     install: str,
     discover: bool,
-    as_json: bool,
     quiet: bool,
+    progress: bool | None,
+    as_json: bool,
     authfile: str | None,
     tls_verify: bool,
     platform: str | None,
@@ -56,8 +58,6 @@ def plan(
     from mirrorkit.oci.platform import Platform
     from mirrorkit.settle import settle
 
-    if (profile is None) == (config is None):
-        raise click.UsageError("pass exactly one of --profile or --config")
     wanted = Platform.parse(platform) if platform else None
     try:
         settled = settle(
@@ -68,7 +68,7 @@ def plan(
             install=install,
             inspect_bundles=discover,
             platform=wanted,
-            progress=not quiet and not as_json,
+            progress=show_progress(progress, quiet, as_json),
             tls_verify=tls_verify,
         )
     except InvalidConfiguration as exc:

@@ -8,15 +8,31 @@ from pathlib import Path
 import click
 
 from mirrorkit.bundle.trust import VERIFY_KEY_ENV, default_verify_key
+from mirrorkit.commands._args import CheckedCommand, http_url, outside, registry_target
+from mirrorkit.commands._shared import (
+    TARGET_RENAMES,
+    npm_token_option,
+    output_options,
+    say_for,
+    show_progress,
+    tls_option,
+)
 from mirrorkit.push import PushOptions
 from mirrorkit.push import push as push_bundle
 from mirrorkit.report.text import problem_lines
 
+CHECKS = (
+    registry_target("target_registry", "--target-registry"),
+    http_url("target_npm", "--target-npm"),
+    outside("output", "--output", "bundle"),
+    outside("cache_dir", "--cache-dir", "bundle"),
+)
 
-@click.command("push")
+
+@click.command("push", cls=CheckedCommand, renamed=TARGET_RENAMES, checks=CHECKS)
 @click.argument("bundle", type=click.Path(exists=True, file_okay=False, path_type=Path))
-@click.option("--registry", required=True, metavar="HOST[:PORT][/PREFIX]", help="Target registry (docker:// optional).")
-@click.option("--npm-registry", required=True, metavar="URL", help="Target npm server, e.g. http://npm.local:4873.")
+@click.option("--target-registry", required=True, metavar="HOST[:PORT][/PREFIX]", help="Target registry (docker:// optional).")
+@click.option("--target-npm", required=True, metavar="URL", help="Target npm server, e.g. http://npm.local:4873.")
 @click.option(
     "-o",
     "--output",
@@ -37,10 +53,8 @@ from mirrorkit.report.text import problem_lines
 @click.option(
     "--authfile", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="Credentials for the target registry."
 )
-@click.option(
-    "--tls-verify/--no-tls-verify", default=True, show_default=True, help="Verify the target registry's TLS certificate."
-)
-@click.option("--npm-token", envvar="NPM_TOKEN", metavar="TOKEN", help="Token for the npm server (or NPM_TOKEN, or --npmrc).")
+@tls_option("the target registry")
+@npm_token_option
 @click.option("--npmrc", type=click.Path(exists=True, dir_okay=False, path_type=Path), help=".npmrc with the npm server's token.")
 @click.option(
     "--values-in",
@@ -60,13 +74,11 @@ from mirrorkit.report.text import problem_lines
 @click.option(
     "--cache-dir", type=click.Path(file_okay=False, path_type=Path), help="oc-mirror cache (default: in the output folder)."
 )
-@click.option("-j", "--jobs", type=click.IntRange(1, 32), default=4, show_default=True, help="Parallel publishes and checks.")
-@click.option("-q", "--quiet", is_flag=True, help="No progress bars or step messages.")
-@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@output_options(jobs=4, jobs_help="Parallel publishes and checks.")
 def push(
     bundle: Path,
-    registry: str,
-    npm_registry: str,
+    target_registry: str,
+    target_npm: str,
     output: Path,
     verify_key: Path | None,
     allow_unsigned: bool,
@@ -80,13 +92,14 @@ def push(
     cache_dir: Path | None,
     jobs: int,
     quiet: bool,
+    progress: bool | None,
     as_json: bool,
 ) -> int:
     """Verify a bundle, then load it into the local registry and npm server and write install files."""
     opts = PushOptions(
         bundle=bundle,
-        registry=registry,
-        npm_registry=npm_registry,
+        registry=target_registry,
+        npm_registry=target_npm,
         output=output,
         verify_key=default_verify_key(verify_key),
         allow_unsigned=allow_unsigned,
@@ -99,9 +112,9 @@ def push(
         values_in=values_in,
         upgrade_from=upgrade_from,
         jobs=jobs,
-        progress=not quiet,
+        progress=show_progress(progress, quiet, as_json),
     )
-    result = push_bundle(opts, say=(lambda m: None) if quiet else (lambda m: click.echo(f"push: {m}", err=True)))
+    result = push_bundle(opts, say=say_for("push", quiet))
     if as_json:
         click.echo(json.dumps(result.to_dict(), indent=2, sort_keys=True))
     else:

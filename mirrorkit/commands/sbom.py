@@ -8,10 +8,11 @@ import click
 
 from mirrorkit.bundle import layout
 from mirrorkit.bundle.sbom import FORMATS, bundle_sbom
+from mirrorkit.commands._args import CheckedCommand, outside
 from mirrorkit.fsutil import atomic_write_text
 
 
-@click.command("sbom")
+@click.command("sbom", cls=CheckedCommand, checks=(outside("output", "--output", "bundle"),))
 @click.argument("bundle", type=click.Path(file_okay=False, path_type=Path))
 @click.option(
     "-o",

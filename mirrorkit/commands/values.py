@@ -7,16 +7,22 @@ from pathlib import Path
 
 import click
 
+from mirrorkit.commands._args import CheckedCommand, http_url
+from mirrorkit.commands._shared import NPM_TOKEN_RENAMES, npm_token_option
 from mirrorkit.errors import CheckFailed
 from mirrorkit.install.values import DEFAULT_CONFIGMAP_NAME, write_dynamic_plugins_configmap, write_values
 from mirrorkit.npm import check_served, read_index
-from mirrorkit.npm.npmrc import TOKEN_ENV
 
 
-@click.command("values")
+@click.command(
+    "values",
+    cls=CheckedCommand,
+    renamed={"--npm-registry": ("--target-npm",), **NPM_TOKEN_RENAMES},
+    checks=(http_url("npm_url", "--target-npm"),),
+)
 @click.argument("directory", type=click.Path(file_okay=False, exists=True, path_type=Path))
 @click.option(
-    "--npm-registry",
+    "--target-npm",
     "npm_url",
     required=True,
     metavar="URL",
@@ -63,9 +69,7 @@ from mirrorkit.npm.npmrc import TOKEN_ENV
     show_default=True,
     help="First download every tarball from the npm server and compare its sha512 with the index.",
 )
-@click.option(
-    "--token", default=None, envvar=TOKEN_ENV, show_envvar=True, help="Token for --npm-registry when reading needs one."
-)
+@npm_token_option
 @click.option("--json", "as_json", is_flag=True, help="Print the written files and checks as JSON.")
 def values(
     directory: Path,
@@ -77,7 +81,7 @@ def values(
     namespace: str | None,
     plugin_config: bool,
     check: bool,
-    token: str | None,
+    npm_token: str | None,
     as_json: bool,
 ) -> None:
     """Write values.yaml and the dynamic-plugins ConfigMap for the plugins in a mirror directory.
@@ -89,7 +93,7 @@ def values(
     With --check (default) nothing is written unless the server serves exactly those bytes.
     """
     index = read_index(directory)
-    checks = check_served(index, npm_url, token=token) if check else []
+    checks = check_served(index, npm_url, token=npm_token) if check else []
     bad = [c for c in checks if not c.ok]
     if bad:
         for c in bad:

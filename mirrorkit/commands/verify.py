@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import click
@@ -9,6 +11,8 @@ import click
 from mirrorkit.bundle import layout
 from mirrorkit.bundle.trust import VERIFY_KEY_ENV, default_verify_key, enforce
 from mirrorkit.bundle.verify import Checker, reassemble, verify_bundle
+from mirrorkit.commands._args import CheckedCommand, http_url, outside, registry_target
+from mirrorkit.commands._shared import TARGET_RENAMES, output_options, show_progress, tls_option
 from mirrorkit.errors import InputError, MirrorkitError
 from mirrorkit.report import json as report_json
 from mirrorkit.report import write_reports
@@ -18,7 +22,11 @@ from mirrorkit.textutil import clip
 
 
 def _image_checker(
-    registry: str | None, cluster_resources: Path | None, authfile: Path | None, tls_verify: bool
+    registry: str | None,
+    cluster_resources: Path | None,
+    authfile: Path | None,
+    tls_verify: bool,
+    on_done: Callable[[CheckItem], None] | None = None,
 ) -> Checker | None:
     """Images present by digest where the IDMS/ITMS in *cluster_resources* send the cluster, else at
     *registry* by oc-mirror's path convention."""
@@ -28,7 +36,26 @@ def _image_checker(
     from mirrorkit.bundle.targets import image_checker
 
     mirror_sets = MirrorSets.load(cluster_resources) if cluster_resources is not None else None
-    return image_checker(registry or None, mirror_sets=mirror_sets, authfile=authfile, tls_verify=tls_verify)
+    return image_checker(registry or None, mirror_sets=mirror_sets, authfile=authfile, tls_verify=tls_verify, on_done=on_done)
+
+
+def _image_progress(bundle: Path) -> Callable[[CheckItem], None]:
+    """One stderr line per image looked up in the target (``verify: image 3/120 present: REF``)."""
+    from mirrorkit.bundle.manifest import Manifest
+
+    try:
+        total = len(Manifest.from_bytes((bundle / layout.MANIFEST).read_bytes()).images)
+    except (OSError, MirrorkitError):
+        total = 0
+    done = [0]
+    lock = threading.Lock()
+
+    def tell(item: CheckItem) -> None:
+        with lock:
+            done[0] += 1
+            click.echo(f"verify: image {done[0]}/{total or '?'} {item.actual}: {clip(item.subject, 160)}", err=True)
+
+    return tell
 
 
 def _npm_checker(npm_registry: str | None, npmrc: Path | None) -> Checker | None:
@@ -50,7 +77,15 @@ def _echo_text(report: Report, paths: dict[str, Path] | None) -> None:
         click.echo(f"report: {paths['html']}")
 
 
-@click.command("verify")
+CHECKS = (
+    registry_target("target_registry", "--target-registry"),
+    http_url("target_npm", "--target-npm"),
+    outside("report_dir", "--report", "bundle"),
+    outside("reassemble_to", "--reassemble", "bundle"),
+)
+
+
+@click.command("verify", cls=CheckedCommand, renamed=TARGET_RENAMES, checks=CHECKS)
 @click.argument("bundle", type=click.Path(file_okay=False, path_type=Path))
 @click.option(
     "--verify-key",
@@ -62,24 +97,28 @@ def _echo_text(report: Report, paths: dict[str, Path] | None) -> None:
     is_flag=True,
     help="Accept a bundle without a verify key (reported as UNAUTHENTICATED): checksums alone do not show who made the bundle.",
 )
-@click.option("--registry", metavar="HOST", help="Also check every image of the bundle is in this registry by digest.")
+@click.option(
+    "--target-registry",
+    metavar="HOST[:PORT][/PREFIX]",
+    help="Also check every image of the bundle is in this registry by digest.",
+)
 @click.option(
     "--cluster-resources",
     type=click.Path(exists=True, file_okay=False, path_type=Path),
     help="Follow the IDMS/ITMS in this folder (push's output or oc-mirror's cluster-resources/) to find each "
-    "image; images they do not cover are looked up in --registry.",
+    "image; images they do not cover are looked up in --target-registry.",
 )
-@click.option("--npm-registry", metavar="URL", help="Also check every npm package is served there with its recorded integrity.")
+@click.option("--target-npm", metavar="URL", help="Also check every npm package is served there with its recorded integrity.")
 @click.option(
     "--authfile",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="Registry auth file for --registry (default: oc-mirror's lookup order).",
+    help="Registry auth file for --target-registry (default: oc-mirror's lookup order).",
 )
-@click.option("--tls-verify/--no-tls-verify", default=True, help="Verify the target registry's TLS certificate.")
+@tls_option("the target registry")
 @click.option(
     "--npmrc",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help=".npmrc with the token for --npm-registry, if it needs one.",
+    help=".npmrc with the token for --target-npm, if it needs one.",
 )
 @click.option(
     "--report",
@@ -93,36 +132,37 @@ def _echo_text(report: Report, paths: dict[str, Path] | None) -> None:
     type=click.Path(file_okay=False, path_type=Path),
     help="When the bundle is carried as parts and verifies, rebuild its directory tree here (a new directory).",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON on stdout.")
-@click.option("--jobs", type=click.IntRange(min=1), help="Hashing threads (default: CPU count).")
+@click.option("-j", "--jobs", type=click.IntRange(1, 64), help="Hashing threads [default: CPU count].")
+@output_options(json_help="Print the report as JSON on stdout.")
 def verify(
     bundle: Path,
     verify_key: Path | None,
     allow_unsigned: bool,
-    registry: str | None,
+    target_registry: str | None,
     cluster_resources: Path | None,
-    npm_registry: str | None,
+    target_npm: str | None,
     authfile: Path | None,
     tls_verify: bool,
     npmrc: Path | None,
     report_dir: Path | None,
     reassemble_to: Path | None,
-    as_json: bool,
     jobs: int | None,
+    quiet: bool,
+    progress: bool | None,
+    as_json: bool,
 ) -> int:
     """Verify a bundle's signature, files and parts (and optionally the targets); exit 1 on any failure."""
-    if reassemble_to is not None:
-        layout.check_outside(reassemble_to, bundle, "--reassemble")
-    if report_dir is not None:
-        layout.check_outside(report_dir, bundle, "--report")
+    shown = show_progress(progress, quiet, as_json)
+    on_done = _image_progress(bundle) if (shown and target_registry) or (shown and cluster_resources) else None
     try:
         verify_key = default_verify_key(verify_key)
         report = verify_bundle(
             bundle,
             verify_key=verify_key,
-            image_checker=_image_checker(registry, cluster_resources, authfile, tls_verify),
-            npm_checker=_npm_checker(npm_registry, npmrc),
+            image_checker=_image_checker(target_registry, cluster_resources, authfile, tls_verify, on_done),
+            npm_checker=_npm_checker(target_npm, npmrc),
             jobs=jobs,
+            progress=shown,
         )
     except MirrorkitError as exc:
         if report_dir is not None:  # a failed verify leaves a report too, saying what stopped it
@@ -147,7 +187,7 @@ def verify(
     if reassemble_to is not None:
         if not (bundle / layout.PARTS_INDEX).is_file():
             raise InputError(f"{bundle} has no parts to reassemble", hint="--reassemble is for bundles carried as parts/")
-        reassemble(bundle, reassemble_to, verify_key=verify_key)
+        reassemble(bundle, reassemble_to, verify_key=verify_key, progress=shown)
         click.echo(f"reassembled into {reassemble_to}", err=as_json)
     return 0
 

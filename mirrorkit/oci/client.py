@@ -34,7 +34,16 @@ import requests
 import urllib3
 
 from mirrorkit.errors import AuthError, InputError, RegistryError
-from mirrorkit.http import DEFAULT_POLICY, RetryPolicy, new_session, raise_for_transient, retrying
+from mirrorkit.http import (
+    DEFAULT_POLICY,
+    Failure,
+    RetryPolicy,
+    classify,
+    new_session,
+    raise_for_transient,
+    retrying,
+    waiting_notice,
+)
 from mirrorkit.oci.auth import AuthConfig, find_authfile
 from mirrorkit.oci.blob import VerifiedReader, hasher_for, response_chunks
 from mirrorkit.oci.manifest import ACCEPT, MAX_MANIFEST_BYTES, Descriptor, Manifest, parse_manifest
@@ -104,11 +113,16 @@ class OciClient:
         policy: RetryPolicy = DEFAULT_POLICY,
         *,
         insecure_registries: tuple[str, ...] = (),
+        loopback_http: bool = True,
     ) -> None:
+        """*loopback_http*: let a loopback registry fall back to plain http while TLS is verified (as
+        Docker does); push's pre-flight turns it off to decide http vs https as oc-mirror will
+        (``--dest-tls-verify=true``: https only)."""
         self.auth = AuthConfig.load(find_authfile(authfile))
         self.tls_verify = tls_verify
         self.policy = policy
         self.insecure_registries = frozenset(insecure_registries)
+        self.loopback_http = loopback_http
         self._sessions: dict[bool, requests.Session] = {}
         self._endpoints: dict[str, Endpoint] = {}
         self._tokens: dict[tuple[str, str], str] = {}
@@ -331,7 +345,7 @@ class OciClient:
             return self._endpoints[registry]
         secure = self.tls_verify and registry not in self.insecure_registries
         candidates = [Endpoint(registry, f"https://{registry}", secure, None)]
-        if not secure or is_loopback(registry):
+        if not secure or (self.loopback_http and is_loopback(registry)):
             candidates.append(Endpoint(registry, f"http://{registry}", False, None))
 
         def ping() -> Endpoint:
@@ -341,10 +355,9 @@ class OciClient:
                 except requests.exceptions.SSLError as exc:
                     if number < len(candidates):
                         continue
+                    failure = classify(exc, self.policy)
                     raise RegistryError(
-                        f"TLS connection to registry {registry} failed",
-                        _short(exc),
-                        "if it uses a self-signed certificate, add its CA to the system trust store, or pass --no-tls-verify",
+                        f"TLS connection to registry {registry} failed", failure.text, self._hint(failure)
                     ) from None
                 except requests.ConnectionError:
                     if number < len(candidates):
@@ -356,13 +369,10 @@ class OciClient:
                 return replace(candidate, challenge=challenge)
             raise AssertionError("unreachable")
 
-        endpoint = retrying(
-            ping,
-            what=f"connect to registry {registry}",
-            error=RegistryError,
-            policy=self.policy,
-            hint="check the registry name and your network; for a plain-http registry pass --no-tls-verify",
-        )
+        with waiting_notice(f"registry {registry} to answer", self.policy):
+            endpoint = retrying(
+                ping, what=f"connect to registry {registry}", error=RegistryError, policy=self.policy, hint=self._hint
+            )
         log.debug(
             "registry %s: %s (tls verify %s, auth %s)",
             registry,
@@ -372,6 +382,12 @@ class OciClient:
         )
         self._endpoints[registry] = endpoint
         return endpoint
+
+    def _hint(self, failure: Failure) -> str:
+        """The hint that fits *failure*; never "--no-tls-verify" when it was given already."""
+        if not self.tls_verify and failure.kind in ("tls", "plain-http"):
+            return "TLS failed although --no-tls-verify was given: check that this host and port serve a registry"
+        return failure.hint
 
     def _call(
         self,
@@ -513,8 +529,3 @@ def _error_detail(resp: requests.Response) -> str | None:
         first = errors[0]
         return " ".join(str(first.get(k, "")) for k in ("code", "message")).strip()[:200] or None
     return None
-
-
-def _short(exc: BaseException) -> str:
-    text = str(exc)
-    return text if len(text) < 200 else text[:200] + "..."

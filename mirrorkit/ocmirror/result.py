@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from mirrorkit.errors import MirrorError
+from mirrorkit.textutil import shorten_middle
 
 # oc-mirror v2 exit status bits.
 EXIT_BITS: tuple[tuple[int, str], ...] = (
@@ -161,22 +162,21 @@ class MirrorResult:
             counted = f"{len(self.copied)} / {total} images copied"
         if self.ok:
             return f"oc-mirror {name} succeeded: {counted} in {self.duration_s:.1f}s (log: {self.log_file})"
-        parts = [f"oc-mirror {name} failed, {describe_exit(self.exit_code)}", counted]
-        if self.failed:
-            shown = "; ".join(f"{f.image} ({f.reason})" if f.reason else f.image for f in self.failed[:5])
-            more = f" and {len(self.failed) - 5} more" if len(self.failed) > 5 else ""
-            parts.append(f"{len(self.failed)} failed: {shown}{more}")
-        elif self.errors:
-            parts.append(f"oc-mirror said: {self.errors[-1]}")
-        else:  # nothing parsed: the log's last error lines say why (disk full, auth, manifest unknown)
-            from mirrorkit.ocmirror.runner import log_tail
+        from mirrorkit.ocmirror.runner import failure_cause, own_log
 
-            tail = log_tail(self.log_file, 3)
-            if tail:
-                parts.append("log ends: " + " | ".join(tail))
+        # the cause and the logs come first: a long line is cut at its end
+        parts = [f"oc-mirror {name} failed, {describe_exit(self.exit_code)}"]
+        if self.failed:
+            shown = "; ".join(f"{f.image} ({f.reason})" if f.reason else f.image for f in self.failed[:3])
+            more = f" and {len(self.failed) - 3} more" if len(self.failed) > 3 else ""
+            parts.append(f"{len(self.failed)} failed: {shorten_middle(shown, 220)}{more}")
+        else:
+            parts.append(f"cause: {failure_cause(self.errors, self.log_file)}")
+        theirs = own_log(self.working_dir)
+        parts.append(f"full log: {self.log_file}" + (f" (oc-mirror's own: {theirs})" if theirs else ""))
+        parts.append(counted)
         if self.resource_errors:
             parts.append(f"invalid cluster resources: {'; '.join(self.resource_errors)}")
-        parts.append(f"log: {self.log_file}")
         return "; ".join(parts)
 
     def to_dict(self) -> dict[str, Any]:

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from mirrorkit.errors import Interrupted, MirrorError
 from mirrorkit.redact import redact
+from mirrorkit.textutil import shorten_middle
 
 STOP_GRACE_S = 10.0
 
@@ -53,6 +54,34 @@ def log_tail(log_file: Path, lines: int = TAIL_LINES) -> tuple[str, ...]:
         raw = raw[1:]  # the first line may be cut in the middle
     errors = [line for line in raw if any(mark in line.lower() for mark in _ERROR_MARKS)]
     return tuple(redact(line)[:300] for line in (errors or raw)[-lines:])
+
+
+#: Longest cause shown in oc-mirror's one-line failure: the line must keep the log's path readable.
+MAX_CAUSE_CHARS = 220
+_EXECUTOR = "[Executor]"
+
+
+def failure_cause(errors: Sequence[str], log_file: Path) -> str:
+    """Why oc-mirror failed, in its own words: the error it returned (its ``[Executor] <error>``
+    line, which oc-mirror prints last), else its last ``[ERROR]`` line, else the error lines at the
+    end of the log; shortened in the middle so the end of a wrapped Go error ("no such host") stays."""
+    returned = [e for e in errors if e.strip().startswith(_EXECUTOR)]
+    if returned:
+        cause = returned[-1].strip()[len(_EXECUTOR) :].strip()
+    elif errors:
+        cause = errors[-1].strip()
+    else:
+        cause = " | ".join(log_tail(log_file, 3))
+    return shorten_middle(redact(cause), MAX_CAUSE_CHARS) if cause else "no error line in its output"
+
+
+def own_log(working_dir: Path) -> Path | None:
+    """oc-mirror's own log (``working-dir/logs/oc-mirror-*.log``) of the latest run, when it wrote one."""
+    try:
+        logs = sorted((working_dir / "logs").glob("oc-mirror-*.log"), key=lambda p: p.stat().st_mtime)
+    except OSError:
+        return None
+    return logs[-1] if logs else None
 
 
 def _stop(proc: subprocess.Popen[bytes], grace_s: float) -> None:

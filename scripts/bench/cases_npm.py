@@ -46,7 +46,7 @@ def _pull_mirrorkit(source: BenchSource, run_dir: Path, jobs: int) -> Sample:
                 *source.specs,
                 "-o",
                 str(out_dir),
-                "--registry",
+                "--source-npm",
                 source.url,
                 "--jobs",
                 str(jobs),
@@ -121,7 +121,7 @@ def _publish_mirrorkit(mirror: Path, run_dir: Path, jobs: int) -> Sample:
         token = server.add_user("bench", "bench-pass")
         report = run_dir / "publish.json"
         sample = run_measured(
-            [_mirrorkit("npm", "publish", str(mirror), "--registry", server.url, "--jobs", str(jobs), "--quiet", "--json")],
+            [_mirrorkit("npm", "publish", str(mirror), "--target-npm", server.url, "--jobs", str(jobs), "--quiet", "--json")],
             env=_mirrorkit_env(run_dir, token),
             stdout=report,
         )
@@ -179,7 +179,7 @@ def npm_publish_case(source: BenchSource, workdir: Path, *, runs: int, jobs: int
         "npm_publish",
         "NPM publish",
         f"{len(tarballs)} tarballs, {sum(t.stat().st_size for t in tarballs) / 1e6:.1f} MB into an empty Verdaccio",
-        Contender(f"mirrorkit npm publish (jobs={jobs})", f"mirrorkit npm publish DIR --registry URL --jobs {jobs}", mk),
+        Contender(f"mirrorkit npm publish (jobs={jobs})", f"mirrorkit npm publish DIR --target-npm URL --jobs {jobs}", mk),
         (Contender("npm publish, one after another", "npm publish FILE.tgz (x N)", seq),),
         load_before,
         os.getloadavg()[0],

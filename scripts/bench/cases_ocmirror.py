@@ -175,8 +175,8 @@ def _mk_pack(isc: Path, key: Path, run_dir: Path) -> tuple[Timed, Path]:
 def _mk_push(bundle: Path, pub: Path, host: str, npm_url: str, npm_token: str, run_dir: Path) -> Timed:
     wrapper, log = _wrapper(run_dir)
     out = run_dir / "push.json"
-    cmd = [sys.executable, "-m", "mirrorkit", "push", str(bundle), "--registry", f"{host}/{PREFIX}"]
-    cmd += ["--npm-registry", npm_url, "--verify-key", str(pub), "--output", str(run_dir / "install")]
+    cmd = [sys.executable, "-m", "mirrorkit", "push", str(bundle), "--target-registry", f"{host}/{PREFIX}"]
+    cmd += ["--target-npm", npm_url, "--verify-key", str(pub), "--output", str(run_dir / "install")]
     cmd += ["--no-tls-verify", "--oc-mirror", str(wrapper), "--quiet", "--json"]
     env = {**_env(run_dir), "NPM_TOKEN": npm_token}
     started = time.time()
@@ -312,7 +312,7 @@ def _measure_release(
             d2ms,
             "bare oc-mirror disk-to-mirror",
             f"oc-mirror -c ISC --from file://DIR docker://NEW_REGISTRY/{PREFIX} --v2 --dest-tls-verify=false --cache-dir NEW --port FREE",
-            "mirrorkit push BUNDLE --registry NEW_REGISTRY/mirror --npm-registry URL --verify-key K.pub --no-tls-verify --json",
+            "mirrorkit push BUNDLE --target-registry NEW_REGISTRY/mirror --target-npm URL --verify-key K.pub --no-tls-verify --json",
         ),
     ):
         mk = Contender(f"mirrorkit {side}", mk_cmd, tuple(t.sample for t in mk_timed))

@@ -52,6 +52,7 @@ def _pack(profile: Path, bundle: Path, env: dict[str, str], report: Path) -> tup
                 "--output",
                 str(bundle),
                 "--no-tls-verify",
+                "--unsigned",
                 "--quiet",
                 "--json",
             ]

@@ -1,0 +1,115 @@
+"""The options every command spells the same way (README "CLI vocabulary"): one flag per meaning.
+
+Why one module: `-q`, `-j`, `--json`, `--progress`, `--tls-verify`, `--target-registry` and the npm
+options used to differ from command to command; defining each once here keeps `--help` and the
+README in agreement.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+
+from mirrorkit.npm.npmrc import TOKEN_ENV
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+#: Old spellings still read (with a warning): they appear in the 0.1 README, in scripts built from it
+#: and in INSTALL.md runbooks written by push 0.1 (`verify --registry ... --npm-registry ...`).
+TARGET_RENAMES = {"--registry": ("--target-registry",), "--npm-registry": ("--target-npm",)}
+NPM_TOKEN_RENAMES = {"--token": ("--npm-token",)}
+DISCOVER_RENAMES = {"--inspect-bundles": ("--discover",), "--no-inspect-bundles": ("--no-discover",)}
+
+
+def _stack(func: F, options: list[Callable[[F], F]]) -> F:
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def output_options(
+    *, jobs: int | None = None, jobs_help: str = "Parallel work.", json_help: str = "Print the result as JSON."
+) -> Callable[[F], F]:
+    """``-j/--jobs`` (when *jobs* is given: its default), ``-q/--quiet``, ``--progress/--no-progress``, ``--json``."""
+
+    def apply(func: F) -> F:
+        options: list[Callable[[F], F]] = []
+        if jobs is not None:
+            options.append(
+                click.option("-j", "--jobs", type=click.IntRange(1, 32), default=jobs, show_default=True, help=jobs_help)
+            )
+        options += [
+            click.option("-q", "--quiet", is_flag=True, help="No progress and no step messages (errors still go to stderr)."),
+            click.option(
+                "--progress/--no-progress",
+                default=None,
+                help="Draw progress on stderr [default: only when stderr is a terminal].",
+            ),
+            click.option("--json", "as_json", is_flag=True, help=json_help),
+        ]
+        return _stack(func, options)
+
+    return apply
+
+
+def show_progress(progress: bool | None, quiet: bool, as_json: bool = False) -> bool:
+    """Progress bars only on a terminal, unless --progress/--no-progress says otherwise; never with -q."""
+    if quiet:
+        return False
+    if progress is not None:
+        return progress
+    return not as_json and sys.stderr.isatty()
+
+
+def say_for(command: str, quiet: bool) -> Callable[[str], None]:
+    """Step messages on stderr (``push: verifying the bundle``), silent with -q."""
+    if quiet:
+        return lambda _message: None
+    return lambda message: click.echo(f"{command}: {message}", err=True)
+
+
+def tls_option(what: str) -> Callable[[F], F]:
+    """``--tls-verify/--no-tls-verify`` for the registries the command talks to (*what*)."""
+    return click.option(
+        "--tls-verify/--no-tls-verify",
+        default=True,
+        show_default=True,
+        help=f"Verify the TLS certificates of {what}; --no-tls-verify also allows plain http.",
+    )
+
+
+def npm_token_option(func: F) -> F:
+    return click.option(
+        "--npm-token",
+        envvar=TOKEN_ENV,
+        show_envvar=True,
+        metavar="TOKEN",
+        default=None,
+        help="Bearer token for the npm server (never sent to other hosts; or use --npmrc).",
+    )(func)
+
+
+def discover_option(default: bool, extra: str = "") -> Callable[[F], F]:
+    return click.option(
+        "--discover/--no-discover",
+        default=default,
+        show_default=True,
+        help="Read each selected operator bundle image (and a profile's bundleImages) for images outside its "
+        "relatedImages" + extra + ".",
+    )
+
+
+__all__ = [
+    "DISCOVER_RENAMES",
+    "NPM_TOKEN_RENAMES",
+    "TARGET_RENAMES",
+    "discover_option",
+    "npm_token_option",
+    "output_options",
+    "say_for",
+    "show_progress",
+    "tls_option",
+]
