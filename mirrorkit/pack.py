@@ -413,10 +413,10 @@ def _pack(opts: PackOptions, say: Callable[[str], None], step: Steps) -> PackRes
     """The steps of the module docstring, in order; each ``step(...)`` names what Ctrl-C reports."""
     output, signer = _check_options(opts)
     previous = check_output(output)  # a folder that is not a bundle is refused before any catalog is read
-    tool: OcMirror = find_oc_mirror(opts.oc_mirror)
     client = OciClient(authfile=opts.authfile, tls_verify=opts.tls_verify)
     step("settling the ImageSetConfiguration (nothing written yet)")
     plan = _settle_plan(opts, client, say)
+    tool: OcMirror = find_oc_mirror(opts.oc_mirror)
     work = work_dir_for(output)
     step("unsealing the previous bundle")
     previous = _unseal_keeping_record(output, work, previous)

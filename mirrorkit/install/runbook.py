@@ -239,8 +239,8 @@ def render_runbook(ctx: InstallContext) -> str:
     key = f"--verify-key {shlex.quote(ctx.verify_key)}" if ctx.verify_key else "--allow-unsigned"
     tls = "" if ctx.tls_verify else " --no-tls-verify"
     out += _code(
-        f"mirrorkit verify {shlex.quote(ctx.bundle or 'BUNDLE')} {key} --registry {shlex.quote(ctx.registry)} "
-        f"--npm-registry {shlex.quote(ctx.npm_registry)}{tls} --cluster-resources cluster-resources --report reports"
+        f"mirrorkit verify {shlex.quote(ctx.bundle or 'BUNDLE')} {key} --target-registry {shlex.quote(ctx.registry)} "
+        f"--target-npm {shlex.quote(ctx.npm_registry)}{tls} --cluster-resources cluster-resources --report reports"
     )
     return "\n".join(out).rstrip("\n") + "\n"
 
