@@ -148,7 +148,8 @@ def test_helm_flow_runbook_installs_the_handed_out_charts_with_the_values(tmp_pa
     assert "--set orchestrator.enabled=true" in text and "global.clusterRouterBase" in text
     bundle, key = shlex.quote(str((tmp_path / "my bundle").resolve())), str((tmp_path / "signing.pub").resolve())
     assert (
-        f"mirrorkit verify {bundle} --verify-key {key} --target-registry mirror.local:5000 --target-npm http://npm.local:4873" in text
+        f"mirrorkit verify {bundle} --verify-key {key} --target-registry mirror.local:5000 --target-npm http://npm.local:4873"
+        in text
     )
     assert "cluster-resources/" not in text.split("## ")[1]  # no mirror sets were written: no such step
 
