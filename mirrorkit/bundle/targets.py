@@ -134,11 +134,11 @@ def image_checker(
                         Status.PASSED,
                         via,
                     )
+                    return _plugin_content(client, image, location, found)
             except MirrorkitError as exc:
                 errors.append(str(exc))
                 if exc.what.startswith("connect to registry ") or (exc.why or "").startswith(("could not connect", "timed out")):
                     unreachable.setdefault(host, exc.what)
-                    return _plugin_content(client, image, location, found)
         if errors:
             return CheckItem("image", image.source, expected, "error", Status.FAILED, f"{via}; " + "; ".join(errors))
         return CheckItem(
@@ -158,10 +158,6 @@ def image_checker(
     return check
 
 
-def _hosts(item: CheckItem) -> list[str]:
-    """The registry hosts an image item was looked up at (from its *expected* locations)."""
-    locations = item.expected.removesuffix(" present").split(" or ")
-    return [loc.split("/", 1)[0] for loc in locations if "@" in loc]
 def _plugin_content(client: object, image: ImageEntry, location: str, found: CheckItem) -> CheckItem:
     """A plugin image must also still hold its packages (see :mod:`mirrorkit.plugins.verify`)."""
     from mirrorkit.plugins.verify import check_plugin_content
@@ -169,6 +165,10 @@ def _plugin_content(client: object, image: ImageEntry, location: str, found: Che
     return check_plugin_content(client, image, location, found) if image.kind == "plugin" else found
 
 
+def _hosts(item: CheckItem) -> list[str]:
+    """The registry hosts an image item was looked up at (from its *expected* locations)."""
+    locations = item.expected.removesuffix(" present").split(" or ")
+    return [loc.split("/", 1)[0] for loc in locations if "@" in loc]
 
 
 def by_root_cause(items: list[CheckItem], unreachable: dict[str, str]) -> list[CheckItem]:
