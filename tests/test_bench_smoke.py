@@ -48,7 +48,7 @@ def test_quick_run_reports_every_case_with_measurements(tmp_path: Path) -> None:
     doc = json.loads(proc.stdout)
     cases = {case["key"]: case for case in doc["cases"]}
     assert set(cases) == CASES | OCMIRROR_KEYS
-    expected_refs = {"npm_pull": 2, "npm_publish": 1, "verify": 2, "bundle_inspect": 1, "pack_incremental": 1, "catalog_plan": 1}
+    expected_refs = {"npm_pull": 2, "npm_publish": 1, "verify": 3, "bundle_inspect": 1, "pack_incremental": 1, "catalog_plan": 1}
     expected_refs |= dict.fromkeys(OCMIRROR_KEYS, 1)
     for key, case in cases.items():
         assert len(case["references"]) == expected_refs[key], key
@@ -88,7 +88,7 @@ def test_markdown_table_has_a_row_per_reference(tmp_path: Path) -> None:
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     rows = [line for line in proc.stdout.splitlines() if line.startswith("| Bundle verify")]
-    assert len(rows) == 2 and "sha256sum -c" in rows[0] and "openssl" in rows[1]
+    assert len(rows) == 3 and "sha256sum -c" in rows[0] and "openssl" in rows[1] and "push: copy" in rows[2]
     assert "Reproduce: `.cache/venv/bin/python scripts/bench.py --quick --runs 1 --cases verify" in proc.stdout
 
 
