@@ -148,6 +148,15 @@ def _host_of(exc: BaseException) -> str:
     return urlsplit(str(url)).netloc.rpartition("@")[2] or "the server"
 
 
+def _timeouts(policy: RetryPolicy) -> tuple[float, float]:
+    """(connect, read) seconds: requests also takes one number for both, and callers pass one."""
+    timeout: object = policy.timeout
+    if isinstance(timeout, int | float):
+        return float(timeout), float(timeout)
+    connect, read = policy.timeout
+    return connect, read
+
+
 def classify(exc: BaseException | None, policy: RetryPolicy = DEFAULT_POLICY) -> Failure:
     """The kind of *exc*, found in the whole chain of wrapped errors (requests wraps urllib3 wraps the
     socket error), so "the name does not resolve" is never reported as "connection refused"."""
@@ -158,7 +167,7 @@ def classify(exc: BaseException | None, policy: RetryPolicy = DEFAULT_POLICY) ->
     host = _host_of(exc)
     chain = _chain(exc)
     text = " ".join(str(e) for e in chain).lower()
-    connect_s, read_s = policy.timeout
+    connect_s, read_s = _timeouts(policy)
     if any(isinstance(e, socket.gaierror) for e in chain) or "name or service not known" in text or "nameresolution" in text:
         return Failure(
             "dns",
@@ -224,7 +233,7 @@ def waiting_notice(what: str, policy: RetryPolicy = DEFAULT_POLICY, after_s: flo
     if not _on_terminal():
         yield
         return
-    connect_s, read_s = policy.timeout
+    connect_s, read_s = _timeouts(policy)
     timer = threading.Timer(
         after_s,
         lambda: print(

@@ -97,3 +97,9 @@ def load(text: str) -> Any:
         if "\t" not in text:
             raise
         return yaml.load(text, Loader=GoLoader)
+
+
+def too_deep(exc: yaml.YAMLError) -> bool:
+    """True when *exc* is libyaml's nesting limit (1000 levels): hostile input to refuse by name,
+    not a document to skip with a warning."""
+    return "exceeded maximum nesting depth" in str(exc)

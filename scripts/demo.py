@@ -157,8 +157,49 @@ def main() -> int:
             env=env,
         )
 
+        def push_to(folder: Path, source: Path, *extra: str) -> None:
+            run(
+                "push",
+                str(source),
+                "--target-registry",
+                f"{dst_reg.host}/rhdh",
+                "--target-npm",
+                dst_npm.url,
+                "--verify-key",
+                f"{key}.pub",
+                "--output",
+                str(folder),
+                "--no-tls-verify",
+                *extra,
+                env=env,
+            )
+
+        step("the Operator flow: the same profile packed with --install operator, pushed to its own folder")
+        operator_bundle, operator_install = out / "bundle-operator", out / "install-operator"
+        run(
+            "pack",
+            "--profile",
+            str(profile),
+            "--install",
+            "operator",
+            "--output",
+            str(operator_bundle),
+            "--sign-key",
+            f"{key}.pem",
+            "--no-tls-verify",
+            "-q",
+            env=env,
+        )
+        push_to(operator_install, operator_bundle, "-q")
+
+        step("an upgrade: the Helm-flow bundle pushed for a cluster that runs 1.7 (push --upgrade-from 1.7)")
+        upgrade_install = out / "install-upgrade"
+        push_to(upgrade_install, bundle, "--upgrade-from", "1.7", "-q")
+
         step("done")
-        print(f"install runbook: {install / 'INSTALL.md'}")
+        print(f"install runbook: {install / 'INSTALL.md'} (Helm flow)")
+        print(f"                 {operator_install / 'INSTALL.md'} (Operator flow)")
+        print(f"                 {upgrade_install / 'INSTALL.md'} (upgrade from 1.7, Helm flow)")
         print(
             f"install files:   {install}/values.yaml, {install}/dynamic-plugins.yaml, {install}/charts/, "
             f"{install}/cluster-resources/"

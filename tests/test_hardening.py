@@ -288,7 +288,8 @@ def test_unreachable_npm_server_is_found_before_any_write(cli_run, tmp_path, key
     assert code == 1 and time.monotonic() - started < 20
     assert "pre-flight" in stdout and len([line for line in stdout.splitlines() if line.startswith("FAILED ")]) == 1
     assert [i["subject"] for i in _preflight_failures(out)] == ["npm server http://127.0.0.1:9"]
-    assert sorted(p.name for p in out.iterdir()) == ["report.html", "report.json", "report.md"]
+    # nothing but the report (and the SBOM it links to, copied beside it)
+    assert sorted(p.name for p in out.iterdir()) == ["report.html", "report.json", "report.md", "sbom.cdx.json"]
 
 
 def test_bad_npm_token_is_found_before_any_write(cli_run, tmp_path, keys, verdaccio, monkeypatch):

@@ -436,7 +436,7 @@ def test_cli_workflows_and_exit_codes(
 
     # Wrong target syntax: exit 2 before oc-mirror runs.
     wrong = _cli(cli_env, "mirror", "direct", "--workspace", str(tmp_path / "w"), "--target-registry", "https://x", *common)
-    assert wrong.returncode == 2 and "docker://HOST" in wrong.stderr
+    assert wrong.returncode == 2 and "scheme https:// is not docker://" in wrong.stderr and "HOST[:PORT][/PREFIX]" in wrong.stderr
 
     # Unparseable config: exit 2 with the file named.
     broken = tmp_path / "broken.yaml"

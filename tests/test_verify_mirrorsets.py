@@ -107,7 +107,7 @@ def test_garbage_registry_is_an_input_error_before_any_hashing(tmp_path, cli_run
     (tmp_path / "bundle").mkdir()
     seal_bundle(tmp_path / "bundle", images=[ImageEntry("quay.io/a/app:1", DIGEST)], cache_file=False, progress=False)
     code, out, err = cli_run("verify", tmp_path / "bundle", "--target-registry", "ftp://what ever")
-    assert code == 2 and "invalid mirror target" in err and out == ""
+    assert code == 2 and "--target-registry: scheme ftp:// is not docker://" in err and out == ""
 
 
 @pytest.mark.integration

@@ -161,6 +161,8 @@ def _collect_file(path: str, data: bytes, sources: dict[str, set[Source]], warni
     try:  # Go's YAML rules: a tab after a key's colon (CRD descriptions) is read, not refused
         documents = [d for d in yamlgo.load_all(data.decode("utf-8", errors="replace")) if d is not None]
     except yaml.YAMLError as exc:
+        if yamlgo.too_deep(exc):
+            raise RecursionError from None  # refused by collect_images as nested too deeply
         warnings.append(f"{path}: not valid YAML/JSON, skipped ({_first_line(exc)}); an image it names may be missing")
         return
     for number, document in enumerate(documents):
@@ -258,6 +260,8 @@ def _value_documents(value: str, path: str, where: str, warnings: list[str]) -> 
     try:
         return [d for d in yamlgo.load_all(text) if d is not None]
     except yaml.YAMLError as exc:
+        if yamlgo.too_deep(exc):
+            raise RecursionError from None  # refused by collect_images as nested too deeply
         if _LOOKS_YAML.search(value):
             warnings.append(f"{path}: {where} could not be read as YAML ({_first_line(exc)}); an image it names may be missing")
         return []
