@@ -70,7 +70,7 @@ def _common_options(func: Callable[..., Any]) -> Callable[..., Any]:
             "--cache-dir",
             type=click.Path(file_okay=False, path_type=Path),
             default=None,
-            help="Where oc-mirror keeps its cache (.oc-mirror/.cache) [default: $HOME].",
+            help="Where oc-mirror keeps its cache (.oc-mirror/.cache) [default: oc-mirror's own, $HOME].",
         ),
         click.option("--parallel-images", type=click.IntRange(1, 10), default=None, help="Images copied at once (1..10)."),
         click.option("--parallel-layers", type=click.IntRange(1, 10), default=None, help="Layers copied at once (1..10)."),

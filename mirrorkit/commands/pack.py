@@ -96,7 +96,9 @@ CHECKS = (
     "--oc-mirror", "oc_mirror", type=click.Path(dir_okay=False, path_type=Path), help="oc-mirror binary (default: $PATH)."
 )
 @click.option(
-    "--cache-dir", type=click.Path(file_okay=False, path_type=Path), help="oc-mirror cache (default: beside the bundle)."
+    "--cache-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="oc-mirror cache (default: the work folder beside the bundle).",
 )
 @click.option(
     "--sign-key",

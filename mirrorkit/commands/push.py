@@ -72,7 +72,9 @@ CHECKS = (
     "--oc-mirror", "oc_mirror", type=click.Path(dir_okay=False, path_type=Path), help="oc-mirror binary (default: $PATH)."
 )
 @click.option(
-    "--cache-dir", type=click.Path(file_okay=False, path_type=Path), help="oc-mirror cache (default: in the output folder)."
+    "--cache-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="oc-mirror cache (default: the work folder in --output).",
 )
 @output_options(jobs=4, jobs_help="Parallel publishes and checks.")
 def push(
