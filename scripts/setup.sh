@@ -80,7 +80,7 @@ build_tool() {  # NAME MODULE VERSION PACKAGE TAGS LDFLAGS REQUIRED(yes|no)
   log=$CACHE/gotools/$name.log
   rm -rf "$mod" && mkdir -p "$mod"
   say "building $name $version from the Go module proxy ($package)"
-  if ! (cd "$mod" && go mod init "mirrorkit.local/tools/$name" && GOFLAGS=-mod=mod go get "$module@$version") >"$log" 2>&1; then
+  if ! (cd "$mod" && go mod init "mirrorkit.local/tools/$name" && GOFLAGS="${GOFLAGS:-} -mod=mod" go get "$package@$version") >"$log" 2>&1; then
     local why status answer
     status=$(grep -m1 -oE '[0-9]{3} [A-Z][A-Za-z ]+$' "$log" || true)
     answer=$(grep -m1 'server response:' "$log" | sed 's/.*server response:[[:space:]]*//' || true)
@@ -93,7 +93,7 @@ build_tool() {  # NAME MODULE VERSION PACKAGE TAGS LDFLAGS REQUIRED(yes|no)
     tool_status+=("$name: not built, the Go module proxy refused $module@$version: $why")
     return 0
   fi
-  if ! (cd "$mod" && CGO_ENABLED=0 go build -trimpath -tags "$tags" -ldflags "$ldflags" -o "$BIN/$name.part" "$package") >>"$log" 2>&1; then
+  if ! (cd "$mod" && GOFLAGS="${GOFLAGS:-} -mod=mod" CGO_ENABLED=0 go build -trimpath -tags "$tags" -ldflags "$ldflags" -o "$BIN/$name.part" "$package") >>"$log" 2>&1; then
     say "ERROR: building $name failed; last lines of $log:"
     tail -20 "$log" >&2
     exit 1
