@@ -41,7 +41,6 @@ from mirrorkit.catalog import compare_mapping
 from mirrorkit.errors import InputError, MirrorError, MirrorkitError, NpmError
 from mirrorkit.fsutil import atomic_write_bytes, atomic_write_text
 from mirrorkit.imageset import ImageSetConfig
-from mirrorkit.install.charts import check_specs_follow_chart
 from mirrorkit.npm.index import INDEX_NAME, NpmIndex, write_index
 from mirrorkit.npm.npmrc import NpmSettings
 from mirrorkit.npm.pull import pull_packages
@@ -51,10 +50,8 @@ from mirrorkit.oci.reference import ImageReference
 from mirrorkit.ocmirror import MirrorToDiskOptions, OcMirror, dry_run, find_oc_mirror, mirror_to_disk, raise_for_result
 from mirrorkit.outlock import folder_lock
 from mirrorkit.pinning import TagPin, reconcile_archives, tag_pins
-from mirrorkit.plugins import split_specs
-from mirrorkit.plugins.artifact import PluginArtifact
-from mirrorkit.plugins.plan import check_plugins, label_plugins, with_plugins
-from mirrorkit.plugins.profile import profile_catalog_index, profile_plugin_specs
+from mirrorkit.plugins.plan import label_plugins
+from mirrorkit.plugins.profile import SettledPlugins
 from mirrorkit.provenance import Labeller, chart_archives, rebuilt_catalogs, reuse_key
 from mirrorkit.settle import settle
 from mirrorkit.steps import Steps
@@ -140,8 +137,9 @@ class _Plan:
     npm_settings: NpmSettings
     added_images: tuple[str, ...]
     catalog_plan: CatalogPlan | None = None
-    #: OCI plugin images, checked to hold their packages (carried as additional images, kind plugin).
-    plugins: tuple[PluginArtifact, ...] = ()
+    #: OCI plugin images, checked to hold their packages, and the catalog index (carried as
+    #: additional images, kind plugin); settled by :func:`mirrorkit.settle.settle`.
+    plugins: SettledPlugins = dataclasses.field(default_factory=SettledPlugins)
 
 
 def work_dir_for(output: Path) -> Path:
@@ -157,33 +155,26 @@ def _settle_plan(opts: PackOptions, client: OciClient, say: Callable[[str], None
         ocp=opts.ocp,
         install=opts.install,
         extra_images=opts.extra_images,
+        plugins=opts.npm_packages,
         inspect_bundles=opts.inspect_bundles,
         progress=opts.progress,
         tls_verify=opts.tls_verify,
         say=say,
     )
-    npm_specs, oci_specs = split_specs(opts.npm_packages)
-    specs = list(settled.npm_specs) + [s for s in npm_specs if s not in settled.npm_specs]
-    for chart, versions in settled.chart_plugins.items():  # --npm-package may name a plugin the chart pins
-        check_specs_follow_chart(chart, versions, specs)
     settings = NpmSettings.load(
         registry=opts.npm_registry or settled.npm_registry or None, token=opts.npm_token, npmrc=opts.npmrc
     )
-    config, plugins = _settle_plugins(opts, client, settled.config, oci_specs, say)
-    return _Plan(settled.profile, config, config.render(), tuple(specs), settings, settled.added_images, settled.plan, plugins)
-
-
-def _settle_plugins(
-    opts: PackOptions, client: OciClient, config: ImageSetConfig, oci_specs: Sequence[str], say: Callable[[str], None]
-) -> tuple[ImageSetConfig, tuple[PluginArtifact, ...]]:
-    """The profile's and the command line's OCI plugins, each checked to hold its package before
-    anything is mirrored, added to additionalImages."""
-    specs = list(profile_plugin_specs(client, opts.profile, say) if opts.profile else ()) + list(oci_specs)
-    index = profile_catalog_index(opts.profile) if opts.profile else None
-    if not specs and index is None:
-        return config, ()
-    plugins = check_plugins(client, list(dict.fromkeys(specs)), say)
-    return with_plugins(config, plugins, (index,) if index else ()), plugins
+    config = settled.config
+    return _Plan(
+        settled.profile,
+        config,
+        config.render(),
+        settled.npm_specs,
+        settings,
+        settled.added_images,
+        settled.plan,
+        settled.plugins,
+    )
 
 
 def check_output(output: Path) -> Manifest | None:
@@ -506,7 +497,7 @@ def _resolve_images(run: _Run, mapping: Sequence[tuple[str, str]]) -> tuple[tupl
     """The manifest's image entries (digests resolved) and where oc-mirror's mapping and mirrorkit's
     catalog plan disagree; both are told to the user before anything is copied."""
     plan = run.plan
-    images = label_plugins(_image_entries(mapping, run.client, run.opts.jobs, plan), plan.plugins)
+    images = label_plugins(_image_entries(mapping, run.client, run.opts.jobs, plan), plan.plugins.artifacts, plan.plugins.index)
     kinds = ", ".join(f"{n} {kind}" for kind, n in count_kinds(images).items() if n)
     run.say(f"plan: {len(images)} images ({kinds or 'none'}), {len(plan.npm_specs)} npm packages")
     warnings = _plan_disagreements(plan, mapping, images)

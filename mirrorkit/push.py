@@ -61,7 +61,7 @@ from mirrorkit.oci.client import OciClient
 from mirrorkit.ocmirror import DiskToMirrorOptions, Target, disk_to_mirror, find_oc_mirror, raise_for_result
 from mirrorkit.ocmirror.result import ClusterResource, MirrorResult
 from mirrorkit.outlock import folder_lock
-from mirrorkit.plugins.mirrored import MirroredPlugin, mirrored_plugins
+from mirrorkit.plugins.mirrored import MirroredPlugin, mirrored_catalog_index, mirrored_plugins, with_index_config
 from mirrorkit.preflight import Targets, preflight
 from mirrorkit.report import markdown, write_reports
 from mirrorkit.report.model import CheckItem, Report, Status
@@ -502,10 +502,12 @@ def _write_install_files(
     """values.yaml and the dynamic-plugins ConfigMap (when the bundle has npm packages), the charts,
     and last the runbook, which names every file written before it."""
     opts, output, written = run.opts, run.output, run.written
-    oci = _mirrored_plugins(run)
+    oci, catalog_index = _mirrored_plugins(run)
     if index is not None or oci:
         step("writing values.yaml and the dynamic-plugins ConfigMap")
-        written.append(write_values(index, opts.npm_registry, output / VALUES, opts.values_in, oci_plugins=oci))
+        written.append(
+            write_values(index, opts.npm_registry, output / VALUES, opts.values_in, oci_plugins=oci, catalog_index=catalog_index)
+        )
         written.append(write_dynamic_plugins_configmap(index, opts.npm_registry, output / CONFIGMAP, oci_plugins=oci))
     step("writing the charts and the install runbook")
     charts = hand_out_charts(tree, run.manifest, output)
@@ -541,9 +543,23 @@ def _write_install_files(
     )
 
 
-def _mirrored_plugins(run: _Load) -> tuple[MirroredPlugin, ...]:
-    """The bundle's OCI plugins as the cluster will pull them: mirrored, pinned by digest."""
-    return mirrored_plugins(run.manifest, str(run.target), _mirror_sets(run.output / CLUSTER_RESOURCES))
+def _mirrored_plugins(run: _Load) -> tuple[tuple[MirroredPlugin, ...], str | None]:
+    """The bundle's OCI plugins as the cluster will pull them (mirrored, pinned by digest, with the
+    configuration the mirrored catalog index gives each) and that index's location, if carried."""
+    mirror_sets = _mirror_sets(run.output / CLUSTER_RESOURCES)
+    plugins = mirrored_plugins(run.manifest, str(run.target), mirror_sets)
+    location = mirrored_catalog_index(run.manifest, str(run.target), mirror_sets)
+    if location is None or not plugins:
+        return plugins, location
+    client = OciClient(run.opts.authfile, tls_verify=run.opts.tls_verify)
+    try:
+        return with_index_config(client, location, plugins), location
+    except MirrorkitError as exc:
+        raise CheckFailed(
+            f"the mirrored plugin catalog index {location} cannot be read for its plugin configuration: {exc.what}",
+            exc.why,
+            "check that the target registry serves it (run verify), then run push again",
+        ) from None
 
 
 def _verify_targets(run: _Load, first: Report) -> Report:

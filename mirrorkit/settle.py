@@ -9,7 +9,10 @@ follows. The order is what makes the result predictable:
    select and, with discovery on, the images hidden in them outside relatedImages; and the images of
    its Helm charts, rendered with the real ``helm`` as oc-mirror renders them (:mod:`mirrorkit.helm`);
 3. those discovered images appended to additionalImages (sorted, once each), so oc-mirror mirrors
-   them like any other; the plan already names them with their provenance.
+   them like any other; the plan already names them with their provenance;
+4. the OCI plugins (the profile's, its catalog index's selections, ``--plugin oci://...``), each
+   checked to hold its package, appended last with the catalog index (:mod:`mirrorkit.plugins`).
+   They are checked before the catalog plan: a wrong package name costs seconds, not a catalog read.
 
 Discovery needs registry access to the catalog and bundle images; without operators nothing is read.
 """
@@ -29,6 +32,9 @@ from mirrorkit.helm import ChartSource, collect_chart_images
 from mirrorkit.imageset import ImageSetConfig, build_imageset
 from mirrorkit.imageset.model import AdditionalImage
 from mirrorkit.install.charts import chart_plugin_versions, check_specs_follow_chart, read_chart_values
+from mirrorkit.plugins import split_specs
+from mirrorkit.plugins.plan import with_plugins
+from mirrorkit.plugins.profile import SettledPlugins, settle_plugins
 
 
 @dataclass(frozen=True)
@@ -43,6 +49,8 @@ class Settled:
     npm_registry: str = ""
     source: str = ""
     chart_plugins: dict[str, dict[str, str]] = dataclasses.field(default_factory=dict)  # chart -> plugin -> version
+    #: OCI plugin artifacts and the catalog index, checked; already in ``config``'s additionalImages.
+    plugins: SettledPlugins = dataclasses.field(default_factory=SettledPlugins)
 
 
 def _with_discovered(config: ImageSetConfig, plan: Plan) -> tuple[ImageSetConfig, tuple[str, ...]]:
@@ -64,6 +72,7 @@ def settle(
     ocp: str | None = None,
     install: str = "helm",
     extra_images: Sequence[str] = (),
+    plugins: Sequence[str] = (),
     inspect_bundles: bool = True,
     platform: Any = None,
     progress: bool = False,
@@ -73,7 +82,8 @@ def settle(
     """The configuration and plan for exactly one of *profile* and *config* (see the module docstring).
 
     *inspect_bundles* covers both the profile's ``bundleImages`` and catalog discovery; a profile can
-    turn discovery off for itself with ``discoverImages: false``."""
+    turn discovery off for itself with ``discoverImages: false``. *plugins* are ``--plugin`` specs:
+    npm ones join the profile's npm packages, ``oci://`` ones its OCI plugins."""
     if (profile is None) == (config is None):
         raise InputError("pass exactly one of --profile and --config", hint="e.g. --profile rhdh-orchestrator-1.8")
     discover = inspect_bundles
@@ -99,6 +109,7 @@ def settle(
             loaded.npm_registry,
             f"profile {loaded.name} ({loaded.source})",
         )
+        oci, index, enable = loaded.oci_plugins, loaded.catalog_index, loaded.catalog_index_enable
     else:
         assert config is not None
         if not config.is_file():
@@ -107,7 +118,11 @@ def settle(
             raise InputError("--ocp applies to profiles only", hint="write the catalog tag into your ImageSetConfiguration")
         base, added = ImageSetConfig.load(config), ()
         name, npm, registry, source = "", (), "", str(config)
+        oci, index, enable = (), "", ()
     assert base.mirror is not None
+    extra_npm, extra_oci = split_specs(plugins)
+    npm = (*npm, *(s for s in extra_npm if s not in npm))
+    settled_plugins = settle_plugins(client, oci=(*oci, *extra_oci), catalog_index=index, enable=enable, say=say)
     # without operators the plan reads nothing (it lists the additional images)
     chart_plugins: dict[str, dict[str, str]] = {}
 
@@ -129,4 +144,5 @@ def settle(
             where = f" ({origin.package} {origin.version}, bundle {origin.bundle})" if origin and origin.bundle else ""
             say(f"catalog discovery adds {ref}{where}")
         added = (*added, *discovered)
-    return Settled(name, base, plan, tuple(added), tuple(npm), registry, source, chart_plugins)
+    base = with_plugins(base, settled_plugins.images)
+    return Settled(name, base, plan, tuple(added), tuple(npm), registry, source, chart_plugins, settled_plugins)

@@ -19,8 +19,8 @@ from mirrorkit.install.values import build_dynamic_plugins_configmap, build_valu
 from mirrorkit.oci.client import OciClient
 from mirrorkit.plugins import PluginRef, split_specs
 from mirrorkit.plugins.artifact import inspect_plugin
-from mirrorkit.plugins.catalog_index import read_catalog_index, select
-from mirrorkit.plugins.mirrored import MirroredPlugin, mirrored_plugins
+from mirrorkit.plugins.catalog_index import index_configs, plugin_key, read_catalog_index, select
+from mirrorkit.plugins.mirrored import MirroredPlugin, mirrored_catalog_index, mirrored_plugins
 from mirrorkit.plugins.plan import label_plugins
 from tests.services.demo_content import fill_demo_sources, write_demo_profile
 from tests.services.images import make_layer, push_image
@@ -62,9 +62,12 @@ def test_artifact_holds_the_package_or_is_refused_clearly(registry):
 
 def test_catalog_index_selects_enabled_plugins(registry):
     a = push_plugin_image(registry.host, "plugins/idx-a", "1.0", ("idx-a",))
-    index = push_catalog_index(registry.host, "rhdh/plugin-catalog-index", "1.9", {"idx-a": f"oci://{a.ref}"})
+    config = {"dynamicPlugins": {"frontend": {"idx-a": {"mountPoints": []}}}}
+    index = push_catalog_index(registry.host, "rhdh/plugin-catalog-index", "1.9", {"idx-a": f"oci://{a.ref}"}, {"idx-a": config})
     digest, listed = read_catalog_index(OciClient(), PluginRef.parse(f"oci://{index.ref}"))
     assert digest == index.digest and [p.package for p in listed] == ["idx-a"]
+    assert listed[0].config == {"pluginConfig": config}, "the entry's configuration is kept, not its disabled flag"
+    assert index_configs(listed) == {(f"{registry.host}/plugins/idx-a", "idx-a"): {"pluginConfig": config}}
     assert select(index.ref, listed, ["idx-a"]) == (f"oci://{a.ref}!idx-a",)
     with pytest.raises(InputError, match="lists no OCI plugin nope"):
         select(index.ref, listed, ["nope"])
@@ -75,12 +78,27 @@ def test_catalog_index_selects_enabled_plugins(registry):
 
 def test_label_refuses_a_digest_that_moved():
     from mirrorkit.plugins.artifact import PluginArtifact
+    from mirrorkit.plugins.catalog_index import CatalogIndex
 
     plugin = PluginArtifact(PluginRef.parse("oci://q.io/a/b:1!p"), DIGEST, ("p",))
     labelled = label_plugins([ImageEntry("q.io/a/b:1", DIGEST)], [plugin])
     assert (labelled[0].kind, labelled[0].package, labelled[0].version) == ("plugin", "p", "1")
     with pytest.raises(CheckFailed, match="changed while pack was planning"):
         label_plugins([ImageEntry("q.io/a/b:1", "sha256:" + "b" * 64)], [plugin])
+    index = CatalogIndex(PluginRef.parse("oci://q.io/rhdh/plugin-catalog-index:1.9"), DIGEST, ())
+    both = label_plugins(
+        [ImageEntry("q.io/a/b:1", DIGEST), ImageEntry("q.io/rhdh/plugin-catalog-index:1.9", DIGEST)], [plugin], index
+    )
+    assert [(i.kind, i.package) for i in both] == [("plugin", "p"), ("plugin", "")], (
+        "the index is a plugin image without a package"
+    )
+    with pytest.raises(CheckFailed, match=r"plugin-catalog-index:1\.9 changed while pack was planning"):
+        label_plugins(
+            [ImageEntry("q.io/a/b:1", DIGEST), ImageEntry("q.io/rhdh/plugin-catalog-index:1.9", "sha256:" + "c" * 64)],
+            [plugin],
+            index,
+        )
+    assert plugin_key(f"oci://q.io/a/b@{DIGEST}!p") == plugin_key("oci://q.io/a/b:2!p") == ("q.io/a/b", "p")
 
 
 def test_values_and_configmap_pin_oci_plugins_by_digest(tmp_path):
@@ -105,6 +123,33 @@ def test_values_and_configmap_pin_oci_plugins_by_digest(tmp_path):
         f"oci://mirror:5000/a/b@{DIGEST}!p",
         f"oci://mirror:5000/a/b@{DIGEST}!q",
     ]
+    assert mirrored_catalog_index(manifest, "mirror:5000", None) is None
+
+
+def test_index_plugin_config_lands_with_the_pinned_reference(tmp_path):
+    """The index's keys go with the mirrored reference (the installer would not merge them: another
+    registry is another plugin key); a user's own keys win; the index goes in by digest."""
+    config = {"pluginConfig": {"dynamicPlugins": {"frontend": {"c": {"mountPoints": [{"mountPoint": "x"}]}}}}}
+    pinned = MirroredPlugin("c", f"oci://mirror:5000/a/c@{DIGEST}!c", "q.io/a/c:1", config)
+    location = f"mirror:5000/rhdh/plugin-catalog-index@{DIGEST}"
+    values = build_values(None, "", oci_plugins=[pinned], catalog_index=location)
+    assert values["global"]["dynamic"]["plugins"] == [{"package": pinned.package, "disabled": False, **config}]
+    assert values["global"]["dynamic"]["catalogIndex"] == {"image": location}
+    existing = tmp_path / "in.yaml"
+    mine = {"pluginConfig": {"mine": True}}
+    existing.write_text(yaml.safe_dump({"global": {"dynamic": {"plugins": [{"package": "oci://q.io/a/c:1!c", **mine}]}}}))
+    merged = build_values(None, "", existing, oci_plugins=[pinned], catalog_index=location)
+    assert merged["global"]["dynamic"]["plugins"] == [{"package": pinned.package, **mine}]
+    configmap = build_dynamic_plugins_configmap(None, "", oci_plugins=[pinned])
+    assert yaml.safe_load(configmap["data"]["dynamic-plugins.yaml"])["plugins"] == [
+        {"package": pinned.package, "disabled": False, **config}
+    ]
+    manifest = Manifest(
+        created="2026-01-01T00:00:00Z",
+        mirrorkit_version="x",
+        images=(ImageEntry("q.io/rhdh/plugin-catalog-index:1.9", DIGEST, "rhdh/plugin-catalog-index", "plugin", "", "1.9"),),
+    )
+    assert mirrored_catalog_index(manifest, "mirror:5000", None) == location
 
 
 # -- the whole flow -------------------------------------------------------------------------------
@@ -122,7 +167,10 @@ def test_profile_mixing_npm_and_oci_plugins_goes_pack_push_verify(
     content = fill_demo_sources(source.host, source_npm.url, source_npm.add_user("publisher", "pw-publisher"), tmp_path / "npm")
     multi = push_plugin_image(source.host, "rhdh-plugin-catalog/multi", "1.8.0", ("plugin-a", "plugin-b"))
     listed = push_plugin_image(source.host, "rhdh-plugin-catalog/listed", "1.8.0", ("plugin-c",))
-    index = push_catalog_index(source.host, "rhdh/plugin-catalog-index", "1.8", {"plugin-c": f"oci://{listed.ref}"})
+    c_config = {"dynamicPlugins": {"frontend": {"example.plugin-c": {"mountPoints": [{"mountPoint": "entity.page/cards"}]}}}}
+    index = push_catalog_index(
+        source.host, "rhdh/plugin-catalog-index", "1.8", {"plugin-c": f"oci://{listed.ref}"}, {"plugin-c": c_config}
+    )
     profile = write_demo_profile(content, tmp_path / "profile.yaml")
     doc = yaml.safe_load(profile.read_text())
     doc["plugins"] = {
@@ -139,8 +187,29 @@ def test_profile_mixing_npm_and_oci_plugins_goes_pack_push_verify(
     key, pub, _ = generate_keypair(tmp_path / "key")
     pack = ("pack", "--profile", str(profile), "--output", str(bundle), "--sign-key", str(key), "--no-tls-verify", "-q")
 
-    wrong = _mirrorkit(*pack, "--npm", f"oci://{multi.ref}!plugin-z", env=env)
+    plan = ("plan", "--profile", str(profile), "--no-tls-verify", "-q")
+    planned = _mirrorkit(*plan, env=env)
+    assert planned.returncode == 0, planned.stdout + planned.stderr
+    assert "3 OCI plugin images" in planned.stdout.splitlines()[0], planned.stdout
+    text = planned.stdout.split("\nplugin\n", 1)[1]
+    assert f"  plugin-a, plugin-b\n    plugin  {multi.ref} ({multi.digest})" in text, text
+    assert f"  plugin-c\n    plugin  {listed.ref} ({listed.digest})" in text, text
+    assert f"selects plugin-c)\n    plugin  {index.ref} ({index.digest})" in text, text
+    as_json = _mirrorkit(*plan, "--json", "--plugin", f"oci://{multi.ref}!plugin-b", env=env)
+    assert as_json.returncode == 0, as_json.stderr
+    shown = {i["ref"]: i for i in json.loads(as_json.stdout)["plugins"]}
+    assert shown[multi.ref] == {
+        "kind": "plugin", "role": "plugin", "ref": multi.ref, "digest": multi.digest, "packages": ["plugin-a", "plugin-b"]
+    }  # fmt: skip
+    assert (shown[listed.ref]["packages"], shown[listed.ref]["digest"]) == (["plugin-c"], listed.digest)
+    assert (shown[index.ref]["role"], shown[index.ref]["kind"], shown[index.ref]["digest"]) == (
+        "catalog-index", "plugin", index.digest
+    )  # fmt: skip
+
+    wrong = _mirrorkit(*pack, "--plugin", f"oci://{multi.ref}!plugin-z", env=env)
     assert wrong.returncode == 1 and "does not contain package 'plugin-z'" in wrong.stderr, wrong.stderr
+    wrong_plan = _mirrorkit(*plan, "--plugin", f"oci://{multi.ref}!plugin-z", env=env)
+    assert (wrong_plan.returncode, wrong_plan.stderr) == (wrong.returncode, wrong.stderr), "plan refuses as pack does"
     missing = _mirrorkit(*pack, "--npm", f"oci://{source.host}/rhdh-plugin-catalog/gone:1.0!x", env=env)
     assert missing.returncode != 0 and "plugin image" in missing.stderr and "cannot be read" in missing.stderr, missing.stderr
 
@@ -171,9 +240,17 @@ def test_profile_mixing_npm_and_oci_plugins_goes_pack_push_verify(
         f"oci://{target.host}/mirror/rhdh-plugin-catalog/listed@{listed.digest}!plugin-c",
     }
     assert set(oci_entries) == expected
+    by_package = {p["package"]: p for p in values["global"]["dynamic"]["plugins"]}
+    pinned_c = f"oci://{target.host}/mirror/rhdh-plugin-catalog/listed@{listed.digest}!plugin-c"
+    assert by_package[pinned_c]["pluginConfig"] == c_config, "the index's configuration goes with the mirrored plugin"
+    assert "pluginConfig" not in by_package[f"oci://{target.host}/mirror/rhdh-plugin-catalog/multi@{multi.digest}!plugin-a"]
+    assert (
+        values["global"]["dynamic"]["catalogIndex"]["image"] == f"{target.host}/mirror/rhdh/plugin-catalog-index@{index.digest}"
+    )
     assert len(values["orchestrator"]["plugins"]) == len(content.npm_packages), "npm plugins keep their place"
     configmap = yaml.safe_load(yaml.safe_load((out / "dynamic-plugins.yaml").read_text())["data"]["dynamic-plugins.yaml"])
     assert expected <= {p["package"] for p in configmap["plugins"]}
+    assert next(p for p in configmap["plugins"] if p["package"] == pinned_c)["pluginConfig"] == c_config
     report = json.loads((out / "report.json").read_text())
     plugin_items = [i for i in report["items"] if i["category"] == "image" and i["subject"] in (multi.ref, listed.ref)]
     assert len(plugin_items) == 2 and all("holds" in i["actual"] for i in plugin_items), plugin_items

@@ -92,6 +92,19 @@ def npm_token_option(func: F) -> F:
     )(func)
 
 
+def plugin_option(func: F) -> F:
+    """``--plugin SPEC`` (repeatable) for pack and plan alike: an npm spec or an ``oci://`` reference,
+    added to the profile's plugins; plan lists (and checks) exactly what pack would carry."""
+    return click.option(
+        "--plugin",
+        "plugins",
+        multiple=True,
+        metavar="SPEC",
+        help="Another plugin to carry (repeatable): an npm package such as @scope/name@1.2.3, or an OCI "
+        "artifact oci://REGISTRY/REPO:TAG!PACKAGE (checked to hold PACKAGE).",
+    )(func)
+
+
 def discover_option(default: bool, extra: str = "") -> Callable[[F], F]:
     return click.option(
         "--discover/--no-discover",
@@ -109,6 +122,7 @@ __all__ = [
     "discover_option",
     "npm_token_option",
     "output_options",
+    "plugin_option",
     "say_for",
     "show_progress",
     "tls_option",

@@ -11,7 +11,15 @@ import click
 from mirrorkit.bundle.parts import parse_size
 from mirrorkit.bundle.signing import passphrase_from
 from mirrorkit.commands._args import CheckedCommand, Raw, exactly_one, http_url, outside
-from mirrorkit.commands._shared import DISCOVER_RENAMES, discover_option, output_options, say_for, show_progress, tls_option
+from mirrorkit.commands._shared import (
+    DISCOVER_RENAMES,
+    discover_option,
+    output_options,
+    plugin_option,
+    say_for,
+    show_progress,
+    tls_option,
+)
 from mirrorkit.commands.imageset import INSTALL_RENAMES, install_option
 from mirrorkit.diskspace import human
 from mirrorkit.errors import MirrorkitError
@@ -64,7 +72,7 @@ CHECKS = (
 @click.option(
     "--config",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="Your own ImageSetConfiguration instead of a profile (add plugins with --npm).",
+    help="Your own ImageSetConfiguration instead of a profile (add plugins with --plugin).",
 )
 @click.option(
     "-o",
@@ -77,13 +85,7 @@ CHECKS = (
 @install_option
 @click.option("--add-image", "extra_images", multiple=True, metavar="REF", help="Another image to mirror (repeatable).")
 @discover_option(True)
-@click.option(
-    "--plugin",
-    "npm_packages",
-    multiple=True,
-    metavar="SPEC",
-    help="Another plugin to carry, e.g. the npm package @scope/name@1.2.3 (repeatable).",
-)
+@plugin_option
 @click.option("--source-npm", metavar="URL", help="npm registry to pull plugins from (default: the profile's, then .npmrc).")
 @click.option("--npmrc", type=click.Path(exists=True, dir_okay=False, path_type=Path), help=".npmrc with registries and tokens.")
 @click.option(
@@ -121,7 +123,7 @@ def pack(
     install: str,
     extra_images: tuple[str, ...],
     discover: bool,
-    npm_packages: tuple[str, ...],
+    plugins: tuple[str, ...],
     source_npm: str | None,
     npmrc: Path | None,
     authfile: Path | None,
@@ -146,7 +148,7 @@ def pack(
         install=install,
         extra_images=extra_images,
         inspect_bundles=discover,
-        npm_packages=npm_packages,
+        npm_packages=plugins,
         npm_registry=source_npm,
         npmrc=npmrc,
         authfile=authfile,

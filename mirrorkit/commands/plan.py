@@ -1,8 +1,9 @@
 """`mirrorkit plan`: every image (and npm package) a pack would carry, with where each comes from.
 
 Reads only what it must: operator catalog layers (FBC of the selected packages decoded, the rest
-skipped), the manifests and metadata layers of the selected bundle images, never image content.
-Nothing is written.
+skipped), the manifests and metadata layers of the selected bundle images, and of each OCI plugin
+its manifest and ``PACKAGE/package.json`` (to refuse a wrong package as pack does), never other
+image content. Nothing is written.
 """
 
 from __future__ import annotations
@@ -10,15 +11,18 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from mirrorkit.commands._args import CheckedCommand, exactly_one
-from mirrorkit.commands._shared import DISCOVER_RENAMES, discover_option, output_options, show_progress
+from mirrorkit.commands._shared import DISCOVER_RENAMES, discover_option, output_options, plugin_option, show_progress
 from mirrorkit.commands.bundle_images import make_client, registry_options
 from mirrorkit.commands.imageset import INSTALL_RENAMES, install_option
 from mirrorkit.imageset import InvalidConfiguration
+
+if TYPE_CHECKING:
+    from mirrorkit.plugins.profile import SettledPlugins
 
 
 @click.command(
@@ -36,6 +40,7 @@ from mirrorkit.imageset import InvalidConfiguration
 )
 @install_option
 @discover_option(True)
+@plugin_option
 @output_options(json_help="Print the plan as JSON.")
 @registry_options
 def plan(
@@ -44,6 +49,7 @@ def plan(
     ocp: str | None,
     install: str,
     discover: bool,
+    plugins: tuple[str, ...],
     quiet: bool,
     progress: bool | None,
     as_json: bool,
@@ -66,6 +72,7 @@ def plan(
             config=config,
             ocp=ocp,
             install=install,
+            plugins=plugins,
             inspect_bundles=discover,
             platform=wanted,
             progress=show_progress(progress, quiet, as_json),
@@ -80,19 +87,22 @@ def plan(
         doc = result.to_json()
         doc["source"] = source
         doc["npm"] = {"registry": npm_registry or None, "packages": list(npm)}
+        doc["plugins"] = settled.plugins.to_json()
         click.echo(json.dumps(doc, indent=2, sort_keys=True))
         return
     for warning in result.warnings:
         click.echo(f"mirrorkit: warning: {warning}", err=True)
-    click.echo(render_text(result, npm, npm_registry, source), nl=False)
+    click.echo(render_text(result, npm, npm_registry, source, settled.plugins), nl=False)
 
 
-def render_text(result: Any, npm: Sequence[str], npm_registry: str, source: str) -> str:
+def render_text(result: Any, npm: Sequence[str], npm_registry: str, source: str, plugins: SettledPlugins | None = None) -> str:
     """Grouped by kind, then package and bundle; each image with why it is there."""
     counts = result.to_json()["counts"]
+    oci = plugins.images if plugins is not None else ()
     lines = [
         f"# plan for {source}: {len(result.images)} images "
         f"({', '.join(f'{k} {v}' for k, v in counts.items())}), {len(npm)} npm packages"
+        + (f", {len(oci)} OCI plugin images" if oci else "")
     ]
     for summary in result.catalogs:
         packages = "; ".join(f"{p} [{', '.join(c) or 'every bundle'}]" for p, c in summary.channels)
@@ -126,6 +136,9 @@ def render_text(result: Any, npm: Sequence[str], npm_registry: str, source: str)
                     lines.append(f"        from {origin.describe()}")
     if result.blocked:
         lines += ["", "blocked (blockedImages)"] + [f"    {ref}" for ref in result.blocked]
+    if oci:
+        assert plugins is not None
+        lines += ["", "plugin", *_plugin_lines(plugins)]
     if npm:
         lines += ["", f"npm ({npm_registry})" if npm_registry else "npm"] + [f"    {spec}" for spec in npm]
     if not result.discovery:
@@ -144,4 +157,19 @@ def _chart_groups(images: Sequence[Any], helm_version: str | None) -> list[str]:
         for image in members:
             lines.append(f"    chart  {image.ref}")
             lines.extend(f"        from {origin.describe()}" for origin in image.origins)
+    return lines
+
+
+def _plugin_lines(plugins: SettledPlugins) -> list[str]:
+    """Each OCI plugin image with the package folder(s) checked in it and the digest its reference
+    resolved to (what pack will pin); the catalog index last, with what was selected from it."""
+    lines: list[str] = []
+    for artifact in plugins.artifacts:
+        lines.append(f"  {', '.join(artifact.packages)}")
+        lines.append(f"    plugin  {artifact.ref.image} ({artifact.digest})")
+    index = plugins.index
+    if index is not None:
+        selected = ", ".join(index.selected) or "nothing"
+        lines.append(f"  catalog index (lists {len(index.listed)} OCI plugins, selects {selected})")
+        lines.append(f"    plugin  {index.ref.image} ({index.digest})")
     return lines

@@ -20,7 +20,10 @@ OCI plugins (:mod:`mirrorkit.plugins`) are listed by their mirrored copy pinned 
 `oci://MIRROR/REPO@sha256:...!PACKAGE`, with no `integrity` (the digest is the integrity). In the
 Helm flavour they go to `global.dynamic.plugins`, the chart's general plugin list (an entry there
 for the same package folder gets our `package` and keeps its other keys); in the ConfigMap they
-follow the npm plugins.
+follow the npm plugins. A plugin selected from a catalog index carries the index entry's keys
+(`pluginConfig`, ...): the installer would only merge them into an entry with the index's own
+registry, which the mirrored reference does not have. The mirrored index itself, by digest, goes to
+`global.dynamic.catalogIndex.image` (the chart's setting for `CATALOG_INDEX_IMAGE`).
 """
 
 from __future__ import annotations
@@ -150,10 +153,11 @@ def build_values(
     *,
     plugin_config: bool = True,
     oci_plugins: Sequence[MirroredPlugin] = (),
+    catalog_index: str | None = None,
 ) -> dict[str, Any]:
     doc = _load_values(values_in) if values_in else {}
-    if oci_plugins:
-        _merge_oci_values(doc, oci_plugins, values_in)
+    if oci_plugins or catalog_index:
+        _merge_oci_values(doc, oci_plugins, values_in, catalog_index)
     if index is None:
         return doc
     orchestrator = doc.get("orchestrator")
@@ -176,9 +180,12 @@ def write_values(
     *,
     plugin_config: bool = True,
     oci_plugins: Sequence[MirroredPlugin] = (),
+    catalog_index: str | None = None,
 ) -> Path:
     """Write the Helm values override to *out* (a file path), merged into *values_in* when given."""
-    doc = build_values(index, npm_url, values_in, plugin_config=plugin_config, oci_plugins=oci_plugins)
+    doc = build_values(
+        index, npm_url, values_in, plugin_config=plugin_config, oci_plugins=oci_plugins, catalog_index=catalog_index
+    )
     atomic_write_text(Path(out), dump_yaml(doc))
     return Path(out)
 
@@ -189,28 +196,52 @@ def _oci_folder(package: str) -> str | None:
 
 
 def oci_plugin_entries(plugins: Sequence[MirroredPlugin]) -> list[dict[str, Any]]:
-    """`[{package: oci://MIRROR/REPO@sha256:...!PACKAGE, disabled: false}]`, one per package folder."""
-    return [{"package": p.package, "disabled": False} for p in plugins]
+    """`[{package: oci://MIRROR/REPO@sha256:...!PACKAGE, disabled: false, pluginConfig...}]`, one per
+    package folder; the catalog index's keys for the plugin (if any) follow ours."""
+    return [{"package": p.package, "disabled": False, **_index_keys(p)} for p in plugins]
 
 
-def _merge_oci_values(doc: dict[str, Any], plugins: Sequence[MirroredPlugin], values_in: Path | None) -> None:
-    """Put the OCI plugins in `global.dynamic.plugins`, replacing entries for the same folder."""
+def _index_keys(plugin: MirroredPlugin) -> dict[str, Any]:
+    """The catalog index's keys for *plugin*, never overriding what we decide (package, enabled)."""
+    return {k: v for k, v in plugin.config.items() if k not in ("package", "disabled", "enabled", "integrity")}
+
+
+def _merge_oci_values(
+    doc: dict[str, Any], plugins: Sequence[MirroredPlugin], values_in: Path | None, catalog_index: str | None
+) -> None:
+    """Put the OCI plugins in `global.dynamic.plugins`, replacing entries for the same folder (their
+    own keys win over the index's), and the mirrored catalog index in `global.dynamic.catalogIndex`."""
     glob = doc.setdefault("global", {})
     dynamic = glob.setdefault("dynamic", {}) if isinstance(glob, dict) else None
     existing = dynamic.get("plugins") or [] if isinstance(dynamic, dict) else None
     if not isinstance(existing, list) or dynamic is None:
         raise ConfigError(f"'global.dynamic.plugins' in {values_in} is not a list under mappings", hint="fix the values file")
+    if catalog_index:
+        _set_catalog_index(dynamic, catalog_index, values_in)
+    if not plugins:
+        return
     ours = {p.name: entry for p, entry in zip(plugins, oci_plugin_entries(plugins), strict=True)}
+    defaults = {p.name: _index_keys(p) for p in plugins}
     merged, used = [], set()
     for item in existing:
         folder = _oci_folder(str(item.get("package", ""))) if isinstance(item, dict) else None
         if folder in ours and folder not in used:
-            merged.append({**item, "package": ours[folder]["package"]})
+            index_only = {k: v for k, v in defaults[folder].items() if k not in item}
+            merged.append({**item, **index_only, "package": ours[folder]["package"]})
             used.add(folder)
         else:
             merged.append(item)
     merged.extend(entry for folder, entry in ours.items() if folder not in used)
     dynamic["plugins"] = merged
+
+
+def _set_catalog_index(dynamic: dict[str, Any], location: str, values_in: Path | None) -> None:
+    """`global.dynamic.catalogIndex.image`: the mirrored index by digest (a plain image reference,
+    as `CATALOG_INDEX_IMAGE` takes it); the chart's default names the public registry."""
+    section = dynamic.setdefault("catalogIndex", {})
+    if not isinstance(section, dict):
+        raise ConfigError(f"'global.dynamic.catalogIndex' in {values_in} is not a mapping", hint="fix the values file")
+    section["image"] = location
 
 
 def orchestrator_plugin_extras(package_name: str, *, data_index_url: str = DATA_INDEX_URL) -> dict[str, Any]:

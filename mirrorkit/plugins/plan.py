@@ -19,6 +19,7 @@ from mirrorkit.imageset import ImageSetConfig
 from mirrorkit.imageset.model import AdditionalImage
 from mirrorkit.oci.reference import ImageReference
 from mirrorkit.plugins.artifact import PluginArtifact, inspect_plugin
+from mirrorkit.plugins.catalog_index import CatalogIndex
 from mirrorkit.plugins.reference import PluginRef
 
 KIND = "plugin"
@@ -41,48 +42,60 @@ def check_plugins(client: Any, specs: Sequence[str], say: Callable[[str], None] 
     return tuple(by_image.values())
 
 
-def with_plugins(config: ImageSetConfig, plugins: Sequence[PluginArtifact], extra: Sequence[str] = ()) -> ImageSetConfig:
-    """*config* with every plugin image (and *extra* images: a catalog index) in additionalImages,
-    once each; one already there is kept."""
+def with_plugins(config: ImageSetConfig, images: Sequence[str]) -> ImageSetConfig:
+    """*config* with every plugin (and catalog index) image in additionalImages, once each; one
+    already there is kept."""
     mirror = config.mirror
-    if mirror is None:
+    if mirror is None or not images:
         return config
     present = {canonical(image.name or "") for image in mirror.additional_images or ()}
-    wanted = dict.fromkeys([*(str(p.ref.image) for p in plugins), *extra])
-    added = [AdditionalImage(name=ref) for ref in wanted if canonical(ref) not in present]
+    added = [AdditionalImage(name=ref) for ref in dict.fromkeys(images) if canonical(ref) not in present]
     if not added:
         return config
-    images = (*(mirror.additional_images or ()), *added)
-    return dataclasses.replace(config, mirror=dataclasses.replace(mirror, additional_images=images))
+    carried = (*(mirror.additional_images or ()), *added)
+    return dataclasses.replace(config, mirror=dataclasses.replace(mirror, additional_images=carried))
 
 
-def label_plugins(images: Sequence[ImageEntry], plugins: Sequence[PluginArtifact]) -> tuple[ImageEntry, ...]:
+def label_plugins(
+    images: Sequence[ImageEntry], plugins: Sequence[PluginArtifact], index: CatalogIndex | None = None
+) -> tuple[ImageEntry, ...]:
     """The image entries with each plugin image labelled ``plugin``, its packages (comma-separated)
-    and its tag or digest as the version; refuses when the planned digest is not the checked one."""
-    wanted = {_key(str(p.ref.image)): p for p in plugins}
+    and its tag or digest as the version, and the catalog index labelled ``plugin`` with no package
+    (which is how push tells it apart, see :func:`is_catalog_index`); refuses when a planned digest
+    is not the checked one."""
+    wanted = {_key(str(p.ref.image)): (p.ref.image, p.digest, ",".join(p.packages)) for p in plugins}
+    if index is not None:
+        wanted.setdefault(_key(str(index.ref.image)), (index.ref.image, index.digest, ""))
     out: list[ImageEntry] = []
     seen: set[str] = set()
     for image in images:
-        plugin = wanted.get(_key(image.source)) or wanted.get(_key(f"{ImageReference.parse(image.source).name}@{image.digest}"))
-        if plugin is None:
+        key = _key(image.source)
+        if key not in wanted:
+            key = _key(f"{ImageReference.parse(image.source).name}@{image.digest}")
+        if key not in wanted:
             out.append(image)
             continue
-        if image.digest != plugin.digest:
+        ref, digest, packages = wanted[key]
+        if image.digest != digest:
             raise CheckFailed(
-                f"plugin image {plugin.ref.image} changed while pack was planning: checked {plugin.digest}, planned {image.digest}",
+                f"plugin image {ref} changed while pack was planning: checked {digest}, planned {image.digest}",
                 "its tag was moved at the source",
                 "run pack again (or pin the plugin by digest: oci://REPO@sha256:...!PACKAGE)",
             )
-        seen.add(_key(str(plugin.ref.image)))
-        ref = plugin.ref.image
-        out.append(dataclasses.replace(image, kind=KIND, package=",".join(plugin.packages), version=ref.tag or ref.digest or ""))
-    missing = [str(p.ref.image) for k, p in wanted.items() if k not in seen]
+        seen.add(key)
+        out.append(dataclasses.replace(image, kind=KIND, package=packages, version=ref.tag or ref.digest or ""))
+    missing = [str(ref) for k, (ref, _d, _p) in wanted.items() if k not in seen]
     if missing:
         raise InputError(
             f"oc-mirror's plan does not carry the plugin image(s) {', '.join(missing)}",
             hint="check the ImageSetConfiguration's additionalImages and run pack again",
         )
     return tuple(sorted(out))
+
+
+def is_catalog_index(image: ImageEntry) -> bool:
+    """True for the manifest entry of a plugin catalog index: kind ``plugin`` without a package."""
+    return image.kind == KIND and not image.package
 
 
 def _key(ref: str) -> str:

@@ -40,9 +40,17 @@ def push_plugin_image(
     return PushedImage(host, repo, tag, push_manifest(host, repo, tag, body, OCI_MANIFEST), OCI_MANIFEST)
 
 
-def push_catalog_index(host: str, repo: str, tag: str, plugins: dict[str, str]) -> PushedImage:
-    """Push a catalog index whose dynamic-plugins.default.yaml lists *plugins* ({folder: oci ref})."""
-    doc = {"plugins": [{"package": f"{ref}!{name}", "disabled": True} for name, ref in plugins.items()]}
+def push_catalog_index(
+    host: str, repo: str, tag: str, plugins: dict[str, str], configs: dict[str, dict[str, object]] | None = None
+) -> PushedImage:
+    """Push a catalog index whose dynamic-plugins.default.yaml lists *plugins* ({folder: oci ref}),
+    disabled as Red Hat ships them, each with its ``pluginConfig`` from *configs* ({folder: config})."""
+    doc = {
+        "plugins": [
+            {"package": f"{ref}!{name}", "disabled": True, **({"pluginConfig": configs[name]} if name in (configs or {}) else {})}
+            for name, ref in plugins.items()
+        ]
+    }
     layer = make_layer({"dynamic-plugins.default.yaml": yaml.safe_dump(doc).encode(), "index.json": b"[]"})
     config = json.dumps({"architecture": "amd64", "os": "linux", "rootfs": {"type": "layers", "diff_ids": []}}).encode()
     manifest = {
