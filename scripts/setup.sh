@@ -7,6 +7,7 @@
 #   - the real Go tools pinned in scripts/tools.env (helm, opm, oc-mirror), built from the Go module
 #     proxy into .cache/bin/; a tool the proxy refuses is recorded once and reported, not retried
 #     (set MIRRORKIT_RETRY_TOOLS=1 to ask again)
+#   - the real schemas pinned in scripts/tools.env ("schemas"): Go modules in the module cache
 # Everything lands in .cache/ (git ignores it) except the Debian packages.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -107,6 +108,20 @@ build_tool helm "$HELM_MODULE" "$HELM_VERSION" "$HELM_PACKAGE" "" \
 build_tool opm "$OPM_MODULE" "$OPM_VERSION" "$OPM_PACKAGE" "json1 containers_image_openpgp" \
   "-s -w -X github.com/operator-framework/operator-registry/cmd/opm/version.opmVersion=$OPM_VERSION" yes
 build_tool oc-mirror "$OC_MIRROR_MODULE" "$OC_MIRROR_VERSION" "$OC_MIRROR_PACKAGE" "$OC_MIRROR_TAGS" "-s -w" no
+# 5. The real schemas the tests validate generated objects against (tools.env, "schemas"): Go modules
+#    fetched into the module cache (`go mod download`, a no-op once there).
+fetch_schema() {  # NAME MODULE VERSION
+  local dir
+  if ! dir=$(cd "$CACHE" && GOFLAGS="${GOFLAGS:-} -mod=mod" go mod download -json "$2@$3" 2>&1 | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p') || [ -z "$dir" ]; then
+    say "ERROR: cannot fetch schema module $2@$3: $(cd "$CACHE" && go mod download "$2@$3" 2>&1 | tail -1)"
+    exit 1
+  fi
+  tool_status+=("schema $1: $2@$3 ($dir)")
+}
+fetch_schema kubernetes "$KUBERNETES_SCHEMA_MODULE" "$KUBERNETES_SCHEMA_VERSION"
+fetch_schema olm "$OLM_SCHEMA_MODULE" "$OLM_SCHEMA_VERSION"
+fetch_schema knative "$KNATIVE_SCHEMA_MODULE" "$KNATIVE_SCHEMA_VERSION"
+
 [ -x "$BIN/helm" ] && tool_status+=("helm: $("$BIN/helm" version --short 2>&1)")
 [ -x "$BIN/opm" ] && tool_status+=("opm: $("$BIN/opm" version 2>&1 | head -1)")
 [ -x "$BIN/oc-mirror" ] && tool_status+=("oc-mirror: $("$BIN/oc-mirror" version --v2 2>&1 | tail -1)")

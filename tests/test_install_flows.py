@@ -28,7 +28,7 @@ from tests.services.helmrepo import (
     orchestrator_infra_chart,
     rhdh_chart,
 )
-from tests.services.schemas import BACKSTAGE_CRD, KNATIVE_CRDS, SchemaSet, chart_crds, load_documents
+from tests.services.schemas import BACKSTAGE_CRD, SchemaSet, chart_crds, load_documents, real_crds
 
 SRC = "src.local:5000"
 NPM = "http://npm.local:4873"
@@ -154,7 +154,7 @@ def _schemas(out: Path) -> SchemaSet:
     if not infra.exists():
         infra.parent.mkdir(parents=True, exist_ok=True)
         infra.write_bytes(build_chart(orchestrator_infra_chart(SRC)))
-    return SchemaSet([BACKSTAGE_CRD, *KNATIVE_CRDS, *chart_crds(infra)])
+    return SchemaSet([BACKSTAGE_CRD, *chart_crds(infra), *real_crds()])
 
 
 # ------------------------------------------------------------------------------------------- Helm flow
@@ -381,7 +381,15 @@ def test_the_schemas_catch_what_a_cluster_would_refuse(tmp_path):
     assert schemas.errors({**cr, "spec": {"application": {"extraEnvs": {"secrets": [{"name": "s"}]}}}}) == []
     assert schemas.errors({**cr, "spec": {"application": {"extraEnv": {}}}})  # misspelt: pruned by the real CRD
     sub = {"apiVersion": "operators.coreos.com/v1alpha1", "kind": "Subscription", "metadata": {"name": "s"}}
-    assert schemas.errors({**sub, "spec": {"name": "p", "source": "c", "sourceNamespace": "n", "installPlanApproval": "manual"}})
+    assert schemas.errors({**sub, "spec": {"name": "p", "source": "c", "sourceNamespace": "n"}}) == []
+    # the real OLM CRD requires sourceNamespace and prunes a misspelt field (it has no enum for
+    # installPlanApproval: OLM's controller, not the schema, refuses "manual")
+    assert schemas.errors({**sub, "spec": {"name": "p", "source": "c", "sourceNamespce": "n"}})
+    assert schemas.errors({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}, "datas": {"n": "1"}})
+    assert schemas.errors({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "c", "label": {}}, "type": "Opaque"})
+    ks = {"apiVersion": "operator.knative.dev/v1beta1", "kind": "KnativeServing", "metadata": {"name": "k"}}
+    assert schemas.errors({**ks, "spec": {"high-availability": {"replicas": 2}}}) == []
+    assert schemas.errors({**ks, "spec": {"high-availability": {"replicas": "two"}}})
     assert schemas.errors({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}, "data": {"n": 1}})
     assert schemas.errors(
         {"apiVersion": "sonataflow.org/v1alpha08", "kind": "SonataFlowPlatform", "metadata": {"name": "s"}, "spec": []}
