@@ -47,7 +47,7 @@ from mirrorkit.npm.pull import pull_packages
 from mirrorkit.oci.client import OciClient
 from mirrorkit.oci.manifest import Manifest as ImageManifest
 from mirrorkit.oci.reference import ImageReference
-from mirrorkit.ocmirror import MirrorToDiskOptions, OcMirror, dry_run, find_oc_mirror, mirror_to_disk, raise_for_result
+from mirrorkit.ocmirror import Knobs, MirrorToDiskOptions, OcMirror, dry_run, find_oc_mirror, mirror_to_disk, raise_for_result
 from mirrorkit.outlock import folder_lock
 from mirrorkit.pinning import TagPin, reconcile_archives, tag_pins
 from mirrorkit.plugins.plan import label_plugins
@@ -91,6 +91,8 @@ class PackOptions:
     split_size: int | None = None
     jobs: int = 8
     progress: bool = True
+    #: oc-mirror's tuning flags the user set (mirrorkit.ocmirror.knobs); applied to both oc-mirror runs.
+    ocmirror_knobs: Knobs = field(default_factory=Knobs)
 
     def __post_init__(self) -> None:
         if (self.profile is None) == (self.config is None):
@@ -474,9 +476,10 @@ def _write_config(opts: PackOptions, output: Path, work: Path, plan: _Plan) -> M
     atomic_write_text(isc_path, plan.isc_text)
     atomic_write_text(output / layout.ISC, plan.isc_text)
     cache_dir = opts.cache_dir or work / "cache"
-    return MirrorToDiskOptions(
+    options = MirrorToDiskOptions(
         archive_dir=work / "plan", config=isc_path, authfile=opts.authfile, cache_dir=cache_dir, src_tls_verify=opts.tls_verify
     )
+    return opts.ocmirror_knobs.apply(options)
 
 
 def _dry_run(run: _Run) -> tuple[tuple[str, str], ...]:

@@ -58,7 +58,7 @@ from mirrorkit.install.values import write_dynamic_plugins_configmap, write_valu
 from mirrorkit.npm.index import NpmIndex
 from mirrorkit.npm.publish import publish_packages
 from mirrorkit.oci.client import OciClient
-from mirrorkit.ocmirror import DiskToMirrorOptions, Target, disk_to_mirror, find_oc_mirror, raise_for_result
+from mirrorkit.ocmirror import DiskToMirrorOptions, Knobs, Target, disk_to_mirror, find_oc_mirror, raise_for_result
 from mirrorkit.ocmirror.result import ClusterResource, MirrorResult
 from mirrorkit.outlock import folder_lock
 from mirrorkit.plugins.mirrored import MirroredPlugin, mirrored_catalog_index, mirrored_plugins, with_index_config
@@ -101,6 +101,8 @@ class PushOptions:
     jobs: int = 4
     progress: bool = True
     upgrade_from: str = ""
+    #: oc-mirror's tuning flags the user set (mirrorkit.ocmirror.knobs); they override push's retry defaults.
+    ocmirror_knobs: Knobs = field(default_factory=Knobs)
 
 
 @dataclass(frozen=True)
@@ -401,6 +403,22 @@ def _load_images(run: _Load, step: Steps, tree: _Tree) -> tuple[ClusterResource,
     return result.cluster_resources
 
 
+def _load_options(run: _Load, archives: Path) -> DiskToMirrorOptions:
+    """disk-to-mirror's options: push's retry defaults, then the oc-mirror knobs the user set."""
+    opts = run.opts
+    options = DiskToMirrorOptions(
+        config=run.work / layout.ISC,
+        archive_dir=archives,
+        target=run.target,
+        authfile=opts.authfile,
+        cache_dir=opts.cache_dir or run.work / "cache",
+        dest_tls_verify=opts.tls_verify,
+        retry_times=PUSH_RETRY_TIMES,
+        retry_delay_s=PUSH_RETRY_DELAY_S,
+    )
+    return opts.ocmirror_knobs.apply(options)
+
+
 def _disk_to_mirror(run: _Load, step: Steps, tree: _Tree, archives: Path) -> MirrorResult:
     """oc-mirror disk-to-mirror of *archives* with the verified configuration, between two pictures
     of the target registry that :mod:`mirrorkit.bundle.reconcile` compares: anything the load
@@ -410,29 +428,17 @@ def _disk_to_mirror(run: _Load, step: Steps, tree: _Tree, archives: Path) -> Mir
     # oc-mirror unpacks each run's working-dir/ here: an earlier push's cluster resources (another
     # bundle's catalog sources, say) must not be handed on as this bundle's.
     shutil.rmtree(archives / "working-dir" / CLUSTER_RESOURCES, ignore_errors=True)
+    options = _load_options(run, archives)
     step(
         "loading images into the registry (oc-mirror disk-to-mirror)",
         f"loading images into {run.target} with oc-mirror {tool.version or ''}".rstrip()
-        + f" (retries up to {PUSH_RETRY_TIMES} times per image, {PUSH_RETRY_DELAY_S:g} s apart)",
+        + f" (retries up to {options.retry_times} times per image, {options.retry_delay_s or 0:g} s apart)",
     )
     isc = manifest.file(layout.ISC)
     with room_for(work, isc.size if isc else 0, "copying the ImageSetConfiguration"):
         config = snapshot_file(tree.root, manifest, layout.ISC, work / layout.ISC)  # the verified bytes, not the USB's
     reconciler = _Reconciler.start(run)
-    result = disk_to_mirror(
-        tool,
-        DiskToMirrorOptions(
-            config=config,
-            archive_dir=archives,
-            target=run.target,
-            authfile=opts.authfile,
-            cache_dir=opts.cache_dir or work / "cache",
-            dest_tls_verify=opts.tls_verify,
-            retry_times=PUSH_RETRY_TIMES,
-            retry_delay_s=PUSH_RETRY_DELAY_S,
-        ),
-        progress=opts.progress,
-    )
+    result = disk_to_mirror(tool, dataclasses.replace(options, config=config), progress=opts.progress)
     _raise_for_load(result)
     step("checking the target's tags against the manifest")
     reconciler.finish(run)

@@ -7,6 +7,7 @@ even when oc-mirror itself exited 0 (oc-mirror before 4.19 does that).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -15,6 +16,7 @@ from typing import Any
 import click
 
 from mirrorkit.commands._args import CheckedGroup, registry_target
+from mirrorkit.commands._knobs import knob_check, knob_options, pop_knobs
 from mirrorkit.commands._shared import output_options, show_progress, tls_option
 from mirrorkit.ocmirror import (
     DiskToMirrorOptions,
@@ -40,7 +42,7 @@ RENAMES = {
     "--dest-tls-verify": ("--tls-verify",),
     "--no-dest-tls-verify": ("--no-tls-verify",),
 }
-TARGET_CHECK = (registry_target("target_registry", "--target-registry"),)
+TARGET_CHECK = (registry_target("target_registry", "--target-registry"), knob_check)
 
 
 def _common_options(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -72,24 +74,8 @@ def _common_options(func: Callable[..., Any]) -> Callable[..., Any]:
             default=None,
             help="Where oc-mirror keeps its cache (.oc-mirror/.cache) [default: oc-mirror's own, $HOME].",
         ),
-        click.option("--parallel-images", type=click.IntRange(1, 10), default=None, help="Images copied at once (1..10)."),
-        click.option("--parallel-layers", type=click.IntRange(1, 10), default=None, help="Layers copied at once (1..10)."),
-        click.option("--retry-times", type=click.IntRange(min=0), default=None, help="Retries per image."),
-        click.option(
-            "--retry-delay",
-            "retry_delay_s",
-            type=click.FloatRange(min=0),
-            default=None,
-            metavar="SECONDS",
-            help="Delay between retries.",
-        ),
+        knob_options(since=False),
         tls_option("every registry oc-mirror reads from or writes to"),
-        click.option(
-            "--max-nested-paths",
-            type=click.IntRange(min=0),
-            default=None,
-            help="Flatten repository paths deeper than this (for registries that limit nesting).",
-        ),
         click.option(
             "--log-level",
             type=click.Choice(["info", "debug", "trace", "error"]),
@@ -105,19 +91,11 @@ def _common_options(func: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _shared(kwargs: dict[str, Any]) -> dict[str, Any]:
-    keys = (
-        "config",
-        "authfile",
-        "cache_dir",
-        "parallel_images",
-        "parallel_layers",
-        "retry_times",
-        "retry_delay_s",
-        "max_nested_paths",
-        "log_level",
-    )
-    shared = {k: kwargs[k] for k in keys}
-    return {**shared, "src_tls_verify": kwargs["tls_verify"], "dest_tls_verify": kwargs["tls_verify"]}
+    """The workflow options every command shares, the oc-mirror knobs included (``since`` is to-disk's own)."""
+    knobs = dataclasses.asdict(pop_knobs(kwargs))
+    knobs.pop("since")
+    shared = {k: kwargs[k] for k in ("config", "authfile", "cache_dir", "log_level")}
+    return {**shared, **knobs, "src_tls_verify": kwargs["tls_verify"], "dest_tls_verify": kwargs["tls_verify"]}
 
 
 def _progress(kwargs: dict[str, Any]) -> bool:
@@ -146,7 +124,7 @@ def mirror() -> None:
     """Run one oc-mirror v2 workflow: to-disk, to-mirror (from disk) or direct."""
 
 
-@mirror.command("to-disk", renamed=RENAMES)
+@mirror.command("to-disk", renamed=RENAMES, checks=(knob_check,))
 @click.option(
     "--archive-dir",
     type=click.Path(file_okay=False, path_type=Path),

@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import click
 
 from mirrorkit.bundle.parts import parse_size
 from mirrorkit.bundle.signing import passphrase_from
 from mirrorkit.commands._args import CheckedCommand, Raw, exactly_one, http_url, outside
+from mirrorkit.commands._knobs import knob_check, knob_options, pop_knobs
 from mirrorkit.commands._shared import (
     DISCOVER_RENAMES,
     discover_option,
@@ -64,6 +66,7 @@ CHECKS = (
     outside("cache_dir", "--cache-dir", "output"),
     _output_folder,
     _split,
+    knob_check,
 )
 
 
@@ -114,6 +117,7 @@ CHECKS = (
     help="Passphrase of --sign-key (or set MIRRORKIT_KEY_PASSPHRASE).",
 )
 @click.option("--split-size", metavar="SIZE", help="Also write the bundle as numbered parts of this size, e.g. 4GiB.")
+@knob_options(since=True)
 @output_options(jobs=8, jobs_help="Parallel downloads and lookups.")
 def pack(
     profile: str | None,
@@ -138,6 +142,7 @@ def pack(
     quiet: bool,
     progress: bool | None,
     as_json: bool,
+    **knobs: Any,
 ) -> None:
     """Build a signed, checksummed transfer bundle: images (via oc-mirror), NPM plugins, manifest."""
     opts = PackOptions(
@@ -160,6 +165,7 @@ def pack(
         split_size=parse_size(split_size) if split_size else None,
         jobs=jobs,
         progress=show_progress(progress, quiet, as_json),
+        ocmirror_knobs=pop_knobs(knobs),
     )
     result = pack_bundle(opts, say=say_for("pack", quiet))
     if as_json:

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import click
 
 from mirrorkit.bundle.trust import VERIFY_KEY_ENV, default_verify_key
 from mirrorkit.commands._args import CheckedCommand, http_url, outside, registry_target
+from mirrorkit.commands._knobs import knob_check, knob_options, pop_knobs
 from mirrorkit.commands._shared import (
     TARGET_RENAMES,
     npm_token_option,
@@ -26,6 +28,7 @@ CHECKS = (
     http_url("target_npm", "--target-npm"),
     outside("output", "--output", "bundle"),
     outside("cache_dir", "--cache-dir", "bundle"),
+    knob_check,
 )
 
 
@@ -76,6 +79,7 @@ CHECKS = (
     type=click.Path(file_okay=False, path_type=Path),
     help="oc-mirror cache (default: the work folder in --output).",
 )
+@knob_options(since=False)
 @output_options(jobs=4, jobs_help="Parallel publishes and checks.")
 def push(
     bundle: Path,
@@ -96,6 +100,7 @@ def push(
     quiet: bool,
     progress: bool | None,
     as_json: bool,
+    **knobs: Any,
 ) -> int:
     """Verify a bundle, then load it into the local registry and npm server and write install files."""
     opts = PushOptions(
@@ -115,6 +120,7 @@ def push(
         upgrade_from=upgrade_from,
         jobs=jobs,
         progress=show_progress(progress, quiet, as_json),
+        ocmirror_knobs=pop_knobs(knobs),
     )
     result = push_bundle(opts, say=say_for("push", quiet))
     if as_json:

@@ -10,6 +10,7 @@ Public API (used by ``mirrorkit pack`` / ``push`` and ``mirrorkit mirror``)::
     raise_for_result(result)                              # MirrorError (exit 1) unless result.ok
 """
 
+from mirrorkit.ocmirror.knobs import Knobs
 from mirrorkit.ocmirror.options import (
     DiskToMirrorOptions,
     MirrorToDiskOptions,
@@ -17,6 +18,7 @@ from mirrorkit.ocmirror.options import (
     RunOptions,
     Target,
     build_args,
+    build_env,
 )
 from mirrorkit.ocmirror.result import (
     CategoryCount,
@@ -37,6 +39,7 @@ __all__ = [
     "DiskToMirrorOptions",
     "DryRunResult",
     "FailedImage",
+    "Knobs",
     "MirrorResult",
     "MirrorToDiskOptions",
     "MirrorToMirrorOptions",
@@ -44,6 +47,7 @@ __all__ = [
     "RunOptions",
     "Target",
     "build_args",
+    "build_env",
     "disk_to_mirror",
     "dry_run",
     "find_oc_mirror",

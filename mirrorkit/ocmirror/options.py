@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from mirrorkit.errors import InputError
+from mirrorkit.ocmirror.knobs import REGISTRIES_CONF_ENV, go_duration
 
 LOG_LEVELS = ("info", "debug", "trace", "error")
 WORKING_DIR = "working-dir"
@@ -90,6 +91,12 @@ class RunOptions:
     dest_tls_verify: bool = True
     dry_run: bool = False
     max_nested_paths: int | None = None
+    #: ``--image-timeout`` (oc-mirror's default 10m): one image's copy is abandoned after this.
+    image_timeout_s: float | None = None
+    #: ``--registries.d``: containers-registries.d(5) files oc-mirror merges into its own.
+    registries_d: Path | None = None
+    #: a registries.conf (mirrors of the sources): no flag, oc-mirror reads $CONTAINERS_REGISTRIES_CONF.
+    registries_conf: Path | None = None
     log_level: str = "info"
     #: oc-mirror's local cache registry port (``--port``, oc-mirror's default 55000); ``run`` picks a
     #: free one when unset, so two runs on one host do not fail with "55000 is already bound".
@@ -98,7 +105,7 @@ class RunOptions:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "config", Path(self.config))
-        for name in ("authfile", "cache_dir"):
+        for name in ("authfile", "cache_dir", "registries_d", "registries_conf"):
             value = getattr(self, name)
             if value is not None:
                 object.__setattr__(self, name, Path(value))
@@ -112,6 +119,8 @@ class RunOptions:
                 raise InputError(f"--{name.replace('_', '-')} {value} is negative", "use 0 or more")
         if self.retry_delay_s is not None and self.retry_delay_s < 0:
             raise InputError(f"--retry-delay {self.retry_delay_s} is negative", "use 0 or more seconds")
+        if self.image_timeout_s is not None and self.image_timeout_s <= 0:
+            raise InputError(f"--image-timeout {self.image_timeout_s} is not positive", "give a duration such as 10m")
         if self.port is not None and not 0 < self.port < 65536:
             raise InputError(f"--port {self.port} is out of range", "use 1..65535")
         if self.log_level not in LOG_LEVELS:
@@ -238,8 +247,11 @@ def build_args(options: AnyOptions) -> list[str]:
     if options.retry_times is not None:
         args += ["--retry-times", str(options.retry_times)]
     if options.retry_delay_s is not None:
-        delay = options.retry_delay_s
-        args += ["--retry-delay", f"{int(delay)}s" if float(delay).is_integer() else f"{int(delay * 1000)}ms"]
+        args += ["--retry-delay", go_duration(options.retry_delay_s)]
+    if options.image_timeout_s is not None:
+        args += ["--image-timeout", go_duration(options.image_timeout_s)]
+    if options.registries_d is not None:
+        args += ["--registries.d", str(options.registries_d.resolve())]
     args.append(_bool_flag("src-tls-verify", options.src_tls_verify))
     args.append(_bool_flag("dest-tls-verify", options.dest_tls_verify))
     if options.dry_run:
@@ -252,3 +264,11 @@ def build_args(options: AnyOptions) -> list[str]:
     args += list(options.extra_args)
     args.append(positional)
     return args
+
+
+def build_env(options: AnyOptions) -> dict[str, str]:
+    """Environment oc-mirror needs on top of mirrorkit's: the registries.conf, which oc-mirror takes
+    only from ``$CONTAINERS_REGISTRIES_CONF`` (cli/executor.go Complete), for this child alone."""
+    if options.registries_conf is None:
+        return {}
+    return {REGISTRIES_CONF_ENV: str(options.registries_conf.resolve())}

@@ -24,6 +24,7 @@ from mirrorkit.ocmirror.options import (
     MirrorToDiskOptions,
     MirrorToMirrorOptions,
     build_args,
+    build_env,
 )
 from mirrorkit.ocmirror.parser import (
     ErrorMessage,
@@ -140,7 +141,7 @@ def run(tool: OcMirror, options: AnyOptions, *, progress: bool = True, log_file:
     with ImageProgress(f"oc-mirror {_describe(options)}", enabled=progress) as bar:
         collector = _Collector(bar.update)
         unset = (CACHE_ENV,) if options.cache_dir is not None else ()
-        outcome = run_streaming(argv, log_path, collector.feed, unset=unset)
+        outcome = run_streaming(argv, log_path, collector.feed, env=build_env(options), unset=unset)
     for failure in read_error_files(options.working_dir, newer_than=started_wall):
         collector.add_failure(failure)
     resources: tuple[ClusterResource, ...] = ()
