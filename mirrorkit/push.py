@@ -528,6 +528,7 @@ def _write_install_files(
             npm_registry=opts.npm_registry,
             npm_token=opts.npm_token,
             npmrc=opts.npmrc,
+            catalog_index=catalog_index,
         )
     )
     written.append(

@@ -180,3 +180,17 @@ def test_catalog_sources_are_matched_by_the_catalogs_last_path_element_even_with
     assert last_path_element("127.0.0.1:5000/redhat/redhat-operator-index") == "redhat-operator-index"
     assert last_path_element("127.0.0.1:5000/redhat/redhat-operator-index@" + D) == "redhat-operator-index"
     assert last_path_element("my/target-catalog") == "target-catalog"
+
+
+def test_operator_flow_points_the_plugin_installer_at_the_mirrored_catalog_index():
+    """With a plugin catalog index in the bundle, the Backstage CR sets CATALOG_INDEX_IMAGE for the
+    install-dynamic-plugins container to the mirrored index by digest (the Helm flow does it in values)."""
+    from mirrorkit.install.resources import PLUGIN_INSTALLER, backstage_object
+    from tests.services.schemas import BACKSTAGE_CRD, SchemaSet
+
+    index = "mirror.local:5000/rhdh/plugin-catalog-index@sha256:" + "a" * 64
+    cr = backstage_object(catalog_index=index)
+    envs = cr["spec"]["application"]["extraEnvs"]["envs"]
+    assert envs == [{"name": "CATALOG_INDEX_IMAGE", "value": index, "containers": [PLUGIN_INSTALLER]}]
+    assert "envs" not in backstage_object()["spec"]["application"]["extraEnvs"]
+    SchemaSet([BACKSTAGE_CRD]).validate_all([cr])

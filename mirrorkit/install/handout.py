@@ -163,6 +163,7 @@ def write_install_extras(
     npm_registry: str,
     npm_token: str | None = None,
     npmrc: Path | None = None,
+    catalog_index: str | None = None,
 ) -> tuple[Path, ...]:
     """What the flows need beyond values.yaml: the infra chart's values against the mirror, the
     Operator flow's resources, the npm Secret; refuses plugins that do not follow the hub chart."""
@@ -182,7 +183,7 @@ def write_install_extras(
             written.append(path)
     token_file = npmrc_text(npm_registry, token=npm_token, npmrc=npmrc) if index is not None else None
     if any(o.package == "rhdh" for o in mirrored):
-        written.extend(write_operator_resources(output, npmrc=token_file))
+        written.extend(write_operator_resources(output, npmrc=token_file, catalog_index=catalog_index))
     if any(chart_name(c.name) == RHDH_CHART for c in charts):
         helm_npmrc = write_helm_npmrc(output, HELM_RELEASE, token_file)
         written.extend([helm_npmrc] if helm_npmrc else [])

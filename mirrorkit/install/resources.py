@@ -85,8 +85,19 @@ def backend_secret_object(value: str) -> dict[str, Any]:
     }
 
 
-def backstage_object(*, configmap: str = DEFAULT_CONFIGMAP_NAME, name: str = BACKSTAGE_NAME) -> dict[str, Any]:
-    """The Backstage CR of the docs' Operator install: app-config, dynamic plugins, the backend secret."""
+#: The init container that installs dynamic plugins; it reads CATALOG_INDEX_IMAGE (imagesets/README.md).
+PLUGIN_INSTALLER = "install-dynamic-plugins"
+
+
+def backstage_object(
+    *, configmap: str = DEFAULT_CONFIGMAP_NAME, name: str = BACKSTAGE_NAME, catalog_index: str | None = None
+) -> dict[str, Any]:
+    """The Backstage CR of the docs' Operator install: app-config, dynamic plugins, the backend secret,
+    and, when the bundle carried a plugin catalog index, ``CATALOG_INDEX_IMAGE`` pointing the plugin
+    installer at the mirrored index by digest (the Helm flow sets it through values.yaml)."""
+    extra_envs: dict[str, Any] = {"secrets": [{"name": BACKEND_SECRET}]}
+    if catalog_index:
+        extra_envs["envs"] = [{"name": "CATALOG_INDEX_IMAGE", "value": catalog_index, "containers": [PLUGIN_INSTALLER]}]
     return {
         "apiVersion": BACKSTAGE_API,
         "kind": "Backstage",
@@ -95,7 +106,7 @@ def backstage_object(*, configmap: str = DEFAULT_CONFIGMAP_NAME, name: str = BAC
             "application": {
                 "appConfig": {"configMaps": [{"name": APP_CONFIG}]},
                 "dynamicPluginsConfigMapName": configmap,
-                "extraEnvs": {"secrets": [{"name": BACKEND_SECRET}]},
+                "extraEnvs": extra_envs,
             }
         },
     }
@@ -148,7 +159,9 @@ def _write(path: Path, docs: list[dict[str, Any]], *, secret: bool = False) -> P
     return path
 
 
-def write_operator_resources(output: Path, *, npmrc: str | None, configmap: str = DEFAULT_CONFIGMAP_NAME) -> tuple[Path, ...]:
+def write_operator_resources(
+    output: Path, *, npmrc: str | None, configmap: str = DEFAULT_CONFIGMAP_NAME, catalog_index: str | None = None
+) -> tuple[Path, ...]:
     """Write the Operator flow's files (see :class:`OperatorFiles`); secrets 0600."""
     files = OPERATOR_FILES
     secret_path = output / files.backend_secret
@@ -157,7 +170,7 @@ def write_operator_resources(output: Path, *, npmrc: str | None, configmap: str 
         _write(output / files.knative, knative_objects()),
         _write(output / files.app_config, [app_config_object()]),
         _write(secret_path, [backend_secret_object(value)], secret=True),
-        _write(output / files.backstage, [backstage_object(configmap=configmap)]),
+        _write(output / files.backstage, [backstage_object(configmap=configmap, catalog_index=catalog_index)]),
     ]
     stale = output / files.npmrc_secret
     if npmrc:
