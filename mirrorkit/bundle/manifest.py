@@ -104,6 +104,41 @@ class ImageEntry:
         return out
 
 
+@dataclass(frozen=True, order=True)
+class PluginRef:
+    """A plugin version a delta relies on without carrying it: the target must serve it with this integrity."""
+
+    name: str
+    version: str
+    integrity: str
+
+
+@dataclass(frozen=True)
+class BaseRef:
+    """What a delta bundle stands on (issue 27): the base bundle, named by the sha256 of its
+    manifest.json, and the content of the release this delta leaves to it (images by digest,
+    plugins by integrity, charts by sha256), so the delta's manifest still lists the whole release
+    and push can check the target holds the rest before writing anything."""
+
+    manifest_sha256: str
+    images: tuple[ImageEntry, ...] = ()
+    npm: tuple[PluginRef, ...] = ()
+    charts: tuple[FileEntry, ...] = ()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "images", tuple(sorted(self.images)))
+        object.__setattr__(self, "npm", tuple(sorted(self.npm)))
+        object.__setattr__(self, "charts", tuple(sorted(self.charts)))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "manifest_sha256": self.manifest_sha256,
+            "images": [i.to_dict() for i in self.images],
+            "npm": [{"name": p.name, "version": p.version, "integrity": p.integrity} for p in self.npm],
+            "charts": [{"path": f.path, "size": f.size, "sha256": f.sha256} for f in self.charts],
+        }
+
+
 @dataclass(frozen=True)
 class Manifest:
     created: str
@@ -115,6 +150,8 @@ class Manifest:
     npm: tuple[NpmPackage, ...] = ()
     images: tuple[ImageEntry, ...] = ()
     format_version: int = field(default=FORMAT_VERSION)
+    #: Set in a delta bundle only; a full bundle's manifest has no ``base`` key (its bytes are unchanged).
+    base: BaseRef | None = None
 
     def __post_init__(self) -> None:
         # Normalise order so the same content always serialises to the same bytes.
@@ -136,7 +173,12 @@ class Manifest:
             "files": [{"path": f.path, "size": f.size, "sha256": f.sha256} for f in self.files],
             "npm": [{"name": p.name, "version": p.version, "integrity": p.integrity, "file": p.file} for p in self.npm],
             "images": [i.to_dict() for i in self.images],
-        }
+        } | ({"base": self.base.to_dict()} if self.base is not None else {})
+
+    @property
+    def release_images(self) -> tuple[ImageEntry, ...]:
+        """Every image of the release: carried here, or (a delta) left to the base."""
+        return tuple(sorted(set(self.images) | set(self.base.images if self.base else ())))
 
     def to_bytes(self) -> bytes:
         """Canonical bytes: what is written to manifest.json and what the signature covers."""
@@ -178,6 +220,7 @@ class Manifest:
             npm=tuple(npm),
             images=tuple(images),
             format_version=version,
+            base=_base(doc, check),
         )
 
 
@@ -195,6 +238,7 @@ _KNOWN_FIELDS = frozenset(
         "files",
         "npm",
         "images",
+        "base",
     }
 )
 _FILE_FIELDS = frozenset({"path", "size", "sha256"})
@@ -353,3 +397,33 @@ def _images(doc: dict[str, Any], check: _Check) -> list[ImageEntry]:
         optional = {k: check.text(item, k, ctx, required=False) for k in ("destination", "package", "version", "bundle")}
         images.append(ImageEntry(source, digest, kind=kind, **optional))
     return images
+
+
+def _base(doc: dict[str, Any], check: _Check) -> BaseRef | None:
+    """A delta's ``base``: the base manifest's sha256, then what it leaves to the base, each checked
+    as the same entries of a full manifest are (the files are not in this bundle: no file check)."""
+    raw = doc.get("base")
+    if raw is None:
+        return None
+    if not isinstance(raw, dict) or set(raw) - {"manifest_sha256", "images", "npm", "charts"}:
+        raise check.bad("'base' must be an object with manifest_sha256, images, npm and charts")
+    digest = check.text(raw, "manifest_sha256", "base")
+    if not _HEX64.match(digest):
+        raise check.bad(f"base: manifest_sha256 {digest!r} is not 64 lowercase hex digits")
+    images = _images({"images": raw.get("images", [])}, check)
+    npm = []
+    for n, item in enumerate(check.entries(raw, "npm", frozenset({"name", "version", "integrity"}))):
+        ctx = f"base.npm[{n}]"
+        ref = PluginRef(check.text(item, "name", ctx), check.text(item, "version", ctx), check.text(item, "integrity", ctx))
+        if not _SRI.match(ref.integrity):
+            raise check.bad(f"base plugin {ref.name}@{ref.version}: integrity {ref.integrity!r} is not an SRI string")
+        npm.append(ref)
+    charts = []
+    for n, item in enumerate(check.entries(raw, "charts", _FILE_FIELDS)):
+        ctx = f"base.charts[{n}]"
+        path, sha = check_relpath(check.text(item, "path", ctx)), check.text(item, "sha256", ctx)
+        size = item.get("size")
+        if not isinstance(size, int) or isinstance(size, bool) or size < 0 or not _HEX64.match(sha):
+            raise check.bad(f"base chart {path}: size or sha256 is malformed")
+        charts.append(FileEntry(path, size, sha))
+    return BaseRef(digest, tuple(images), tuple(npm), tuple(charts))
