@@ -44,7 +44,7 @@ def knob_options(*, since: bool) -> Callable[[F], F]:
             ),
             click.option("--parallel-images", metavar="1..10", help="Images oc-mirror copies at once (its default 4)."),
             click.option("--parallel-layers", metavar="1..10", help="Layers oc-mirror copies at once (its default 5)."),
-            click.option("--retry-times", metavar="N", help="Retries per image (oc-mirror's default 5; push's 3)."),
+            click.option("--retry-times", metavar="N", help="Retries per image (oc-mirror's default 5; push's 2)."),
             click.option(
                 "--retry-delay",
                 metavar="DURATION",
