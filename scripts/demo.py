@@ -126,37 +126,6 @@ def main() -> int:
         )
         run("verify", str(bundle), "--verify-key", f"{key}.pub", "--report", str(out / "bundle-report"), env=env)
 
-        step("bastion host: push (verifies first), then verify the targets")
-        env["NPM_TOKEN"] = dst_npm.add_user("bastion", "demo-pass")
-        run(
-            "push",
-            str(bundle),
-            "--target-registry",
-            f"{dst_reg.host}/rhdh",
-            "--target-npm",
-            dst_npm.url,
-            "--verify-key",
-            f"{key}.pub",
-            "--output",
-            str(install),
-            "--no-tls-verify",
-            env=env,
-        )
-        run(
-            "verify",
-            str(bundle),
-            "--verify-key",
-            f"{key}.pub",
-            "--target-registry",
-            f"{dst_reg.host}/rhdh",
-            "--target-npm",
-            dst_npm.url,
-            "--no-tls-verify",
-            "--report",
-            str(out / "target-report"),
-            env=env,
-        )
-
         def push_to(folder: Path, source: Path, *extra: str) -> None:
             run(
                 "push",
@@ -173,6 +142,24 @@ def main() -> int:
                 *extra,
                 env=env,
             )
+
+        step("bastion host: push (verifies first), then verify the targets")
+        env["NPM_TOKEN"] = dst_npm.add_user("bastion", "demo-pass")
+        push_to(install, bundle)
+        run(
+            "verify",
+            str(bundle),
+            "--verify-key",
+            f"{key}.pub",
+            "--target-registry",
+            f"{dst_reg.host}/rhdh",
+            "--target-npm",
+            dst_npm.url,
+            "--no-tls-verify",
+            "--report",
+            str(out / "target-report"),
+            env=env,
+        )
 
         step("the Operator flow: the same profile packed with --install operator, pushed to its own folder")
         operator_bundle, operator_install = out / "bundle-operator", out / "install-operator"

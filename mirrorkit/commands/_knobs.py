@@ -14,22 +14,12 @@ from typing import Any, TypeVar
 import click
 
 from mirrorkit.commands._args import Raw
-from mirrorkit.ocmirror.knobs import Knobs, problems
+from mirrorkit.ocmirror.knobs import KNOB_NAMES, Knobs, problems
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 #: The click parameter names the decorator adds (removed from the command's kwargs by :func:`pop_knobs`).
-NAMES = (
-    "max_nested_paths",
-    "parallel_images",
-    "parallel_layers",
-    "retry_times",
-    "retry_delay",
-    "image_timeout",
-    "since",
-    "registries_d",
-    "registries_conf",
-)
+NAMES = KNOB_NAMES
 
 
 def knob_options(*, since: bool) -> Callable[[F], F]:

@@ -175,20 +175,23 @@ def _flag(name: str) -> str:
     return "--" + name.removesuffix("_s").replace("_", "-")
 
 
+#: The knobs' keys in a raw option mapping (the click parameter names), in the order they are checked.
+KNOB_NAMES = (
+    "max_nested_paths",
+    "parallel_images",
+    "parallel_layers",
+    "retry_times",
+    "retry_delay",
+    "image_timeout",
+    "since",
+    "registries_d",
+    "registries_conf",
+)
+
+
 def problems(raw: Mapping[str, Any]) -> Iterator[str]:
     """Every problem with the knobs in *raw*, one line each (a :data:`mirrorkit.commands._args.Check`)."""
-    names = (
-        "max_nested_paths",
-        "parallel_images",
-        "parallel_layers",
-        "retry_times",
-        "retry_delay",
-        "image_timeout",
-        "since",
-        "registries_d",
-        "registries_conf",
-    )
-    for name in names:
+    for name in KNOB_NAMES:
         if raw.get(name) in (None, ""):
             continue
         try:
@@ -197,4 +200,4 @@ def problems(raw: Mapping[str, Any]) -> Iterator[str]:
             yield str(exc).rstrip(".")
 
 
-__all__ = ["REGISTRIES_CONF_ENV", "Knobs", "check_since", "go_duration", "parse_duration", "problems"]
+__all__ = ["KNOB_NAMES", "REGISTRIES_CONF_ENV", "Knobs", "check_since", "go_duration", "parse_duration", "problems"]
