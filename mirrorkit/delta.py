@@ -14,6 +14,7 @@ its own ``base`` content as part of its release.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -111,12 +112,34 @@ def refuse_unless_base_present(manifest: Manifest, missing: Iterable[str]) -> No
     lines = list(missing)
     if ref is None or not lines:
         return
-    shown = "; ".join(lines[:10]) + (f"; and {len(lines) - 10} more" if len(lines) > 10 else "")
+    # The base's name leads: the printed line is clipped, and which bundle to push first is the answer.
+    shown = "; ".join(lines[:3]) + (f"; and {len(lines) - 3} more" if len(lines) > 3 else "")
     raise CheckFailed(
-        f"this delta bundle needs its base on the target, and {len(lines)} item(s) of it are missing: {shown}",
-        f"they are carried by the bundle whose manifest.json has sha256 {ref.manifest_sha256} (or a bundle it stands on)",
+        f"this delta bundle needs its base (manifest sha256 {ref.manifest_sha256}) on the target, "
+        f"and {len(lines)} item(s) of it are missing: {shown}",
+        "the base bundle carries them (or a bundle it stands on)",
         "push that base bundle (and any bundle it stands on) to this target first, then this delta",
     )
 
 
-__all__ = ["Base", "DeltaPlan", "load_base", "missing_from_target", "plan_delta", "refuse_unless_base_present"]
+def release_view(manifest: Manifest) -> Manifest:
+    """*manifest* as the whole release it stands for: a delta's images and plugins plus those it
+    leaves to its base (plugins stand in without a file: only name, version and integrity are
+    checked on a target). Target checks read this, so a delta is verified as the release it is;
+    a full manifest is returned unchanged."""
+    ref = manifest.base
+    if ref is None:
+        return manifest
+    npm = {*manifest.npm, *(NpmPackage(p.name, p.version, p.integrity, "") for p in ref.npm)}
+    return dataclasses.replace(manifest, images=manifest.release_images, npm=tuple(npm))
+
+
+__all__ = [
+    "Base",
+    "DeltaPlan",
+    "load_base",
+    "missing_from_target",
+    "plan_delta",
+    "refuse_unless_base_present",
+    "release_view",
+]

@@ -34,10 +34,12 @@ from mirrorkit import __version__
 from mirrorkit.bundle import layout
 from mirrorkit.bundle.build import check_free_space, hash_payload, scan, seal_bundle
 from mirrorkit.bundle.hashcache import HashCache, default_cache_file
-from mirrorkit.bundle.manifest import FileEntry, ImageEntry, Manifest, NpmPackage, count_kinds, utc_now
+from mirrorkit.bundle.manifest import BaseRef, FileEntry, ImageEntry, Manifest, NpmPackage, PluginRef, count_kinds, utc_now
 from mirrorkit.bundle.signing import fingerprint, load_private_key
 from mirrorkit.catalog import Plan as CatalogPlan
 from mirrorkit.catalog import compare_mapping
+from mirrorkit.delta import Base
+from mirrorkit.deltapack import BaseKey, DeltaSplit, open_base, split_release, with_npm
 from mirrorkit.errors import InputError, MirrorError, MirrorkitError, NpmError
 from mirrorkit.fsutil import atomic_write_bytes, atomic_write_text
 from mirrorkit.imageset import ImageSetConfig
@@ -93,6 +95,9 @@ class PackOptions:
     progress: bool = True
     #: oc-mirror's tuning flags the user set (mirrorkit.ocmirror.knobs); applied to both oc-mirror runs.
     ocmirror_knobs: Knobs = field(default_factory=Knobs)
+    #: A delta (issue 27): the earlier bundle (folder or manifest.json) and how its signature is checked.
+    base: Path | None = None
+    base_key: BaseKey | None = None
 
     def __post_init__(self) -> None:
         if (self.profile is None) == (self.config is None):
@@ -125,7 +130,12 @@ class PackResult:
             "signed_by": self.signer,
             "images_by_kind": count_kinds(self.manifest.images),
             "warnings": list(self.warnings),
-        }
+        } | (_delta_summary(self.manifest.base) if self.manifest.base is not None else {})
+
+
+def _delta_summary(base: BaseRef) -> dict[str, object]:
+    """A delta's --json extra (a full bundle's output is unchanged)."""
+    return {"base": {"manifest_sha256": base.manifest_sha256, "images": len(base.images), "npm_packages": len(base.npm)}}
 
 
 @dataclass(frozen=True)
@@ -400,11 +410,14 @@ class _NpmPayload:
 
     keep: frozenset[str] = frozenset()
     entries: tuple[NpmPackage, ...] = ()
+    #: A delta's packages its base already carries (not in the bundle; the target must serve them).
+    left: tuple[PluginRef, ...] = ()
 
 
 def _pack(opts: PackOptions, say: Callable[[str], None], step: Steps) -> PackResult:
     """The steps of the module docstring, in order; each ``step(...)`` names what Ctrl-C reports."""
     output, signer = _check_options(opts)
+    base = open_base(Path(opts.base), opts.base_key) if opts.base is not None else None  # a bad base fails first
     previous = check_output(output)  # a folder that is not a bundle is refused before any catalog is read
     client = OciClient(authfile=opts.authfile, tls_verify=opts.tls_verify)
     step("settling the ImageSetConfiguration (nothing written yet)")
@@ -419,6 +432,10 @@ def _pack(opts: PackOptions, say: Callable[[str], None], step: Steps) -> PackRes
     mapping = _dry_run(run)
     step("resolving image digests and sizes")
     images, warnings = _resolve_images(run, mapping)
+    split = None
+    if base is not None:
+        run, split = _as_delta(run, base, images)
+        images, warnings = split.carried, [*warnings, *split.notes]
     reuse = _archives_reusable(previous, plan.isc_text, images, output)
     _check_space(run, images, reuse)
 
@@ -436,11 +453,25 @@ def _pack(opts: PackOptions, say: Callable[[str], None], step: Steps) -> PackRes
     npm = _NpmPayload()
     if plan.npm_specs:
         step("pulling npm packages")
-        npm = _pull_npm(run)
+        npm = _pull_npm(run, base)
 
     step("sealing the bundle (hashing, manifest, signature, parts)")
-    removed, manifest = _seal(run, payload, npm)
+    removed, manifest = _seal(run, payload, npm, with_npm(split, npm.left) if split else None)
     return PackResult(output, manifest, reuse, plan.added_images, removed, signer, tuple(warnings))
+
+
+def _as_delta(run: _Run, base: Base, images: tuple[ImageEntry, ...]) -> tuple[_Run, DeltaSplit]:
+    """Leave to *base* what it pins (see :mod:`mirrorkit.deltapack`): oc-mirror and the bundle get
+    the reduced ImageSetConfiguration, so the archives and push's disk-to-mirror agree on it."""
+    split = split_release(base, images, run.plan.config)
+    text = split.config.render()
+    atomic_write_text(run.plan_options.config, text)
+    atomic_write_text(run.output / layout.ISC, text)
+    left = len(images) - len(split.carried)
+    run.say(f"delta on base {base.sha256[:12]}: carrying {len(split.carried)} of {len(images)} images, {left} left to the base")
+    for note in split.notes:
+        run.say(f"note: {note}")
+    return dataclasses.replace(run, plan=dataclasses.replace(run.plan, config=split.config, isc_text=text)), split
 
 
 def _check_options(opts: PackOptions) -> tuple[Path, str | None]:
@@ -573,8 +604,9 @@ def _move_into_bundle(run: _Run, images: tuple[ImageEntry, ...], working_dir: Pa
     return _Payload(images, frozenset(archives))
 
 
-def _pull_npm(run: _Run) -> _NpmPayload:
-    """Pull every planned package and rewrite the npm index with this run's packages only."""
+def _pull_npm(run: _Run, base: Base | None = None) -> _NpmPayload:
+    """Pull every planned package and rewrite the npm index with this run's packages only; a
+    delta keeps only those its *base* does not carry with the same integrity."""
     npm_dir = run.output / layout.NPM_DIR
     opts = run.opts
     pulled = pull_packages(run.plan.npm_specs, npm_dir, settings=run.plan.npm_settings, jobs=opts.jobs, progress=opts.progress)
@@ -582,13 +614,16 @@ def _pull_npm(run: _Run) -> _NpmPayload:
         detail = "; ".join(f"{r.spec}: {r.reason}" for r in pulled.failed)
         raise NpmError(f"{len(pulled.failed)} npm package(s) could not be pulled", detail, "fix the cause and run pack again")
     wanted = [r.entry for r in pulled.results if r.entry is not None]
+    carried_by_base = base.plugins if base is not None else frozenset()
+    left = tuple(ref for e in wanted if (ref := PluginRef(e.name, e.version, e.integrity)) in carried_by_base)
+    wanted = [e for e in wanted if PluginRef(e.name, e.version, e.integrity) not in carried_by_base]
     write_index(NpmIndex(npm_dir, tuple(wanted)))  # only this run's packages: no stale entries
     keep = {f"{layout.NPM_DIR}/{INDEX_NAME}"} | {f"{layout.NPM_DIR}/{e.path}" for e in wanted}
     entries = [NpmPackage(e.name, e.version, e.integrity, f"{layout.NPM_DIR}/{e.path}") for e in wanted]
-    return _NpmPayload(frozenset(keep), tuple(entries))
+    return _NpmPayload(frozenset(keep), tuple(entries), left)
 
 
-def _seal(run: _Run, payload: _Payload, npm: _NpmPayload) -> tuple[tuple[str, ...], Manifest]:
+def _seal(run: _Run, payload: _Payload, npm: _NpmPayload, base: BaseRef | None = None) -> tuple[tuple[str, ...], Manifest]:
     """Remove what this run did not produce, then hash, write the manifest, sign and split; the
     archives record goes last (the manifest is the record now). Returns what was removed."""
     opts, output = run.opts, run.output
@@ -607,6 +642,7 @@ def _seal(run: _Run, payload: _Payload, npm: _NpmPayload) -> tuple[tuple[str, ..
         split_size=opts.split_size,
         jobs=None,
         progress=opts.progress,
+        base=base,
     )
     (run.work / ARCHIVES_RECORD).unlink(missing_ok=True)
     return removed, manifest

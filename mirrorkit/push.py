@@ -49,6 +49,7 @@ from mirrorkit.bundle.snapshot import archive_entries, remove_archives, snapshot
 from mirrorkit.bundle.targets import image_checker, npm_checker, target_root
 from mirrorkit.bundle.trust import enforce
 from mirrorkit.bundle.verify import reassemble, target_items, verify_bundle
+from mirrorkit.deltapush import require_base_on_target, with_base_plugins
 from mirrorkit.diskspace import human, is_no_space, no_space, room_for
 from mirrorkit.errors import BundleError, CheckFailed, InputError, MirrorError, MirrorkitError, NpmError
 from mirrorkit.fsutil import atomic_write_bytes
@@ -236,6 +237,9 @@ def _push_locked(
     if not first.ok:
         refused = dataclasses.replace(first, title="mirrorkit push: pre-flight (nothing was pushed)")
         return PushResult(refused, _write_reports(refused, output), touched_targets=False)
+    if manifest.base is not None:
+        step("checking that the target holds the delta's base (nothing pushed yet)")
+        _require_base(run)
 
     try:
         try:
@@ -373,6 +377,7 @@ def _load(run: _Load, say: Callable[[str], None], step: Steps, first: Report) ->
     tree = _payload_tree(run, say)
     resources = _load_images(run, step, tree)
     index = _publish_npm(run, step, tree.root) if run.manifest.npm else None
+    index = with_base_plugins(index, run.manifest, run.work / "npm")  # a delta: the base's plugins too
     with room_for(run.output, INSTALL_FILES_ROOM, "writing the install files"):
         _write_install_files(run, step, tree.root, index, resources)
     step("verifying the targets", "verifying the targets")
@@ -567,6 +572,22 @@ def _mirrored_plugins(run: _Load) -> tuple[tuple[MirroredPlugin, ...], str | Non
             exc.why,
             "check that the target registry serves it (run verify), then run push again",
         ) from None
+
+
+def _require_base(run: _Load) -> None:
+    """A delta refuses (exit 1, before writing) unless the target holds what it leaves to its base."""
+    opts = run.opts
+    require_base_on_target(
+        run.manifest,
+        image_checker(
+            str(run.target),
+            mirror_sets=_mirror_sets(run.output / CLUSTER_RESOURCES),
+            authfile=opts.authfile,
+            tls_verify=opts.tls_verify,
+            policy=TARGET_CHECK_POLICY,
+        ),
+        npm_checker(opts.npm_registry, token=opts.npm_token, npmrc=opts.npmrc),
+    )
 
 
 def _verify_targets(run: _Load, first: Report) -> Report:

@@ -18,7 +18,7 @@ from mirrorkit import __version__
 from mirrorkit.bundle import layout
 from mirrorkit.bundle.hashcache import HashCache, default_cache_file
 from mirrorkit.bundle.hashing import FileHash, HashFailure, hash_files
-from mirrorkit.bundle.manifest import FileEntry, ImageEntry, Manifest, NpmPackage, utc_now
+from mirrorkit.bundle.manifest import BaseRef, FileEntry, ImageEntry, Manifest, NpmPackage, utc_now
 from mirrorkit.bundle.parts import write_parts
 from mirrorkit.bundle.safepath import check_regular, check_relpath
 from mirrorkit.bundle.sbom import add_sbom
@@ -123,6 +123,7 @@ def seal_bundle(
     cache_file: Path | bool | None = None,
     jobs: int | None = None,
     progress: bool = True,
+    base: BaseRef | None = None,
 ) -> Manifest:
     """Scan + hash the payload, write manifest.json, sign it (``manifest.json.sig``) and split it.
 
@@ -158,6 +159,7 @@ def seal_bundle(
         files=tuple(FileEntry(h.path, h.size, h.sha256) for h in hashes.values()),
         npm=tuple(npm),
         images=tuple(images),
+        base=base,
     )
     # The SBOM describes the payload without itself, then joins the listed files (see bundle.sbom).
     manifest = add_sbom(root, manifest)

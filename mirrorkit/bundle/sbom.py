@@ -180,7 +180,7 @@ def _charts(manifest: Manifest) -> dict[str, tuple[str, str, FileEntry | None]]:
         if entry.path.startswith(layout.CHARTS_DIR + "/") and entry.path.endswith(".tgz"):
             name, version = _chart_name(entry.path)
             charts[_chart_ref(name, version)] = (name, version, entry)
-    for image in manifest.images:
+    for image in manifest.release_images:  # a delta's SBOM describes the whole release
         if image.kind == "helm" and image.package:
             charts.setdefault(_chart_ref(image.package, image.version), (image.package, image.version, None))
     return charts
@@ -205,7 +205,7 @@ def expected_components(manifest: Manifest, sha1: Callable[[str], str | None] = 
     *sha1* gives an npm tarball's SHA-1 (npm's ``shasum``) from its bundle path, or None."""
     content = content_manifest(manifest)
     out: dict[str, Expected] = {}
-    for image, ref in _image_refs(content.images).items():
+    for image, ref in _image_refs(content.release_images).items():
         purl = _image_purl(image)
         out[ref] = Expected(
             ref,
@@ -227,7 +227,7 @@ def expected_components(manifest: Manifest, sha1: Callable[[str], str | None] = 
     for ref, (name, version, entry) in _charts(content).items():
         chart_hashes = ((HashAlgorithm.SHA_256.value, entry.sha256),) if entry else ()
         out[ref] = Expected(ref, f"Helm chart {name} {version}".rstrip(), "", chart_hashes)
-    for image in content.images:
+    for image in content.release_images:
         ref = _parent_ref(image)
         if ref.startswith("operator-bundle:"):
             out.setdefault(ref, Expected(ref, f"operator bundle {image.bundle or image.package}", "", ()))
@@ -280,7 +280,7 @@ def build_bom(manifest: Manifest, bundle_dir: Path | None = None) -> Bom:
         components[ref] = Component(bom_ref=ref, purl=purl, hashes=_hashes(e), **kw)
         return components[ref]
 
-    image_refs = _image_refs(content.images)
+    image_refs = _image_refs(content.release_images)
     for image, bom_ref in image_refs.items():
         parsed = ImageReference.parse(image.source) if _image_purl(image) else None
         add(
@@ -314,7 +314,7 @@ def build_bom(manifest: Manifest, bundle_dir: Path | None = None) -> Bom:
             version=version or None,
             properties=_props(kind="chart", file=entry.path if entry else ""),
         )
-    for image in content.images:
+    for image in content.release_images:
         if _parent_ref(image).startswith("operator-bundle:") and _parent_ref(image) not in components:
             add(
                 _parent_ref(image),

@@ -35,6 +35,7 @@ from mirrorkit.bundle.parts import PartsIndex, load_index, scan_parts
 from mirrorkit.bundle.safepath import check_relpath
 from mirrorkit.bundle.sbom import check_sbom
 from mirrorkit.bundle.signing import fingerprint, load_public_key, verify_signature
+from mirrorkit.delta import release_view
 from mirrorkit.errors import BundleError, InputError, MirrorkitError
 from mirrorkit.report.model import BundleIdentity, CheckItem, Report, Status
 from mirrorkit.report.provenance import Provenance
@@ -469,7 +470,7 @@ def target_items(
         if checker is None:
             continue
         try:
-            items += list(checker(manifest))
+            items += list(checker(release_view(manifest)))  # a delta: the whole release it stands for
         except MirrorkitError as exc:
             items.append(CheckItem(category, "target check", "the check completes", "error", _F, str(exc)))
     return items

@@ -23,6 +23,7 @@ from mirrorkit.commands._shared import (
     tls_option,
 )
 from mirrorkit.commands.imageset import INSTALL_RENAMES, install_option
+from mirrorkit.deltapack import BaseKey
 from mirrorkit.diskspace import human
 from mirrorkit.errors import MirrorkitError
 from mirrorkit.pack import PackOptions
@@ -51,6 +52,21 @@ def _output_folder(raw: Raw) -> Iterator[str]:
             yield str(exc).rstrip(".")
 
 
+def base_key(base: Path | None, verify_key: Path | None, sign_key: Path | None, passphrase: bytes | None) -> BaseKey | None:
+    """How --base's signature is checked: --base-verify-key, else the key this pack signs with (one
+    key usually signs every release), else (an unsigned pack) not at all: its sha256 is recorded."""
+    if base is None:
+        return None
+    if verify_key is not None:
+        return BaseKey(verify_key)
+    return BaseKey(sign_key, private=True, passphrase=passphrase) if sign_key is not None else None
+
+
+def _base_key_alone(raw: Raw) -> Iterator[str]:
+    if raw.get("base_verify_key") and not raw.get("base"):
+        yield "--base-verify-key checks the signature of --base: pass --base too"
+
+
 def _split(raw: Raw) -> Iterator[str]:
     if raw.get("split_size"):
         try:
@@ -66,6 +82,7 @@ CHECKS = (
     outside("cache_dir", "--cache-dir", "output"),
     _output_folder,
     _split,
+    _base_key_alone,
     knob_check,
 )
 
@@ -117,6 +134,17 @@ CHECKS = (
     help="Passphrase of --sign-key (or set MIRRORKIT_KEY_PASSPHRASE).",
 )
 @click.option("--split-size", metavar="SIZE", help="Also write the bundle as numbered parts of this size, e.g. 4GiB.")
+@click.option(
+    "--base",
+    type=click.Path(exists=True, path_type=Path),
+    metavar="BUNDLE|MANIFEST",
+    help="Write a delta: carry only what this earlier bundle (its folder or its manifest.json) does not.",
+)
+@click.option(
+    "--base-verify-key",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Public key the --base manifest must be signed with (default: --sign-key's own; with --unsigned, unchecked).",
+)
 @knob_options(since=True)
 @output_options(jobs=8, jobs_help="Parallel downloads and lookups.")
 def pack(
@@ -138,6 +166,8 @@ def pack(
     passphrase_file: Path | None,
     unsigned: bool,
     split_size: str | None,
+    base: Path | None,
+    base_verify_key: Path | None,
     jobs: int,
     quiet: bool,
     progress: bool | None,
@@ -145,6 +175,7 @@ def pack(
     **knobs: Any,
 ) -> None:
     """Build a signed, checksummed transfer bundle: images (via oc-mirror), NPM plugins, manifest."""
+    passphrase = passphrase_from(passphrase_file) if sign_key else None
     opts = PackOptions(
         output=output,
         profile=profile,
@@ -161,11 +192,13 @@ def pack(
         oc_mirror=oc_mirror,
         cache_dir=cache_dir,
         sign_key=sign_key,
-        passphrase=passphrase_from(passphrase_file) if sign_key else None,
+        passphrase=passphrase,
         split_size=parse_size(split_size) if split_size else None,
         jobs=jobs,
         progress=show_progress(progress, quiet, as_json),
         ocmirror_knobs=pop_knobs(knobs),
+        base=base,
+        base_key=base_key(base, base_verify_key, sign_key, passphrase),
     )
     result = pack_bundle(opts, say=say_for("pack", quiet))
     if as_json:
@@ -176,6 +209,10 @@ def pack(
         f"bundle {result.bundle}: {len(m.files)} files, {human(m.total_size)}, {len(m.images)} images, {len(m.npm)} npm packages"
     )
     click.echo(f"manifest sha256 {m.sha256()}")
+    if m.base is not None:
+        click.echo(
+            f"delta on base {m.base.manifest_sha256}: {len(m.base.images)} images and {len(m.base.npm)} npm packages left to it"
+        )
     click.echo(
         f"signed by {result.signer}" if result.signer else "NOT SIGNED (--unsigned): push refuses it unless --allow-unsigned"
     )

@@ -44,7 +44,7 @@ def _image_progress(bundle: Path) -> Callable[[CheckItem], None]:
     from mirrorkit.bundle.manifest import Manifest
 
     try:
-        total = len(Manifest.from_bytes((bundle / layout.MANIFEST).read_bytes()).images)
+        total = len(Manifest.from_bytes((bundle / layout.MANIFEST).read_bytes()).release_images)
     except (OSError, MirrorkitError):
         total = 0
     done = [0]

@@ -1,0 +1,176 @@
+"""Delta bundles end to end (issue 27): a base release pushed, then a delta with one image and one
+plugin bumped pushed on top and verified as the whole release; the same delta refused by an empty
+target naming its base; and a chain base -> delta1 -> delta2. Real registries and Verdaccio, the
+oc-mirror double, driven through the CLI as a user would."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import requests
+import yaml
+
+from mirrorkit.bundle.manifest import Manifest
+from mirrorkit.bundle.signing import generate_keypair
+from tests.services.demo_content import DemoContent, fill_demo_sources, write_demo_profile
+from tests.services.images import make_layer, push_image
+from tests.services.npmpkg import make_tarball, npm_publish
+from tests.test_e2e import mirrorkit
+
+pytestmark = pytest.mark.integration
+
+HUB = "rhdh/rhdh-hub-rhel9"
+
+
+@dataclass(frozen=True)
+class Releases:
+    content: DemoContent
+    work: Path
+    key: Path
+    pub: Path
+    env: dict[str, str]
+    base: Path
+    delta1: Path
+    delta2: Path
+
+
+def _bumped_profile(content: DemoContent, base_profile: Path, out: Path, hub_ref: str, plugin_spec: str, *more: str) -> Path:
+    """The same release with the hub image and the first plugin replaced by newer versions (and *more* images)."""
+    doc = yaml.safe_load(base_profile.read_text())
+    doc["mirror"]["additionalImages"][0] = {"name": hub_ref}
+    doc["mirror"]["additionalImages"] += [{"name": ref} for ref in more]
+    doc["npm"]["packages"] = [plugin_spec, *content.npm_specs[1:]]
+    out.write_text(yaml.safe_dump(doc, sort_keys=False))
+    return out
+
+
+def _pack(env: dict[str, str], profile: Path, out: Path, key: Path, *extra: str) -> dict:
+    proc = mirrorkit(
+        "pack",
+        "--profile",
+        str(profile),
+        "-o",
+        str(out),
+        "--sign-key",
+        str(key),
+        "--no-tls-verify",
+        "-q",
+        "--json",
+        *extra,
+        env=env,
+    )
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout)
+
+
+@pytest.fixture(scope="module")
+def releases(registry_factory, verdaccio_factory, oc_mirror_double, skopeo, tmp_path_factory) -> Releases:
+    source, source_npm = registry_factory(), verdaccio_factory()
+    work = tmp_path_factory.mktemp("delta")
+    token = source_npm.add_user("publisher", "pw-publisher")
+    content = fill_demo_sources(source.host, source_npm.url, token, work / "npm")
+    profile = write_demo_profile(content, work / "v1.yaml")
+    key, pub, _ = generate_keypair(work / "key")
+    env = {
+        **os.environ,
+        "PATH": f"{oc_mirror_double.parent}{os.pathsep}{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+        "XDG_CACHE_HOME": str(work / "xdg-cache"),
+    }
+    base = work / "base"
+    _pack(env, profile, base, key)
+
+    # v2: the hub and the first plugin bumped; v3: that plugin bumped again and one image added,
+    # keeping v2's hub, so delta2 stands on what only delta1 carried (a real chain)
+    plugin = content.npm_packages[0].name
+    hub = push_image(source.host, HUB, "1.8.1", [make_layer({"version": b"1.8.1"})])
+    extra = push_image(source.host, "rhdh/extra", "1.0", [make_layer({"extra": b"1.0"})])
+    for version in ("1.8.1", "1.8.2"):
+        npm_publish(source_npm.url, token, make_tarball(plugin, version, payload_size=1024), work / "npm")
+    profiles = [
+        _bumped_profile(content, profile, work / "v2.yaml", hub.ref, f"{plugin}@1.8.1"),
+        _bumped_profile(content, profile, work / "v3.yaml", hub.ref, f"{plugin}@1.8.2", extra.ref),
+    ]
+    delta1, delta2 = work / "delta1", work / "delta2"
+    _pack(env, profiles[0], delta1, key, "--base", str(base))
+    _pack(env, profiles[1], delta2, key, "--base", str(delta1 / "manifest.json"), "--base-verify-key", str(pub))
+    return Releases(content, work, key, pub, env, base, delta1, delta2)
+
+
+def _manifest(bundle: Path) -> Manifest:
+    return Manifest.from_bytes((bundle / "manifest.json").read_bytes())
+
+
+def _sha(bundle: Path) -> str:
+    return hashlib.sha256((bundle / "manifest.json").read_bytes()).hexdigest()
+
+
+def _push(r: Releases, bundle: Path, registry, npm, out: Path):
+    env = {**r.env, "NPM_TOKEN": npm.add_user(f"u{len(str(out))}{out.name}", "pw-bastion")}
+    args = ("push", str(bundle), "--target-registry", registry.host, "--target-npm", npm.url, "--verify-key", str(r.pub))
+    return mirrorkit(*args, "-o", str(out), "--no-tls-verify", "-q", env=env)
+
+
+def _verify(r: Releases, bundle: Path, registry, npm):
+    args = ("verify", str(bundle), "--verify-key", str(r.pub), "--target-registry", registry.host, "--target-npm", npm.url)
+    return mirrorkit(*args, "--no-tls-verify", env=r.env)
+
+
+def test_a_delta_carries_only_what_changed_and_names_its_base(releases: Releases) -> None:
+    base, delta = _manifest(releases.base), _manifest(releases.delta1)
+    assert delta.base is not None and delta.base.manifest_sha256 == _sha(releases.base)
+    assert [i.source.rsplit(":", 1)[1] for i in delta.images] == ["1.8.1"]  # only the bumped hub is carried
+    # the old hub stays in the release (the operator bundle names it): everything of the base is left to it
+    assert {i.digest for i in delta.base.images} == {i.digest for i in base.images}
+    assert [(p.name, p.version) for p in delta.npm] == [(releases.content.npm_packages[0].name, "1.8.1")]
+    assert len(delta.base.npm) == len(releases.content.npm_packages) - 1
+    assert delta.total_size < base.total_size / 2
+    sbom = json.loads((releases.delta1 / "sbom.cdx.json").read_text())
+    names = json.dumps(sbom)
+    assert all(i.digest in names for i in delta.release_images), "the SBOM describes the whole release"
+    assert "kubevirt" not in names
+
+
+def test_the_delta_upgrades_a_target_holding_its_base(releases: Releases, registry_factory, verdaccio_factory, tmp_path) -> None:
+    registry, npm = registry_factory(), verdaccio_factory()
+    for n, bundle in enumerate((releases.base, releases.delta1, releases.delta2)):
+        proc = _push(releases, bundle, registry, npm, tmp_path / f"out{n}")
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        check = _verify(releases, bundle, registry, npm)
+        assert check.returncode == 0, check.stdout + check.stderr
+    report = json.loads((tmp_path / "out2" / "report.json").read_text())
+    images = [i for i in report["items"] if i["category"] == "image"]
+    assert len(images) == len(_manifest(releases.delta2).release_images) > len(_manifest(releases.delta2).images)
+    values = yaml.safe_load((tmp_path / "out2" / "values.yaml").read_text())
+    plugins = values["orchestrator"]["plugins"]
+    assert len(plugins) == len(releases.content.npm_packages), "values.yaml names the whole release's plugins"
+    assert any("1.8.2" in p["package"] for p in plugins)
+    for plugin in plugins:
+        assert requests.get(plugin["package"], timeout=30).status_code == 200
+
+
+def test_a_delta_is_refused_by_a_target_without_its_base(
+    releases: Releases, registry_factory, verdaccio_factory, tmp_path
+) -> None:
+    registry, npm = registry_factory(), verdaccio_factory()
+    proc = _push(releases, releases.delta1, registry, npm, tmp_path / "out")
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert _sha(releases.base) in proc.stderr and "missing" in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+    assert requests.get(f"{registry.url}/v2/_catalog", timeout=30).json()["repositories"] == []
+
+
+def test_a_chained_delta_on_a_target_with_only_the_first_base_names_the_missing_delta(
+    releases: Releases, registry_factory, verdaccio_factory, tmp_path
+) -> None:
+    registry, npm = registry_factory(), verdaccio_factory()
+    assert _push(releases, releases.base, registry, npm, tmp_path / "base").returncode == 0
+    proc = _push(releases, releases.delta2, registry, npm, tmp_path / "d2")
+    assert proc.returncode == 1 and _sha(releases.delta1) in proc.stderr, proc.stderr
+    assert "rhdh-hub-rhel9:1.8.1" in proc.stderr  # the hub only delta1 carried
+    assert [i.source.rsplit("/", 1)[1] for i in _manifest(releases.delta2).images] == ["extra:1.0"]
