@@ -83,6 +83,7 @@ CHECKS = (
     _output_folder,
     _split,
     _base_key_alone,
+    outside("base", "--base", "output"),  # a delta written over its base would lose the base
     knob_check,
 )
 
