@@ -7,6 +7,8 @@ Cases (each run --runs times; median time and largest peak RSS reported):
   verify            mirrorkit verify     vs sha256sum -c and openssl dgst -sha256 over the same files
   bundle_inspect    mirrorkit bundle-images vs skopeo copy + tar -xzf each layer + grep
   pack_incremental  a second mirrorkit pack with nothing changed vs the first
+  pack_delta        mirrorkit pack --base (a delta of an upgrade bumping one image and one plugin) vs the full
+                    pack of the same release; sizes against the full bundle and the bytes that changed
   catalog_plan      mirrorkit plan of 2 packages vs skopeo copy + tar -xzf + json load (1x and 2x catalog)
   ocmirror_overhead mirrorkit pack vs bare oc-mirror mirror-to-disk, and mirrorkit push vs bare oc-mirror
                     disk-to-mirror, same ImageSetConfiguration (additionalImages) and the same oc-mirror (the
@@ -51,7 +53,16 @@ from scripts.bench.report import json_document, markdown  # noqa: E402
 from scripts.bench.results import CaseResult  # noqa: E402
 from tests.services.process import ServiceUnavailable  # noqa: E402
 
-CASES = ("npm_pull", "npm_publish", "verify", "bundle_inspect", "pack_incremental", "catalog_plan", "ocmirror_overhead")
+CASES = (
+    "npm_pull",
+    "npm_publish",
+    "verify",
+    "bundle_inspect",
+    "pack_incremental",
+    "catalog_plan",
+    "ocmirror_overhead",
+    "pack_delta",
+)
 
 #: programs each case runs besides mirrorkit (the local services are checked when they start)
 TOOLS = {
@@ -62,6 +73,7 @@ TOOLS = {
     "pack_incremental": ("skopeo", "node"),
     "catalog_plan": ("skopeo", "tar"),
     "ocmirror_overhead": ("skopeo", "node"),
+    "pack_delta": ("skopeo", "node"),
 }
 
 #: option -> (default, --quick value)
@@ -79,6 +91,7 @@ SIZES: dict[str, tuple[object, object]] = {
     "ocm_small_mb": (10, 5),
     "ocm_images": (50, 50),
     "ocm_mb": (1024, 100),
+    "delta_changed_mb": (8, 1),
 }
 
 
@@ -110,6 +123,7 @@ def _parser() -> argparse.ArgumentParser:
         "--ocm-images", type=int, help="images in the synthetic release of ocmirror_overhead (0: skip it) [50; quick 50]"
     )
     parser.add_argument("--ocm-mb", type=int, help="MiB of random layers in the synthetic release [1024; quick 100]")
+    parser.add_argument("--delta-changed-mb", type=int, help="MiB of the image pack_delta's upgrade bumps [8; quick 1]")
     parser.add_argument("--workdir", type=Path, help="where data and services live (default: a new temporary directory)")
     parser.add_argument("--keep", action="store_true", help="keep the working directory")
     return parser
@@ -189,6 +203,18 @@ def run_cases(
                 small_mb=int(options["ocm_small_mb"]),  # type: ignore[call-overload]
                 images=int(options["ocm_images"]),  # type: ignore[call-overload]
                 total_mb=int(options["ocm_mb"]),  # type: ignore[call-overload]
+                runs=runs,
+                say=say,
+            )
+        )
+    if "pack_delta" in selected:
+        from scripts.bench.cases_delta import delta_case
+
+        results.append(
+            delta_case(
+                workdir / "delta",
+                image_mb=int(options["pack_image_mb"]),  # type: ignore[call-overload]
+                changed_mb=int(options["delta_changed_mb"]),  # type: ignore[call-overload]
                 runs=runs,
                 say=say,
             )

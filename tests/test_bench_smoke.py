@@ -13,7 +13,7 @@ import pytest
 pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parents[1]
-CASES = {"npm_pull", "npm_publish", "verify", "bundle_inspect", "pack_incremental", "catalog_plan"}
+CASES = {"npm_pull", "npm_publish", "verify", "bundle_inspect", "pack_incremental", "catalog_plan", "pack_delta"}
 #: ocmirror_overhead reports pack and push for each of its two releases
 OCMIRROR_KEYS = {f"ocmirror_overhead_{side}_{size}" for side in ("pack", "push") for size in ("small", "synthetic")}
 
@@ -48,7 +48,15 @@ def test_quick_run_reports_every_case_with_measurements(tmp_path: Path) -> None:
     doc = json.loads(proc.stdout)
     cases = {case["key"]: case for case in doc["cases"]}
     assert set(cases) == CASES | OCMIRROR_KEYS
-    expected_refs = {"npm_pull": 2, "npm_publish": 1, "verify": 3, "bundle_inspect": 1, "pack_incremental": 1, "catalog_plan": 1}
+    expected_refs = {
+        "npm_pull": 2,
+        "npm_publish": 1,
+        "verify": 3,
+        "bundle_inspect": 1,
+        "pack_incremental": 1,
+        "catalog_plan": 1,
+        "pack_delta": 1,
+    }
     expected_refs |= dict.fromkeys(OCMIRROR_KEYS, 1)
     for key, case in cases.items():
         assert len(case["references"]) == expected_refs[key], key
