@@ -101,13 +101,24 @@ def split_release(base: Base, images: Sequence[ImageEntry], config: ImageSetConf
     assert mirror is not None  # a settled ISC always has one
     kept = tuple(a for a in mirror.additional_images or () if _key(a.name or "", "") not in left_keys)
     reduced = dataclasses.replace(config, mirror=dataclasses.replace(mirror, additional_images=kept or None))
-    if not any((mirror.operators, mirror.helm, mirror.platform, kept)):
-        raise InputError(
-            f"every image of this release is already in the base (manifest sha256 {base.sha256[:12]}...): there is nothing for a delta to carry",
-            hint="push the base bundle; pack without --base to carry the whole release",
-        )
     notes = (CARRIED_IN_FULL,) if (mirror.operators or mirror.helm) else ()
     return DeltaSplit(carried, reduced, BaseRef(base.sha256, tuple(left)), notes)
+
+
+def carries_images(split: DeltaSplit) -> bool:
+    """False when the base holds every image of the release: oc-mirror is not run at all (an
+    ImageSetConfiguration listing nothing is not one it accepts), the delta carries plugins only."""
+    mirror = split.config.mirror
+    return mirror is not None and any((mirror.operators, mirror.helm, mirror.platform, mirror.additional_images))
+
+
+def refuse_empty(base: Base, split: DeltaSplit | None, new_npm: Sequence[NpmPackage]) -> None:
+    """A delta that would carry nothing at all is refused: the base already is this release."""
+    if split is not None and not carries_images(split) and not new_npm:
+        raise InputError(
+            f"every image and plugin of this release is already in the base (manifest sha256 {base.sha256[:12]}...): there is nothing for a delta to carry",
+            hint="push the base bundle; pack without --base to carry the whole release",
+        )
 
 
 def split_npm(base: Base, packages: Sequence[NpmPackage]) -> tuple[tuple[NpmPackage, ...], tuple[PluginRef, ...]]:
@@ -122,4 +133,14 @@ def with_npm(split: DeltaSplit, left: Sequence[PluginRef]) -> BaseRef:
     return dataclasses.replace(split.base_ref, npm=tuple(left))
 
 
-__all__ = ["CARRIED_IN_FULL", "BaseKey", "DeltaSplit", "open_base", "split_npm", "split_release", "with_npm"]
+__all__ = [
+    "CARRIED_IN_FULL",
+    "BaseKey",
+    "DeltaSplit",
+    "carries_images",
+    "open_base",
+    "refuse_empty",
+    "split_npm",
+    "split_release",
+    "with_npm",
+]

@@ -39,7 +39,7 @@ from mirrorkit.bundle.signing import fingerprint, load_private_key
 from mirrorkit.catalog import Plan as CatalogPlan
 from mirrorkit.catalog import compare_mapping
 from mirrorkit.delta import Base
-from mirrorkit.deltapack import BaseKey, DeltaSplit, open_base, split_release, with_npm
+from mirrorkit.deltapack import BaseKey, DeltaSplit, carries_images, open_base, refuse_empty, split_release, with_npm
 from mirrorkit.errors import InputError, MirrorError, MirrorkitError, NpmError
 from mirrorkit.fsutil import atomic_write_bytes, atomic_write_text
 from mirrorkit.imageset import ImageSetConfig
@@ -442,6 +442,8 @@ def _pack(opts: PackOptions, say: Callable[[str], None], step: Steps) -> PackRes
     if reuse:
         assert previous is not None
         payload = _reuse_archives(run, previous)
+    elif split is not None and not carries_images(split):
+        payload = _Payload((), frozenset())  # the base holds every image: no oc-mirror run, plugins only
     else:
         step("mirroring images to disk (oc-mirror mirror-to-disk)")
         images, working_dir = _mirror_to_disk(run, images)
@@ -454,6 +456,8 @@ def _pack(opts: PackOptions, say: Callable[[str], None], step: Steps) -> PackRes
     if plan.npm_specs:
         step("pulling npm packages")
         npm = _pull_npm(run, base)
+    if base is not None:
+        refuse_empty(base, split, npm.entries)
 
     step("sealing the bundle (hashing, manifest, signature, parts)")
     removed, manifest = _seal(run, payload, npm, with_npm(split, npm.left) if split else None)

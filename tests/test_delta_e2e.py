@@ -1,6 +1,6 @@
 """Delta bundles end to end (issue 27): a base release pushed, then a delta with one image and one
 plugin bumped pushed on top and verified as the whole release; the same delta refused by an empty
-target naming its base; and a chain base -> delta1 -> delta2. Real registries and Verdaccio, the
+target naming its base; and a chain base -> delta1 -> delta2 -> delta3 (plugins only). Real registries and Verdaccio, the
 oc-mirror double, driven through the CLI as a user would."""
 
 from __future__ import annotations
@@ -38,6 +38,7 @@ class Releases:
     base: Path
     delta1: Path
     delta2: Path
+    delta3: Path
 
 
 def _bumped_profile(content: DemoContent, base_profile: Path, out: Path, hub_ref: str, plugin_spec: str, *more: str) -> Path:
@@ -90,16 +91,18 @@ def releases(registry_factory, verdaccio_factory, oc_mirror_double, skopeo, tmp_
     plugin = content.npm_packages[0].name
     hub = push_image(source.host, HUB, "1.8.1", [make_layer({"version": b"1.8.1"})])
     extra = push_image(source.host, "rhdh/extra", "1.0", [make_layer({"extra": b"1.0"})])
-    for version in ("1.8.1", "1.8.2"):
+    for version in ("1.8.1", "1.8.2", "1.8.3"):
         npm_publish(source_npm.url, token, make_tarball(plugin, version, payload_size=1024), work / "npm")
     profiles = [
         _bumped_profile(content, profile, work / "v2.yaml", hub.ref, f"{plugin}@1.8.1"),
         _bumped_profile(content, profile, work / "v3.yaml", hub.ref, f"{plugin}@1.8.2", extra.ref),
+        _bumped_profile(content, profile, work / "v4.yaml", hub.ref, f"{plugin}@1.8.3", extra.ref),  # plugin only
     ]
-    delta1, delta2 = work / "delta1", work / "delta2"
+    delta1, delta2, delta3 = work / "delta1", work / "delta2", work / "delta3"
     _pack(env, profiles[0], delta1, key, "--base", str(base))
     _pack(env, profiles[1], delta2, key, "--base", str(delta1 / "manifest.json"), "--base-verify-key", str(pub))
-    return Releases(content, work, key, pub, env, base, delta1, delta2)
+    _pack(env, profiles[2], delta3, key, "--base", str(delta2))
+    return Releases(content, work, key, pub, env, base, delta1, delta2, delta3)
 
 
 def _manifest(bundle: Path) -> Manifest:
@@ -138,11 +141,13 @@ def test_a_delta_carries_only_what_changed_and_names_its_base(releases: Releases
 
 def test_the_delta_upgrades_a_target_holding_its_base(releases: Releases, registry_factory, verdaccio_factory, tmp_path) -> None:
     registry, npm = registry_factory(), verdaccio_factory()
-    for n, bundle in enumerate((releases.base, releases.delta1, releases.delta2)):
+    for n, bundle in enumerate((releases.base, releases.delta1, releases.delta2, releases.delta3)):
         proc = _push(releases, bundle, registry, npm, tmp_path / f"out{n}")
         assert proc.returncode == 0, proc.stdout + proc.stderr
         check = _verify(releases, bundle, registry, npm)
         assert check.returncode == 0, check.stdout + check.stderr
+    last = _manifest(releases.delta3)
+    assert last.images == () and [p.version for p in last.npm] == ["1.8.3"]  # plugins only: oc-mirror not run
     report = json.loads((tmp_path / "out2" / "report.json").read_text())
     images = [i for i in report["items"] if i["category"] == "image"]
     assert len(images) == len(_manifest(releases.delta2).release_images) > len(_manifest(releases.delta2).images)
@@ -150,6 +155,8 @@ def test_the_delta_upgrades_a_target_holding_its_base(releases: Releases, regist
     plugins = values["orchestrator"]["plugins"]
     assert len(plugins) == len(releases.content.npm_packages), "values.yaml names the whole release's plugins"
     assert any("1.8.2" in p["package"] for p in plugins)
+    plugins3 = yaml.safe_load((tmp_path / "out3" / "values.yaml").read_text())["orchestrator"]["plugins"]
+    assert len(plugins3) == len(plugins) and any("1.8.3" in p["package"] for p in plugins3)
     for plugin in plugins:
         assert requests.get(plugin["package"], timeout=30).status_code == 200
 

@@ -13,7 +13,7 @@ from mirrorkit.bundle.manifest import ImageEntry, Manifest, NpmPackage
 from mirrorkit.bundle.signing import generate_keypair, write_signature
 from mirrorkit.cli import cli
 from mirrorkit.delta import plan_delta, release_view
-from mirrorkit.deltapack import CARRIED_IN_FULL, BaseKey, open_base, split_npm, split_release
+from mirrorkit.deltapack import CARRIED_IN_FULL, BaseKey, carries_images, open_base, refuse_empty, split_npm, split_release
 from mirrorkit.errors import BundleError, CheckFailed, InputError
 from mirrorkit.imageset import ImageSetConfig
 
@@ -71,11 +71,14 @@ def test_the_reduced_isc_drops_only_additional_images_the_base_pins(tmp_path: Pa
     assert split.notes == (CARRIED_IN_FULL,)
 
 
-def test_a_release_the_base_already_holds_is_refused_with_what_to_do(tmp_path: Path) -> None:
+def test_a_release_the_base_already_holds_carries_no_images_and_is_refused_without_new_plugins(tmp_path: Path) -> None:
     isc = "apiVersion: mirror.openshift.io/v2alpha1\nkind: ImageSetConfiguration\nmirror:\n  additionalImages:\n  - name: reg.example/app:1\n"
     base = open_base(_base(tmp_path, [_img("reg.example/app:1")]), None)
+    split = split_release(base, [_img("reg.example/app:1")], ImageSetConfig.loads(isc))
+    assert split.carried == () and not carries_images(split)  # a plugins-only delta: oc-mirror is not run
+    refuse_empty(base, split, [_pkg("p", "2.0.0")])  # a new plugin version: a delta worth carrying
     with pytest.raises(InputError, match="nothing for a delta to carry"):
-        split_release(base, [_img("reg.example/app:1")], ImageSetConfig.loads(isc))
+        refuse_empty(base, split, [])
 
 
 def test_npm_versions_are_left_to_the_base_only_with_the_same_integrity(tmp_path: Path) -> None:
