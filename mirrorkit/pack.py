@@ -435,7 +435,7 @@ def _pack(opts: PackOptions, say: Callable[[str], None], step: Steps) -> PackRes
     split = None
     if base is not None:
         run, split = _as_delta(run, base, images)
-        images, warnings = split.carried, [*warnings, *split.notes]
+        plan, images, warnings = run.plan, split.carried, [*warnings, *split.notes]
     reuse = _archives_reusable(previous, plan.isc_text, images, output)
     _check_space(run, images, reuse)
 

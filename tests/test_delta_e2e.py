@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -181,3 +182,12 @@ def test_a_chained_delta_on_a_target_with_only_the_first_base_names_the_missing_
     assert proc.returncode == 1 and _sha(releases.delta1) in proc.stderr, proc.stderr
     assert "rhdh-hub-rhel9:1.8.1" in proc.stderr  # the hub only delta1 carried
     assert [i.source.rsplit("/", 1)[1] for i in _manifest(releases.delta2).images] == ["extra:1.0"]
+
+
+def test_packing_the_same_delta_again_reuses_its_archives(releases: Releases, tmp_path) -> None:
+    again = tmp_path / "delta1"
+    shutil.copytree(releases.delta1, again)
+    report = _pack(releases.env, releases.work / "v2.yaml", again, releases.key, "--base", str(releases.base))
+    assert report["archives_reused"] is True and report["base"]["manifest_sha256"] == _sha(releases.base)
+    first, second = _manifest(releases.delta1), _manifest(again)
+    assert second.images == first.images and second.base == first.base
