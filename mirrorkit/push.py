@@ -49,6 +49,7 @@ from mirrorkit.bundle.snapshot import archive_entries, remove_archives, snapshot
 from mirrorkit.bundle.targets import image_checker, npm_checker, target_root
 from mirrorkit.bundle.trust import enforce
 from mirrorkit.bundle.verify import reassemble, target_items, verify_bundle
+from mirrorkit.delta import release_view
 from mirrorkit.deltapush import require_base_on_target, with_base_plugins
 from mirrorkit.diskspace import human, is_no_space, no_space, room_for
 from mirrorkit.errors import BundleError, CheckFailed, InputError, MirrorError, MirrorkitError, NpmError
@@ -559,8 +560,9 @@ def _mirrored_plugins(run: _Load) -> tuple[tuple[MirroredPlugin, ...], str | Non
     """The bundle's OCI plugins as the cluster will pull them (mirrored, pinned by digest, with the
     configuration the mirrored catalog index gives each) and that index's location, if carried."""
     mirror_sets = _mirror_sets(run.output / CLUSTER_RESOURCES)
-    plugins = mirrored_plugins(run.manifest, str(run.target), mirror_sets)
-    location = mirrored_catalog_index(run.manifest, str(run.target), mirror_sets)
+    release = release_view(run.manifest)  # a delta: the plugin images and index its base carried too
+    plugins = mirrored_plugins(release, str(run.target), mirror_sets)
+    location = mirrored_catalog_index(release, str(run.target), mirror_sets)
     if location is None or not plugins:
         return plugins, location
     client = OciClient(run.opts.authfile, tls_verify=run.opts.tls_verify)

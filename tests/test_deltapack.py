@@ -130,3 +130,16 @@ def test_pack_refuses_a_base_inside_the_output_and_a_lone_base_verify_key(tmp_pa
         cli, ["pack", "--profile", "p", "-o", str(tmp_path / "new"), "--unsigned", "--base-verify-key", str(key)]
     )
     assert lone.exit_code == 2 and "pass --base too" in lone.output
+
+
+def test_oci_plugins_left_to_the_base_still_reach_values(tmp_path: Path) -> None:
+    """push writes values.yaml from the release view: an OCI plugin image the base carried is named too."""
+    from mirrorkit.plugins.mirrored import mirrored_plugins
+
+    plugin = ImageEntry("reg.example/plugins/orch:1", _digest("orch"), kind="plugin", package="orch-frontend")
+    base = open_base(_base(tmp_path, [plugin]), None)
+    plan = plan_delta(base, [plugin, _img("reg.example/hub:2")], ())
+    delta = Manifest("2026-02-01T00:00:00Z", "0.2", images=plan.new_images, base=plan.base_ref())
+    assert mirrored_plugins(delta, "target.example", None) == ()
+    found = mirrored_plugins(release_view(delta), "target.example", None)
+    assert [p.package for p in found] == [f"oci://target.example/plugins/orch@{plugin.digest}!orch-frontend"]
