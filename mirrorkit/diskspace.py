@@ -16,26 +16,24 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from mirrorkit.errors import BundleError
+from mirrorkit.sizes import human
 
 #: errno values that mean "the disk (or the user's quota) is full"
 NO_SPACE = frozenset({errno.ENOSPC, errno.EDQUOT})
 
 
-def human(size: int) -> str:
-    """``1.5 GiB``, ``12.0 MiB``, ``512 bytes``: sizes people read in one glance."""
-    for unit, scale in (("TiB", 1024**4), ("GiB", 1024**3), ("MiB", 1024**2), ("KiB", 1024)):
-        if size >= scale:
-            return f"{size / scale:.1f} {unit}"
-    return f"{size} bytes"
+def existing_parent(folder: Path) -> Path:
+    """*folder*, or its nearest parent that exists (where a file system can be asked for free space)."""
+    probe = Path(folder).absolute()
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    return probe
 
 
 def free_bytes(folder: Path) -> int | None:
     """Free bytes on the file system of *folder* (or of its nearest existing parent); None if unknown."""
-    probe = Path(folder).absolute()
-    while not probe.exists() and probe != probe.parent:
-        probe = probe.parent
     try:
-        return shutil.disk_usage(probe).free
+        return shutil.disk_usage(existing_parent(folder)).free
     except OSError:
         return None
 

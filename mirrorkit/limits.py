@@ -5,24 +5,21 @@ hostile or broken source must be refused in seconds with one line, not read unti
 runs out. The defaults sit far above real content (Red Hat's operator index is about 400 MB of FBC
 in a 120 MB layer; its largest bundle object a few MB; RHDH plugin tarballs under 50 MB), so only a
 misbehaving source meets them. Each one can be raised with one environment variable,
-``MIRRORKIT_LIMIT_<NAME>`` (sizes take ``K``/``M``/``G`` and ``KiB``/``MiB``/``GiB`` suffixes); the
+``MIRRORKIT_LIMIT_<NAME>`` (sizes read as ``--split-size`` reads them: :mod:`mirrorkit.sizes`); the
 refusal names that variable.
 
-A foundation module: it imports only :mod:`mirrorkit.errors`.
+A foundation module: it imports only :mod:`mirrorkit.errors` and :mod:`mirrorkit.sizes`.
 """
 
 from __future__ import annotations
 
 import os
-import re
 from dataclasses import dataclass
 
 from mirrorkit.errors import InputError, SourceLimitExceeded
+from mirrorkit.sizes import bytes_from
 
 ENV_PREFIX = "MIRRORKIT_LIMIT_"
-
-_UNITS = {"": 1, "k": 1000, "m": 1000**2, "g": 1000**3, "t": 1000**4, "ki": 1024, "mi": 1024**2, "gi": 1024**3, "ti": 1024**4}
-_SIZE = re.compile(r"(\d+)\s*([kmgt]i?)?b?", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -45,14 +42,14 @@ class Limit:
         text = os.environ.get(self.variable, "").strip()
         if not text:
             return self.default
-        match = _SIZE.fullmatch(text)
-        if match is None or (self.unit != "bytes" and match.group(2)):
+        value = bytes_from(text, whole=True) if self.unit == "bytes" else (int(text) if text.isdigit() else None)
+        if value is None:
             raise InputError(
                 f"{self.variable}={text!r} is not a valid limit",
                 f"expected a whole number{' of bytes (e.g. 2GiB)' if self.unit == 'bytes' else ''}",
                 f"set it to a number or unset it for the default ({self.default})",
             )
-        return int(match.group(1)) * _UNITS[(match.group(2) or "").lower()]
+        return value
 
     def refuse(self, source: str, found: str) -> SourceLimitExceeded:
         """The one-line refusal: the source, what it sent, the ceiling and how to raise it."""

@@ -30,10 +30,10 @@ import requests
 from mirrorkit.bundle import layout
 from mirrorkit.bundle.manifest import Manifest
 from mirrorkit.bundle.snapshot import archive_entries
-from mirrorkit.diskspace import human
 from mirrorkit.errors import MirrorkitError, NpmError
 from mirrorkit.http import RetryPolicy, raise_for_transient, retrying
 from mirrorkit.report.model import CheckItem, Status
+from mirrorkit.sizes import human
 from mirrorkit.textutil import clip
 
 PROBE_REPOSITORY = "mirrorkit-preflight"

@@ -51,7 +51,7 @@ from mirrorkit.bundle.trust import enforce
 from mirrorkit.bundle.verify import reassemble, target_items, verify_bundle
 from mirrorkit.delta import release_view
 from mirrorkit.deltapush import require_base_on_target, with_base_plugins
-from mirrorkit.diskspace import human, is_no_space, no_space, room_for
+from mirrorkit.diskspace import is_no_space, no_space, room_for
 from mirrorkit.errors import BundleError, CheckFailed, InputError, MirrorError, MirrorkitError, NpmError
 from mirrorkit.fsutil import atomic_write_bytes
 from mirrorkit.http import RetryPolicy
@@ -67,6 +67,7 @@ from mirrorkit.plugins.mirrored import MirroredPlugin, mirrored_catalog_index, m
 from mirrorkit.preflight import Targets, preflight
 from mirrorkit.report import markdown, write_reports
 from mirrorkit.report.model import CheckItem, Report, Status
+from mirrorkit.sizes import human
 from mirrorkit.steps import Steps
 from mirrorkit.textutil import clip
 

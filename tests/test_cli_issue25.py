@@ -239,6 +239,6 @@ def test_help_speaks_the_vocabulary(cli_run):
 
 
 def test_sizes_are_in_human_units(tmp_path: Path):
-    from mirrorkit.diskspace import human
+    from mirrorkit.sizes import human
 
     assert human(5 * 1024**3) == "5.0 GiB"

@@ -419,3 +419,18 @@ def test_enospc_while_writing_the_sbom_names_the_folder_and_the_size(monkeypatch
         BundleError, match=rf"no space left on the device of {tmp_path} while writing the SBOM .*1,234 bytes needed"
     ):
         sbom.add_sbom(tmp_path, None)  # type: ignore[arg-type]
+
+
+def test_limit_sizes_read_as_split_size_reads_them(monkeypatch: pytest.MonkeyPatch) -> None:
+    """One size vocabulary: K/M/G are powers of 1024 and KB/MB/GB powers of 1000, as for --split-size;
+    a limit stays a whole number."""
+    from mirrorkit.bundle.parts import parse_size
+    from mirrorkit.errors import InputError
+    from mirrorkit.limits import LAYER_BYTES
+
+    for text in ("4G", "4GiB", "4GB", "512M", "3K", "1048576"):
+        monkeypatch.setenv(LAYER_BYTES.variable, text)
+        assert LAYER_BYTES.value() == parse_size(text), text
+    monkeypatch.setenv(LAYER_BYTES.variable, "1.5G")
+    with pytest.raises(InputError, match="not a valid limit"):
+        LAYER_BYTES.value()

@@ -23,31 +23,21 @@ from mirrorkit.bundle.parts import write_parts
 from mirrorkit.bundle.safepath import check_regular, check_relpath
 from mirrorkit.bundle.sbom import add_sbom
 from mirrorkit.bundle.signing import write_signature
+from mirrorkit.diskspace import existing_parent
 from mirrorkit.errors import BundleError
 from mirrorkit.fsutil import atomic_write_bytes
+from mirrorkit.sizes import human
 
 
 def check_free_space(path: Path, needed_bytes: int, *, what: str = "the bundle") -> None:
     """Refuse early, with numbers, when the filesystem holding *path* has less than *needed_bytes* free."""
-    probe = Path(path)
-    while not probe.exists() and probe != probe.parent:
-        probe = probe.parent
-    free = shutil.disk_usage(probe).free
+    free = shutil.disk_usage(existing_parent(path)).free
     if free < needed_bytes:
         raise BundleError(
             f"not enough free space for {what} in {path}",
-            f"needs about {_human(needed_bytes)}, {_human(free)} free",
+            f"needs about {human(needed_bytes)}, {human(free)} free",
             "free some space, choose another --output, or use --split-size and carry the parts",
         )
-
-
-def _human(n: int) -> str:
-    value = float(n)
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if value < 1024 or unit == "TiB":
-            return f"{value:.1f} {unit}" if unit != "B" else f"{n} B"
-        value /= 1024
-    return f"{n} B"
 
 
 def scan(bundle_dir: Path, exclude: Iterable[str] = (layout.MANIFEST, layout.SIGNATURE, layout.PARTS_DIR)) -> dict[str, int]:

@@ -42,41 +42,22 @@ from mirrorkit.bundle.limits import MAX_INDEX_BYTES, loads_bounded, read_capped
 from mirrorkit.bundle.safepath import check_relpath, safe_join
 from mirrorkit.errors import BundleError, InputError
 from mirrorkit.fsutil import atomic_write_bytes
+from mirrorkit.sizes import bytes_from
 
 CHUNK = 1024 * 1024
 FORMAT = "mirrorkit-parts"
 FORMAT_VERSION = 1
 MIN_PART_SIZE = 1024
 
-_UNITS = {
-    "": 1,
-    "b": 1,
-    "k": 1024,
-    "kib": 1024,
-    "kb": 1000,
-    "m": 1024**2,
-    "mib": 1024**2,
-    "mb": 1000**2,
-    "g": 1024**3,
-    "gib": 1024**3,
-    "gb": 1000**3,
-    "t": 1024**4,
-    "tib": 1024**4,
-    "tb": 1000**4,
-}
-_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*$")
-
 
 def parse_size(text: str) -> int:
     """Bytes from a size like ``4GiB``, ``500MiB``, ``1.5G`` (binary), ``700MB`` (decimal) or ``1048576``."""
-    m = _SIZE.match(str(text))
-    unit = m.group(2).lower() if m else ""
-    if not m or unit not in _UNITS:
+    value = bytes_from(text)
+    if value is None:
         raise InputError(
             f"invalid size {text!r}",
             hint="use a number with an optional unit: 4GiB, 500MiB, 1.5G (K/M/G/T are powers of 1024; KB/MB/GB are powers of 1000)",
         )
-    value = int(float(m.group(1)) * _UNITS[unit])
     if value < MIN_PART_SIZE:
         raise InputError(f"size {text!r} is too small", hint=f"a part must be at least {MIN_PART_SIZE} bytes")
     return value

@@ -24,10 +24,10 @@ from mirrorkit.commands._shared import (
 )
 from mirrorkit.commands.imageset import INSTALL_RENAMES, install_option
 from mirrorkit.deltapack import BaseKey
-from mirrorkit.diskspace import human
 from mirrorkit.errors import MirrorkitError
 from mirrorkit.pack import PackOptions
 from mirrorkit.pack import pack as pack_bundle
+from mirrorkit.sizes import human
 
 #: Old spellings still read, with a warning: all were in the 0.1 README or --help.
 RENAMES = {**INSTALL_RENAMES, **DISCOVER_RENAMES, "--npm-registry": ("--source-npm",), "--npm": ("--plugin",)}

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from mirrorkit.diskspace import human
+from mirrorkit.sizes import human
 
 
 @dataclass(frozen=True)
