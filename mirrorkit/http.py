@@ -39,12 +39,18 @@ USER_AGENT = f"mirrorkit/{__version__}"
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    """How hard to try. `timeout` is (connect, read) seconds for each HTTP call."""
+    """How hard to try. `timeout` is (connect, read) seconds for each HTTP call; one number, as
+    requests takes it, means both and is stored as the pair, so every reader sees the same shape."""
 
     attempts: int = 4
     backoff: float = 0.5
     max_backoff: float = 8.0
     timeout: tuple[float, float] = (10.0, 60.0)
+
+    def __post_init__(self) -> None:
+        given: object = self.timeout
+        if isinstance(given, int | float):
+            object.__setattr__(self, "timeout", (float(given), float(given)))
 
     def delay(self, attempt: int) -> float:
         """Seconds to sleep after failed attempt number *attempt* (1-based): 0.5, 1, 2, 4, ..."""
@@ -148,15 +154,6 @@ def _host_of(exc: BaseException) -> str:
     return urlsplit(str(url)).netloc.rpartition("@")[2] or "the server"
 
 
-def _timeouts(policy: RetryPolicy) -> tuple[float, float]:
-    """(connect, read) seconds: requests also takes one number for both, and callers pass one."""
-    timeout: object = policy.timeout
-    if isinstance(timeout, int | float):
-        return float(timeout), float(timeout)
-    connect, read = policy.timeout
-    return connect, read
-
-
 def classify(exc: BaseException | None, policy: RetryPolicy = DEFAULT_POLICY) -> Failure:
     """The kind of *exc*, found in the whole chain of wrapped errors (requests wraps urllib3 wraps the
     socket error), so "the name does not resolve" is never reported as "connection refused"."""
@@ -167,7 +164,7 @@ def classify(exc: BaseException | None, policy: RetryPolicy = DEFAULT_POLICY) ->
     host = _host_of(exc)
     chain = _chain(exc)
     text = " ".join(str(e) for e in chain).lower()
-    connect_s, read_s = _timeouts(policy)
+    connect_s, read_s = policy.timeout
     if any(isinstance(e, socket.gaierror) for e in chain) or "name or service not known" in text or "nameresolution" in text:
         return Failure(
             "dns",
@@ -233,7 +230,7 @@ def waiting_notice(what: str, policy: RetryPolicy = DEFAULT_POLICY, after_s: flo
     if not _on_terminal():
         yield
         return
-    connect_s, read_s = _timeouts(policy)
+    connect_s, read_s = policy.timeout
     timer = threading.Timer(
         after_s,
         lambda: print(
