@@ -162,7 +162,7 @@ def _collect_file(path: str, data: bytes, sources: dict[str, set[Source]], warni
         documents = [d for d in yamlgo.load_all(data.decode("utf-8", errors="replace")) if d is not None]
     except yaml.YAMLError as exc:
         if yamlgo.too_deep(exc):
-            raise RecursionError from None  # refused by collect_images as nested too deeply
+            raise too_deep(f"bundle file {path}") from None  # libyaml's nesting limit: hostile, not skipped
         warnings.append(f"{path}: not valid YAML/JSON, skipped ({_first_line(exc)}); an image it names may be missing")
         return
     for number, document in enumerate(documents):
@@ -261,7 +261,7 @@ def _value_documents(value: str, path: str, where: str, warnings: list[str]) -> 
         return [d for d in yamlgo.load_all(text) if d is not None]
     except yaml.YAMLError as exc:
         if yamlgo.too_deep(exc):
-            raise RecursionError from None  # refused by collect_images as nested too deeply
+            raise too_deep(f"bundle file {path}") from None  # libyaml's nesting limit: hostile, not skipped
         if _LOOKS_YAML.search(value):
             warnings.append(f"{path}: {where} could not be read as YAML ({_first_line(exc)}); an image it names may be missing")
         return []
