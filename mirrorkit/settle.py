@@ -48,7 +48,6 @@ class Settled:
     npm_specs: tuple[str, ...] = ()
     npm_registry: str = ""
     source: str = ""
-    chart_plugins: dict[str, dict[str, str]] = dataclasses.field(default_factory=dict)  # chart -> plugin -> version
     #: OCI plugin artifacts and the catalog index, checked; already in ``config``'s additionalImages.
     plugins: SettledPlugins = dataclasses.field(default_factory=SettledPlugins)
 
@@ -123,19 +122,16 @@ def settle(
     extra_npm, extra_oci = split_specs(plugins)
     npm = (*npm, *(s for s in extra_npm if s not in npm))
     settled_plugins = settle_plugins(client, oci=(*oci, *extra_oci), catalog_index=index, enable=enable, say=say)
-    # without operators the plan reads nothing (it lists the additional images)
-    chart_plugins: dict[str, dict[str, str]] = {}
 
     def inspect(source: ChartSource, path: Path) -> None:
-        """Record the Orchestrator plugin versions a chart's defaults name (plugins follow the chart)."""
+        """Plugins follow the chart: the specs carried must resolve to the Orchestrator plugin versions
+        the chart's default values name (checked as each chart is pulled, before anything is mirrored)."""
         if path.is_file():
-            versions = chart_plugin_versions(read_chart_values(path))
-            if versions:
-                chart_plugins[f"{source.name} {source.version or ''}".strip()] = versions
+            chart = f"{source.name} {source.version or ''}".strip()
+            check_specs_follow_chart(chart, chart_plugin_versions(read_chart_values(path)), npm)
 
     charts = collect_chart_images(base.mirror.helm, tls_verify=tls_verify, say=say, inspect=inspect)
-    for chart, versions in chart_plugins.items():
-        check_specs_follow_chart(chart, versions, npm)
+    # without operators the plan reads nothing (it lists the additional images)
     plan = build_plan(base.mirror, client, platform=platform, discover=discover, progress=progress, charts=charts)
     if base.operators:
         base, discovered = _with_discovered(base, plan)
@@ -145,4 +141,4 @@ def settle(
             say(f"catalog discovery adds {ref}{where}")
         added = (*added, *discovered)
     base = with_plugins(base, settled_plugins.images)
-    return Settled(name, base, plan, tuple(added), tuple(npm), registry, source, chart_plugins, settled_plugins)
+    return Settled(name, base, plan, tuple(added), tuple(npm), registry, source, settled_plugins)

@@ -178,20 +178,24 @@ def chart_plugin_versions(values: Mapping[str, Any]) -> dict[str, str]:
     return found
 
 
+def _refuse_unless_following(chart: str, wrong: Sequence[str], hint: str) -> None:
+    if wrong:
+        raise ConfigError(f"the Orchestrator plugins do not follow the chart {chart}", "; ".join(sorted(wrong)), hint)
+
+
 def check_plugins_follow_chart(chart: str, chart_versions: Mapping[str, str], carried: Mapping[str, str]) -> None:
     """Refuse when the bundle carries a plugin at another version than the chart names for it."""
-    wrong = sorted(
+    wrong = [
         f"{name}: the chart names {want}, the bundle carries {carried[name]}"
         for name, want in chart_versions.items()
         if name in carried and carried[name] != want
+    ]
+    _refuse_unless_following(
+        chart,
+        wrong,
+        "pack a bundle whose profile carries the plugin versions the chart names "
+        "(its default orchestrator.plugins), or hand out the chart those plugins were built for",
     )
-    if wrong:
-        raise ConfigError(
-            f"the Orchestrator plugins do not follow the chart {chart}",
-            "; ".join(wrong),
-            "pack a bundle whose profile carries the plugin versions the chart names "
-            "(its default orchestrator.plugins), or hand out the chart those plugins were built for",
-        )
 
 
 def check_specs_follow_chart(chart: str, chart_versions: Mapping[str, str], specs: Sequence[str]) -> None:
@@ -207,10 +211,9 @@ def check_specs_follow_chart(chart: str, chart_versions: Mapping[str, str], spec
         want = chart_versions.get(spec.name.full)
         if want and Range.try_parse(spec.wanted) is not None and not satisfies(want, spec.wanted):
             wrong.append(f"{spec.name.full}: the chart names {want}, the profile asks for {spec.wanted}")
-    if wrong:
-        raise ConfigError(
-            f"the Orchestrator plugins do not follow the chart {chart}",
-            "; ".join(sorted(wrong)),
-            "carry the plugin versions the chart names (its default orchestrator.plugins): change the profile's "
-            "npm packages or --npm, or pick the chart version those plugins were built for",
-        )
+    _refuse_unless_following(
+        chart,
+        wrong,
+        "carry the plugin versions the chart names (its default orchestrator.plugins): change the profile's "
+        "npm packages or --plugin, or pick the chart version those plugins were built for",
+    )
