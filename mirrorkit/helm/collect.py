@@ -51,7 +51,6 @@ class ChartImages:
     """What the charts bring: their images, and what could not be predicted and why."""
 
     images: tuple[ChartImage, ...] = ()
-    charts: int = 0  # charts rendered
     predicted: bool = True  # False when helm is missing: no chart image is predicted
     helm_version: str | None = None
     unpredicted: tuple[str, ...] = ()  # one line per chart whose images are unknown
@@ -89,7 +88,6 @@ def collect_chart_images(
         )
     images: list[ChartImage] = []
     unpredicted: list[str] = []
-    rendered = 0
     with tempfile.TemporaryDirectory(prefix="mirrorkit-helm-") as tmp:
         home = Path(tmp)
         for source, chart in _charts(section, helm, home, tls_verify, unpredicted, say):
@@ -101,9 +99,8 @@ def collect_chart_images(
             except ChartError as exc:
                 unpredicted.append(f"{source.config} ({source.name}): {exc}")
                 continue
-            rendered += 1
             images.extend(ChartImage(ref, source) for ref in refs)
-    return ChartImages(tuple(images), rendered, True, helm.version, tuple(unpredicted))
+    return ChartImages(tuple(images), True, helm.version, tuple(unpredicted))
 
 
 def _charts(
