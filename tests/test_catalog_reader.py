@@ -203,8 +203,8 @@ def _push_raw(host: str, repo: str, layer: bytes) -> str:
 # -- the lean tar walker and the layer pipeline (no registry needed) ------------------------------
 
 from mirrorkit.catalog.stream import InflatedLayer  # noqa: E402
-from mirrorkit.catalog.tarwalk import TarFormatError, TarWalker  # noqa: E402
 from mirrorkit.oci.blob import VerifiedReader  # noqa: E402
+from mirrorkit.oci.tarwalk import TarFormatError, TarWalker  # noqa: E402
 
 LONG = "configs/" + "a-package-with-a-very-long-name-" * 5 + "/catalog.json"  # > 100 and > 155 characters
 

@@ -2,7 +2,7 @@
 
 What `oc-mirror` does (copy the catalog to disk, untar every layer, load the whole FBC) costs the
 catalog's full size on disk and in memory. Here the layers stream through the decompressor and a tar
-reader once (`catalog.stream.InflatedLayer`, `catalog.tarwalk`), bottom to top, each verified against
+reader once (`catalog.stream.InflatedLayer`, `oci.tarwalk`), bottom to top, each verified against
 its digest before its content counts: FBC files of packages
 that were not asked for are skipped without being decoded (opm's layout puts each package in
 `<configs>/<package>/`), and objects of selected packages are reduced to the few fields mirroring
@@ -35,13 +35,13 @@ from mirrorkit.catalog.fbc import (
     reduce_object,
 )
 from mirrorkit.catalog.stream import InflatedLayer, is_fbc_file, iter_objects
-from mirrorkit.catalog.tarwalk import TarWalker
 from mirrorkit.errors import InputError, MirrorkitError, RegistryError
 from mirrorkit.limits import FBC_OBJECT_BYTES, InflateBudget
 from mirrorkit.oci.layers import OPAQUE, WHITEOUT, normalise_member
 from mirrorkit.oci.manifest import Manifest
 from mirrorkit.oci.platform import Platform
 from mirrorkit.oci.reference import ImageReference
+from mirrorkit.oci.tarwalk import TarWalker
 
 log = logging.getLogger(__name__)
 
