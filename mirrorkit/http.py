@@ -134,6 +134,15 @@ class Failure:
 
 _GENERIC_HINT = "check that the server is reachable and healthy, then run the same command again"
 
+#: How every failure where the server did not answer at all begins (DNS, refused, closed, timed out):
+#: callers that group such failures by root cause test for these words instead of copying them.
+NO_ANSWER = ("could not connect", "timed out")
+
+
+def did_not_answer(text: str) -> bool:
+    """True when *text* (a failure's reason) says the server did not answer at all."""
+    return text.startswith(NO_ANSWER)
+
 
 def _chain(exc: BaseException) -> list[BaseException]:
     """*exc*, its causes and the errors requests and urllib3 wrap in their arguments or ``reason``."""

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 from mirrorkit.bundle.manifest import ImageEntry, Manifest
 from mirrorkit.bundle.mirrorsets import MirrorSets
 from mirrorkit.errors import MirrorkitError
-from mirrorkit.http import RetryPolicy
+from mirrorkit.http import NO_ANSWER, RetryPolicy, did_not_answer
 from mirrorkit.oci.reference import ImageReference
 from mirrorkit.report.model import CheckItem, Status
 
@@ -137,7 +137,7 @@ def image_checker(
                     return _plugin_content(client, image, location, found)
             except MirrorkitError as exc:
                 errors.append(str(exc))
-                if exc.what.startswith("connect to registry ") or (exc.why or "").startswith(("could not connect", "timed out")):
+                if exc.what.startswith("connect to registry ") or did_not_answer(exc.why or ""):
                     unreachable.setdefault(host, exc.what)
         if errors:
             return CheckItem("image", image.source, expected, "error", Status.FAILED, f"{via}; " + "; ".join(errors))
@@ -241,16 +241,12 @@ def npm_checker(npm_registry: str, *, token: str | None = None, npmrc: Path | No
     return check
 
 
-#: What a failed download says when the npm server itself did not answer (mirrorkit.http's words).
-_NO_ANSWER = ("could not connect", "timed out")
-
-
 def npm_by_root_cause(items: list[CheckItem], server: str) -> list[CheckItem]:
     """One ``target`` item for the npm server; when it did not answer at all, its packages are
     ``not checked`` with the server as their cause (one failure, not one per package)."""
     if not items:
         return []
-    dead = all(i.failed and any(w in i.detail for w in _NO_ANSWER) for i in items)
+    dead = all(i.failed and any(w in i.detail for w in NO_ANSWER) for i in items)
     if not dead:
         answered = CheckItem(
             "target", server, "the npm server answers", "answered", Status.PASSED, f"{len(items)} packages looked up"
