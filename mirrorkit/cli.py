@@ -37,6 +37,7 @@ COMMANDS: dict[str, str] = {
     "profiles": "mirrorkit.commands.imageset:profiles",
     "push": "mirrorkit.commands.push:push",
     "sbom": "mirrorkit.commands.sbom:sbom",
+    "sync": "mirrorkit.commands.sync:sync",
     "values": "mirrorkit.commands.values:values",
     "verify": "mirrorkit.commands.verify:verify",
 }
@@ -69,6 +70,7 @@ def cli(debug: bool) -> None:
     Connected host:  mirrorkit pack --profile rhdh-orchestrator-1.8 --output DIR --sign-key KEY
     Bastion host:    mirrorkit push DIR --target-registry HOST --target-npm URL --verify-key PUB --output OUT
     Anywhere:        mirrorkit verify DIR [--target-registry HOST] [--target-npm URL]
+    Both at once:    mirrorkit sync --profile rhdh-orchestrator-1.8 --target-registry HOST --target-npm URL --output OUT
     """
     logging.basicConfig(
         level=logging.DEBUG if debug else logging.WARNING,

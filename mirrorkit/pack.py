@@ -159,7 +159,7 @@ def work_dir_for(output: Path) -> Path:
     return output.parent / f".{output.name}{WORK_SUFFIX}"
 
 
-def _settle_plan(opts: PackOptions, client: OciClient, say: Callable[[str], None]) -> _Plan:
+def settle_plan(opts: PackOptions, client: OciClient, say: Callable[[str], None]) -> _Plan:
     settled = settle(
         client=client,
         profile=opts.profile,
@@ -213,7 +213,7 @@ def check_output(output: Path) -> Manifest | None:
         return None
 
 
-def _unseal(output: Path) -> None:
+def unseal(output: Path) -> None:
     """Remove the seal first: a manifest must never outlive the payload it describes."""
     for name in (layout.SIGNATURE, layout.MANIFEST):
         path = output / name
@@ -313,7 +313,7 @@ def _move_archives(source: Path, images_dir: Path) -> list[str]:
     return moved
 
 
-def _copy_charts(working_dir: Path, charts_dir: Path) -> set[str]:
+def copy_charts(working_dir: Path, charts_dir: Path) -> set[str]:
     """Copy the chart archives oc-mirror pulled into the bundle (they also travel inside the mirror
     archive, where only oc-mirror reads them; the bastion installs from ``charts/``)."""
     if charts_dir.exists():
@@ -382,7 +382,7 @@ def _recorded_archives(work: Path) -> Manifest | None:
 
 
 @dataclass(frozen=True)
-class _Run:
+class PackRun:
     """What every step after the unsealing works with: where the bundle and oc-mirror's scratch
     folder are, the settled plan, and the oc-mirror options shared by the dry run and the real run."""
 
@@ -397,7 +397,7 @@ class _Run:
 
 
 @dataclass(frozen=True)
-class _Payload:
+class Payload:
     """The bundle-relative files this run put (or kept) in the bundle: pruning keeps exactly these."""
 
     images: tuple[ImageEntry, ...]
@@ -405,7 +405,7 @@ class _Payload:
 
 
 @dataclass(frozen=True)
-class _NpmPayload:
+class NpmPayload:
     """The npm files this run wants in the bundle and the manifest entries describing them."""
 
     keep: frozenset[str] = frozenset()
@@ -421,17 +421,17 @@ def _pack(opts: PackOptions, say: Callable[[str], None], step: Steps) -> PackRes
     previous = check_output(output)  # a folder that is not a bundle is refused before any catalog is read
     client = OciClient(authfile=opts.authfile, tls_verify=opts.tls_verify)
     step("settling the ImageSetConfiguration (nothing written yet)")
-    plan = _settle_plan(opts, client, say)
+    plan = settle_plan(opts, client, say)
     tool: OcMirror = find_oc_mirror(opts.oc_mirror)
     work = work_dir_for(output)
     step("unsealing the previous bundle")
     previous = _unseal_keeping_record(output, work, previous)
-    run = _Run(opts, output, work, client, plan, tool, _write_config(opts, output, work, plan), say)
+    run = PackRun(opts, output, work, client, plan, tool, write_config(opts, output, work, plan), say)
 
     step("planning with oc-mirror (dry run)", f"planning with oc-mirror {tool.version or '(unknown version)'} (dry run)")
-    mapping = _dry_run(run)
+    mapping = plan_mapping(run)
     step("resolving image digests and sizes")
-    images, warnings = _resolve_images(run, mapping)
+    images, warnings = resolve_images(run, mapping)
     split = None
     if base is not None:
         run, split = _as_delta(run, base, images)
@@ -443,7 +443,7 @@ def _pack(opts: PackOptions, say: Callable[[str], None], step: Steps) -> PackRes
         assert previous is not None
         payload = _reuse_archives(run, previous)
     elif split is not None and not carries_images(split):
-        payload = _Payload((), frozenset())  # the base holds every image: no oc-mirror run, plugins only
+        payload = Payload((), frozenset())  # the base holds every image: no oc-mirror run, plugins only
     else:
         step("mirroring images to disk (oc-mirror mirror-to-disk)")
         images, working_dir = _mirror_to_disk(run, images)
@@ -452,19 +452,19 @@ def _pack(opts: PackOptions, say: Callable[[str], None], step: Steps) -> PackRes
         step("moving the archives into the bundle")
         payload = _move_into_bundle(run, images, working_dir)
 
-    npm = _NpmPayload()
+    npm = NpmPayload()
     if plan.npm_specs:
         step("pulling npm packages")
-        npm = _pull_npm(run, base)
+        npm = pull_npm(run, base)
     if base is not None:
         refuse_empty(base, split, npm.entries)
 
     step("sealing the bundle (hashing, manifest, signature, parts)")
-    removed, manifest = _seal(run, payload, npm, with_npm(split, npm.left) if split else None)
+    removed, manifest = seal_payload(run, payload, npm, with_npm(split, npm.left) if split else None)
     return PackResult(output, manifest, reuse, plan.added_images, removed, signer, tuple(warnings))
 
 
-def _as_delta(run: _Run, base: Base, images: tuple[ImageEntry, ...]) -> tuple[_Run, DeltaSplit]:
+def _as_delta(run: PackRun, base: Base, images: tuple[ImageEntry, ...]) -> tuple[PackRun, DeltaSplit]:
     """Leave to *base* what it pins (see :mod:`mirrorkit.deltapack`): oc-mirror and the bundle get
     the reduced ImageSetConfiguration, so the archives and push's disk-to-mirror agree on it."""
     split = split_release(base, images, run.plan.config)
@@ -500,11 +500,11 @@ def _unseal_keeping_record(output: Path, work: Path, previous: Manifest | None) 
     else:
         atomic_write_bytes(work / ARCHIVES_RECORD, previous.to_bytes())
     output.mkdir(parents=True, exist_ok=True)
-    _unseal(output)
+    unseal(output)
     return previous
 
 
-def _write_config(opts: PackOptions, output: Path, work: Path, plan: _Plan) -> MirrorToDiskOptions:
+def write_config(opts: PackOptions, output: Path, work: Path, plan: _Plan) -> MirrorToDiskOptions:
     """Write the ImageSetConfiguration oc-mirror reads (work folder) and the one the bundle carries;
     returns the options of the dry run (the real run differs only in its archive folder)."""
     isc_path = work / layout.ISC
@@ -517,7 +517,7 @@ def _write_config(opts: PackOptions, output: Path, work: Path, plan: _Plan) -> M
     return opts.ocmirror_knobs.apply(options)
 
 
-def _dry_run(run: _Run) -> tuple[tuple[str, str], ...]:
+def plan_mapping(run: PackRun) -> tuple[tuple[str, str], ...]:
     """oc-mirror's plan: the (source, destination) pairs it would mirror."""
     planned = dry_run(run.tool, run.plan_options, progress=run.opts.progress)
     # missing.txt lists what the cache lacks (what mirror-to-disk will download), not an error.
@@ -531,7 +531,7 @@ def _dry_run(run: _Run) -> tuple[tuple[str, str], ...]:
     return planned.mapping
 
 
-def _resolve_images(run: _Run, mapping: Sequence[tuple[str, str]]) -> tuple[tuple[ImageEntry, ...], list[str]]:
+def resolve_images(run: PackRun, mapping: Sequence[tuple[str, str]]) -> tuple[tuple[ImageEntry, ...], list[str]]:
     """The manifest's image entries (digests resolved) and where oc-mirror's mapping and mirrorkit's
     catalog plan disagree; both are told to the user before anything is copied."""
     plan = run.plan
@@ -544,7 +544,7 @@ def _resolve_images(run: _Run, mapping: Sequence[tuple[str, str]]) -> tuple[tupl
     return images, warnings
 
 
-def _check_space(run: _Run, images: Sequence[ImageEntry], reuse: bool) -> None:
+def _check_space(run: PackRun, images: Sequence[ImageEntry], reuse: bool) -> None:
     """Refuse early when the disk cannot hold the bundle (twice over when it is also split into parts);
     reused archives need no new room, so their registries are not even asked for sizes."""
     opts = run.opts
@@ -553,29 +553,29 @@ def _check_space(run: _Run, images: Sequence[ImageEntry], reuse: bool) -> None:
     check_free_space(run.output, needed * (2 if opts.split_size else 1))
 
 
-def _reuse_archives(run: _Run, previous: Manifest) -> _Payload:
+def _reuse_archives(run: PackRun, previous: Manifest) -> Payload:
     """Keep the previous bundle's archives and charts, and its image entries: the rebuilt catalogs'
     digests come from the run that made them."""
     run.say("images unchanged since the last pack: reusing the archives (they still hash as sealed)")
     archives = {f.path for f in previous.files if f.path.startswith((layout.IMAGES_DIR + "/", layout.CHARTS_DIR + "/"))}
-    return _Payload(tuple(sorted(previous.images)), frozenset(archives))
+    return Payload(tuple(sorted(previous.images)), frozenset(archives))
 
 
-def _mirror_to_disk(run: _Run, images: tuple[ImageEntry, ...]) -> tuple[tuple[ImageEntry, ...], Path]:
+def _mirror_to_disk(run: PackRun, images: tuple[ImageEntry, ...]) -> tuple[tuple[ImageEntry, ...], Path]:
     """Run oc-mirror mirror-to-disk into the work folder; returns the image entries with the rebuilt
     catalogs' digests, and oc-mirror's working-dir (where the charts are)."""
     (run.work / ARCHIVES_RECORD).unlink(missing_ok=True)
     archive_dir = run.work / "archive"
     for stale in archive_dir.glob("mirror_*.tar"):  # never move an older run's archive into the bundle
         stale.unlink()
-    _forget_earlier_runs(archive_dir / "working-dir")
+    forget_earlier_runs(archive_dir / "working-dir")
     result = mirror_to_disk(run.tool, dataclasses.replace(run.plan_options, archive_dir=archive_dir), progress=run.opts.progress)
     raise_for_result(result)
     working_dir = archive_dir / "working-dir"
     return rebuilt_catalogs(images, run.plan.config, working_dir), working_dir
 
 
-def _forget_earlier_runs(working_dir: Path) -> None:
+def forget_earlier_runs(working_dir: Path) -> None:
     """Remove what an earlier mirror-to-disk in this work folder left that would leak into, or be
     missing from, this run's bundle: the charts it pulled (every chart found there is copied into
     the bundle) and oc-mirror's history (the blobs already archived, which oc-mirror leaves out of
@@ -588,7 +588,7 @@ def _forget_earlier_runs(working_dir: Path) -> None:
             shutil.rmtree(stale)
 
 
-def _reconcile(run: _Run, images: Sequence[ImageEntry], pins: Sequence[TagPin]) -> None:
+def _reconcile(run: PackRun, images: Sequence[ImageEntry], pins: Sequence[TagPin]) -> None:
     """Refuse to seal archives that hold other images than pinned (a tag moved at the source between
     the plan and mirror-to-disk) or lack any (see :mod:`mirrorkit.pinning`); the archives stay in the
     work folder, the bundle stays unsealed."""
@@ -598,17 +598,17 @@ def _reconcile(run: _Run, images: Sequence[ImageEntry], pins: Sequence[TagPin]) 
         run.say(f"warning: {warning}")
 
 
-def _move_into_bundle(run: _Run, images: tuple[ImageEntry, ...], working_dir: Path) -> _Payload:
+def _move_into_bundle(run: PackRun, images: tuple[ImageEntry, ...], working_dir: Path) -> Payload:
     """Move the fresh archives in, copy the charts, and record them at once (see _record_archives)."""
     output = run.output
     archive_dir = run.work / "archive"
     archives = {f"{layout.IMAGES_DIR}/{name}" for name in _move_archives(archive_dir, output / layout.IMAGES_DIR)}
-    archives |= _copy_charts(working_dir, output / layout.CHARTS_DIR)
+    archives |= copy_charts(working_dir, output / layout.CHARTS_DIR)
     _record_archives(output, run.work, run.plan.isc_text, images, archives)
-    return _Payload(images, frozenset(archives))
+    return Payload(images, frozenset(archives))
 
 
-def _pull_npm(run: _Run, base: Base | None = None) -> _NpmPayload:
+def pull_npm(run: PackRun, base: Base | None = None) -> NpmPayload:
     """Pull every planned package and rewrite the npm index with this run's packages only; a
     delta keeps only those its *base* does not carry with the same integrity."""
     npm_dir = run.output / layout.NPM_DIR
@@ -624,10 +624,12 @@ def _pull_npm(run: _Run, base: Base | None = None) -> _NpmPayload:
     write_index(NpmIndex(npm_dir, tuple(wanted)))  # only this run's packages: no stale entries
     keep = {f"{layout.NPM_DIR}/{INDEX_NAME}"} | {f"{layout.NPM_DIR}/{e.path}" for e in wanted}
     entries = [NpmPackage(e.name, e.version, e.integrity, f"{layout.NPM_DIR}/{e.path}") for e in wanted]
-    return _NpmPayload(frozenset(keep), tuple(entries), left)
+    return NpmPayload(frozenset(keep), tuple(entries), left)
 
 
-def _seal(run: _Run, payload: _Payload, npm: _NpmPayload, base: BaseRef | None = None) -> tuple[tuple[str, ...], Manifest]:
+def seal_payload(
+    run: PackRun, payload: Payload, npm: NpmPayload, base: BaseRef | None = None
+) -> tuple[tuple[str, ...], Manifest]:
     """Remove what this run did not produce, then hash, write the manifest, sign and split; the
     archives record goes last (the manifest is the record now). Returns what was removed."""
     opts, output = run.opts, run.output

@@ -144,7 +144,7 @@ class _Tree:
     private: bool
 
 
-def _payload_tree(run: _Load, say: Callable[[str], None]) -> _Tree:
+def _payload_tree(run: Load, say: Callable[[str], None]) -> _Tree:
     """The directory holding the payload files: the bundle itself, or its parts reassembled."""
     bundle, opts = Path(run.opts.bundle), run.opts
     if all((bundle / f.path).is_file() for f in run.manifest.files):
@@ -173,7 +173,7 @@ def _link_archives(tree: Path, manifest: Manifest, archives: Path) -> int:
     return len(entries)
 
 
-def _stage_archives(run: _Load, step: Steps, tree: _Tree, archives: Path) -> int:
+def _stage_archives(run: Load, step: Steps, tree: _Tree, archives: Path) -> int:
     """The archives oc-mirror will read, in *archives*: links into a private tree, or copies of the
     bundle's archives hashed while made and compared with the verified manifest (a file swapped on
     the bundle after verification is refused here, before any image is loaded)."""
@@ -192,7 +192,7 @@ def _stage_archives(run: _Load, step: Steps, tree: _Tree, archives: Path) -> int
     return len(entries)
 
 
-def _mirror_sets(resources: Path) -> MirrorSets | None:
+def mirror_sets_in(resources: Path) -> MirrorSets | None:
     """The IDMS/ITMS this push's disk-to-mirror wrote (the final check follows them), if any."""
     try:
         return MirrorSets.load(resources) if resources.is_dir() else None
@@ -230,15 +230,15 @@ def _push_locked(
     step("verifying the bundle (nothing pushed yet)", "verifying the bundle before touching any registry")
     first = _verify(opts, bundle)
     if not first.ok:
-        return PushResult(first, _write_reports(first, output), touched_targets=False)
+        return PushResult(first, save_reports(first, output), touched_targets=False)
     manifest = _verified_manifest(bundle, first)
 
     step("checking every target before writing (pre-flight)", "checking the registry, the npm server and the disk")
-    run = _Load(opts, manifest, first.identity.manifest_sha256 or "", target, output, output / WORK)
-    first = _preflight(run, first)
+    run = Load(opts, manifest, first.identity.manifest_sha256 or "", target, output, output / WORK)
+    first = add_preflight(run, first)
     if not first.ok:
         refused = dataclasses.replace(first, title="mirrorkit push: pre-flight (nothing was pushed)")
-        return PushResult(refused, _write_reports(refused, output), touched_targets=False)
+        return PushResult(refused, save_reports(refused, output), touched_targets=False)
     if manifest.base is not None:
         step("checking that the target holds the delta's base (nothing pushed yet)")
         _require_base(run)
@@ -251,11 +251,11 @@ def _push_locked(
                 raise
             raise no_space(output, 0, step.current, "--output") from None
     except (MirrorkitError, KeyboardInterrupt) as exc:
-        _write_reports(_failure_report(first, step.current, exc, run), output)
+        save_reports(failure_report(first, step.current, exc, run), output)
         raise
 
 
-def _write_reports(report: Report, output: Path) -> dict[str, Path]:
+def save_reports(report: Report, output: Path) -> dict[str, Path]:
     """:func:`write_reports`; when the output folder's disk is full, the report goes to stderr
     instead (Markdown) and the push fails with the one-line full-disk error."""
     try:
@@ -268,7 +268,7 @@ def _write_reports(report: Report, output: Path) -> dict[str, Path]:
 
 
 @dataclass(frozen=True, eq=False)
-class _Load:
+class Load:
     """What the steps after verification share. *written* grows as install files are written, so
     a failure report can list exactly what is already on disk."""
 
@@ -280,6 +280,7 @@ class _Load:
     work: Path
     written: list[Path] = field(default_factory=list)
     checks: list[CheckItem] = field(default_factory=list)  # made after the load (the target's tags)
+    command: str = "push"  # which mirrorkit command wrote the install files (INSTALL.md names it)
 
 
 def _start(opts: PushOptions) -> tuple[Path, Path, Target]:
@@ -306,7 +307,7 @@ def _verify(opts: PushOptions, bundle: Path) -> Report:
     return enforce(first, keyed=opts.verify_key is not None, allow_unsigned=opts.allow_unsigned)
 
 
-def _preflight(run: _Load, first: Report) -> Report:
+def add_preflight(run: Load, first: Report) -> Report:
     """*first* with the pre-flight items added: every target answers, accepts the credentials and has room."""
     opts = run.opts
     checks = preflight(
@@ -339,7 +340,7 @@ def _verified_manifest(bundle: Path, report: Report) -> Manifest:
     return Manifest.from_bytes(data)
 
 
-def _raise_for_load(result: MirrorResult) -> None:
+def raise_for_load(result: MirrorResult) -> None:
     """:func:`raise_for_result`, led by how hard oc-mirror tried (the count and the time come first:
     the printed line is cut at a readable length, the image list is in the report and the log)."""
     try:
@@ -354,7 +355,7 @@ def _raise_for_load(result: MirrorResult) -> None:
         raise MirrorError(tried, exc.what, exc.hint) from None
 
 
-def _failure_report(first: Report, step: str, exc: BaseException, run: _Load) -> Report:
+def failure_report(first: Report, step: str, exc: BaseException, run: Load) -> Report:
     """The report of a push that failed after verification: the checks so far, the failed step,
     what was written and that the rest was not."""
     why = "interrupted (Ctrl-C)" if isinstance(exc, KeyboardInterrupt) else clip(str(exc))
@@ -373,21 +374,21 @@ def _failure_report(first: Report, step: str, exc: BaseException, run: _Load) ->
     return dataclasses.replace(first, title="mirrorkit push: FAILED (see the push item)", items=first.items + tuple(items))
 
 
-def _load(run: _Load, say: Callable[[str], None], step: Steps, first: Report) -> PushResult:
+def _load(run: Load, say: Callable[[str], None], step: Steps, first: Report) -> PushResult:
     """Steps 2-6 (see the module docstring), after verification and pre-flight passed."""
     step("reassembling the bundle from its parts (nothing pushed yet)")
     tree = _payload_tree(run, say)
     resources = _load_images(run, step, tree)
-    index = _publish_npm(run, step, tree.root) if run.manifest.npm else None
+    index = publish_npm(run, step, tree.root) if run.manifest.npm else None
     index = with_base_plugins(index, run.manifest, run.work / "npm")  # a delta: the base's plugins too
     with room_for(run.output, INSTALL_FILES_ROOM, "writing the install files"):
-        _write_install_files(run, step, tree.root, index, resources)
+        write_install_files(run, step, tree.root, index, resources)
     step("verifying the targets", "verifying the targets")
-    final = _verify_targets(run, first)
-    return PushResult(final, _write_reports(final, run.output), touched_targets=True, written=tuple(run.written))
+    final = verify_targets(run, first)
+    return PushResult(final, save_reports(final, run.output), touched_targets=True, written=tuple(run.written))
 
 
-def _load_images(run: _Load, step: Steps, tree: _Tree) -> tuple[ClusterResource, ...]:
+def _load_images(run: Load, step: Steps, tree: _Tree) -> tuple[ClusterResource, ...]:
     """oc-mirror disk-to-mirror from verified copies of the archives (see :func:`_stage_archives`),
     the target reconciled with the manifest, then oc-mirror's cluster resources written to the
     output folder; returns them (nothing when the bundle carries no archive)."""
@@ -399,6 +400,12 @@ def _load_images(run: _Load, step: Steps, tree: _Tree) -> tuple[ClusterResource,
     finally:
         if not tree.private:
             remove_archives(archives)  # as large as the bundle, and oc-mirror has unpacked them
+    return write_cluster_resources(run, result)
+
+
+def write_cluster_resources(run: Load, result: MirrorResult) -> tuple[ClusterResource, ...]:
+    """Copy the cluster resources oc-mirror wrote for this load into ``cluster-resources/`` of the
+    output folder (replacing an earlier run's: another bundle's catalog sources must not linger)."""
     resources = run.output / CLUSTER_RESOURCES
     with room_for(run.output, sum(r.path.stat().st_size for r in result.cluster_resources), "writing the cluster resources"):
         if resources.exists():
@@ -410,7 +417,7 @@ def _load_images(run: _Load, step: Steps, tree: _Tree) -> tuple[ClusterResource,
     return result.cluster_resources
 
 
-def _load_options(run: _Load, archives: Path) -> DiskToMirrorOptions:
+def _load_options(run: Load, archives: Path) -> DiskToMirrorOptions:
     """disk-to-mirror's options: push's retry defaults, then the oc-mirror knobs the user set."""
     opts = run.opts
     options = DiskToMirrorOptions(
@@ -426,7 +433,7 @@ def _load_options(run: _Load, archives: Path) -> DiskToMirrorOptions:
     return opts.ocmirror_knobs.apply(options)
 
 
-def _disk_to_mirror(run: _Load, step: Steps, tree: _Tree, archives: Path) -> MirrorResult:
+def _disk_to_mirror(run: Load, step: Steps, tree: _Tree, archives: Path) -> MirrorResult:
     """oc-mirror disk-to-mirror of *archives* with the verified configuration, between two pictures
     of the target registry that :mod:`mirrorkit.bundle.reconcile` compares: anything the load
     created that the manifest does not account for fails the push, naming it."""
@@ -444,16 +451,16 @@ def _disk_to_mirror(run: _Load, step: Steps, tree: _Tree, archives: Path) -> Mir
     isc = manifest.file(layout.ISC)
     with room_for(work, isc.size if isc else 0, "copying the ImageSetConfiguration"):
         config = snapshot_file(tree.root, manifest, layout.ISC, work / layout.ISC)  # the verified bytes, not the USB's
-    reconciler = _Reconciler.start(run)
+    reconciler = Reconciler.start(run)
     result = disk_to_mirror(tool, dataclasses.replace(options, config=config), progress=opts.progress)
-    _raise_for_load(result)
+    raise_for_load(result)
     step("checking the target's tags against the manifest")
     reconciler.finish(run)
     return result
 
 
 @dataclass(frozen=True)
-class _Reconciler:
+class Reconciler:
     """The target registry's picture before the load, to compare with the one after it."""
 
     lister: RegistryLister
@@ -462,7 +469,7 @@ class _Reconciler:
     host: str
 
     @classmethod
-    def start(cls, run: _Load) -> _Reconciler:
+    def start(cls, run: Load) -> Reconciler:
         opts = run.opts
         client = OciClient(opts.authfile, tls_verify=opts.tls_verify, policy=TARGET_CHECK_POLICY)
         host = target_root(opts.registry).split("/", 1)[0]
@@ -470,11 +477,14 @@ class _Reconciler:
         expected = expected_tags(run.manifest, opts.registry)
         return cls(lister, expected, take_snapshot(lister, expected.repositories), host)
 
-    def finish(self, run: _Load) -> None:
+    def finish(self, run: Load, manifest: Manifest | None = None) -> None:
         """Add the reconciliation items to *run*; raise :class:`CheckFailed` naming the first
-        difference when the target holds anything the manifest does not account for."""
+        difference when the target holds anything the manifest does not account for. *manifest*,
+        when given, is what the tags are checked against instead of ``run.manifest`` (mirror to mirror
+        learns the rebuilt catalogs' digests only from the run itself; the repositories are the same)."""
         after = take_snapshot(self.lister, self.expected.repositories, since=self.before)
-        items = reconcile(self.expected, self.before, after, self.host)
+        expected = self.expected if manifest is None else expected_tags(manifest, run.opts.registry)
+        items = reconcile(expected, self.before, after, self.host)
         run.checks.extend(items)
         failed = [i for i in items if i.failed]
         if failed:
@@ -485,7 +495,7 @@ class _Reconciler:
             )
 
 
-def _publish_npm(run: _Load, step: Steps, tree: Path) -> NpmIndex:
+def publish_npm(run: Load, step: Steps, tree: Path) -> NpmIndex:
     """Publish the npm tarballs from a copy hashed while it was made (never from the USB disk);
     returns the copy's index, what values.yaml pins."""
     opts = run.opts
@@ -509,8 +519,8 @@ def _publish_npm(run: _Load, step: Steps, tree: Path) -> NpmIndex:
     return index
 
 
-def _write_install_files(
-    run: _Load, step: Steps, tree: Path, index: NpmIndex | None, resources: tuple[ClusterResource, ...]
+def write_install_files(
+    run: Load, step: Steps, tree: Path, index: NpmIndex | None, resources: tuple[ClusterResource, ...]
 ) -> None:
     """values.yaml and the dynamic-plugins ConfigMap (when the bundle has npm packages), the charts,
     and last the runbook, which names every file written before it."""
@@ -549,6 +559,7 @@ def _write_install_files(
                 written=written,
                 upgrade_from=opts.upgrade_from,
                 bundle=Path(opts.bundle),
+                command=run.command,
                 verify_key=opts.verify_key,
                 tls_verify=opts.tls_verify,
             ),
@@ -557,10 +568,10 @@ def _write_install_files(
     )
 
 
-def _mirrored_plugins(run: _Load) -> tuple[tuple[MirroredPlugin, ...], str | None]:
+def _mirrored_plugins(run: Load) -> tuple[tuple[MirroredPlugin, ...], str | None]:
     """The bundle's OCI plugins as the cluster will pull them (mirrored, pinned by digest, with the
     configuration the mirrored catalog index gives each) and that index's location, if carried."""
-    mirror_sets = _mirror_sets(run.output / CLUSTER_RESOURCES)
+    mirror_sets = mirror_sets_in(run.output / CLUSTER_RESOURCES)
     release = release_view(run.manifest)  # a delta: the plugin images and index its base carried too
     plugins = mirrored_plugins(release, str(run.target), mirror_sets)
     location = mirrored_catalog_index(release, str(run.target), mirror_sets)
@@ -577,14 +588,14 @@ def _mirrored_plugins(run: _Load) -> tuple[tuple[MirroredPlugin, ...], str | Non
         ) from None
 
 
-def _require_base(run: _Load) -> None:
+def _require_base(run: Load) -> None:
     """A delta refuses (exit 1, before writing) unless the target holds what it leaves to its base."""
     opts = run.opts
     require_base_on_target(
         run.manifest,
         image_checker(
             str(run.target),
-            mirror_sets=_mirror_sets(run.output / CLUSTER_RESOURCES),
+            mirror_sets=mirror_sets_in(run.output / CLUSTER_RESOURCES),
             authfile=opts.authfile,
             tls_verify=opts.tls_verify,
             policy=TARGET_CHECK_POLICY,
@@ -593,7 +604,7 @@ def _require_base(run: _Load) -> None:
     )
 
 
-def _verify_targets(run: _Load, first: Report) -> Report:
+def verify_targets(run: Load, first: Report) -> Report:
     """The final report: the bundle's own checks were done (and passed) before anything was pushed,
     so it carries those items and adds the target checks, instead of hashing every byte a second time."""
     opts = run.opts
@@ -601,7 +612,7 @@ def _verify_targets(run: _Load, first: Report) -> Report:
         run.manifest,
         image_checker=image_checker(
             str(run.target),
-            mirror_sets=_mirror_sets(run.output / CLUSTER_RESOURCES),
+            mirror_sets=mirror_sets_in(run.output / CLUSTER_RESOURCES),
             authfile=opts.authfile,
             tls_verify=opts.tls_verify,
             policy=TARGET_CHECK_POLICY,

@@ -13,6 +13,7 @@ from pathlib import Path
 from mirrorkit.bundle import layout
 from mirrorkit.bundle.hashing import copy_checked
 from mirrorkit.bundle.manifest import ImageEntry, Manifest, count_kinds
+from mirrorkit.delta import release_view
 from mirrorkit.errors import MirrorkitError
 from mirrorkit.fsutil import atomic_write_text
 from mirrorkit.install.charts import (
@@ -108,13 +109,16 @@ def install_context(
     bundle: Path | None = None,
     verify_key: Path | None = None,
     tls_verify: bool = True,
+    command: str = "push",
 ) -> InstallContext:
     """The runbook's facts: *resources* are oc-mirror's cluster resources as copied into *output*,
-    *written* every other file push wrote there (values, ConfigMap, charts)."""
+    *written* every other file push wrote there (values, ConfigMap, charts). A delta is counted as
+    the whole release it stands for (what the cluster gets), its base's images and plugins included."""
 
     def rel(path: Path) -> str:
         return Path(path).relative_to(output).as_posix()
 
+    release = release_view(manifest)
     files = {rel(p) for p in written}
     infra = next((output / f for f in sorted(files) if INFRA_CHART_MARK in f and f.endswith(".tgz")), None)
     resource_files = sorted({rel(output / "cluster-resources" / r.path.name) for r in resources})
@@ -138,8 +142,9 @@ def install_context(
         bundle=str(Path(bundle).resolve()) if bundle else "",
         verify_key=str(Path(verify_key).resolve()) if verify_key else "",
         tls_verify=tls_verify,
-        image_counts=tuple((kind, n) for kind, n in count_kinds(manifest.images).items() if n),
-        npm_packages=len(manifest.npm),
+        image_counts=tuple((kind, n) for kind, n in count_kinds(release.images).items() if n),
+        npm_packages=len(release.npm),
+        command=command,
     )
 
 

@@ -71,6 +71,8 @@ class InstallContext:
     bundle: str = ""  # the bundle push loaded, as an absolute path
     verify_key: str = ""  # the public key push verified it with ("" when it was unsigned and allowed)
     tls_verify: bool = True
+    #: the mirrorkit command that wrote the runbook: push (from a bundle) or sync (mirror to mirror)
+    command: str = "push"
 
     @property
     def helm_flow(self) -> bool:
@@ -162,7 +164,7 @@ def render_runbook(ctx: InstallContext) -> str:
     out = [
         f"# Installing {ctx.profile or 'this bundle'} in the disconnected cluster",
         "",
-        f"Written by `mirrorkit push` for bundle `{ctx.manifest_sha256[:12]}` (manifest sha256 "
+        f"Written by `mirrorkit {ctx.command}` for bundle `{ctx.manifest_sha256[:12]}` (manifest sha256 "
         f"`{ctx.manifest_sha256}`), pushed to the registry `{ctx.registry}` and the npm server `{ctx.npm_registry}`.",
         "",
     ]

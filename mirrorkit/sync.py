@@ -1,0 +1,353 @@
+"""`mirrorkit sync`: the partially disconnected flow, for a bastion that reaches both sides.
+
+Where the bastion can reach the source registries and the disconnected registry at once, a bundle on
+a disk is a detour: oc-mirror's mirror-to-mirror copies every image straight across. What a site
+still needs is everything else pack and push do, and this module does it by running *their* steps,
+not copies of them, so the two ways across give the same plan, the same refusals and the same files:
+
+1. pack's planning: settle the ImageSetConfiguration (profile, discovery, plugins), oc-mirror's dry
+   run, every image resolved to its digest and labelled, the plan compared with oc-mirror's mapping;
+2. the npm plugins pulled from the source with their integrity (into the release record, see below),
+   before anything is written to a target;
+3. push's pre-flight: the registry, the npm server and the disk answer, or nothing is written;
+4. oc-mirror mirror-to-mirror between two pictures of the target registry that push's reconciliation
+   compares (the target holds what the plan pins and nothing else);
+5. the release record sealed in ``OUTPUT/release/``: manifest.json (every image by digest, every
+   plugin by integrity, the ImageSetConfiguration, the charts), the charts and the npm tarballs, an
+   SBOM; no image archives (that is the point) and no signature (nothing crossed a gap: the record
+   is written and read on this host). It is checked as verify checks a bundle, and those checks
+   join the report as a bundle's do in push's. ``mirrorkit verify OUTPUT/release --allow-unsigned
+   --target-registry ... --target-npm ...`` checks the targets against it later, as INSTALL.md says;
+6. push's last steps, unchanged: the plugins published, values.yaml, the dynamic-plugins ConfigMap,
+   the cluster resources, the charts, INSTALL.md, the target verification and report.{json,md,html}.
+
+Every failure after the pre-flight still writes the report (the step that failed, what was written);
+every step is safe to repeat, so the same command finishes an interrupted run.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from mirrorkit import __version__
+from mirrorkit.bundle import layout
+from mirrorkit.bundle.build import check_free_space
+from mirrorkit.bundle.carried import from_manifest
+from mirrorkit.bundle.manifest import FileEntry, Manifest, utc_now
+from mirrorkit.bundle.verify import verify_bundle
+from mirrorkit.diskspace import is_no_space, no_space
+from mirrorkit.errors import BundleError, InputError, MirrorkitError
+from mirrorkit.oci.client import OciClient
+from mirrorkit.ocmirror import Knobs, MirrorToMirrorOptions, Target, find_oc_mirror, mirror_to_mirror
+from mirrorkit.ocmirror.result import ClusterResource
+from mirrorkit.outlock import folder_lock
+from mirrorkit.pack import (
+    NPM_ALLOWANCE,
+    NpmPayload,
+    PackOptions,
+    PackRun,
+    Payload,
+    check_output,
+    copy_charts,
+    forget_earlier_runs,
+    plan_mapping,
+    pull_npm,
+    resolve_images,
+    seal_payload,
+    settle_plan,
+    unseal,
+    write_config,
+)
+from mirrorkit.preflight import Targets, preflight
+from mirrorkit.provenance import rebuilt_catalogs
+from mirrorkit.push import (
+    CLUSTER_RESOURCES,
+    PUSH_RETRY_DELAY_S,
+    PUSH_RETRY_TIMES,
+    WORK,
+    Load,
+    PushOptions,
+    PushResult,
+    Reconciler,
+    failure_report,
+    publish_npm,
+    raise_for_load,
+    save_reports,
+    verify_targets,
+    write_cluster_resources,
+    write_install_files,
+)
+from mirrorkit.report.model import BundleIdentity, CheckItem, Report
+from mirrorkit.report.provenance import Provenance
+from mirrorkit.steps import Steps
+
+#: The release record's folder in the output folder (a bundle without image archives).
+RECORD = "release"
+RESUME_HINT = (
+    "Run the same sync command again to finish: oc-mirror skips images the registry has, publishing "
+    "skips packages already there, and the install files, the record and the report are rewritten"
+)
+
+
+@dataclass(frozen=True, kw_only=True)
+class SyncOptions:
+    """Everything `mirrorkit sync` was asked to do: pack's source side and push's target side, with
+    the same meanings. Exactly one of *profile* and *config*."""
+
+    output: Path
+    registry: str
+    npm_registry: str
+    profile: str | None = None
+    config: Path | None = None
+    ocp: str | None = None
+    install: str = "helm"
+    extra_images: tuple[str, ...] = ()
+    inspect_bundles: bool = True
+    npm_packages: tuple[str, ...] = ()
+    source_npm: str | None = None
+    #: read for both npm servers (an .npmrc holds one token per registry)
+    npmrc: Path | None = None
+    #: the target npm server's token (as push's --npm-token)
+    npm_token: str | None = field(default=None, repr=False)
+    #: credentials for both registries (oc-mirror reads one auth file for its source and destination)
+    authfile: Path | None = None
+    tls_verify: bool = True
+    oc_mirror: Path | None = None
+    cache_dir: Path | None = None
+    values_in: Path | None = None
+    upgrade_from: str = ""
+    jobs: int = 4
+    progress: bool = True
+    ocmirror_knobs: Knobs = field(default_factory=Knobs)
+
+    def as_pack(self, record: Path) -> PackOptions:
+        """pack's options for the source side: the record is its output, never signed."""
+        return PackOptions(
+            output=record,
+            profile=self.profile,
+            config=self.config,
+            ocp=self.ocp,
+            install=self.install,
+            extra_images=self.extra_images,
+            inspect_bundles=self.inspect_bundles,
+            npm_packages=self.npm_packages,
+            npm_registry=self.source_npm,
+            npmrc=self.npmrc,
+            authfile=self.authfile,
+            tls_verify=self.tls_verify,
+            oc_mirror=self.oc_mirror,
+            cache_dir=self.cache_dir,
+            jobs=self.jobs,
+            progress=self.progress,
+            ocmirror_knobs=self.ocmirror_knobs,
+        )
+
+    def as_push(self, record: Path) -> PushOptions:
+        """push's options for the target side: the record stands where push's bundle does."""
+        return PushOptions(
+            bundle=record,
+            registry=self.registry,
+            npm_registry=self.npm_registry,
+            output=self.output,
+            allow_unsigned=True,
+            authfile=self.authfile,
+            tls_verify=self.tls_verify,
+            npm_token=self.npm_token,
+            npmrc=self.npmrc,
+            oc_mirror=self.oc_mirror,
+            cache_dir=self.cache_dir,
+            values_in=self.values_in,
+            jobs=self.jobs,
+            progress=self.progress,
+            upgrade_from=self.upgrade_from,
+            ocmirror_knobs=self.ocmirror_knobs,
+        )
+
+
+def sync(opts: SyncOptions, say: Callable[[str], None] = lambda _msg: None) -> PushResult:
+    """Plan, mirror to mirror, publish, write the install files and verify the targets (see the
+    module docstring). Ctrl-C leaves as :class:`~mirrorkit.errors.Interrupted` naming the step."""
+    with Steps("sync", RESUME_HINT, say) as step:
+        output = Path(opts.output).absolute()
+        target = Target.parse(opts.registry)
+        if opts.cache_dir is not None and Path(opts.cache_dir).absolute() == output / RECORD:
+            raise InputError(f"--cache-dir {opts.cache_dir} is sync's release record", hint="choose another folder")
+        output.mkdir(parents=True, exist_ok=True)
+        with folder_lock(output, "sync"):
+            try:
+                return _sync(dataclasses.replace(opts, output=output), say, step, target)
+            except OSError as exc:
+                if not is_no_space(exc):
+                    raise
+                raise no_space(output, 0, step.current, "--output") from None
+
+
+@dataclass(frozen=True)
+class _Source:
+    """What the source side settled before any target is contacted."""
+
+    run: PackRun
+    payload: Payload
+    npm: NpmPayload
+    warnings: tuple[str, ...]
+
+
+def _sync(opts: SyncOptions, say: Callable[[str], None], step: Steps, target: Target) -> PushResult:
+    output = opts.output
+    record, work = output / RECORD, output / WORK
+    check_output(record)  # an output folder whose release/ is not sync's own is refused before any work
+    source = _plan_source(opts, say, step, record, work)
+    provisional = _provisional_manifest(source)
+
+    step("checking every target before writing (pre-flight)", "checking the registry, the npm server and the disk")
+    checks = _preflight(opts, provisional, output, work)
+    if any(i.failed for i in checks):
+        refused = _report("mirrorkit sync: pre-flight (nothing was mirrored)", provisional, record, checks, sealed=False)
+        return PushResult(refused, save_reports(refused, output), touched_targets=False)
+
+    run = Load(opts.as_push(record), provisional, "", target, output, work, command="sync")
+    first = _report("mirrorkit sync", provisional, record, checks, sealed=False)
+    try:
+        manifest, resources = _mirror(run, step, source)
+        run = dataclasses.replace(run, manifest=manifest, manifest_sha256=manifest.sha256())
+        first = _report("mirrorkit sync", manifest, record, [*_record_items(record, manifest), *checks])
+        index = publish_npm(run, step, record) if manifest.npm else None
+        write_install_files(run, step, record, index, resources)
+        step("verifying the targets", "verifying the targets")
+        final = dataclasses.replace(verify_targets(run, first), title="mirrorkit sync: target verification")
+        return PushResult(final, save_reports(final, output), touched_targets=True, written=tuple(run.written))
+    except (MirrorkitError, KeyboardInterrupt) as exc:
+        failed = failure_report(first, step.current, exc, run)
+        save_reports(dataclasses.replace(failed, title="mirrorkit sync: FAILED (see the push item)"), output)
+        raise
+
+
+def _plan_source(opts: SyncOptions, say: Callable[[str], None], step: Steps, record: Path, work: Path) -> _Source:
+    """pack's steps 1-3 and its npm pull, into the record: nothing is written to a target yet."""
+    pack_opts = opts.as_pack(record)
+    client = OciClient(authfile=opts.authfile, tls_verify=opts.tls_verify)
+    step("settling the ImageSetConfiguration (nothing written yet)")
+    plan = settle_plan(pack_opts, client, say)
+    tool = find_oc_mirror(opts.oc_mirror)
+    work.mkdir(parents=True, exist_ok=True)
+    record.mkdir(parents=True, exist_ok=True)
+    unseal(record)  # an earlier run's record must not describe this run's files
+    run = PackRun(pack_opts, record, work, client, plan, tool, write_config(pack_opts, record, work, plan), say)
+    step("planning with oc-mirror (dry run)", f"planning with oc-mirror {tool.version or '(unknown version)'} (dry run)")
+    images, warnings = resolve_images(run, plan_mapping(run))
+    check_free_space(record, NPM_ALLOWANCE * len(plan.npm_specs))
+    npm = NpmPayload()
+    if plan.npm_specs:
+        step("pulling npm packages from the source (nothing written to a target yet)")
+        npm = pull_npm(run)
+    return _Source(run, Payload(images, frozenset()), npm, tuple(warnings))
+
+
+def _provisional_manifest(source: _Source) -> Manifest:
+    """The release as planned, for the pre-flight and the target's first picture: images by digest
+    (the rebuilt catalogs' digests are known after the mirror), the pulled tarballs by size."""
+    run = source.run
+    tarballs = tuple(FileEntry(e.file, (run.output / e.file).stat().st_size, "") for e in source.npm.entries)
+    return Manifest(
+        created=utc_now(),
+        mirrorkit_version=__version__,
+        profile=run.plan.profile,
+        imageset_config=run.plan.isc_text,
+        oc_mirror_version=run.tool.version or "",
+        images=source.payload.images,
+        npm=tuple(sorted(source.npm.entries)),
+        files=tarballs,
+    )
+
+
+def _preflight(opts: SyncOptions, manifest: Manifest, output: Path, work: Path) -> list[CheckItem]:
+    """push's pre-flight for this release (mirror to mirror unpacks no archive: no cache room needed)."""
+    return preflight(
+        manifest,
+        Targets(
+            registry=opts.registry,
+            npm_registry=opts.npm_registry,
+            authfile=opts.authfile,
+            tls_verify=opts.tls_verify,
+            npm_token=opts.npm_token,
+            npmrc=opts.npmrc,
+            cache_dir=opts.cache_dir or work / "cache",
+            output=output,
+            work=work,
+        ),
+    )
+
+
+def _mirror(run: Load, step: Steps, source: _Source) -> tuple[Manifest, tuple[ClusterResource, ...]]:
+    """oc-mirror mirror-to-mirror between the registry's two pictures, then the record sealed with
+    the rebuilt catalogs' digests and the charts oc-mirror pulled; returns it and the cluster resources."""
+    plan = source.run
+    opts = run.opts
+    tool = plan.tool
+    workspace = run.work / "m2m"
+    working_dir = workspace / "working-dir"
+    forget_earlier_runs(working_dir)  # an earlier run's charts would join this release's
+    shutil.rmtree(working_dir / CLUSTER_RESOURCES, ignore_errors=True)  # nor its catalog sources
+    options = opts.ocmirror_knobs.apply(
+        MirrorToMirrorOptions(
+            config=plan.plan_options.config,
+            workspace=workspace,
+            target=run.target,
+            authfile=opts.authfile,
+            cache_dir=opts.cache_dir or run.work / "cache",
+            src_tls_verify=opts.tls_verify,
+            dest_tls_verify=opts.tls_verify,
+            retry_times=PUSH_RETRY_TIMES,
+            retry_delay_s=PUSH_RETRY_DELAY_S,
+        )
+    )
+    reconciler = Reconciler.start(run)
+    step(
+        "mirroring images into the registry (oc-mirror mirror-to-mirror)",
+        f"mirroring {len(source.payload.images)} images into {run.target} with oc-mirror {tool.version or ''}".rstrip()
+        + f" (retries up to {options.retry_times} times per image, {options.retry_delay_s or 0:g} s apart)",
+    )
+    result = mirror_to_mirror(tool, options, progress=opts.progress)
+    raise_for_load(result)
+    step("sealing the release record (manifest, charts, npm tarballs)")
+    images = rebuilt_catalogs(source.payload.images, plan.plan.config, working_dir)
+    charts = copy_charts(working_dir, plan.output / layout.CHARTS_DIR)
+    _, manifest = seal_payload(plan, Payload(images, frozenset(charts)), source.npm)
+    step("checking the target's tags against the manifest")
+    reconciler.finish(run, manifest)
+    return manifest, write_cluster_resources(run, result)
+
+
+def _record_items(record: Path, manifest: Manifest) -> list[CheckItem]:
+    """The record checked as verify checks a bundle (its files, the npm index, the SBOM), so the
+    report describes it as push's describes a bundle. Not the signature: the record is not signed
+    (written and read on this host), which INSTALL.md's ``--allow-unsigned`` says where it is used."""
+    checked = verify_bundle(record, progress=False)
+    if checked.identity.manifest_sha256 != manifest.sha256():
+        raise BundleError(f"{record / layout.MANIFEST} changed while sync was writing it", hint="run sync again")
+    return [i for i in checked.items if i.category != "signature"]
+
+
+def _report(title: str, manifest: Manifest, record: Path, items: list[CheckItem], *, sealed: bool = True) -> Report:
+    """A report of this release with *items* so far, identified by its record's manifest once sealed."""
+    identity = BundleIdentity(
+        manifest_sha256=manifest.sha256() if sealed else "",
+        profile=manifest.profile,
+        created=manifest.created,
+        path=str(record),
+    )
+    return Report(
+        title,
+        identity,
+        None,
+        tuple(items),
+        provenance=Provenance.here(oc_mirror_version=manifest.oc_mirror_version, targets=()),
+        carried=from_manifest(manifest),
+    )
+
+
+__all__ = ["RECORD", "SyncOptions", "sync"]
