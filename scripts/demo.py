@@ -5,6 +5,7 @@ connected side:  source registry (an FBC operator catalog with its bundles, char
                  -> mirrorkit keygen, mirrorkit profiles show, mirrorkit plan, mirrorkit pack, mirrorkit verify
 bastion side:    target registry + target npm server (empty)
                  -> mirrorkit push (verifies first), mirrorkit verify --target-registry --target-npm
+both at once:    mirrorkit sync (mirror to mirror, no bundle) into the same targets under another prefix
 Run it with scripts/demo.sh (which installs what is needed first).
 """
 
@@ -183,10 +184,30 @@ def main() -> int:
         upgrade_install = out / "install-upgrade"
         push_to(upgrade_install, bundle, "--upgrade-from", "1.7", "-q")
 
+        step("a partially disconnected site: sync (mirror to mirror, no bundle) into the same registry under /rhdh-sync")
+        sync_install = out / "install-sync"
+        run(
+            "sync",
+            "--profile",
+            str(profile),
+            "--install",
+            "helm",
+            "--target-registry",
+            f"{dst_reg.host}/rhdh-sync",
+            "--target-npm",
+            dst_npm.url,
+            "--output",
+            str(sync_install),
+            "--no-tls-verify",
+            "-q",
+            env=env,
+        )
+
         step("done")
         print(f"install runbook: {install / 'INSTALL.md'} (Helm flow)")
         print(f"                 {operator_install / 'INSTALL.md'} (Operator flow)")
         print(f"                 {upgrade_install / 'INSTALL.md'} (upgrade from 1.7, Helm flow)")
+        print(f"                 {sync_install / 'INSTALL.md'} (Helm flow, written by sync)")
         print(
             f"install files:   {install}/values.yaml, {install}/dynamic-plugins.yaml, {install}/charts/, "
             f"{install}/cluster-resources/"

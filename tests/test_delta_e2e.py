@@ -191,3 +191,48 @@ def test_packing_the_same_delta_again_reuses_its_archives(releases: Releases, tm
     assert report["archives_reused"] is True and report["base"]["manifest_sha256"] == _sha(releases.base)
     first, second = _manifest(releases.delta1), _manifest(again)
     assert second.images == first.images and second.base == first.base
+
+
+def _verify_offline(r: Releases, bundle: Path, *bases: Path) -> tuple[int, dict]:
+    args = ["verify", str(bundle), "--verify-key", str(r.pub), "--json"]
+    for base in bases:
+        args += ["--base", str(base)]
+    proc = mirrorkit(*args, env=r.env)
+    return proc.returncode, json.loads(proc.stdout)
+
+
+def _base_items(report: dict) -> list[dict]:
+    return [i for i in report["items"] if i["category"] == "base"]
+
+
+def test_verify_with_the_bases_checks_the_whole_chain_offline(releases: Releases) -> None:
+    code, report = _verify_offline(releases, releases.delta3, releases.delta2, releases.base, releases.delta1)
+    assert code == 0, [i for i in report["items"] if i["status"] != "passed"]
+    items = _base_items(report)
+    verified = [i for i in items if i["subject"] in {str(releases.base), str(releases.delta1), str(releases.delta2)}]
+    assert len(verified) == 3 and all(i["status"] == "passed" for i in verified)
+    left = _manifest(releases.delta3).base
+    assert left is not None
+    # one check per image, plugin and chart the delta leaves to its bases, each naming the base that carries it
+    assert len(items) - len(verified) == len(left.images) + len(left.npm) + len(left.charts)
+    hub = next(i for i in items if "rhdh-hub-rhel9:1.8.1" in i["subject"])
+    assert hub["actual"] == f"carried by {releases.delta1}"
+
+
+def test_verify_with_an_incomplete_chain_names_the_missing_base(releases: Releases) -> None:
+    code, report = _verify_offline(releases, releases.delta2, releases.base)  # delta1 missing
+    assert code == 1
+    failed = [i for i in _base_items(report) if i["status"] == "failed"]
+    assert [i["subject"] for i in failed] == [f"base {_sha(releases.delta1)[:12]}"]
+    assert "pass that bundle with --base" in failed[0]["detail"]
+
+
+def test_verify_with_a_tampered_base_fails_on_the_base(releases: Releases, tmp_path) -> None:
+    base = tmp_path / "base"
+    shutil.copytree(releases.base, base)
+    tarball = next((base / "npm").rglob("*.tgz"))
+    tarball.write_bytes(tarball.read_bytes()[:-10] + b"tampered!!")
+    code, report = _verify_offline(releases, releases.delta1, base)
+    assert code == 1
+    (failed,) = [i for i in _base_items(report) if i["status"] == "failed"]
+    assert failed["subject"] == str(base) and "run mirrorkit verify" in failed["detail"]

@@ -77,6 +77,33 @@ def _echo_text(report: Report, paths: dict[str, Path] | None) -> None:
         click.echo(f"report: {paths['html']}")
 
 
+def _with_bases(
+    report: Report, bundle: Path, bases: tuple[Path, ...], verify_key: Path | None, allow_unsigned: bool, jobs: int | None
+) -> Report:
+    """*report* with the base checks of :mod:`mirrorkit.deltaverify` added; each base is verified
+    with the same key policy as the delta. Nothing is read from a manifest that did not verify."""
+    import dataclasses
+    import hashlib
+
+    from mirrorkit.bundle.manifest import Manifest
+    from mirrorkit.deltaverify import base_items
+
+    data = (bundle / layout.MANIFEST).read_bytes() if report.identity.manifest_sha256 else b""
+    if (
+        not data
+        or hashlib.sha256(data).hexdigest() != report.identity.manifest_sha256
+        or any(i.failed and i.category in ("signature", "manifest") for i in report.items)
+    ):
+        return report  # the delta's own manifest failed: its failure is the report
+
+    def check(base: Path) -> Report:
+        checked = verify_bundle(base, verify_key=verify_key, jobs=jobs, progress=False)
+        return enforce(checked, keyed=verify_key is not None, allow_unsigned=allow_unsigned)
+
+    items = base_items(Manifest.from_bytes(data), bases, check)
+    return dataclasses.replace(report, items=report.items + tuple(items))
+
+
 CHECKS = (
     registry_target("target_registry", "--target-registry"),
     http_url("target_npm", "--target-npm"),
@@ -132,6 +159,14 @@ CHECKS = (
     type=click.Path(file_okay=False, path_type=Path),
     help="When the bundle is carried as parts and verifies, rebuild its directory tree here (a new directory).",
 )
+@click.option(
+    "--base",
+    "bases",
+    multiple=True,
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="For a delta: a base bundle (repeat for a chain). Checks offline that the bases named by the delta "
+    "verify and carry everything it leaves to them: the whole release, not only the delta.",
+)
 @click.option("-j", "--jobs", type=click.IntRange(1, 64), help="Hashing threads [default: CPU count].")
 @output_options(json_help="Print the report as JSON on stdout.")
 def verify(
@@ -146,6 +181,7 @@ def verify(
     npmrc: Path | None,
     report_dir: Path | None,
     reassemble_to: Path | None,
+    bases: tuple[Path, ...],
     jobs: int | None,
     quiet: bool,
     progress: bool | None,
@@ -177,6 +213,8 @@ def verify(
             )
         raise
     report = enforce(report, keyed=verify_key is not None, allow_unsigned=allow_unsigned)
+    if bases:
+        report = _with_bases(report, bundle, bases, verify_key, allow_unsigned, jobs)
     paths = write_reports(report, report_dir) if report_dir else None
     if as_json:
         click.echo(report_json.render(report), nl=False)
