@@ -8,19 +8,23 @@ integrity rule), and refuses naming what is missing and the bundle that carries 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
-from mirrorkit.bundle.manifest import Manifest, NpmPackage
+from mirrorkit.bundle.manifest import BaseBlob, Manifest, NpmPackage
 from mirrorkit.bundle.verify import Checker
 from mirrorkit.delta import missing_from_target, refuse_unless_base_present
 from mirrorkit.npm.index import IndexEntry, NpmIndex
 from mirrorkit.report.model import Status
 
 
-def require_base_on_target(manifest: Manifest, image_checker: Checker, npm_checker: Checker) -> None:
+def require_base_on_target(
+    manifest: Manifest, image_checker: Checker, npm_checker: Checker, has_blob: Callable[[BaseBlob], bool] | None = None
+) -> None:
     """Raise :class:`~mirrorkit.errors.CheckFailed` unless the target holds all that *manifest*
     leaves to its base: an image not found by digest, or not checked at all (a registry that did
-    not answer proves nothing), counts as missing. A full bundle passes without a look-up."""
+    not answer proves nothing), counts as missing; so does a blob the archives leave out
+    (:mod:`mirrorkit.deltablobs`) that *has_blob* does not find. A full bundle passes without a look-up."""
     ref = manifest.base
     if ref is None:
         return
@@ -38,6 +42,8 @@ def require_base_on_target(manifest: Manifest, image_checker: Checker, npm_check
         lambda image: ("image", image.source) not in lacking,
         lambda plugin: ("npm", f"{plugin.name}@{plugin.version}") not in lacking,
     )
+    if has_blob is not None:
+        missing += [f"blob {b.digest} of {b.repository}" for b in ref.blobs if not has_blob(b)]
     refuse_unless_base_present(manifest, missing)
 
 

@@ -34,11 +34,22 @@ from mirrorkit import __version__
 from mirrorkit.bundle import layout
 from mirrorkit.bundle.build import check_free_space, hash_payload, scan, seal_bundle
 from mirrorkit.bundle.hashcache import HashCache, default_cache_file
-from mirrorkit.bundle.manifest import BaseRef, FileEntry, ImageEntry, Manifest, NpmPackage, PluginRef, count_kinds, utc_now
+from mirrorkit.bundle.manifest import (
+    BaseBlob,
+    BaseRef,
+    FileEntry,
+    ImageEntry,
+    Manifest,
+    NpmPackage,
+    PluginRef,
+    count_kinds,
+    utc_now,
+)
 from mirrorkit.bundle.signing import fingerprint, load_private_key
 from mirrorkit.catalog import Plan as CatalogPlan
 from mirrorkit.catalog import compare_mapping
 from mirrorkit.delta import Base
+from mirrorkit.deltablobs import BaseBlobs, base_blobs, left_out, write_history
 from mirrorkit.deltapack import BaseKey, DeltaSplit, carries_images, open_base, refuse_empty, split_release, with_npm
 from mirrorkit.errors import InputError, MirrorError, MirrorkitError, NpmError
 from mirrorkit.fsutil import atomic_write_bytes, atomic_write_text
@@ -278,9 +289,14 @@ def _image_bytes(images: Sequence[ImageEntry], client: OciClient, jobs: int) -> 
         return sum(pool.map(size, images))
 
 
-def _archives_reusable(previous: Manifest | None, isc_text: str, images: tuple[ImageEntry, ...], output: Path) -> bool:
-    """True when the previous bundle's archives were made from exactly this plan and still hash right."""
+def _archives_reusable(
+    previous: Manifest | None, isc_text: str, images: tuple[ImageEntry, ...], output: Path, base: Base | None = None
+) -> bool:
+    """True when the previous bundle's archives were made from exactly this plan (and, for a delta,
+    on the same base: they leave its blobs out) and still hash right."""
     if previous is None or previous.imageset_config != isc_text or reuse_key(previous.images) != reuse_key(images):
+        return False
+    if (previous.base.manifest_sha256 if previous.base else None) != (base.sha256 if base else None):
         return False
     archived = [f for f in previous.files if f.path.startswith((layout.IMAGES_DIR + "/", layout.CHARTS_DIR + "/"))]
     if not any(f.path.startswith(layout.IMAGES_DIR + "/") for f in archived):
@@ -353,10 +369,12 @@ def pack(opts: PackOptions, say: Callable[[str], None] = lambda _msg: None) -> P
         return _pack(opts, say, step)
 
 
-def _record_archives(output: Path, work: Path, isc_text: str, images: tuple[ImageEntry, ...], archives: set[str]) -> None:
+def _record_archives(output: Path, work: Path, isc_text: str, payload: Payload, base: BaseRef | None = None) -> None:
     """Remember the archives this run moved into the bundle (hashed now, through the resume cache
     that sealing reads, so nothing is hashed twice) so a run interrupted before sealing can reuse
-    them instead of running mirror-to-disk again."""
+    them instead of running mirror-to-disk again; a delta's record names its base and the blobs the
+    archives leave to it."""
+    archives = set(payload.archives)
     cache = HashCache.load(default_cache_file(output))
     hashes = hash_payload(
         output, {name: (output / name).stat().st_size for name in sorted(archives)}, cache=cache, progress=False
@@ -367,8 +385,9 @@ def _record_archives(output: Path, work: Path, isc_text: str, images: tuple[Imag
         created=utc_now(),
         mirrorkit_version=__version__,
         imageset_config=isc_text,
-        images=images,
+        images=payload.images,
         files=tuple(FileEntry(h.path, h.size, h.sha256) for h in hashes.values()),
+        base=dataclasses.replace(base, blobs=payload.left_blobs) if base is not None else None,
     )
     atomic_write_bytes(work / ARCHIVES_RECORD, record.to_bytes())
 
@@ -402,6 +421,8 @@ class Payload:
 
     images: tuple[ImageEntry, ...]
     archives: frozenset[str]
+    #: A delta's blobs its archives leave to the base (see :mod:`mirrorkit.deltablobs`).
+    left_blobs: tuple[BaseBlob, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -436,7 +457,7 @@ def _pack(opts: PackOptions, say: Callable[[str], None], step: Steps) -> PackRes
     if base is not None:
         run, split = _as_delta(run, base, images)
         plan, images, warnings = run.plan, split.carried, [*warnings, *split.notes]
-    reuse = _archives_reusable(previous, plan.isc_text, images, output)
+    reuse = _archives_reusable(previous, plan.isc_text, images, output, base)
     _check_space(run, images, reuse)
 
     if reuse:
@@ -445,12 +466,14 @@ def _pack(opts: PackOptions, say: Callable[[str], None], step: Steps) -> PackRes
     elif split is not None and not carries_images(split):
         payload = Payload((), frozenset())  # the base holds every image: no oc-mirror run, plugins only
     else:
+        blobs = _base_blobs(run, base, opts.base) if base is not None and opts.base is not None else None
         step("mirroring images to disk (oc-mirror mirror-to-disk)")
-        images, working_dir = _mirror_to_disk(run, images)
+        images, working_dir = _mirror_to_disk(run, images, blobs)
+        left = left_out(sorted((work / "archive").glob("mirror_*.tar")), blobs) if blobs is not None else ()
         step("checking that the archives hold the pinned images")
-        _reconcile(run, images, tag_pins(mapping, images))
+        _reconcile(run, images, tag_pins(mapping, images), frozenset(b.digest for b in left))
         step("moving the archives into the bundle")
-        payload = _move_into_bundle(run, images, working_dir)
+        payload = _move_into_bundle(run, Payload(images, frozenset(), left), working_dir, split)
 
     npm = NpmPayload()
     if plan.npm_specs:
@@ -460,8 +483,29 @@ def _pack(opts: PackOptions, say: Callable[[str], None], step: Steps) -> PackRes
         refuse_empty(base, split, npm.entries)
 
     step("sealing the bundle (hashing, manifest, signature, parts)")
-    removed, manifest = seal_payload(run, payload, npm, with_npm(split, npm.left) if split else None)
+    removed, manifest = seal_payload(run, payload, npm, _base_ref(split, npm, payload))
     return PackResult(output, manifest, reuse, plan.added_images, removed, signer, tuple(warnings))
+
+
+def _base_ref(split: DeltaSplit | None, npm: NpmPayload, payload: Payload) -> BaseRef | None:
+    """The delta manifest's ``base``: the images, plugins and blobs this bundle leaves to its base."""
+    if split is None:
+        return None
+    return dataclasses.replace(with_npm(split, npm.left), blobs=payload.left_blobs)
+
+
+def _base_blobs(run: PackRun, base: Base, given: Path) -> BaseBlobs:
+    """The blobs the base put in the target (read from its archives when --base is its folder), said
+    to the user: without the base's archives the delta leaves whole images only."""
+    found = base_blobs(base.manifest, given if given.is_dir() else None)
+    if found.read_archives:
+        run.say(f"delta: the base's archives carry {len(found.blobs)} blobs; oc-mirror is told to leave them out")
+    else:
+        run.say(
+            "note: the base's archives are not at hand (--base names a manifest or a bundle without its archives): "
+            "the delta leaves whole images to the base, not shared layers"
+        )
+    return found
 
 
 def _as_delta(run: PackRun, base: Base, images: tuple[ImageEntry, ...]) -> tuple[PackRun, DeltaSplit]:
@@ -558,17 +602,23 @@ def _reuse_archives(run: PackRun, previous: Manifest) -> Payload:
     digests come from the run that made them."""
     run.say("images unchanged since the last pack: reusing the archives (they still hash as sealed)")
     archives = {f.path for f in previous.files if f.path.startswith((layout.IMAGES_DIR + "/", layout.CHARTS_DIR + "/"))}
-    return Payload(tuple(sorted(previous.images)), frozenset(archives))
+    left = previous.base.blobs if previous.base is not None else ()
+    return Payload(tuple(sorted(previous.images)), frozenset(archives), left)
 
 
-def _mirror_to_disk(run: PackRun, images: tuple[ImageEntry, ...]) -> tuple[tuple[ImageEntry, ...], Path]:
+def _mirror_to_disk(
+    run: PackRun, images: tuple[ImageEntry, ...], base: BaseBlobs | None = None
+) -> tuple[tuple[ImageEntry, ...], Path]:
     """Run oc-mirror mirror-to-disk into the work folder; returns the image entries with the rebuilt
-    catalogs' digests, and oc-mirror's working-dir (where the charts are)."""
+    catalogs' digests, and oc-mirror's working-dir (where the charts are). For a delta, oc-mirror's
+    history lists the blobs of *base*, so its archive leaves them out (:mod:`mirrorkit.deltablobs`)."""
     (run.work / ARCHIVES_RECORD).unlink(missing_ok=True)
     archive_dir = run.work / "archive"
     for stale in archive_dir.glob("mirror_*.tar"):  # never move an older run's archive into the bundle
         stale.unlink()
     forget_earlier_runs(archive_dir / "working-dir")
+    if base is not None and base.blobs:
+        write_history(archive_dir / "working-dir", base.digests)
     result = mirror_to_disk(run.tool, dataclasses.replace(run.plan_options, archive_dir=archive_dir), progress=run.opts.progress)
     raise_for_result(result)
     working_dir = archive_dir / "working-dir"
@@ -588,24 +638,25 @@ def forget_earlier_runs(working_dir: Path) -> None:
             shutil.rmtree(stale)
 
 
-def _reconcile(run: PackRun, images: Sequence[ImageEntry], pins: Sequence[TagPin]) -> None:
+def _reconcile(run: PackRun, images: Sequence[ImageEntry], pins: Sequence[TagPin], left: frozenset[str] = frozenset()) -> None:
     """Refuse to seal archives that hold other images than pinned (a tag moved at the source between
     the plan and mirror-to-disk) or lack any (see :mod:`mirrorkit.pinning`); the archives stay in the
     work folder, the bundle stays unsealed."""
     archives = sorted((run.work / "archive").glob("mirror_*.tar"))
-    warning = reconcile_archives(archives, images, pins)
+    warning = reconcile_archives(archives, images, pins, left)
     if warning:
         run.say(f"warning: {warning}")
 
 
-def _move_into_bundle(run: PackRun, images: tuple[ImageEntry, ...], working_dir: Path) -> Payload:
+def _move_into_bundle(run: PackRun, fresh: Payload, working_dir: Path, split: DeltaSplit | None = None) -> Payload:
     """Move the fresh archives in, copy the charts, and record them at once (see _record_archives)."""
     output = run.output
     archive_dir = run.work / "archive"
     archives = {f"{layout.IMAGES_DIR}/{name}" for name in _move_archives(archive_dir, output / layout.IMAGES_DIR)}
     archives |= copy_charts(working_dir, output / layout.CHARTS_DIR)
-    _record_archives(output, run.work, run.plan.isc_text, images, archives)
-    return Payload(images, frozenset(archives))
+    payload = dataclasses.replace(fresh, archives=frozenset(archives))
+    _record_archives(output, run.work, run.plan.isc_text, payload, split.base_ref if split else None)
+    return payload
 
 
 def pull_npm(run: PackRun, base: Base | None = None) -> NpmPayload:

@@ -81,9 +81,12 @@ def moved_tags(pins: Iterable[TagPin], scan: ArchiveScan) -> tuple[Moved, ...]:
     return tuple(moved)
 
 
-def reconcile_archives(archives: Sequence[Path], images: Sequence[ImageEntry], pins: Sequence[TagPin]) -> str | None:
+def reconcile_archives(
+    archives: Sequence[Path], images: Sequence[ImageEntry], pins: Sequence[TagPin], left: frozenset[str] = frozenset()
+) -> str | None:
     """Refuse (:class:`CheckFailed`) archives that do not hold exactly the pinned images; returns a
-    warning when they cannot be reconciled (no registry layout), else None."""
+    warning when they cannot be reconciled (no registry layout), else None. *left*: the blobs a delta
+    leaves to its base (:mod:`mirrorkit.deltablobs`), which the archives rightly lack."""
     scan = scan_archives(archives, wanted={image.digest for image in images})
     if scan.errors:
         unreadable = "; ".join(f"{name}: {why}" for name, why in scan.errors)
@@ -92,7 +95,7 @@ def reconcile_archives(archives: Sequence[Path], images: Sequence[ImageEntry], p
         return NOT_CHECKED
     if moved := moved_tags(pins, scan):
         raise CheckFailed(_moved_what(moved), _moved_why(moved), MOVED_HINT)
-    if problems := image_problems(images, scan):
+    if problems := image_problems(images, scan, left):
         what = f"pack refused to seal: {len(problems)} pinned image(s) are not complete in the oc-mirror archive"
         why = "; ".join(f"{item.subject} {item.expected}: {item.actual}" for item in problems)
         raise CheckFailed(what, clip(why, 300), MISSING_HINT)

@@ -88,7 +88,10 @@ def disk_needs(manifest: Manifest, targets: Targets) -> list[Need]:
     """What push writes locally: oc-mirror unpacks the archives into its cache; push copies the
     archives (hashed while copied: oc-mirror reads only verified bytes) into its work folder, or
     reassembles the whole payload there from a parts-only bundle; the npm tarballs are copied too."""
-    archives = sum(e.size for e in archive_entries(manifest))
+    # a delta's archives are completed with the blobs they leave to the base before oc-mirror unpacks them
+    archives = sum(e.size for e in archive_entries(manifest)) + sum(
+        b.size for b in (manifest.base.blobs if manifest.base else ())
+    )
     tarballs = sum(f.size for f in manifest.files if f.path.startswith(layout.NPM_DIR + "/"))
     work = targets.work or targets.output
     copies = (

@@ -42,7 +42,7 @@ from pathlib import Path
 from mirrorkit.bundle import layout
 from mirrorkit.bundle.consistency import snapshot_file, snapshot_npm
 from mirrorkit.bundle.limits import MAX_MANIFEST_BYTES, read_capped
-from mirrorkit.bundle.manifest import Manifest
+from mirrorkit.bundle.manifest import BaseBlob, Manifest
 from mirrorkit.bundle.mirrorsets import MirrorSets
 from mirrorkit.bundle.reconcile import Expected, RegistryLister, Snapshot, expected_tags, reconcile, take_snapshot
 from mirrorkit.bundle.snapshot import archive_entries, remove_archives, snapshot_archives
@@ -50,6 +50,7 @@ from mirrorkit.bundle.targets import image_checker, npm_checker, target_root
 from mirrorkit.bundle.trust import enforce
 from mirrorkit.bundle.verify import reassemble, target_items, verify_bundle
 from mirrorkit.delta import release_view
+from mirrorkit.deltablobs import write_completion
 from mirrorkit.deltapush import require_base_on_target, with_base_plugins
 from mirrorkit.diskspace import is_no_space, no_space, room_for
 from mirrorkit.errors import BundleError, CheckFailed, InputError, MirrorError, MirrorkitError, NpmError
@@ -396,11 +397,28 @@ def _load_images(run: Load, step: Steps, tree: _Tree) -> tuple[ClusterResource, 
     try:
         if not _stage_archives(run, step, tree, archives):
             return ()
+        _complete_archives(run, step, archives)
         result = _disk_to_mirror(run, step, tree, archives)
     finally:
         if not tree.private:
             remove_archives(archives)  # as large as the bundle, and oc-mirror has unpacked them
     return write_cluster_resources(run, result)
+
+
+def _complete_archives(run: Load, step: Steps, archives: Path) -> None:
+    """A delta whose archives leave blobs to its base: write them, fetched from the target and
+    checked by digest, as one more chunk beside the archives (:mod:`mirrorkit.deltablobs`)."""
+    blobs = run.manifest.base.blobs if run.manifest.base is not None else ()
+    if not blobs:
+        return
+    need = sum(b.size for b in blobs)
+    step(
+        "fetching the blobs the delta leaves to its base from the target (nothing pushed yet)",
+        f"fetching {len(blobs)} blob(s), {human(need)}, that the delta leaves to its base from {run.target}",
+    )
+    client = OciClient(run.opts.authfile, tls_verify=run.opts.tls_verify, policy=TARGET_CHECK_POLICY)
+    with room_for(archives, need, "completing the delta's archives"):
+        write_completion(archives, blobs, client, target_root(run.opts.registry))
 
 
 def write_cluster_resources(run: Load, result: MirrorResult) -> tuple[ClusterResource, ...]:
@@ -589,8 +607,21 @@ def _mirrored_plugins(run: Load) -> tuple[tuple[MirroredPlugin, ...], str | None
 
 
 def _require_base(run: Load) -> None:
-    """A delta refuses (exit 1, before writing) unless the target holds what it leaves to its base."""
+    """A delta refuses (exit 1, before writing) unless the target holds what it leaves to its base:
+    its images and plugins, and the blobs its archives leave out (looked up where push will fetch them)."""
     opts = run.opts
+    client = OciClient(opts.authfile, tls_verify=opts.tls_verify, policy=TARGET_CHECK_POLICY)
+    root = target_root(opts.registry)
+
+    def has_blob(blob: BaseBlob) -> bool:
+        ref = f"{root}/{blob.repository}"
+        try:
+            if blob.kind == "manifest":
+                return client.has_manifest(f"{ref}@{blob.digest}")
+            return client.has_blob(ref, blob.digest)
+        except MirrorkitError:
+            return False  # a registry that does not answer proves nothing
+
     require_base_on_target(
         run.manifest,
         image_checker(
@@ -601,6 +632,7 @@ def _require_base(run: Load) -> None:
             policy=TARGET_CHECK_POLICY,
         ),
         npm_checker(opts.npm_registry, token=opts.npm_token, npmrc=opts.npmrc),
+        has_blob,
     )
 
 

@@ -10,6 +10,7 @@ import json
 import os
 import shutil
 import sys
+import tarfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,6 +28,7 @@ from tests.test_e2e import mirrorkit
 pytestmark = pytest.mark.integration
 
 HUB = "rhdh/rhdh-hub-rhel9"
+_OCI = "application/vnd.oci.image.manifest.v1+json"
 
 
 @dataclass(frozen=True)
@@ -236,3 +238,82 @@ def test_verify_with_a_tampered_base_fails_on_the_base(releases: Releases, tmp_p
     assert code == 1
     (failed,) = [i for i in _base_items(report) if i["status"] == "failed"]
     assert failed["subject"] == str(base) and "run mirrorkit verify" in failed["detail"]
+
+
+@dataclass(frozen=True)
+class Layered:
+    """A base release and a delta whose new image shares a large layer with the base's old one."""
+
+    base: Path
+    delta: Path
+    shared: str  # the shared layer's digest
+    shared_size: int
+
+
+@pytest.fixture(scope="module")
+def layered(releases: Releases, tmp_path_factory) -> Layered:
+    import os as _os
+
+    work = tmp_path_factory.mktemp("layered")
+    host = releases.content.registry_host
+    shared = make_layer({"base/os.bin": _os.urandom(2 * 1024 * 1024)})
+    push_image(host, "rhdh/layered", "1.0", [shared, make_layer({"app": b"1.0"})])
+    new = push_image(host, "rhdh/layered", "1.1", [shared, make_layer({"app": b"1.1"})])
+    profile = yaml.safe_load((releases.work / "v1.yaml").read_text())
+    profile["mirror"]["additionalImages"].append({"name": f"{host}/rhdh/layered:1.0"})
+    v1 = work / "v1.yaml"
+    v1.write_text(yaml.safe_dump(profile, sort_keys=False))
+    profile["mirror"]["additionalImages"][-1] = {"name": new.ref}
+    v2 = work / "v2.yaml"
+    v2.write_text(yaml.safe_dump(profile, sort_keys=False))
+    base, delta = work / "base", work / "delta"
+    _pack(releases.env, v1, base, releases.key)
+    _pack(releases.env, v2, delta, releases.key, "--base", str(base))
+    return Layered(base, delta, "sha256:" + hashlib.sha256(shared).hexdigest(), len(shared))
+
+
+def test_a_delta_leaves_the_layers_its_base_carried_out_of_its_archives(layered: Layered, releases: Releases) -> None:
+    delta = _manifest(layered.delta)
+    assert delta.base is not None
+    left = {b.digest: b for b in delta.base.blobs}
+    assert layered.shared in left and left[layered.shared].repository == "rhdh/layered"
+    assert left[layered.shared].size == layered.shared_size and left[layered.shared].kind == "layer"
+    # the new image itself (its manifest, config and new layer) is carried; the shared layer is not
+    assert [i.source.rsplit("/", 1)[1] for i in delta.images] == ["layered:1.1"]
+    assert delta.total_size < layered.shared_size / 4
+    with tarfile.open(layered.delta / "images" / "mirror_000001.tar") as tar:
+        names = tar.getnames()
+    assert not any(layered.shared.split(":")[1] in n and n.endswith("/data") for n in names)
+    # and the delta verifies as a bundle: its archives may lack exactly what base.blobs names
+    proc = mirrorkit("verify", str(layered.delta), "--verify-key", str(releases.pub), env=releases.env)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_push_completes_the_delta_from_the_target_holding_its_base(
+    layered: Layered, releases: Releases, registry_factory, verdaccio_factory, tmp_path
+) -> None:
+    registry, npm = registry_factory(), verdaccio_factory()
+    assert _push(releases, layered.base, registry, npm, tmp_path / "base").returncode == 0
+    proc = _push(releases, layered.delta, registry, npm, tmp_path / "delta")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    check = _verify(releases, layered.delta, registry, npm)
+    assert check.returncode == 0, check.stdout + check.stderr
+    index = requests.get(f"{registry.url}/v2/rhdh/layered/manifests/1.1", headers={"Accept": _OCI}, timeout=30)
+    assert index.status_code == 200 and layered.shared in index.text
+    blob = requests.get(f"{registry.url}/v2/rhdh/layered/blobs/{layered.shared}", timeout=30)
+    assert hashlib.sha256(blob.content).hexdigest() == layered.shared.split(":")[1]
+
+
+def test_push_refuses_a_blob_the_target_serves_with_other_bytes(
+    layered: Layered, releases: Releases, registry_factory, verdaccio_factory, tmp_path
+) -> None:
+    registry, npm = registry_factory(), verdaccio_factory()
+    assert _push(releases, layered.base, registry, npm, tmp_path / "base").returncode == 0
+    hex_ = layered.shared.split(":")[1]
+    (data,) = (registry.root / "data").rglob(f"blobs/sha256/{hex_[:2]}/{hex_}/data")
+    data.write_bytes(b"\0" * layered.shared_size)  # the target's copy of the base's layer, damaged on its disk
+    proc = _push(releases, layered.delta, registry, npm, tmp_path / "delta")
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert layered.shared in proc.stderr and "push the base bundle again" in proc.stderr.lower()
+    tags = requests.get(f"{registry.url}/v2/rhdh/layered/tags/list", timeout=30).json()["tags"]
+    assert tags == ["1.0"], "nothing of the delta was loaded"

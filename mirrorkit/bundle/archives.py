@@ -225,7 +225,8 @@ def image_items(manifest: Manifest, scan: ArchiveScan) -> list[CheckItem]:
                 "cross-checked against them (the target check finds each image by digest after push)",
             )
         ]
-    items = image_problems(manifest.images, scan)
+    left = frozenset(b.digest for b in manifest.base.blobs) if manifest.base else frozenset()
+    items = image_problems(manifest.images, scan, left)
     if not items:
         items.append(
             CheckItem(
@@ -239,14 +240,15 @@ def image_items(manifest: Manifest, scan: ArchiveScan) -> list[CheckItem]:
     return items
 
 
-def image_problems(images: Iterable[ImageEntry], scan: ArchiveScan) -> list[CheckItem]:
+def image_problems(images: Iterable[ImageEntry], scan: ArchiveScan, left: frozenset[str] = frozenset()) -> list[CheckItem]:
     """One failed item per image the scanned archives cannot give disk to mirror (verify, and pack
-    before it seals)."""
-    return [item for image in images if (item := _image_problem(image, scan)) is not None]
+    before it seals). *left*: blobs a delta leaves to its base (push fetches them from the target)."""
+    return [item for image in images if (item := _image_problem(image, scan, left)) is not None]
 
 
-def _image_problem(image: ImageEntry, scan: ArchiveScan) -> CheckItem | None:
-    """Why the archives cannot give disk to mirror *image* (None when they can)."""
+def _image_problem(image: ImageEntry, scan: ArchiveScan, left: frozenset[str] = frozenset()) -> CheckItem | None:
+    """Why the archives cannot give disk to mirror *image* (None when they can); a manifest blob a
+    delta leaves to its base (*left*) is not the archive's to carry."""
     repos = sorted(_repositories(image))
     hex_ = image.digest.split(":", 1)[-1]
     expected = f"{image.digest} in an archive"
@@ -257,6 +259,8 @@ def _image_problem(image: ImageEntry, scan: ArchiveScan) -> CheckItem | None:
         )
         return CheckItem("archive", image.source, expected, "absent", _F, why)
     actual = scan.manifest_blobs.get(image.digest)
+    if actual is None and image.digest in left:
+        return None
     if actual is None:
         why = (
             f"its manifest {REGISTRY_PREFIX}blobs/sha256/{hex_[:2]}/{hex_[:12]}…/data is in no archive (oc-mirror "

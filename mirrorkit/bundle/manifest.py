@@ -29,6 +29,8 @@ FORMAT_VERSION = 1
 
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 _OCI_DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
+#: a repository path as the distribution spec allows it (lowercase components joined by / . _ -)
+_REPOSITORY = re.compile(r"^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$")
 _SRI = re.compile(r"^sha(256|384|512)-[A-Za-z0-9+/]+={0,2}$")
 
 
@@ -113,6 +115,27 @@ class PluginRef:
     integrity: str
 
 
+#: What a left-out blob is in the registry storage of oc-mirror's archive: a layer or config blob
+#: (``_layers`` link) or an image manifest (``_manifests/revisions`` link); push fetches each by its kind.
+BLOB_KINDS = ("layer", "manifest")
+
+
+@dataclass(frozen=True, order=True)
+class BaseBlob:
+    """A blob a delta's archives leave out because its base put it in the target (issue 27): oc-mirror
+    was told the base archived it (its history), and push fetches it back from *repository* in the
+    target (the base's archive path there, under the target prefix), checked by digest, before
+    disk-to-mirror. *size* is what the base archived."""
+
+    digest: str
+    size: int
+    repository: str
+    kind: str = "layer"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"digest": self.digest, "size": self.size, "repository": self.repository, "kind": self.kind}
+
+
 @dataclass(frozen=True)
 class BaseRef:
     """What a delta bundle stands on (issue 27): the base bundle, named by the sha256 of its
@@ -124,11 +147,14 @@ class BaseRef:
     images: tuple[ImageEntry, ...] = ()
     npm: tuple[PluginRef, ...] = ()
     charts: tuple[FileEntry, ...] = ()
+    #: blobs of this delta's own images that its archives leave out (the base put them in the target)
+    blobs: tuple[BaseBlob, ...] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "images", tuple(sorted(self.images)))
         object.__setattr__(self, "npm", tuple(sorted(self.npm)))
         object.__setattr__(self, "charts", tuple(sorted(self.charts)))
+        object.__setattr__(self, "blobs", tuple(sorted(self.blobs)))
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -136,7 +162,7 @@ class BaseRef:
             "images": [i.to_dict() for i in self.images],
             "npm": [{"name": p.name, "version": p.version, "integrity": p.integrity} for p in self.npm],
             "charts": [{"path": f.path, "size": f.size, "sha256": f.sha256} for f in self.charts],
-        }
+        } | ({"blobs": [b.to_dict() for b in self.blobs]} if self.blobs else {})
 
 
 @dataclass(frozen=True)
@@ -405,8 +431,8 @@ def _base(doc: dict[str, Any], check: _Check) -> BaseRef | None:
     raw = doc.get("base")
     if raw is None:
         return None
-    if not isinstance(raw, dict) or set(raw) - {"manifest_sha256", "images", "npm", "charts"}:
-        raise check.bad("'base' must be an object with manifest_sha256, images, npm and charts")
+    if not isinstance(raw, dict) or set(raw) - {"manifest_sha256", "images", "npm", "charts", "blobs"}:
+        raise check.bad("'base' must be an object with manifest_sha256, images, npm, charts and blobs")
     digest = check.text(raw, "manifest_sha256", "base")
     if not _HEX64.match(digest):
         raise check.bad(f"base: manifest_sha256 {digest!r} is not 64 lowercase hex digits")
@@ -426,4 +452,19 @@ def _base(doc: dict[str, Any], check: _Check) -> BaseRef | None:
         if not isinstance(size, int) or isinstance(size, bool) or size < 0 or not _HEX64.match(sha):
             raise check.bad(f"base chart {path}: size or sha256 is malformed")
         charts.append(FileEntry(path, size, sha))
-    return BaseRef(digest, tuple(images), tuple(npm), tuple(charts))
+    return BaseRef(digest, tuple(images), tuple(npm), tuple(charts), _base_blobs(raw, check))
+
+
+def _base_blobs(raw: dict[str, Any], check: _Check) -> tuple[BaseBlob, ...]:
+    """``base.blobs``: each a digest, a size, the target repository path push fetches it from, a kind."""
+    blobs = []
+    for n, item in enumerate(check.entries(raw, "blobs", frozenset({"digest", "size", "repository", "kind"}))):
+        ctx = f"base.blobs[{n}]"
+        digest, repository = check.text(item, "digest", ctx), check.text(item, "repository", ctx)
+        kind, size = check.text(item, "kind", ctx), item.get("size")
+        if not _OCI_DIGEST.match(digest) or not isinstance(size, int) or isinstance(size, bool) or size < 0:
+            raise check.bad(f"base blob {digest!r}: digest or size is malformed")
+        if kind not in BLOB_KINDS or not _REPOSITORY.match(repository):
+            raise check.bad(f"base blob {digest}: kind {kind!r} or repository {repository!r} is not valid")
+        blobs.append(BaseBlob(digest, size, repository, kind))
+    return tuple(blobs)

@@ -219,6 +219,18 @@ class OciClient:
 
         return self._call(image, "HEAD", f"manifests/{image.reference}", head, headers={"Accept": ACCEPT}, what=f"check {image}")
 
+    def has_blob(self, ref: RefLike, digest: str) -> bool:
+        """True when the repository of *ref* serves the blob *digest* (HEAD); False on 404."""
+        image = _as_ref(ref)
+
+        def head(resp: requests.Response) -> bool:
+            if resp.status_code == 404:
+                return False
+            self._expect_ok(resp, image, "blob")
+            return True
+
+        return self._call(image, "HEAD", f"blobs/{digest}", head, what=f"check blob {digest} of {image.name}")
+
     def config_labels(self, manifest: Manifest) -> dict[str, str]:
         """The image config's ``config.Labels`` (the config blob verified like every blob); ``{}`` when
         the image has no config, it is larger than :data:`MAX_CONFIG_BYTES` or not a JSON object."""

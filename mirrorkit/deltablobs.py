@@ -1,0 +1,334 @@
+"""Blob-level deltas (issue 27): a delta's archives leave out the blobs its base put in the target.
+
+Releases share most of their bytes below the image level: a bumped operator shares its base layers
+with the old one, and an operator catalog carried in full (oc-mirror selects operators by package, and
+the rebuilt catalog must list every package) names bundles whose every blob the base already carried.
+Whole-image deltas (:mod:`mirrorkit.deltapack`) cannot leave those out; blobs can.
+
+**Pack, through oc-mirror's own mechanism, checked.** oc-mirror's mirror to disk leaves out of its
+archive every blob its history lists (``working-dir/.history/.history-<RFC3339>``, one digest per line:
+what earlier archives of that working-dir carried; manifests, configs and layers alike). Pack writes
+that history from the base bundle: every blob the base's archives carry (read from their tar headers:
+oc-mirror's archives are a distribution registry's storage) and every blob the base itself left to its
+own base. After the run, the new archives are scanned: every blob a repository there links (a layer
+or config through ``_layers``, a manifest through ``_manifests/revisions``) whose data is missing must
+be one the base put in the target, or pack fails naming it. Those are recorded in the delta's manifest
+(``base.blobs``: digest, size, the repository that holds it in the target, and its kind).
+
+**Push, mirrorkit's own completion.** Before writing anything, push looks each recorded blob up in the
+target (a HEAD); then, beside the verified archive copies, it writes one more chunk,
+``mirror_999999.tar``, holding exactly those blobs as registry storage, each streamed from the target
+and checked against its digest on the way. oc-mirror's disk to mirror unpacks every
+``mirror_NNNNNN.tar`` of its folder into its cache, so it then finds every blob it needs: its own rule
+for a folder of chunks, no flag, no patched cache.
+
+Why not oc-mirror's history alone: it leaves the blobs out and expects the bastion's oc-mirror *cache*
+to still hold them from the earlier load. Nothing checks that, and push gives every output folder its
+own cache; the target registry, which push checks by digest anyway, is where the base's blobs surely are.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import json
+import re
+import tarfile
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from mirrorkit.bundle import layout
+from mirrorkit.bundle.limits import MAX_MANIFEST_BYTES
+from mirrorkit.bundle.manifest import BaseBlob, Manifest
+from mirrorkit.digests import CHUNK
+from mirrorkit.errors import MirrorError, MirrorkitError, RegistryError
+from mirrorkit.fsutil import atomic_write_text
+from mirrorkit.oci.client import OciClient
+from mirrorkit.oci.manifest import Descriptor
+from mirrorkit.oci.reference import ImageReference
+from mirrorkit.textutil import clip
+
+#: The completion chunk push writes beside the archives: a name oc-mirror reads (``mirror_NNNNNN.tar``)
+#: that pack's archives never reach (oc-mirror numbers them from 000001).
+COMPLETION_CHUNK = "mirror_999999.tar"
+HISTORY_DIR = ".history"
+REFETCH_HINT = "the target does not hold the base as it was pushed: push the base bundle again, then this delta"
+HISTORY_PREFIX = ".history-"
+
+_STORAGE = "docker/registry/v2/"
+_LAYER = re.compile(r"^docker/registry/v2/repositories/(?P<repo>.+)/_layers/sha256/(?P<hex>[0-9a-f]{64})/link$")
+_REVISION = re.compile(r"^docker/registry/v2/repositories/(?P<repo>.+)/_manifests/revisions/sha256/(?P<hex>[0-9a-f]{64})/link$")
+_DATA = re.compile(r"^docker/registry/v2/blobs/sha256/(?P<xx>[0-9a-f]{2})/(?P<hex>[0-9a-f]{64})/data$")
+_LINK_MAX = 256
+
+
+@dataclass
+class StorageScan:
+    """What a set of oc-mirror archives holds as registry storage: the blobs whose data is there (with
+    sizes), for every blob a repository links the first repository and the kind of link, and the
+    bytes of the manifests asked for."""
+
+    data: dict[str, int] = field(default_factory=dict)
+    linked: dict[str, tuple[str, str]] = field(default_factory=dict)
+    revisions: dict[str, set[str]] = field(default_factory=dict)  # manifest digest -> repositories linking it
+    manifests: dict[str, bytes] = field(default_factory=dict)
+
+    def missing(self) -> dict[str, tuple[str, str]]:
+        """Linked blobs whose data is in no archive of the set."""
+        return {d: where for d, where in self.linked.items() if d not in self.data}
+
+
+def _name(member: tarfile.TarInfo) -> str:
+    name = member.name
+    while name.startswith("./"):
+        name = name[2:]
+    return name.lstrip("/")
+
+
+def scan_storage(archives: Iterable[Path], read: Callable[[str], bool] | None = None) -> StorageScan:
+    """Walk the member headers of each archive (member data skipped; link files read, they are tiny);
+    with *read*, the second walk reads the data of every linked manifest it accepts (small JSON)."""
+    scan = StorageScan()
+    paths = list(archives)
+    for path in paths:
+        _walk(path, lambda tar, member, name: _scan_member(scan, tar, member, name))
+    if read is not None:
+        wanted = {d for d in scan.revisions if read(d)}
+
+        def keep(tar: tarfile.TarFile, member: tarfile.TarInfo, name: str) -> None:
+            found = _DATA.match(name)
+            digest = f"sha256:{found['hex']}" if found else ""
+            if digest in wanted and member.size <= MAX_MANIFEST_BYTES and (handle := tar.extractfile(member)):
+                scan.manifests[digest] = handle.read()
+
+        for path in paths:
+            _walk(path, keep)
+    return scan
+
+
+def _walk(path: Path, visit: Callable[[tarfile.TarFile, tarfile.TarInfo, str], None]) -> None:
+    try:
+        with tarfile.open(path, "r:") as tar:
+            for member in tar:
+                name = _name(member)
+                if member.isfile() and name.startswith(_STORAGE):
+                    visit(tar, member, name)
+    except (OSError, tarfile.TarError) as exc:
+        raise MirrorError(
+            f"cannot read the oc-mirror archive {path}", str(exc), "check the bundle with mirrorkit verify"
+        ) from None
+
+
+def _scan_member(scan: StorageScan, tar: tarfile.TarFile, member: tarfile.TarInfo, name: str) -> None:
+    if found := _DATA.match(name):
+        if found["hex"].startswith(found["xx"]):
+            scan.data["sha256:" + found["hex"]] = member.size
+        return
+    for pattern, kind in ((_LAYER, "layer"), (_REVISION, "manifest")):
+        if (found := pattern.match(name)) and member.size <= _LINK_MAX:
+            handle = tar.extractfile(member)
+            digest = "sha256:" + found["hex"]
+            if handle is not None and handle.read(_LINK_MAX).decode("ascii", "replace").strip() == digest:
+                scan.linked.setdefault(digest, (found["repo"], kind))
+                if kind == "manifest":
+                    scan.revisions.setdefault(digest, set()).add(found["repo"])
+            return
+
+
+@dataclass(frozen=True)
+class BaseBlobs:
+    """Every blob a base put in the target (its archives' own and what it left to its own base), by
+    digest, and whether the base's archives could be read at all (a manifest alone gives no blobs)."""
+
+    blobs: dict[str, BaseBlob]
+    read_archives: bool
+
+    @property
+    def digests(self) -> frozenset[str]:
+        return frozenset(self.blobs)
+
+
+def base_blobs(base_manifest: Manifest, base_dir: Path | None) -> BaseBlobs:
+    """The blobs of :class:`BaseBlobs` for the base bundle at *base_dir* (None: a manifest was given).
+
+    Only the blobs of the images the base *loaded* count: its archives also hold what oc-mirror cached
+    and never pushed (the source catalog a rebuilt one was made from). Each image's manifest is read
+    from the archives and walked (an index to its platforms, each to its config and layers); each blob
+    is placed in the repository the image was loaded into."""
+    inherited = {b.digest: b for b in (base_manifest.base.blobs if base_manifest.base else ())}
+    archives = [e.path for e in base_manifest.files if e.path.startswith(layout.IMAGES_DIR + "/") and e.path.endswith(".tar")]
+    paths = [base_dir / p for p in archives] if base_dir is not None else []
+    if not paths or not all(p.is_file() for p in paths):
+        return BaseBlobs(inherited, read_archives=False)
+    loaded = {i.digest: i for i in base_manifest.images}
+    scan = scan_storage(paths, read=lambda digest: True)
+    own: dict[str, BaseBlob] = {}
+    for digest, image in sorted(loaded.items()):
+        repos = scan.revisions.get(digest, set())
+        if not repos:
+            continue
+        preferred = _repository(image.destination or image.source)
+        repo = preferred if preferred in repos else sorted(repos)[0]
+        for blob, kind in _image_blobs(scan, digest):
+            if blob in scan.data:
+                own.setdefault(blob, BaseBlob(blob, scan.data[blob], repo, kind))
+    return BaseBlobs(inherited | own, read_archives=True)
+
+
+def _repository(reference: str) -> str:
+    try:
+        return ImageReference.parse(reference).repository
+    except MirrorkitError:
+        return ""
+
+
+def _image_blobs(scan: StorageScan, digest: str, depth: int = 0) -> Iterator[tuple[str, str]]:
+    """(blob, kind) of the image *digest* as the archived manifests describe it (oc-mirror's set)."""
+    yield digest, "manifest"
+    raw = scan.manifests.get(digest)
+    if raw is None or depth > 1:
+        return
+    try:
+        doc = json.loads(raw)
+    except ValueError:
+        return
+    if not isinstance(doc, dict):
+        return
+    for child in doc.get("manifests") or []:
+        if isinstance(child, dict) and isinstance(child.get("digest"), str):
+            yield from _image_blobs(scan, child["digest"], depth + 1)
+    for entry in [doc.get("config"), *(doc.get("layers") or [])]:
+        if isinstance(entry, dict) and isinstance(entry.get("digest"), str):
+            yield entry["digest"], "layer"
+
+
+def write_history(working_dir: Path, digests: Iterable[str], now: _dt.datetime | None = None) -> Path:
+    """oc-mirror's history file listing *digests* (the blobs it is to leave out of the next archive)."""
+    when = (now or _dt.datetime.now(_dt.UTC)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    path = working_dir / HISTORY_DIR / f"{HISTORY_PREFIX}{when}"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(path, "".join(f"{d}\n" for d in sorted(digests)))
+    return path
+
+
+def left_out(archives: Sequence[Path], base: BaseBlobs) -> tuple[BaseBlob, ...]:
+    """The blobs the new *archives* link but do not carry, each one the base put in the target;
+    a missing blob the base does not account for fails (the archives could not be loaded)."""
+    missing = scan_storage(archives).missing()
+    unknown = sorted(d for d in missing if d not in base.blobs)
+    if unknown:
+        repo, kind = missing[unknown[0]]
+        raise MirrorError(
+            f"oc-mirror's archive lacks {len(unknown)} blob(s) the base bundle does not carry, e.g. the {kind} "
+            f"{unknown[0]} of {repo}",
+            "oc-mirror left them out by its history, but the base's archives do not hold them",
+            "pack again; if it persists, pack without --base (a full bundle)",
+        )
+    return tuple(sorted(base.blobs[d] for d in missing))
+
+
+# -- push: the completion chunk ------------------------------------------------------------------
+
+
+def _storage_name(digest: str) -> str:
+    hex_ = digest.split(":", 1)[1]
+    return f"{_STORAGE}blobs/sha256/{hex_[:2]}/{hex_}/data"
+
+
+class _Stream:
+    """A file-like view of chunks for ``tarfile.addfile``, which reads exactly ``size`` bytes in full
+    blocks: each read copies only what it returns (no re-slicing of a growing buffer)."""
+
+    def __init__(self, chunks: Iterator[bytes]) -> None:
+        self._chunks = chunks
+        self._chunk = b""
+        self._pos = 0
+
+    def read(self, size: int) -> bytes:
+        out = bytearray()
+        while len(out) < size:
+            if self._pos >= len(self._chunk):
+                self._chunk, self._pos = next(self._chunks, b""), 0
+                if not self._chunk:
+                    break
+            take = self._chunk[self._pos : self._pos + size - len(out)]
+            out += take
+            self._pos += len(take)
+        return bytes(out)
+
+
+def _manifest_chunks(client: OciClient, ref: str, blob: BaseBlob) -> Iterator[bytes]:
+    manifest = client.get_top_manifest(f"{ref}@{blob.digest}")  # verified against the digest by the client
+    yield manifest.raw
+
+
+def _blob_chunks(client: OciClient, ref: str, blob: BaseBlob) -> Iterator[bytes]:
+    with client.open_blob(ref, Descriptor("application/octet-stream", blob.digest, blob.size)) as reader:
+        while chunk := reader.read(CHUNK):
+            yield chunk
+
+
+def write_completion(folder: Path, blobs: Sequence[BaseBlob], client: OciClient, root: str) -> Path | None:
+    """Write :data:`COMPLETION_CHUNK` into *folder*: every blob of *blobs* fetched from the target
+    (*root* is ``host[:port][/prefix]``), each checked against its digest while written. The chunk is
+    written under a temporary name and renamed last, so oc-mirror never reads a partial one."""
+    if not blobs:
+        return None
+    final = folder / COMPLETION_CHUNK
+    partial = folder / f".{COMPLETION_CHUNK}.partial"
+    try:
+        with tarfile.open(partial, "w", format=tarfile.PAX_FORMAT) as tar:
+            for blob in blobs:
+                try:
+                    _add_blob(tar, blob, client, f"{root}/{blob.repository}")
+                except MirrorkitError as exc:
+                    raise RegistryError(
+                        f"the target's copy of {blob.digest} (a blob this delta leaves to its base) is unusable",
+                        clip(f"{root}/{blob.repository}: {exc.what}", 160),
+                        REFETCH_HINT,
+                    ) from None
+        partial.replace(final)
+    finally:
+        partial.unlink(missing_ok=True)
+    return final
+
+
+def _add_blob(tar: tarfile.TarFile, blob: BaseBlob, client: OciClient, ref: str) -> None:
+    """*blob* from the target repository *ref* into *tar* as registry storage, checked on the way."""
+    chunks = _manifest_chunks(client, ref, blob) if blob.kind == "manifest" else _blob_chunks(client, ref, blob)
+    checked = _checked(chunks, blob)
+    info = tarfile.TarInfo(_storage_name(blob.digest))
+    info.size, info.mode = blob.size, 0o644
+    tar.addfile(info, _Stream(checked))  # type: ignore[arg-type]
+    for _extra in checked:  # run the digest check (and refuse bytes beyond the size)
+        pass
+
+
+def _checked(chunks: Iterator[bytes], blob: BaseBlob) -> Iterator[bytes]:
+    """*chunks* passed on while hashed; the wrong size or digest fails before the chunk is kept."""
+    digest, seen = hashlib.sha256(), 0
+    for chunk in chunks:
+        digest.update(chunk)
+        seen += len(chunk)
+        if seen > blob.size:
+            break
+        yield chunk
+    if seen != blob.size or f"sha256:{digest.hexdigest()}" != blob.digest:
+        raise RegistryError(
+            f"it served {seen} bytes hashing to sha256:{digest.hexdigest()[:16]}…",
+            f"the delta's manifest pins it as {blob.size} bytes",
+            REFETCH_HINT,
+        )
+
+
+__all__ = [
+    "COMPLETION_CHUNK",
+    "BaseBlobs",
+    "StorageScan",
+    "base_blobs",
+    "left_out",
+    "scan_storage",
+    "write_completion",
+    "write_history",
+]
