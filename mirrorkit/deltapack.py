@@ -29,7 +29,10 @@ from mirrorkit.oci.reference import ImageReference
 
 #: Image kinds a delta may leave to its base: the ISC lists each of them by name.
 LEAVABLE_KINDS = frozenset({"additional", "plugin"})
-CARRIED_IN_FULL = "a delta carries operator catalogs and Helm charts in full (oc-mirror selects them by package, not by image)"
+CARRIED_IN_FULL = (
+    "operator catalogs and Helm charts stay in the delta's ImageSetConfiguration (oc-mirror selects them by package, not by "
+    "image); their blobs the base loaded are left to it when --base is the base's folder"
+)
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ Cases (each run --runs times; median time and largest peak RSS reported):
   verify            mirrorkit verify     vs sha256sum -c and openssl dgst -sha256 over the same files
   bundle_inspect    mirrorkit bundle-images vs skopeo copy + tar -xzf each layer + grep
   pack_incremental  a second mirrorkit pack with nothing changed vs the first
-  pack_delta        mirrorkit pack --base (a delta of an upgrade bumping one image and one plugin) vs the full
+  pack_delta        mirrorkit pack --base (a delta of an upgrade bumping an operator image, same base layer, and a plugin) vs the full
                     pack of the same release; sizes against the full bundle and the bytes that changed
   catalog_plan      mirrorkit plan of 2 packages vs skopeo copy + tar -xzf + json load (1x and 2x catalog)
   ocmirror_overhead mirrorkit pack vs bare oc-mirror mirror-to-disk, and mirrorkit push vs bare oc-mirror

@@ -139,7 +139,8 @@ CHECKS = (
     "--base",
     type=click.Path(exists=True, path_type=Path),
     metavar="BUNDLE|MANIFEST",
-    help="Write a delta: carry only what this earlier bundle (its folder or its manifest.json) does not.",
+    help="Write a delta: carry only what this earlier bundle does not. Its folder: images and layers it loaded "
+    "are left out; its manifest.json alone: whole images only.",
 )
 @click.option(
     "--base-verify-key",

@@ -1,11 +1,12 @@
 """Case pack_delta: a delta bundle against the full bundle of the same release and the bytes that changed.
 
-Two releases share most of their bytes: the demo content plus a --pack-image-mb image, then the same
-with one small image bumped (a new --delta-changed-mb image in place of the old one) and one plugin
-bumped. The newer release is packed twice per run, each into a new folder with a new oc-mirror cache:
-in full, and as a delta on the older release's bundle (`pack --base`). The figures are the delta's size
-against the full bundle's and against the bytes that really changed (the new image's manifest, config
-and layers, and the new plugin tarball, read from the source services), and the two pack times.
+Two releases share most of their bytes, as an upgrade does: the demo content, an unchanged
+--pack-image-mb image and an operator image whose new version keeps its --pack-image-mb base layer and
+replaces its --delta-changed-mb top layer; the newer release also bumps one plugin. The newer release
+is packed twice per run, each into a new folder with a new oc-mirror cache: in full, and as a delta on
+the older release's bundle (`pack --base`). The figures are the delta's size against the full bundle's
+and against the bytes that really changed (the new operator image's manifest, config and new layer,
+and the new plugin tarball, read from the source services), and the two pack times.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import requests
 import yaml
 
 from scripts.bench.cases_pack import _pack_env
-from scripts.bench.images import push_filler_image
+from scripts.bench.images import push_filler_image, push_layered_image, write_random_layer
 from scripts.bench.measure import BenchFailure, Sample, run_measured
 from scripts.bench.results import CaseResult, Contender
 from tests.services.demo_content import fill_demo_sources, write_demo_profile
@@ -66,14 +67,16 @@ def delta_case(workdir: Path, *, image_mb: int, changed_mb: int, runs: int, say:
         content = fill_demo_sources(registry.host, npm.url, token, workdir / "npm-work")
         demo = write_demo_profile(content, workdir / "demo.yaml", name="bench")
         big = push_filler_image(registry.host, "bench/payload", "1.0", image_mb, workdir)
-        old = push_filler_image(registry.host, "bench/app", "1.0", changed_mb, workdir)
-        new = push_filler_image(registry.host, "bench/app", "1.1", changed_mb, workdir)
+        shared = write_random_layer(workdir / "operator-base.tar.gz", image_mb, name="usr/lib/operator-base.bin")
+        old = push_layered_image(registry.host, "bench/operator", "1.0", shared, changed_mb, workdir)
+        new = push_layered_image(registry.host, "bench/operator", "1.1", shared, changed_mb, workdir)
+        shared.path.unlink()
         plugin = content.npm_packages[0]
         bumped = make_tarball(plugin.name, "1.8.1", payload_size=64 * 1024)
         npm_publish(npm.url, token, bumped, workdir / "npm-work")
         v1 = _profile(demo, workdir / "v1.yaml", [big, old])
         v2 = _profile(demo, workdir / "v2.yaml", [big, new], (plugin.name, "1.8.1"))
-        changed = _image_bytes(registry.host, new) + len(bumped.data)
+        changed = _image_bytes(registry.host, new) - shared.size + len(bumped.data)  # the shared layer did not change
         env = _pack_env(workdir / "base-home")
         _, base = _pack(v1, workdir / "base", env, workdir / "base.json")
         load_before = os.getloadavg()[0]
@@ -100,7 +103,8 @@ def delta_case(workdir: Path, *, image_mb: int, changed_mb: int, runs: int, say:
     return CaseResult(
         "pack_delta",
         "Delta bundle of an upgrade",
-        f"demo profile + {image_mb} MiB image; upgrade bumps one {changed_mb} MiB image and one plugin: "
+        f"demo profile + {image_mb} MiB image + an operator image ({image_mb} MiB base layer, {changed_mb} MiB top layer); "
+        f"the upgrade bumps the operator (new top layer, same base) and one plugin: "
         f"full {full_bytes / mib:.2f} MiB, delta {delta_bytes / mib:.2f} MiB ({delta_bytes / full_bytes:.1%} of full), "
         f"changed bytes {changed / mib:.2f} MiB (delta = {delta_bytes / changed:.3f} x changed)",
         Contender("mirrorkit pack --base (delta)", "mirrorkit pack --profile V2 --base V1_BUNDLE --output NEW_DIR", tuple(delta)),

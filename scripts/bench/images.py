@@ -121,6 +121,35 @@ def push_filler_image(host: str, repo: str, tag: str, filler_mb: int, workdir: P
     return f"{host}/{repo}:{tag}"
 
 
+def push_layered_image(host: str, repo: str, tag: str, base: FileLayer, top_mb: int, workdir: Path) -> str:
+    """Push an OCI image of the shared *base* layer (already on disk) and a new *top_mb* MiB random
+    layer: two versions of one image, as an operator upgrade ships them, share their base layer."""
+    top = write_random_layer(workdir / f"{repo.replace('/', '-')}-{tag}-top.tar.gz", top_mb, name=f"opt/app-{tag}.bin")
+    try:
+        for layer in (base, top):
+            push_file_blob(host, repo, layer)
+    finally:
+        top.path.unlink()
+    config = json.dumps(
+        {
+            "architecture": "amd64",
+            "os": "linux",
+            "config": {"Labels": {"version": tag}},
+            "rootfs": {"type": "layers", "diff_ids": [base.diff_id, top.diff_id]},
+        }
+    ).encode()
+    manifest = json.dumps(
+        {
+            "schemaVersion": 2,
+            "mediaType": OCI_MANIFEST,
+            "config": {"mediaType": OCI_CONFIG, "digest": push_blob(host, repo, config), "size": len(config)},
+            "layers": [{"mediaType": OCI_LAYER_GZIP, "digest": layer.digest, "size": layer.size} for layer in (base, top)],
+        }
+    ).encode()
+    push_manifest(host, repo, tag, manifest, OCI_MANIFEST)
+    return f"{host}/{repo}:{tag}"
+
+
 def push_bundle(host: str, filler_mb: int, workdir: Path) -> str:
     """A Serverless-Logic-like operator bundle image: a filler layer, then the manifests/ and metadata/ layer."""
     from tests.test_operator_bundle import bundle_files
