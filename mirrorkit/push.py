@@ -308,24 +308,26 @@ def _verify(opts: PushOptions, bundle: Path) -> Report:
     return enforce(first, keyed=opts.verify_key is not None, allow_unsigned=opts.allow_unsigned)
 
 
+def preflight_targets(opts: PushOptions, output: Path, work: Path, parts_only: bool = False) -> Targets:
+    """What the pre-flight probes for *opts* (push's, or sync's target side) writing into *output*."""
+    return Targets(
+        registry=opts.registry,
+        npm_registry=opts.npm_registry,
+        authfile=opts.authfile,
+        tls_verify=opts.tls_verify,
+        npm_token=opts.npm_token,
+        npmrc=opts.npmrc,
+        cache_dir=opts.cache_dir or work / "cache",
+        output=output,
+        work=work,
+        parts_only=parts_only,
+    )
+
+
 def add_preflight(run: Load, first: Report) -> Report:
     """*first* with the pre-flight items added: every target answers, accepts the credentials and has room."""
-    opts = run.opts
-    checks = preflight(
-        run.manifest,
-        Targets(
-            registry=opts.registry,
-            npm_registry=opts.npm_registry,
-            authfile=opts.authfile,
-            tls_verify=opts.tls_verify,
-            npm_token=opts.npm_token,
-            npmrc=opts.npmrc,
-            cache_dir=opts.cache_dir or run.work / "cache",
-            output=run.output,
-            work=run.work,
-            parts_only=not all((Path(opts.bundle) / f.path).is_file() for f in run.manifest.files),
-        ),
-    )
+    parts_only = not all((Path(run.opts.bundle) / f.path).is_file() for f in run.manifest.files)
+    checks = preflight(run.manifest, preflight_targets(run.opts, run.output, run.work, parts_only))
     return dataclasses.replace(first, items=first.items + tuple(checks))
 
 
@@ -655,4 +657,4 @@ def verify_targets(run: Load, first: Report) -> Report:
     return dataclasses.replace(first, title="mirrorkit push: bundle and target verification", items=items)
 
 
-__all__ = ["PushOptions", "PushResult", "push"]
+__all__ = ["PushOptions", "PushResult", "preflight_targets", "push"]

@@ -30,7 +30,7 @@ from __future__ import annotations
 import dataclasses
 import shutil
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from mirrorkit import __version__
@@ -42,7 +42,7 @@ from mirrorkit.bundle.verify import verify_bundle
 from mirrorkit.diskspace import is_no_space, no_space
 from mirrorkit.errors import BundleError, InputError, MirrorkitError
 from mirrorkit.oci.client import OciClient
-from mirrorkit.ocmirror import Knobs, MirrorToMirrorOptions, Target, find_oc_mirror, mirror_to_mirror
+from mirrorkit.ocmirror import MirrorToMirrorOptions, Target, find_oc_mirror, mirror_to_mirror
 from mirrorkit.ocmirror.result import ClusterResource
 from mirrorkit.outlock import folder_lock
 from mirrorkit.pack import (
@@ -62,7 +62,7 @@ from mirrorkit.pack import (
     unseal,
     write_config,
 )
-from mirrorkit.preflight import Targets, preflight
+from mirrorkit.preflight import preflight
 from mirrorkit.provenance import rebuilt_catalogs
 from mirrorkit.push import (
     CLUSTER_RESOURCES,
@@ -74,6 +74,7 @@ from mirrorkit.push import (
     PushResult,
     Reconciler,
     failure_report,
+    preflight_targets,
     publish_npm,
     raise_for_load,
     save_reports,
@@ -93,93 +94,35 @@ RESUME_HINT = (
 )
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True)
 class SyncOptions:
-    """Everything `mirrorkit sync` was asked to do: pack's source side and push's target side, with
-    the same meanings. Exactly one of *profile* and *config*."""
+    """pack's options for the source side and push's for the target side, with their meanings. The
+    output folder is *target*'s; sync puts the record where pack's output and push's bundle would be
+    (``OUTPUT/release``), and the record is never signed (it does not leave the host)."""
 
-    output: Path
-    registry: str
-    npm_registry: str
-    profile: str | None = None
-    config: Path | None = None
-    ocp: str | None = None
-    install: str = "helm"
-    extra_images: tuple[str, ...] = ()
-    inspect_bundles: bool = True
-    npm_packages: tuple[str, ...] = ()
-    source_npm: str | None = None
-    #: read for both npm servers (an .npmrc holds one token per registry)
-    npmrc: Path | None = None
-    #: the target npm server's token (as push's --npm-token)
-    npm_token: str | None = field(default=None, repr=False)
-    #: credentials for both registries (oc-mirror reads one auth file for its source and destination)
-    authfile: Path | None = None
-    tls_verify: bool = True
-    oc_mirror: Path | None = None
-    cache_dir: Path | None = None
-    values_in: Path | None = None
-    upgrade_from: str = ""
-    jobs: int = 4
-    progress: bool = True
-    ocmirror_knobs: Knobs = field(default_factory=Knobs)
+    source: PackOptions
+    target: PushOptions
 
-    def as_pack(self, record: Path) -> PackOptions:
-        """pack's options for the source side: the record is its output, never signed."""
-        return PackOptions(
-            output=record,
-            profile=self.profile,
-            config=self.config,
-            ocp=self.ocp,
-            install=self.install,
-            extra_images=self.extra_images,
-            inspect_bundles=self.inspect_bundles,
-            npm_packages=self.npm_packages,
-            npm_registry=self.source_npm,
-            npmrc=self.npmrc,
-            authfile=self.authfile,
-            tls_verify=self.tls_verify,
-            oc_mirror=self.oc_mirror,
-            cache_dir=self.cache_dir,
-            jobs=self.jobs,
-            progress=self.progress,
-            ocmirror_knobs=self.ocmirror_knobs,
-        )
-
-    def as_push(self, record: Path) -> PushOptions:
-        """push's options for the target side: the record stands where push's bundle does."""
-        return PushOptions(
-            bundle=record,
-            registry=self.registry,
-            npm_registry=self.npm_registry,
-            output=self.output,
-            allow_unsigned=True,
-            authfile=self.authfile,
-            tls_verify=self.tls_verify,
-            npm_token=self.npm_token,
-            npmrc=self.npmrc,
-            oc_mirror=self.oc_mirror,
-            cache_dir=self.cache_dir,
-            values_in=self.values_in,
-            jobs=self.jobs,
-            progress=self.progress,
-            upgrade_from=self.upgrade_from,
-            ocmirror_knobs=self.ocmirror_knobs,
-        )
+    def sides(self, output: Path) -> tuple[PackOptions, PushOptions]:
+        """(pack's, push's) options for the run writing into *output*."""
+        record = output / RECORD
+        target = dataclasses.replace(self.target, bundle=record, output=output, verify_key=None, allow_unsigned=True)
+        return dataclasses.replace(self.source, output=record, sign_key=None, split_size=None, base=None), target
 
 
 def sync(opts: SyncOptions, say: Callable[[str], None] = lambda _msg: None) -> PushResult:
     """Plan, mirror to mirror, publish, write the install files and verify the targets (see the
     module docstring). Ctrl-C leaves as :class:`~mirrorkit.errors.Interrupted` naming the step."""
     with Steps("sync", RESUME_HINT, say) as step:
-        output = Path(opts.output).absolute()
-        target = Target.parse(opts.registry)
-        if opts.cache_dir is not None and Path(opts.cache_dir).absolute() == output / RECORD:
-            raise InputError(f"--cache-dir {opts.cache_dir} is sync's release record", hint="choose another folder")
+        output = Path(opts.target.output).absolute()
+        target = Target.parse(opts.target.registry)
+        source, load = opts.sides(output)
+        if source.cache_dir is not None and Path(source.cache_dir).absolute() == output / RECORD:
+            raise InputError(f"--cache-dir {source.cache_dir} is sync's release record", hint="choose another folder")
         output.mkdir(parents=True, exist_ok=True)
         with folder_lock(output, "sync"):
             try:
-                return _sync(dataclasses.replace(opts, output=output), say, step, target)
+                return _sync(source, load, say, step, target)
             except OSError as exc:
                 if not is_no_space(exc):
                     raise
@@ -196,23 +139,23 @@ class _Source:
     warnings: tuple[str, ...]
 
 
-def _sync(opts: SyncOptions, say: Callable[[str], None], step: Steps, target: Target) -> PushResult:
-    output = opts.output
+def _sync(source: PackOptions, opts: PushOptions, say: Callable[[str], None], step: Steps, target: Target) -> PushResult:
+    output = Path(opts.output)
     record, work = output / RECORD, output / WORK
     check_output(record)  # an output folder whose release/ is not sync's own is refused before any work
-    source = _plan_source(opts, say, step, record, work)
-    provisional = _provisional_manifest(source)
+    planned = _plan_source(source, say, step, work)
+    provisional = _provisional_manifest(planned)
 
     step("checking every target before writing (pre-flight)", "checking the registry, the npm server and the disk")
-    checks = _preflight(opts, provisional, output, work)
+    checks = preflight(provisional, preflight_targets(opts, output, work))
     if any(i.failed for i in checks):
         refused = _report("mirrorkit sync: pre-flight (nothing was mirrored)", provisional, record, checks, sealed=False)
         return PushResult(refused, save_reports(refused, output), touched_targets=False)
 
-    run = Load(opts.as_push(record), provisional, "", target, output, work, command="sync")
+    run = Load(opts, provisional, "", target, output, work, command="sync")
     first = _report("mirrorkit sync", provisional, record, checks, sealed=False)
     try:
-        manifest, resources = _mirror(run, step, source)
+        manifest, resources = _mirror(run, step, planned)
         run = dataclasses.replace(run, manifest=manifest, manifest_sha256=manifest.sha256())
         first = _report("mirrorkit sync", manifest, record, [*_record_items(record, manifest), *checks])
         index = publish_npm(run, step, record) if manifest.npm else None
@@ -226,13 +169,13 @@ def _sync(opts: SyncOptions, say: Callable[[str], None], step: Steps, target: Ta
         raise
 
 
-def _plan_source(opts: SyncOptions, say: Callable[[str], None], step: Steps, record: Path, work: Path) -> _Source:
+def _plan_source(pack_opts: PackOptions, say: Callable[[str], None], step: Steps, work: Path) -> _Source:
     """pack's steps 1-3 and its npm pull, into the record: nothing is written to a target yet."""
-    pack_opts = opts.as_pack(record)
-    client = OciClient(authfile=opts.authfile, tls_verify=opts.tls_verify)
+    record = Path(pack_opts.output)
+    client = OciClient(authfile=pack_opts.authfile, tls_verify=pack_opts.tls_verify)
     step("settling the ImageSetConfiguration (nothing written yet)")
     plan = settle_plan(pack_opts, client, say)
-    tool = find_oc_mirror(opts.oc_mirror)
+    tool = find_oc_mirror(pack_opts.oc_mirror)
     work.mkdir(parents=True, exist_ok=True)
     record.mkdir(parents=True, exist_ok=True)
     unseal(record)  # an earlier run's record must not describe this run's files
@@ -261,24 +204,6 @@ def _provisional_manifest(source: _Source) -> Manifest:
         images=source.payload.images,
         npm=tuple(sorted(source.npm.entries)),
         files=tarballs,
-    )
-
-
-def _preflight(opts: SyncOptions, manifest: Manifest, output: Path, work: Path) -> list[CheckItem]:
-    """push's pre-flight for this release (mirror to mirror unpacks no archive: no cache room needed)."""
-    return preflight(
-        manifest,
-        Targets(
-            registry=opts.registry,
-            npm_registry=opts.npm_registry,
-            authfile=opts.authfile,
-            tls_verify=opts.tls_verify,
-            npm_token=opts.npm_token,
-            npmrc=opts.npmrc,
-            cache_dir=opts.cache_dir or work / "cache",
-            output=output,
-            work=work,
-        ),
     )
 
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
-from typing import Any, TypeVar
+from pathlib import Path
+from typing import Any, TypeVar, cast
 
 import click
 
@@ -115,15 +116,105 @@ def discover_option(default: bool, extra: str = "") -> Callable[[F], F]:
     )
 
 
+def release_options(func: F) -> F:
+    """What to mirror, for pack and sync alike: ``--profile`` or ``--config``, ``--ocp``, ``--install``,
+    ``--add-image``, ``--discover``, ``--plugin`` and ``--source-npm`` (the command's parameters
+    ``profile, config, ocp, install, extra_images, discover, plugins, source_npm``)."""
+    from mirrorkit.commands.imageset import install_option  # imageset imports this module
+
+    return _stack(
+        func,
+        [
+            click.option(
+                "--profile", metavar="NAME|FILE", help="A profile from 'mirrorkit profiles' or the path of a profile file."
+            ),
+            click.option(
+                "--config",
+                type=click.Path(exists=True, dir_okay=False, path_type=Path),
+                help="Your own ImageSetConfiguration instead of a profile (add plugins with --plugin).",
+            ),
+            click.option("--ocp", metavar="X.Y", help="OpenShift version the operator catalog follows (default: the profile's)."),
+            cast("Callable[[F], F]", install_option),
+            click.option(
+                "--add-image", "extra_images", multiple=True, metavar="REF", help="Another image to mirror (repeatable)."
+            ),
+            discover_option(True),
+            plugin_option,
+            click.option(
+                "--source-npm", metavar="URL", help="npm registry to pull plugins from (default: the profile's, then .npmrc)."
+            ),
+        ],
+    )
+
+
+def target_options(func: F) -> F:
+    """Where the release goes, for push and sync alike: ``--target-registry`` and ``--target-npm`` (required)."""
+    return _stack(
+        func,
+        [
+            click.option(
+                "--target-registry", required=True, metavar="HOST[:PORT][/PREFIX]", help="Target registry (docker:// optional)."
+            ),
+            click.option("--target-npm", required=True, metavar="URL", help="Target npm server, e.g. http://npm.local:4873."),
+        ],
+    )
+
+
+def install_files_options(func: F) -> F:
+    """How push and sync write the install files: ``--values-in`` and ``--upgrade-from``."""
+    return _stack(
+        func,
+        [
+            click.option(
+                "--values-in",
+                type=click.Path(exists=True, dir_okay=False, path_type=Path),
+                help="Your RHDH values.yaml to merge the plugin entries into.",
+            ),
+            click.option(
+                "--upgrade-from",
+                metavar="RELEASE",
+                default="",
+                help="Write INSTALL.md as an upgrade of an existing install of RELEASE (e.g. 1.7): channel patches, "
+                "plugin updates and install plan approvals instead of a fresh install.",
+            ),
+        ],
+    )
+
+
+def file_option(flag: str, help: str) -> Callable[[F], F]:
+    """An option naming an existing file (``--authfile``, ``--npmrc``, keys): checked before any work."""
+    return click.option(flag, type=click.Path(exists=True, dir_okay=False, path_type=Path), help=help)
+
+
+def cache_dir_option(default: str) -> Callable[[F], F]:
+    """``--cache-dir DIR``: oc-mirror's cache; *default* says where it is when not given."""
+    return click.option(
+        "--cache-dir", type=click.Path(file_okay=False, path_type=Path), help=f"oc-mirror cache (default: {default})."
+    )
+
+
+def oc_mirror_option(func: F) -> F:
+    """``--oc-mirror PATH``: the oc-mirror binary the workflows run."""
+    return click.option(
+        "--oc-mirror", "oc_mirror", type=click.Path(dir_okay=False, path_type=Path), help="oc-mirror binary (default: $PATH)."
+    )(func)
+
+
 __all__ = [
     "DISCOVER_RENAMES",
     "NPM_TOKEN_RENAMES",
     "TARGET_RENAMES",
+    "cache_dir_option",
     "discover_option",
+    "file_option",
+    "install_files_options",
     "npm_token_option",
+    "oc_mirror_option",
     "output_options",
     "plugin_option",
+    "release_options",
     "say_for",
     "show_progress",
+    "target_options",
     "tls_option",
 ]

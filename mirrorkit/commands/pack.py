@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -15,14 +15,16 @@ from mirrorkit.commands._args import CheckedCommand, Raw, exactly_one, http_url,
 from mirrorkit.commands._knobs import knob_check, knob_options, pop_knobs
 from mirrorkit.commands._shared import (
     DISCOVER_RENAMES,
-    discover_option,
+    cache_dir_option,
+    file_option,
+    oc_mirror_option,
     output_options,
-    plugin_option,
+    release_options,
     say_for,
     show_progress,
     tls_option,
 )
-from mirrorkit.commands.imageset import INSTALL_RENAMES, install_option
+from mirrorkit.commands.imageset import INSTALL_RENAMES
 from mirrorkit.deltapack import BaseKey
 from mirrorkit.errors import MirrorkitError
 from mirrorkit.pack import PackOptions
@@ -50,6 +52,29 @@ def _output_folder(raw: Raw) -> Iterator[str]:
             check_output(Path(str(raw["output"])).absolute())
         except MirrorkitError as exc:
             yield str(exc).rstrip(".")
+
+
+def source_options(params: Mapping[str, Any], **extra: Any) -> PackOptions:
+    """pack's options from the parameters pack and sync spell alike (release_options, -o, --npmrc,
+    --authfile, TLS, --oc-mirror, --cache-dir, -j); *extra* sets the rest."""
+    return PackOptions(
+        output=params["output"],
+        profile=params["profile"],
+        config=params["config"],
+        ocp=params["ocp"],
+        install=params["install"],
+        extra_images=params["extra_images"],
+        inspect_bundles=params["discover"],
+        npm_packages=params["plugins"],
+        npm_registry=params["source_npm"],
+        npmrc=params["npmrc"],
+        authfile=params["authfile"],
+        tls_verify=params["tls_verify"],
+        oc_mirror=params["oc_mirror"],
+        cache_dir=params["cache_dir"],
+        jobs=params["jobs"],
+        **extra,
+    )
 
 
 def base_key(base: Path | None, verify_key: Path | None, sign_key: Path | None, passphrase: bytes | None) -> BaseKey | None:
@@ -89,12 +114,7 @@ CHECKS = (
 
 
 @click.command("pack", cls=CheckedCommand, renamed=RENAMES, checks=CHECKS)
-@click.option("--profile", metavar="NAME|FILE", help="A profile from 'mirrorkit profiles' or the path of a profile file.")
-@click.option(
-    "--config",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="Your own ImageSetConfiguration instead of a profile (add plugins with --plugin).",
-)
+@release_options
 @click.option(
     "-o",
     "--output",
@@ -102,27 +122,11 @@ CHECKS = (
     type=click.Path(file_okay=False, path_type=Path),
     help="Bundle directory to write (new, empty, or an earlier bundle to update).",
 )
-@click.option("--ocp", metavar="X.Y", help="OpenShift version the operator catalog follows (default: the profile's).")
-@install_option
-@click.option("--add-image", "extra_images", multiple=True, metavar="REF", help="Another image to mirror (repeatable).")
-@discover_option(True)
-@plugin_option
-@click.option("--source-npm", metavar="URL", help="npm registry to pull plugins from (default: the profile's, then .npmrc).")
-@click.option("--npmrc", type=click.Path(exists=True, dir_okay=False, path_type=Path), help=".npmrc with registries and tokens.")
-@click.option(
-    "--authfile",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="Registry credentials (default: $REGISTRY_AUTH_FILE, then podman's and docker's files).",
-)
+@file_option("--npmrc", ".npmrc with registries and tokens.")
+@file_option("--authfile", "Registry credentials (default: $REGISTRY_AUTH_FILE, then podman's and docker's files).")
 @tls_option("the source registries")
-@click.option(
-    "--oc-mirror", "oc_mirror", type=click.Path(dir_okay=False, path_type=Path), help="oc-mirror binary (default: $PATH)."
-)
-@click.option(
-    "--cache-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    help="oc-mirror cache (default: the work folder beside the bundle).",
-)
+@oc_mirror_option
+@cache_dir_option("the work folder beside the bundle")
 @click.option(
     "--sign-key",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
@@ -152,13 +156,13 @@ CHECKS = (
 def pack(
     profile: str | None,
     config: Path | None,
-    output: Path,
     ocp: str | None,
     install: str,
     extra_images: tuple[str, ...],
     discover: bool,
     plugins: tuple[str, ...],
     source_npm: str | None,
+    output: Path,
     npmrc: Path | None,
     authfile: Path | None,
     tls_verify: bool,
@@ -178,25 +182,11 @@ def pack(
 ) -> None:
     """Build a signed, checksummed transfer bundle: images (via oc-mirror), NPM plugins, manifest."""
     passphrase = passphrase_from(passphrase_file) if sign_key else None
-    opts = PackOptions(
-        output=output,
-        profile=profile,
-        config=config,
-        ocp=ocp,
-        install=install,
-        extra_images=extra_images,
-        inspect_bundles=discover,
-        npm_packages=plugins,
-        npm_registry=source_npm,
-        npmrc=npmrc,
-        authfile=authfile,
-        tls_verify=tls_verify,
-        oc_mirror=oc_mirror,
-        cache_dir=cache_dir,
+    opts = source_options(
+        click.get_current_context().params,
         sign_key=sign_key,
         passphrase=passphrase,
         split_size=parse_size(split_size) if split_size else None,
-        jobs=jobs,
         progress=show_progress(progress, quiet, as_json),
         ocmirror_knobs=pop_knobs(knobs),
         base=base,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -13,10 +14,15 @@ from mirrorkit.commands._args import CheckedCommand, http_url, outside, registry
 from mirrorkit.commands._knobs import knob_check, knob_options, pop_knobs
 from mirrorkit.commands._shared import (
     TARGET_RENAMES,
+    cache_dir_option,
+    file_option,
+    install_files_options,
     npm_token_option,
+    oc_mirror_option,
     output_options,
     say_for,
     show_progress,
+    target_options,
     tls_option,
 )
 from mirrorkit.push import PushOptions
@@ -32,10 +38,29 @@ CHECKS = (
 )
 
 
+def target_side(params: Mapping[str, Any], **extra: Any) -> PushOptions:
+    """push's options from the parameters push and sync spell alike (target_options, -o, --authfile,
+    TLS, --npm-token, --npmrc, install_files_options, --oc-mirror, --cache-dir, -j); *extra* sets the rest."""
+    return PushOptions(
+        registry=params["target_registry"],
+        npm_registry=params["target_npm"],
+        output=params["output"],
+        authfile=params["authfile"],
+        tls_verify=params["tls_verify"],
+        npm_token=params["npm_token"],
+        npmrc=params["npmrc"],
+        oc_mirror=params["oc_mirror"],
+        cache_dir=params["cache_dir"],
+        values_in=params["values_in"],
+        upgrade_from=params["upgrade_from"],
+        jobs=params["jobs"],
+        **extra,
+    )
+
+
 @click.command("push", cls=CheckedCommand, renamed=TARGET_RENAMES, checks=CHECKS)
 @click.argument("bundle", type=click.Path(exists=True, file_okay=False, path_type=Path))
-@click.option("--target-registry", required=True, metavar="HOST[:PORT][/PREFIX]", help="Target registry (docker:// optional).")
-@click.option("--target-npm", required=True, metavar="URL", help="Target npm server, e.g. http://npm.local:4873.")
+@target_options
 @click.option(
     "-o",
     "--output",
@@ -53,32 +78,13 @@ CHECKS = (
     is_flag=True,
     help="Push a bundle without checking who made it (no verify key). Checksums alone do not stop a forged bundle.",
 )
-@click.option(
-    "--authfile", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="Credentials for the target registry."
-)
+@file_option("--authfile", "Credentials for the target registry.")
 @tls_option("the target registry")
 @npm_token_option
-@click.option("--npmrc", type=click.Path(exists=True, dir_okay=False, path_type=Path), help=".npmrc with the npm server's token.")
-@click.option(
-    "--values-in",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="Your RHDH values.yaml to merge the plugin entries into.",
-)
-@click.option(
-    "--upgrade-from",
-    metavar="RELEASE",
-    default="",
-    help="Write INSTALL.md as an upgrade of an existing install of RELEASE (e.g. 1.7): channel patches, "
-    "plugin updates and install plan approvals instead of a fresh install.",
-)
-@click.option(
-    "--oc-mirror", "oc_mirror", type=click.Path(dir_okay=False, path_type=Path), help="oc-mirror binary (default: $PATH)."
-)
-@click.option(
-    "--cache-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    help="oc-mirror cache (default: the work folder in --output).",
-)
+@file_option("--npmrc", ".npmrc with the npm server's token.")
+@install_files_options
+@oc_mirror_option
+@cache_dir_option("the work folder in --output")
 @knob_options(since=False)
 @output_options(jobs=4, jobs_help="Parallel publishes and checks.")
 def push(
@@ -103,22 +109,11 @@ def push(
     **knobs: Any,
 ) -> int:
     """Verify a bundle, then load it into the local registry and npm server and write install files."""
-    opts = PushOptions(
+    opts = target_side(
+        click.get_current_context().params,
         bundle=bundle,
-        registry=target_registry,
-        npm_registry=target_npm,
-        output=output,
         verify_key=default_verify_key(verify_key),
         allow_unsigned=allow_unsigned,
-        authfile=authfile,
-        tls_verify=tls_verify,
-        npm_token=npm_token,
-        npmrc=npmrc,
-        oc_mirror=oc_mirror,
-        cache_dir=cache_dir,
-        values_in=values_in,
-        upgrade_from=upgrade_from,
-        jobs=jobs,
         progress=show_progress(progress, quiet, as_json),
         ocmirror_knobs=pop_knobs(knobs),
     )

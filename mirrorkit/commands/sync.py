@@ -14,15 +14,21 @@ from mirrorkit.commands._knobs import knob_check, knob_options, pop_knobs
 from mirrorkit.commands._shared import (
     DISCOVER_RENAMES,
     TARGET_RENAMES,
-    discover_option,
+    cache_dir_option,
+    file_option,
+    install_files_options,
     npm_token_option,
+    oc_mirror_option,
     output_options,
-    plugin_option,
+    release_options,
     say_for,
     show_progress,
+    target_options,
     tls_option,
 )
-from mirrorkit.commands.imageset import INSTALL_RENAMES, install_option
+from mirrorkit.commands.imageset import INSTALL_RENAMES
+from mirrorkit.commands.pack import source_options
+from mirrorkit.commands.push import target_side
 from mirrorkit.errors import MirrorkitError
 from mirrorkit.report.text import problem_lines
 from mirrorkit.sync import RECORD, SyncOptions
@@ -53,14 +59,8 @@ CHECKS = (
 
 
 @click.command("sync", cls=CheckedCommand, renamed=RENAMES, checks=CHECKS)
-@click.option("--profile", metavar="NAME|FILE", help="A profile from 'mirrorkit profiles' or the path of a profile file.")
-@click.option(
-    "--config",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="Your own ImageSetConfiguration instead of a profile (add plugins with --plugin).",
-)
-@click.option("--target-registry", required=True, metavar="HOST[:PORT][/PREFIX]", help="Target registry (docker:// optional).")
-@click.option("--target-npm", required=True, metavar="URL", help="Target npm server, e.g. http://npm.local:4873.")
+@release_options
+@target_options
 @click.option(
     "-o",
     "--output",
@@ -69,43 +69,16 @@ CHECKS = (
     help="Folder for values.yaml, dynamic-plugins.yaml, cluster-resources/, charts/, INSTALL.md, "
     f"report.{{json,md,html}} and {RECORD}/ (the record of what was mirrored, for 'mirrorkit verify').",
 )
-@click.option("--ocp", metavar="X.Y", help="OpenShift version the operator catalog follows (default: the profile's).")
-@install_option
-@click.option("--add-image", "extra_images", multiple=True, metavar="REF", help="Another image to mirror (repeatable).")
-@discover_option(True)
-@plugin_option
-@click.option("--source-npm", metavar="URL", help="npm registry to pull plugins from (default: the profile's, then .npmrc).")
-@click.option(
-    "--npmrc",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help=".npmrc with registries and tokens, read for both npm servers (one token per registry).",
-)
+@file_option("--npmrc", ".npmrc with registries and tokens, read for both npm servers (one token per registry).")
 @npm_token_option
-@click.option(
+@file_option(
     "--authfile",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="Credentials for the source and target registries (default: $REGISTRY_AUTH_FILE, then podman's and docker's files).",
+    "Credentials for the source and target registries (default: $REGISTRY_AUTH_FILE, then podman's and docker's files).",
 )
 @tls_option("the source and target registries")
-@click.option(
-    "--values-in",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="Your RHDH values.yaml to merge the plugin entries into.",
-)
-@click.option(
-    "--upgrade-from",
-    metavar="RELEASE",
-    default="",
-    help="Write INSTALL.md as an upgrade of an existing install of RELEASE (e.g. 1.7).",
-)
-@click.option(
-    "--oc-mirror", "oc_mirror", type=click.Path(dir_okay=False, path_type=Path), help="oc-mirror binary (default: $PATH)."
-)
-@click.option(
-    "--cache-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    help="oc-mirror cache (default: the work folder in --output).",
-)
+@install_files_options
+@oc_mirror_option
+@cache_dir_option("the work folder in --output")
 @knob_options(since=False)
 @output_options(jobs=4, jobs_help="Parallel downloads, publishes and checks.")
 def sync(
@@ -141,30 +114,10 @@ def sync(
     \b
     mirrorkit sync --profile rhdh-orchestrator-1.8 --target-registry HOST/PREFIX --target-npm URL -o OUT
     """
-    opts = SyncOptions(
-        output=output,
-        registry=target_registry,
-        npm_registry=target_npm,
-        profile=profile,
-        config=config,
-        ocp=ocp,
-        install=install,
-        extra_images=extra_images,
-        inspect_bundles=discover,
-        npm_packages=plugins,
-        source_npm=source_npm,
-        npmrc=npmrc,
-        npm_token=npm_token,
-        authfile=authfile,
-        tls_verify=tls_verify,
-        oc_mirror=oc_mirror,
-        cache_dir=cache_dir,
-        values_in=values_in,
-        upgrade_from=upgrade_from,
-        jobs=jobs,
-        progress=show_progress(progress, quiet, as_json),
-        ocmirror_knobs=pop_knobs(knobs),
-    )
+    params, knobs_set, shown = click.get_current_context().params, pop_knobs(knobs), show_progress(progress, quiet, as_json)
+    source = source_options(params, progress=shown, ocmirror_knobs=knobs_set)  # sync puts its record under --output
+    target = target_side(params, bundle=output, allow_unsigned=True, progress=shown, ocmirror_knobs=knobs_set)
+    opts = SyncOptions(source, target)
     result = sync_release(opts, say=say_for("sync", quiet))
     if as_json:
         click.echo(json.dumps(result.to_dict(), indent=2, sort_keys=True))
