@@ -18,7 +18,7 @@ import pytest
 import requests
 import yaml
 
-from mirrorkit.bundle.manifest import Manifest
+from mirrorkit.bundle.manifest import Manifest, count_kinds
 from mirrorkit.bundle.signing import generate_keypair
 from tests.services.demo_content import DemoContent, fill_demo_sources, write_demo_profile
 from tests.services.images import make_layer, push_image
@@ -154,6 +154,13 @@ def test_the_delta_upgrades_a_target_holding_its_base(releases: Releases, regist
     report = json.loads((tmp_path / "out2" / "report.json").read_text())
     images = [i for i in report["items"] if i["category"] == "image"]
     assert len(images) == len(_manifest(releases.delta2).release_images) > len(_manifest(releases.delta2).images)
+    # the runbook counts the whole release the cluster gets, not only what the delta carried
+    counts = count_kinds(_manifest(releases.delta2).release_images)
+    carried = ", ".join(f"{n} {kind} image(s)" for kind, n in counts.items() if n)
+    assert (
+        f"The bundle carried {carried}, {len(releases.content.npm_packages)} npm package(s)"
+        in (tmp_path / "out2" / "INSTALL.md").read_text()
+    )
     values = yaml.safe_load((tmp_path / "out2" / "values.yaml").read_text())
     plugins = values["orchestrator"]["plugins"]
     assert len(plugins) == len(releases.content.npm_packages), "values.yaml names the whole release's plugins"
