@@ -6,7 +6,8 @@ The point is sameness: sync and pack + push run on the same content into two pai
 must leave the same images in the registries and write the same values.yaml, ConfigMap, cluster
 resources, charts and INSTALL.md, and their reports must pass the same target checks. The only
 differences allowed are the ones that name the run: the target hosts, the output folder, the
-manifest (a signed bundle against an unsigned record) and the command that wrote the runbook.
+manifest (a signed bundle against an unsigned record) and the runbook's lines that name the bundle
+or the record and the command that wrote it.
 """
 
 from __future__ import annotations
@@ -126,11 +127,14 @@ def _assert_same(pushed: Run, synced: Run) -> None:
             assert (b["components"], b["dependencies"]) == (a["components"], a["dependencies"])
         elif name != "INSTALL.md":
             assert files_synced[name] == text, f"{name} differs between pack + push and sync"
-    # INSTALL.md: the same runbook; only the line naming the command and manifest, and the verify line, differ
+    # INSTALL.md: the same runbook; only the lines that name the bundle or the record differ
     differences = _runbook_differences(files_pushed["INSTALL.md"], files_synced["INSTALL.md"])
-    assert len(differences) == 2, differences
-    (head_p, head_s), (verify_p, verify_s) = differences
-    assert head_p.startswith("Written by `mirrorkit push`") and head_s.startswith("Written by `mirrorkit sync`")
+    assert len(differences) == 4, differences
+    (head_p, head_s), (carried_p, carried_s), (where_p, where_s), (verify_p, verify_s) = differences
+    assert head_p.startswith("Written by `mirrorkit push` for bundle")
+    assert head_s.startswith("Written by `mirrorkit sync` for the release recorded in `release/`")
+    assert carried_p.replace("The bundle", "The release").replace("push report", "sync report") == carried_s
+    assert "bundle at hand" in where_p and "release record in `release/`" in where_s
     assert "--verify-key" in verify_p and "mirrorkit verify OUT/release --allow-unsigned" in verify_s
     # the report: the same target checks with the same results (push's bundle checks aside)
     checks_pushed, checks_synced = _target_checks(pushed.report, pushed), _target_checks(synced.report, synced)

@@ -75,6 +75,11 @@ class InstallContext:
     command: str = "push"
 
     @property
+    def synced(self) -> bool:
+        """Written by sync (mirror to mirror): there is a release record, not a bundle."""
+        return self.command == "sync"
+
+    @property
     def helm_flow(self) -> bool:
         return any(chart_name(c) == RHDH_CHART or INFRA_CHART_MARK in c for c in self.charts)
 
@@ -164,15 +169,21 @@ def render_runbook(ctx: InstallContext) -> str:
     out = [
         f"# Installing {ctx.profile or 'this bundle'} in the disconnected cluster",
         "",
-        f"Written by `mirrorkit {ctx.command}` for bundle `{ctx.manifest_sha256[:12]}` (manifest sha256 "
-        f"`{ctx.manifest_sha256}`), pushed to the registry `{ctx.registry}` and the npm server `{ctx.npm_registry}`.",
+        (
+            f"Written by `mirrorkit push` for bundle `{ctx.manifest_sha256[:12]}` (manifest sha256 "
+            f"`{ctx.manifest_sha256}`), pushed to the registry `{ctx.registry}` and the npm server `{ctx.npm_registry}`."
+            if not ctx.synced
+            else f"Written by `mirrorkit sync` for the release recorded in `release/` (manifest sha256 "
+            f"`{ctx.manifest_sha256}`), mirrored to the registry `{ctx.registry}` and the npm server `{ctx.npm_registry}`."
+        ),
         "",
     ]
     if ctx.image_counts or ctx.npm_packages:
         carried = [f"{count} {kind} image(s)" for kind, count in ctx.image_counts]
         carried += [f"{ctx.npm_packages} npm package(s)"] if ctx.npm_packages else []
         carried += [f"{len(ctx.charts)} Helm chart(s)"] if ctx.charts else []
-        out += ["The bundle carried " + ", ".join(carried) + "; the push report says which arrived.", ""]
+        what, report = ("The release", "sync") if ctx.synced else ("The bundle", "push")
+        out += [f"{what} carried " + ", ".join(carried) + f"; the {report} report says which arrived.", ""]
     out += ["Run the commands from this folder, logged in to the cluster as an administrator (`oc login`).", ""]
     out += _code(
         "export RHDH_NAMESPACE=rhdh            # where Red Hat Developer Hub runs",
@@ -234,8 +245,12 @@ def render_runbook(ctx: InstallContext) -> str:
     out += [
         f"## {step}. Check what arrived",
         "",
-        "Run this on the bastion with the bundle at hand; it checks every image by digest and every "
-        "npm package by integrity, and writes a report:",
+        (
+            "Run this on the bastion (sync keeps the release record in `release/`)"
+            if ctx.synced
+            else "Run this on the bastion with the bundle at hand"
+        )
+        + "; it checks every image by digest and every npm package by integrity, and writes a report:",
         "",
     ]
     key = f"--verify-key {shlex.quote(ctx.verify_key)}" if ctx.verify_key else "--allow-unsigned"
