@@ -220,3 +220,36 @@ def test_sync_refuses_before_mirroring_when_the_npm_server_is_dead(helm_flow, re
     failed = [i for i in report["items"] if i["status"] == "failed"]
     assert failed and all(i["category"] == "preflight" for i in failed)
     assert any("127.0.0.1:9" in i["subject"] for i in failed)
+
+
+def test_a_sync_that_fails_while_mirroring_writes_its_report_and_resumes(
+    helm_flow, registry_factory, verdaccio_factory, tmp_path, monkeypatch, cli_run
+):
+    import mirrorkit.sync as syncing
+    from mirrorkit.errors import MirrorError
+
+    monkeypatch.setenv("PATH", helm_flow.env["PATH"])
+    monkeypatch.setenv("XDG_CACHE_HOME", helm_flow.env["XDG_CACHE_HOME"])
+    target, target_npm = registry_factory(), verdaccio_factory()
+    monkeypatch.setenv("NPM_TOKEN", target_npm.add_user("bastion", "pw-bastion"))
+    args = ("sync", "--profile", helm_flow.profile, "--target-registry", f"{target.host}/mirror", "--target-npm", target_npm.url)
+    args += ("--output", tmp_path / "out", "--no-tls-verify", "-q")
+
+    def dies(*_args, **_kwargs):  # oc-mirror failing mid-run (the registry died, say)
+        raise MirrorError("oc-mirror gave up after 3 attempts per image", hint="run sync again")
+
+    real = syncing.mirror_to_mirror
+    monkeypatch.setattr(syncing, "mirror_to_mirror", dies)
+    code, _out, err = cli_run(*args)
+    assert code == 1 and "oc-mirror gave up" in err and len(err.strip().splitlines()) == 1, err
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert report["title"] == "mirrorkit sync: FAILED (see the push item)"
+    (failed,) = [i for i in report["items"] if i["status"] == "failed"]
+    assert "mirror-to-mirror" in failed["subject"] and "oc-mirror gave up" in failed["detail"]
+    assert not (tmp_path / "out" / "INSTALL.md").exists()
+
+    monkeypatch.setattr(syncing, "mirror_to_mirror", real)
+    code, out, err = cli_run(*args)
+    assert code == 0, out + err
+    assert json.loads((tmp_path / "out" / "report.json").read_text())["ok"] is True
+    assert (tmp_path / "out" / "INSTALL.md").is_file()
