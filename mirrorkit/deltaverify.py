@@ -6,9 +6,10 @@ target to look at, the question "is this release complete?" is answered by the b
 
 * the base the delta names (by the sha256 of its manifest.json) is among those given, and each base
   on the chain verifies as a bundle with the same key policy (its signature, its files);
-* every image (by digest), plugin (by name, version and integrity) and chart (by sha256) the delta
-  leaves to its base is carried by that base, or left by it in turn to its own base, which must then
-  be given too (a chain base -> delta1 -> delta2 needs both older bundles).
+* every image (by digest), plugin (by name, version and integrity), chart (by sha256) and blob (a
+  layer or manifest its archives leave out, :mod:`mirrorkit.deltablobs`: looked up in the base's
+  archives) the delta leaves to its base is carried by that base, or left by it in turn to its own
+  base, which must then be given too (a chain base -> delta1 -> delta2 needs both older bundles).
 
 Each left item gets one check, so the report says which base carries what, or what nothing carries.
 """
@@ -23,6 +24,7 @@ from pathlib import Path
 from mirrorkit.bundle import layout
 from mirrorkit.bundle.limits import MAX_MANIFEST_BYTES, read_capped
 from mirrorkit.bundle.manifest import Manifest
+from mirrorkit.deltablobs import scan_storage
 from mirrorkit.errors import MirrorkitError
 from mirrorkit.report.model import CheckItem, Report, Status
 
@@ -53,15 +55,24 @@ def _left(manifest: Manifest) -> dict[str, str]:
     out = {f"image {i.digest}": f"image {i.source}@{i.digest}" for i in ref.images}
     out |= {f"npm {p.name}@{p.version} {p.integrity}": f"npm {p.name}@{p.version}" for p in ref.npm}
     out |= {f"chart {c.sha256}": f"chart {c.path}" for c in ref.charts}
+    out |= {f"blob {b.digest}": f"blob {b.digest} of {b.repository}" for b in ref.blobs}
     return out
 
 
-def _carried(manifest: Manifest) -> set[str]:
-    """The keys of :func:`_left` that *manifest*'s own files carry."""
+def _carried(base: GivenBase) -> tuple[set[str], bool]:
+    """The keys of :func:`_left` that the base's own files carry, and whether its blobs could be
+    looked at (its archives are in the folder: a bundle carried as parts has them once reassembled)."""
+    manifest = base.manifest
     own = {f"image {i.digest}" for i in manifest.images}
     own |= {f"npm {p.name}@{p.version} {p.integrity}" for p in manifest.npm}
     own |= {f"chart {f.sha256}" for f in manifest.files if f.path.startswith(layout.CHARTS_DIR + "/")}
-    return own
+    archives = [
+        base.path / f.path for f in manifest.files if f.path.startswith(layout.IMAGES_DIR + "/") and f.path.endswith(".tar")
+    ]
+    if archives and not all(a.is_file() for a in archives):
+        return own, False
+    own |= {f"blob {digest}" for digest in scan_storage(archives).data} if archives else set()
+    return own, True
 
 
 def base_items(delta: Manifest, bases: Sequence[Path], verify: Callable[[Path], Report]) -> list[CheckItem]:
@@ -99,11 +110,23 @@ def base_items(delta: Manifest, bases: Sequence[Path], verify: Callable[[Path], 
             )
             break
         items.append(_verified(base, current, verify))
-        carried = _carried(base.manifest)
+        carried, blobs_seen = _carried(base)
         left_further = _left(base.manifest)
         for key in sorted(needed):
             if key in carried:
                 items.append(CheckItem(CATEGORY, needed[key], "carried by a base", f"carried by {base.path}", _P))
+            elif key.startswith("blob ") and not blobs_seen and key not in left_further:
+                items.append(
+                    CheckItem(
+                        CATEGORY,
+                        needed[key],
+                        "carried by a base",
+                        "not checked",
+                        Status.NOT_CHECKED,
+                        f"{base.path} holds its archives as parts only: verify it with --reassemble, then pass that folder",
+                    )
+                )
+                carried.add(key)
         missing = {k: v for k, v in needed.items() if k not in carried and k not in left_further}
         for _key, shown in sorted(missing.items()):
             items.append(

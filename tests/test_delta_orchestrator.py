@@ -88,4 +88,8 @@ def test_the_delta_loads_onto_the_target_holding_its_base_and_verifies_everywher
     )  # fmt: skip
     verified = json.loads(proc.stdout)
     assert proc.returncode == 0, [i for i in verified["items"] if i["status"] != "passed"]
-    assert any(i["category"] == "base" for i in verified["items"])
+    # offline, every blob the delta leaves to the base is found in the base's archives
+    blob_checks = [i for i in verified["items"] if i["category"] == "base" and i["subject"].startswith("blob ")]
+    left = _manifest(delta).base
+    assert left is not None and len(blob_checks) == len(left.blobs) > 0
+    assert all(i["status"] == "passed" for i in blob_checks)

@@ -120,3 +120,24 @@ def test_push_refuses_a_delta_whose_left_blob_the_target_lacks() -> None:
     with pytest.raises(CheckFailed, match=f"blob {blob.digest} of rhdh/hub"):
         require_base_on_target(manifest, lambda m: [], lambda m: [], lambda b: False)
     require_base_on_target(manifest, lambda m: [], lambda m: [], lambda b: True)  # present: passes
+
+
+def test_verify_with_the_base_finds_each_left_blob_in_its_archives(tmp_path: Path) -> None:
+    from mirrorkit.bundle.manifest import FileEntry
+    from mirrorkit.deltaverify import base_items
+    from mirrorkit.report.model import BundleIdentity, Report
+
+    base_dir = tmp_path / "base"
+    (base_dir / "images").mkdir(parents=True)
+    _archive(base_dir / "images" / "mirror_000001.tar", "rhdh/hub", [b"shared"])
+    base = Manifest("2026-01-01T00:00:00Z", "0.2", files=(FileEntry("images/mirror_000001.tar", 1, "0" * 64),))
+    (base_dir / "manifest.json").write_bytes(base.to_bytes())
+    sha = hashlib.sha256(base.to_bytes()).hexdigest()
+    carried, absent = BaseBlob(_digest(b"shared"), 6, "rhdh/hub"), BaseBlob(_digest(b"elsewhere"), 9, "rhdh/hub")
+    delta = Manifest("2026-01-02T00:00:00Z", "0.2", base=BaseRef(sha, blobs=(carried, absent)))
+
+    items = base_items(delta, [base_dir], lambda path: Report("ok", BundleIdentity(), None, ()))
+    by_subject = {i.subject: i for i in items}
+    assert by_subject[f"blob {carried.digest} of rhdh/hub"].status.value == "passed"
+    missing = by_subject[f"blob {absent.digest} of rhdh/hub"]
+    assert missing.status.value == "failed" and missing.actual == "in no base"
