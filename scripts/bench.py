@@ -9,6 +9,7 @@ Cases (each run --runs times; median time and largest peak RSS reported):
   pack_incremental  a second mirrorkit pack with nothing changed vs the first
   pack_delta        mirrorkit pack --base (a delta of an upgrade bumping an operator image, same base layer, and a plugin) vs the full
                     pack of the same release; sizes against the full bundle and the bytes that changed
+  sync              mirrorkit sync (mirror to mirror, no bundle) vs mirrorkit pack then push, into empty targets
   catalog_plan      mirrorkit plan of 2 packages vs skopeo copy + tar -xzf + json load (1x and 2x catalog)
   ocmirror_overhead mirrorkit pack vs bare oc-mirror mirror-to-disk, and mirrorkit push vs bare oc-mirror
                     disk-to-mirror, same ImageSetConfiguration (additionalImages) and the same oc-mirror (the
@@ -62,6 +63,7 @@ CASES = (
     "catalog_plan",
     "ocmirror_overhead",
     "pack_delta",
+    "sync",
 )
 
 #: programs each case runs besides mirrorkit (the local services are checked when they start)
@@ -74,6 +76,7 @@ TOOLS = {
     "catalog_plan": ("skopeo", "tar"),
     "ocmirror_overhead": ("skopeo", "node"),
     "pack_delta": ("skopeo", "node"),
+    "sync": ("skopeo", "node"),
 }
 
 #: option -> (default, --quick value)
@@ -219,6 +222,10 @@ def run_cases(
                 say=say,
             )
         )
+    if "sync" in selected:
+        from scripts.bench.cases_sync import sync_case
+
+        results.append(sync_case(workdir / "sync", image_mb=int(options["pack_image_mb"]), runs=runs, say=say))  # type: ignore[call-overload]
     return results
 
 

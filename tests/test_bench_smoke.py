@@ -13,7 +13,7 @@ import pytest
 pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parents[1]
-CASES = {"npm_pull", "npm_publish", "verify", "bundle_inspect", "pack_incremental", "catalog_plan", "pack_delta"}
+CASES = {"npm_pull", "npm_publish", "verify", "bundle_inspect", "pack_incremental", "catalog_plan", "pack_delta", "sync"}
 #: ocmirror_overhead reports pack and push for each of its two releases
 OCMIRROR_KEYS = {f"ocmirror_overhead_{side}_{size}" for side in ("pack", "push") for size in ("small", "synthetic")}
 
@@ -56,6 +56,7 @@ def test_quick_run_reports_every_case_with_measurements(tmp_path: Path) -> None:
         "pack_incremental": 1,
         "catalog_plan": 1,
         "pack_delta": 1,
+        "sync": 1,
     }
     expected_refs |= dict.fromkeys(OCMIRROR_KEYS, 1)
     for key, case in cases.items():
