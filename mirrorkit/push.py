@@ -359,10 +359,11 @@ def raise_for_load(result: MirrorResult) -> None:
 
 
 def failure_report(first: Report, step: str, exc: BaseException, run: Load) -> Report:
-    """The report of a push that failed after verification: the checks so far, the failed step,
-    what was written and that the rest was not."""
+    """The report of a push (or sync: ``run.command``) that failed after verification: the checks so
+    far, the failed step, what was written and that the rest was not."""
     why = "interrupted (Ctrl-C)" if isinstance(exc, KeyboardInterrupt) else clip(str(exc))
-    items = [*run.checks, CheckItem("push", step, "done", "failed", Status.FAILED, why)]
+    command = run.command
+    items = [*run.checks, CheckItem(command, step, "done", "failed", Status.FAILED, why)]
     items += [CheckItem("written", str(p), "written", "written", Status.PASSED) for p in run.written]
     items.append(
         CheckItem(
@@ -371,10 +372,11 @@ def failure_report(first: Report, step: str, exc: BaseException, run: Load) -> R
             "written",
             "not written",
             Status.WARNING,
-            "run push again once the cause is fixed: it resumes",
+            f"run {command} again once the cause is fixed: it resumes",
         )
     )
-    return dataclasses.replace(first, title="mirrorkit push: FAILED (see the push item)", items=first.items + tuple(items))
+    title = f"mirrorkit {command}: FAILED (see the {command} item)"
+    return dataclasses.replace(first, title=title, items=first.items + tuple(items))
 
 
 def _load(run: Load, say: Callable[[str], None], step: Steps, first: Report) -> PushResult:

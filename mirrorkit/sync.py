@@ -164,8 +164,7 @@ def _sync(source: PackOptions, opts: PushOptions, say: Callable[[str], None], st
         final = dataclasses.replace(verify_targets(run, first), title="mirrorkit sync: target verification")
         return PushResult(final, save_reports(final, output), touched_targets=True, written=tuple(run.written))
     except (MirrorkitError, KeyboardInterrupt) as exc:
-        failed = failure_report(first, step.current, exc, run)
-        save_reports(dataclasses.replace(failed, title="mirrorkit sync: FAILED (see the push item)"), output)
+        save_reports(failure_report(first, step.current, exc, run), output)
         raise
 
 

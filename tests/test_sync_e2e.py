@@ -243,9 +243,11 @@ def test_a_sync_that_fails_while_mirroring_writes_its_report_and_resumes(
     code, _out, err = cli_run(*args)
     assert code == 1 and "oc-mirror gave up" in err and len(err.strip().splitlines()) == 1, err
     report = json.loads((tmp_path / "out" / "report.json").read_text())
-    assert report["title"] == "mirrorkit sync: FAILED (see the push item)"
+    assert report["title"] == "mirrorkit sync: FAILED (see the sync item)"
     (failed,) = [i for i in report["items"] if i["status"] == "failed"]
-    assert "mirror-to-mirror" in failed["subject"] and "oc-mirror gave up" in failed["detail"]
+    assert failed["category"] == "sync" and "mirror-to-mirror" in failed["subject"] and "oc-mirror gave up" in failed["detail"]
+    (rest,) = [i for i in report["items"] if i["subject"] == "the rest of the install files"]
+    assert "run sync again" in rest["detail"]
     assert not (tmp_path / "out" / "INSTALL.md").exists()
 
     monkeypatch.setattr(syncing, "mirror_to_mirror", real)
