@@ -82,7 +82,7 @@ from mirrorkit.push import (
     write_cluster_resources,
     write_install_files,
 )
-from mirrorkit.report.model import BundleIdentity, CheckItem, Report
+from mirrorkit.report.model import BundleIdentity, CheckItem, Report, Status
 from mirrorkit.report.provenance import Provenance
 from mirrorkit.steps import Steps
 
@@ -147,7 +147,7 @@ def _sync(source: PackOptions, opts: PushOptions, say: Callable[[str], None], st
     provisional = _provisional_manifest(planned)
 
     step("checking every target before writing (pre-flight)", "checking the registry, the npm server and the disk")
-    checks = preflight(provisional, preflight_targets(opts, output, work))
+    checks = [*_plan_items(planned), *preflight(provisional, preflight_targets(opts, output, work))]
     if any(i.failed for i in checks):
         refused = _report("mirrorkit sync: pre-flight (nothing was mirrored)", provisional, record, checks, sealed=False)
         return PushResult(refused, save_reports(refused, output), touched_targets=False)
@@ -187,6 +187,15 @@ def _plan_source(pack_opts: PackOptions, say: Callable[[str], None], step: Steps
         step("pulling npm packages from the source (nothing written to a target yet)")
         npm = pull_npm(run)
     return _Source(run, Payload(images, frozenset()), npm, tuple(warnings))
+
+
+def _plan_items(source: _Source) -> list[CheckItem]:
+    """Where oc-mirror's mapping and mirrorkit's plan disagree (pack prints these and returns them in
+    its --json; sync has no pack result, so its report keeps them), one warning each."""
+    return [
+        CheckItem("plan", "oc-mirror's mapping vs mirrorkit's plan", "the same images", "differs", Status.WARNING, warning)
+        for warning in source.warnings
+    ]
 
 
 def _provisional_manifest(source: _Source) -> Manifest:

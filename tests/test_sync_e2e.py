@@ -39,7 +39,7 @@ from tests.test_e2e_orchestrator import (  # noqa: F401 (the module's fixtures, 
 pytestmark = pytest.mark.integration
 
 #: The categories of a push report that check the bundle itself (sync has no bundle to check).
-BUNDLE_CATEGORIES = {"signature", "manifest", "file", "npm-index", "npm", "archive", "chart", "sbom", "part", "part-file"}
+BUNDLE_CATEGORIES = {"signature", "manifest", "file", "npm-index", "archive", "chart", "sbom", "part", "part-file"}
 
 
 @dataclass(frozen=True)
@@ -139,7 +139,8 @@ def _assert_same(pushed: Run, synced: Run) -> None:
     # the report: the same target checks with the same results (push's bundle checks aside)
     checks_pushed, checks_synced = _target_checks(pushed.report, pushed), _target_checks(synced.report, synced)
     assert checks_synced == checks_pushed
-    assert {c for c, _s, _r in checks_synced} >= {"preflight", "target", "target-tags"}
+    assert {c for c, _s, _r in checks_synced} >= {"preflight", "target", "target-tags", "image", "npm"}
+    assert not [i for i in synced.report["items"] if i["category"] == "plan"], "the plan and oc-mirror's mapping agree"
     assert synced.report["summary"]["failed"] == 0
 
 
