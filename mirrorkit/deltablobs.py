@@ -31,21 +31,20 @@ from __future__ import annotations
 
 import datetime as _dt
 import hashlib
-import json
-import re
 import tarfile
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from mirrorkit.bundle import layout
-from mirrorkit.bundle.limits import MAX_MANIFEST_BYTES
+from mirrorkit.bundle.archives import ArchiveScan, scan_archives
 from mirrorkit.bundle.manifest import BaseBlob, Manifest
 from mirrorkit.digests import CHUNK
 from mirrorkit.errors import MirrorError, MirrorkitError, RegistryError
 from mirrorkit.fsutil import atomic_write_text
 from mirrorkit.oci.client import OciClient
-from mirrorkit.oci.manifest import Descriptor
+from mirrorkit.oci.manifest import Descriptor, parse_manifest
+from mirrorkit.oci.manifest import Manifest as ImageManifest
 from mirrorkit.oci.reference import ImageReference
 from mirrorkit.textutil import clip
 
@@ -57,83 +56,29 @@ REFETCH_HINT = "the target does not hold the base as it was pushed: push the bas
 HISTORY_PREFIX = ".history-"
 
 _STORAGE = "docker/registry/v2/"
-_LAYER = re.compile(r"^docker/registry/v2/repositories/(?P<repo>.+)/_layers/sha256/(?P<hex>[0-9a-f]{64})/link$")
-_REVISION = re.compile(r"^docker/registry/v2/repositories/(?P<repo>.+)/_manifests/revisions/sha256/(?P<hex>[0-9a-f]{64})/link$")
-_DATA = re.compile(r"^docker/registry/v2/blobs/sha256/(?P<xx>[0-9a-f]{2})/(?P<hex>[0-9a-f]{64})/data$")
-_LINK_MAX = 256
 
 
-@dataclass
-class StorageScan:
-    """What a set of oc-mirror archives holds as registry storage: the blobs whose data is there (with
-    sizes), for every blob a repository links the first repository and the kind of link, and the
-    bytes of the manifests asked for."""
-
-    data: dict[str, int] = field(default_factory=dict)
-    linked: dict[str, tuple[str, str]] = field(default_factory=dict)
-    revisions: dict[str, set[str]] = field(default_factory=dict)  # manifest digest -> repositories linking it
-    manifests: dict[str, bytes] = field(default_factory=dict)
-
-    def missing(self) -> dict[str, tuple[str, str]]:
-        """Linked blobs whose data is in no archive of the set."""
-        return {d: where for d, where in self.linked.items() if d not in self.data}
-
-
-def _name(member: tarfile.TarInfo) -> str:
-    name = member.name
-    while name.startswith("./"):
-        name = name[2:]
-    return name.lstrip("/")
-
-
-def scan_storage(archives: Iterable[Path], read: Callable[[str], bool] | None = None) -> StorageScan:
-    """Walk the member headers of each archive (member data skipped; link files read, they are tiny);
-    with *read*, the second walk reads the data of every linked manifest it accepts (small JSON)."""
-    scan = StorageScan()
-    paths = list(archives)
-    for path in paths:
-        _walk(path, lambda tar, member, name: _scan_member(scan, tar, member, name))
-    if read is not None:
-        wanted = {d for d in scan.revisions if read(d)}
-
-        def keep(tar: tarfile.TarFile, member: tarfile.TarInfo, name: str) -> None:
-            found = _DATA.match(name)
-            digest = f"sha256:{found['hex']}" if found else ""
-            if digest in wanted and member.size <= MAX_MANIFEST_BYTES and (handle := tar.extractfile(member)):
-                scan.manifests[digest] = handle.read()
-
-        for path in paths:
-            _walk(path, keep)
+def _scan(paths: Sequence[Path], wanted: Iterable[str] = ()) -> ArchiveScan:
+    """:func:`~mirrorkit.bundle.archives.scan_archives` over *paths*, the *wanted* manifests' bytes kept;
+    an archive that cannot be read fails here, naming it."""
+    scan = scan_archives(paths, {p: str(p) for p in paths}, wanted, keep=True)
+    if scan.errors:
+        name, why = scan.errors[0]
+        raise MirrorError(f"cannot read the oc-mirror archive {name}", why, "check the bundle with mirrorkit verify")
     return scan
 
 
-def _walk(path: Path, visit: Callable[[tarfile.TarFile, tarfile.TarInfo, str], None]) -> None:
-    try:
-        with tarfile.open(path, "r:") as tar:
-            for member in tar:
-                name = _name(member)
-                if member.isfile() and name.startswith(_STORAGE):
-                    visit(tar, member, name)
-    except (OSError, tarfile.TarError) as exc:
-        raise MirrorError(
-            f"cannot read the oc-mirror archive {path}", str(exc), "check the bundle with mirrorkit verify"
-        ) from None
+def missing_blobs(scan: ArchiveScan) -> dict[str, tuple[str, str]]:
+    """Every blob a repository in the archives links (a manifest through its revisions, a layer or
+    config through ``_layers``) whose data is in none of them: digest -> (repository, kind)."""
+    linked = {d: (repo, "manifest") for repo, digests in sorted(scan.revisions.items()) for d in sorted(digests)}
+    linked |= {d: (repo, "layer") for d, repo in scan.layers.items() if d not in linked}
+    return {d: where for d, where in linked.items() if d not in scan.blob_sizes}
 
 
-def _scan_member(scan: StorageScan, tar: tarfile.TarFile, member: tarfile.TarInfo, name: str) -> None:
-    if found := _DATA.match(name):
-        if found["hex"].startswith(found["xx"]):
-            scan.data["sha256:" + found["hex"]] = member.size
-        return
-    for pattern, kind in ((_LAYER, "layer"), (_REVISION, "manifest")):
-        if (found := pattern.match(name)) and member.size <= _LINK_MAX:
-            handle = tar.extractfile(member)
-            digest = "sha256:" + found["hex"]
-            if handle is not None and handle.read(_LINK_MAX).decode("ascii", "replace").strip() == digest:
-                scan.linked.setdefault(digest, (found["repo"], kind))
-                if kind == "manifest":
-                    scan.revisions.setdefault(digest, set()).add(found["repo"])
-            return
+def archived_blobs(paths: Sequence[Path]) -> frozenset[str]:
+    """The blobs whose data the archives at *paths* carry."""
+    return frozenset(_scan(paths).blob_sizes)
 
 
 @dataclass(frozen=True)
@@ -162,17 +107,24 @@ def base_blobs(base_manifest: Manifest, base_dir: Path | None) -> BaseBlobs:
     if not paths or not all(p.is_file() for p in paths):
         return BaseBlobs(inherited, read_archives=False)
     loaded = {i.digest: i for i in base_manifest.images}
-    scan = scan_storage(paths, read=lambda digest: True)
+    scan = _scan(paths, loaded)
+    children = {c.digest for d in loaded if (m := _parsed(scan.kept, d)) is not None for c in m.manifests}
+    if children - set(scan.kept):  # an index's platform manifests: read in a second walk
+        scan.kept |= _scan(paths, children - set(scan.kept)).kept
+    repositories: dict[str, set[str]] = {}
+    for repo, digests in scan.revisions.items():
+        for digest in digests:
+            repositories.setdefault(digest, set()).add(repo)
     own: dict[str, BaseBlob] = {}
     for digest, image in sorted(loaded.items()):
-        repos = scan.revisions.get(digest, set())
+        repos = repositories.get(digest, set())
         if not repos:
             continue
         preferred = _repository(image.destination or image.source)
         repo = preferred if preferred in repos else sorted(repos)[0]
-        for blob, kind in _image_blobs(scan, digest):
-            if blob in scan.data:
-                own.setdefault(blob, BaseBlob(blob, scan.data[blob], repo, kind))
+        for blob, kind in _image_blobs(scan.kept, digest):
+            if blob in scan.blob_sizes:
+                own.setdefault(blob, BaseBlob(blob, scan.blob_sizes[blob], repo, kind))
     return BaseBlobs(inherited | own, read_archives=True)
 
 
@@ -183,24 +135,28 @@ def _repository(reference: str) -> str:
         return ""
 
 
-def _image_blobs(scan: StorageScan, digest: str, depth: int = 0) -> Iterator[tuple[str, str]]:
+def _parsed(kept: dict[str, bytes], digest: str) -> ImageManifest | None:
+    """The archived manifest *digest* (read with mirrorkit's OCI parser), or None when not read or not one."""
+    raw = kept.get(digest)
+    if raw is None:
+        return None
+    try:
+        return parse_manifest("archive", raw, digest, None)
+    except RegistryError:
+        return None
+
+
+def _image_blobs(kept: dict[str, bytes], digest: str, depth: int = 0) -> Iterator[tuple[str, str]]:
     """(blob, kind) of the image *digest* as the archived manifests describe it (oc-mirror's set)."""
     yield digest, "manifest"
-    raw = scan.manifests.get(digest)
-    if raw is None or depth > 1:
+    manifest = _parsed(kept, digest) if depth <= 1 else None
+    if manifest is None:
         return
-    try:
-        doc = json.loads(raw)
-    except ValueError:
-        return
-    if not isinstance(doc, dict):
-        return
-    for child in doc.get("manifests") or []:
-        if isinstance(child, dict) and isinstance(child.get("digest"), str):
-            yield from _image_blobs(scan, child["digest"], depth + 1)
-    for entry in [doc.get("config"), *(doc.get("layers") or [])]:
-        if isinstance(entry, dict) and isinstance(entry.get("digest"), str):
-            yield entry["digest"], "layer"
+    for child in manifest.manifests:
+        yield from _image_blobs(kept, child.digest, depth + 1)
+    for entry in (manifest.config, *manifest.layers):
+        if entry is not None:
+            yield entry.digest, "layer"
 
 
 def write_history(working_dir: Path, digests: Iterable[str], now: _dt.datetime | None = None) -> Path:
@@ -215,7 +171,7 @@ def write_history(working_dir: Path, digests: Iterable[str], now: _dt.datetime |
 def left_out(archives: Sequence[Path], base: BaseBlobs) -> tuple[BaseBlob, ...]:
     """The blobs the new *archives* link but do not carry, each one the base put in the target;
     a missing blob the base does not account for fails (the archives could not be loaded)."""
-    missing = scan_storage(archives).missing()
+    missing = missing_blobs(_scan(archives))
     unknown = sorted(d for d in missing if d not in base.blobs)
     if unknown:
         repo, kind = missing[unknown[0]]
@@ -325,10 +281,10 @@ def _checked(chunks: Iterator[bytes], blob: BaseBlob) -> Iterator[bytes]:
 __all__ = [
     "COMPLETION_CHUNK",
     "BaseBlobs",
-    "StorageScan",
+    "archived_blobs",
     "base_blobs",
     "left_out",
-    "scan_storage",
+    "missing_blobs",
     "write_completion",
     "write_history",
 ]

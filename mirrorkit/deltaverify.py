@@ -24,7 +24,7 @@ from pathlib import Path
 from mirrorkit.bundle import layout
 from mirrorkit.bundle.limits import MAX_MANIFEST_BYTES, read_capped
 from mirrorkit.bundle.manifest import Manifest
-from mirrorkit.deltablobs import scan_storage
+from mirrorkit.deltablobs import archived_blobs
 from mirrorkit.errors import MirrorkitError
 from mirrorkit.report.model import CheckItem, Report, Status
 
@@ -71,7 +71,7 @@ def _carried(base: GivenBase) -> tuple[set[str], bool]:
     ]
     if archives and not all(a.is_file() for a in archives):
         return own, False
-    own |= {f"blob {digest}" for digest in scan_storage(archives).data} if archives else set()
+    own |= {f"blob {digest}" for digest in archived_blobs(archives)} if archives else set()
     return own, True
 
 

@@ -14,8 +14,9 @@ from pathlib import Path
 
 import pytest
 
+from mirrorkit.bundle.archives import scan_archives
 from mirrorkit.bundle.manifest import BaseBlob, BaseRef, Manifest
-from mirrorkit.deltablobs import BaseBlobs, base_blobs, left_out, scan_storage, write_history
+from mirrorkit.deltablobs import BaseBlobs, base_blobs, left_out, missing_blobs, write_history
 from mirrorkit.deltapush import require_base_on_target
 from mirrorkit.errors import BundleError, CheckFailed, MirrorError
 
@@ -107,7 +108,7 @@ def test_an_archive_may_lack_only_what_the_base_put_in_the_target(tmp_path: Path
     _, blobs = _archive(tmp_path / "mirror_000001.tar", "rhdh/hub", [b"shared", b"new"], carry=None)
     carried = {d for d in blobs if d != shared}
     _archive(tmp_path / "mirror_000001.tar", "rhdh/hub", [b"shared", b"new"], carry=carried)
-    assert set(scan_storage([tmp_path / "mirror_000001.tar"]).missing()) == {shared}
+    assert set(missing_blobs(scan_archives([tmp_path / "mirror_000001.tar"]))) == {shared}
     base = BaseBlobs({shared: BaseBlob(shared, 6, "rhdh/hub")}, read_archives=True)
     assert left_out([tmp_path / "mirror_000001.tar"], base) == (BaseBlob(shared, 6, "rhdh/hub"),)
     with pytest.raises(MirrorError, match="lacks 1 blob"):

@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from mirrorkit.bundle import layout
+from mirrorkit.bundle.limits import MAX_MANIFEST_BYTES
 from mirrorkit.bundle.manifest import ImageEntry, Manifest
 from mirrorkit.digests import CHUNK
 from mirrorkit.errors import MirrorkitError
@@ -46,6 +47,7 @@ _P, _F, _W = Status.PASSED, Status.FAILED, Status.WARNING
 REGISTRY_PREFIX = "docker/registry/v2/"
 HELM_CHARTS_PREFIX = "working-dir/helm/charts/"
 _REVISION = re.compile(r"^docker/registry/v2/repositories/(?P<repo>.+)/_manifests/revisions/sha256/(?P<hex>[0-9a-f]{64})/link$")
+_LAYER = re.compile(r"^docker/registry/v2/repositories/(?P<repo>.+)/_layers/sha256/(?P<hex>[0-9a-f]{64})/link$")
 _TAG = re.compile(r"^docker/registry/v2/repositories/(?P<repo>.+)/_manifests/tags/(?P<tag>[^/]+)/current/link$")
 _BLOB = re.compile(r"^docker/registry/v2/blobs/sha256/(?P<xx>[0-9a-f]{2})/(?P<hex>[0-9a-f]{64})/data$")
 _LINK_MAX = 256  # a link file holds "sha256:<hex>"; anything longer is not one
@@ -59,6 +61,9 @@ class ArchiveScan:
     revisions: dict[str, set[str]] = field(default_factory=dict)  # repository -> {sha256:<hex>} (link names it)
     tags: dict[tuple[str, str], str] = field(default_factory=dict)  # (repository, tag) -> what its current link names
     manifest_blobs: dict[str, str] = field(default_factory=dict)  # wanted sha256:<hex> -> sha256 of its data
+    kept: dict[str, bytes] = field(default_factory=dict)  # wanted sha256:<hex> -> its data (scan_archives(keep=True))
+    blob_sizes: dict[str, int] = field(default_factory=dict)  # every blob whose data is archived -> its size
+    layers: dict[str, str] = field(default_factory=dict)  # sha256:<hex> a ``_layers`` link names -> its first repository
     charts: dict[str, list[tuple[str, int, str]]] = field(default_factory=dict)  # file name -> [(archive, size, sha256)]
     errors: list[tuple[str, str]] = field(default_factory=list)  # (archive, why it could not be read)
 
@@ -69,44 +74,60 @@ def _member_name(name: str) -> str:
     return name.lstrip("/")
 
 
-def scan_archives(paths: Iterable[Path], names: dict[Path, str] | None = None, wanted: Iterable[str] = ()) -> ArchiveScan:
-    """Walk the member headers of each tar in *paths*; read only the revision links, the blobs of the
-    *wanted* digests (the manifests' own, small) and the chart members."""
+def scan_archives(
+    paths: Iterable[Path], names: dict[Path, str] | None = None, wanted: Iterable[str] = (), *, keep: bool = False
+) -> ArchiveScan:
+    """Walk the member headers of each tar in *paths*; read only the links, the blobs of the *wanted*
+    digests (the manifests' own, small; with *keep* their bytes are kept too) and the chart members."""
     scan, wanted_set = ArchiveScan(), set(wanted)
     for path in paths:
         shown = (names or {}).get(path, path.name)
         try:
             with tarfile.open(path, "r:") as tar:  # seekable: headers only, member data skipped
                 for member in tar:
-                    _scan_member(scan, tar, member, shown, wanted_set)
+                    _scan_member(scan, tar, member, shown, wanted_set, keep)
         except (OSError, tarfile.TarError) as exc:
             scan.errors.append((shown, clip(str(exc), 200)))
     return scan
 
 
-def _scan_member(scan: ArchiveScan, tar: tarfile.TarFile, member: tarfile.TarInfo, shown: str, wanted: set[str]) -> None:
+def _scan_member(
+    scan: ArchiveScan, tar: tarfile.TarFile, member: tarfile.TarInfo, shown: str, wanted: set[str], keep: bool
+) -> None:
     name = _member_name(member.name)
     if name.startswith(REGISTRY_PREFIX):
         scan.registry_layout = True
         if member.isfile():
-            _scan_registry_file(scan, tar, member, name, wanted)
+            _scan_registry_file(scan, tar, member, name, wanted, keep)
     elif name.startswith(HELM_CHARTS_PREFIX) and member.isfile() and "/" not in name[len(HELM_CHARTS_PREFIX) :]:
         scan.charts.setdefault(name[len(HELM_CHARTS_PREFIX) :], []).append((shown, *_hash_member(tar, member)))
 
 
-def _scan_registry_file(scan: ArchiveScan, tar: tarfile.TarFile, member: tarfile.TarInfo, name: str, wanted: set[str]) -> None:
-    """A revision link counts when its content names the digest its path says (the registry serves
-    the link's digest, not the directory's); a tag's current link is kept as read (what the tag
-    served when oc-mirror copied it: pack compares it with the digest it pinned); a wanted blob is hashed."""
+def _scan_registry_file(
+    scan: ArchiveScan, tar: tarfile.TarFile, member: tarfile.TarInfo, name: str, wanted: set[str], keep: bool
+) -> None:
+    """A revision or layer link counts when its content names the digest its path says (the registry
+    serves the link's digest, not the directory's); a tag's current link is kept as read (what the tag
+    served when oc-mirror copied it: pack compares it with the digest it pinned); every blob's size is
+    noted, and a wanted blob is hashed (and kept, with *keep*)."""
     if found := _REVISION.match(name):
         digest = "sha256:" + found["hex"]
         if _read_small(tar, member) == digest:
             scan.revisions.setdefault(found["repo"], set()).add(digest)
+    elif found := _LAYER.match(name):
+        digest = "sha256:" + found["hex"]
+        if _read_small(tar, member) == digest:
+            scan.layers.setdefault(digest, found["repo"])
     elif found := _TAG.match(name):
         scan.tags[found["repo"], found["tag"]] = _read_small(tar, member)
     elif (found := _BLOB.match(name)) and found["hex"].startswith(found["xx"]):
         digest = "sha256:" + found["hex"]
-        if digest in wanted:
+        scan.blob_sizes[digest] = member.size
+        if digest in wanted and keep and member.size <= MAX_MANIFEST_BYTES and (handle := tar.extractfile(member)):
+            with handle:
+                scan.kept[digest] = handle.read()
+            scan.manifest_blobs[digest] = "sha256:" + hashlib.sha256(scan.kept[digest]).hexdigest()
+        elif digest in wanted:
             scan.manifest_blobs[digest] = "sha256:" + _hash_member(tar, member)[1]
 
 
