@@ -38,13 +38,14 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, TypeVar
 
 from mirrorkit.bundle import layout
 from mirrorkit.bundle.consistency import snapshot_file, snapshot_npm
 from mirrorkit.bundle.limits import MAX_MANIFEST_BYTES, read_capped
 from mirrorkit.bundle.manifest import BaseBlob, Manifest
 from mirrorkit.bundle.mirrorsets import MirrorSets
-from mirrorkit.bundle.reconcile import Expected, RegistryLister, Snapshot, expected_tags, reconcile, take_snapshot
+from mirrorkit.bundle.reconcile import RegistryLister, Snapshot, expected_tags, reconcile, take_snapshot
 from mirrorkit.bundle.snapshot import archive_entries, remove_archives, snapshot_archives
 from mirrorkit.bundle.targets import image_checker, npm_checker, target_root
 from mirrorkit.bundle.trust import enforce
@@ -61,7 +62,16 @@ from mirrorkit.install.values import write_dynamic_plugins_configmap, write_valu
 from mirrorkit.npm.index import NpmIndex
 from mirrorkit.npm.publish import publish_packages
 from mirrorkit.oci.client import OciClient
-from mirrorkit.ocmirror import DiskToMirrorOptions, Knobs, Target, disk_to_mirror, find_oc_mirror, raise_for_result
+from mirrorkit.ocmirror import (
+    DiskToMirrorOptions,
+    Knobs,
+    MirrorToMirrorOptions,
+    OcMirror,
+    Target,
+    disk_to_mirror,
+    find_oc_mirror,
+    raise_for_result,
+)
 from mirrorkit.ocmirror.result import ClusterResource, MirrorResult
 from mirrorkit.outlock import folder_lock
 from mirrorkit.plugins.mirrored import MirroredPlugin, mirrored_catalog_index, mirrored_plugins, with_index_config
@@ -200,6 +210,9 @@ def mirror_sets_in(resources: Path) -> MirrorSets | None:
     except InputError:
         return None  # no mirror set among them: every image falls back to the path convention
 
+
+#: the options of the oc-mirror workflows that load the target registry
+LoadT = TypeVar("LoadT", DiskToMirrorOptions, MirrorToMirrorOptions)
 
 RESUME_HINT = (
     "Run the same push command again to finish: it verifies the bundle again, skips images and packages "
@@ -439,20 +452,28 @@ def write_cluster_resources(run: Load, result: MirrorResult) -> tuple[ClusterRes
     return result.cluster_resources
 
 
-def _load_options(run: Load, archives: Path) -> DiskToMirrorOptions:
-    """disk-to-mirror's options: push's retry defaults, then the oc-mirror knobs the user set."""
+def load_options(run: Load, workflow: type[LoadT], **source: Any) -> LoadT:
+    """The options of an oc-mirror run that loads the target (push's disk to mirror, sync's mirror to
+    mirror; *source* says what it reads): push's retry defaults, then the oc-mirror knobs the user set."""
     opts = run.opts
-    options = DiskToMirrorOptions(
-        config=run.work / layout.ISC,
-        archive_dir=archives,
+    options = workflow(
         target=run.target,
         authfile=opts.authfile,
         cache_dir=opts.cache_dir or run.work / "cache",
         dest_tls_verify=opts.tls_verify,
         retry_times=PUSH_RETRY_TIMES,
         retry_delay_s=PUSH_RETRY_DELAY_S,
+        **source,
     )
     return opts.ocmirror_knobs.apply(options)
+
+
+def loading(run: Load, tool: OcMirror, options: DiskToMirrorOptions | MirrorToMirrorOptions, what: str = "loading images") -> str:
+    """The step message of a load: *what* goes where, with which oc-mirror, and how hard it retries."""
+    return (
+        f"{what} into {run.target} with oc-mirror {tool.version or ''}".rstrip()
+        + f" (retries up to {options.retry_times} times per image, {options.retry_delay_s or 0:g} s apart)"
+    )
 
 
 def _disk_to_mirror(run: Load, step: Steps, tree: _Tree, archives: Path) -> MirrorResult:
@@ -464,12 +485,8 @@ def _disk_to_mirror(run: Load, step: Steps, tree: _Tree, archives: Path) -> Mirr
     # oc-mirror unpacks each run's working-dir/ here: an earlier push's cluster resources (another
     # bundle's catalog sources, say) must not be handed on as this bundle's.
     shutil.rmtree(archives / "working-dir" / CLUSTER_RESOURCES, ignore_errors=True)
-    options = _load_options(run, archives)
-    step(
-        "loading images into the registry (oc-mirror disk-to-mirror)",
-        f"loading images into {run.target} with oc-mirror {tool.version or ''}".rstrip()
-        + f" (retries up to {options.retry_times} times per image, {options.retry_delay_s or 0:g} s apart)",
-    )
+    options = load_options(run, DiskToMirrorOptions, config=run.work / layout.ISC, archive_dir=archives)
+    step("loading images into the registry (oc-mirror disk-to-mirror)", loading(run, tool, options))
     isc = manifest.file(layout.ISC)
     with room_for(work, isc.size if isc else 0, "copying the ImageSetConfiguration"):
         config = snapshot_file(tree.root, manifest, layout.ISC, work / layout.ISC)  # the verified bytes, not the USB's
@@ -486,7 +503,7 @@ class Reconciler:
     """The target registry's picture before the load, to compare with the one after it."""
 
     lister: RegistryLister
-    expected: Expected
+    repositories: frozenset[str]
     before: Snapshot
     host: str
 
@@ -496,17 +513,16 @@ class Reconciler:
         client = OciClient(opts.authfile, tls_verify=opts.tls_verify, policy=TARGET_CHECK_POLICY)
         host = target_root(opts.registry).split("/", 1)[0]
         lister = RegistryLister(client, host)
-        expected = expected_tags(run.manifest, opts.registry)
-        return cls(lister, expected, take_snapshot(lister, expected.repositories), host)
+        repositories = expected_tags(run.manifest, opts.registry).repositories
+        return cls(lister, repositories, take_snapshot(lister, repositories), host)
 
-    def finish(self, run: Load, manifest: Manifest | None = None) -> None:
+    def finish(self, run: Load) -> None:
         """Add the reconciliation items to *run*; raise :class:`CheckFailed` naming the first
-        difference when the target holds anything the manifest does not account for. *manifest*,
-        when given, is what the tags are checked against instead of ``run.manifest`` (mirror to mirror
-        learns the rebuilt catalogs' digests only from the run itself; the repositories are the same)."""
-        after = take_snapshot(self.lister, self.expected.repositories, since=self.before)
-        expected = self.expected if manifest is None else expected_tags(manifest, run.opts.registry)
-        items = reconcile(expected, self.before, after, self.host)
+        difference when the target holds anything ``run.manifest`` does not account for (the manifest
+        of the run as it ends: mirror to mirror learns the rebuilt catalogs' digests only from the run
+        itself; the repositories are those of the start)."""
+        after = take_snapshot(self.lister, self.repositories, since=self.before)
+        items = reconcile(expected_tags(run.manifest, run.opts.registry), self.before, after, self.host)
         run.checks.extend(items)
         failed = [i for i in items if i.failed]
         if failed:

@@ -66,14 +66,14 @@ from mirrorkit.preflight import preflight
 from mirrorkit.provenance import rebuilt_catalogs
 from mirrorkit.push import (
     CLUSTER_RESOURCES,
-    PUSH_RETRY_DELAY_S,
-    PUSH_RETRY_TIMES,
     WORK,
     Load,
     PushOptions,
     PushResult,
     Reconciler,
     failure_report,
+    load_options,
+    loading,
     preflight_targets,
     publish_npm,
     raise_for_load,
@@ -225,24 +225,13 @@ def _mirror(run: Load, step: Steps, source: _Source) -> tuple[Manifest, tuple[Cl
     working_dir = workspace / "working-dir"
     forget_earlier_runs(working_dir)  # an earlier run's charts would join this release's
     shutil.rmtree(working_dir / CLUSTER_RESOURCES, ignore_errors=True)  # nor its catalog sources
-    options = opts.ocmirror_knobs.apply(
-        MirrorToMirrorOptions(
-            config=plan.plan_options.config,
-            workspace=workspace,
-            target=run.target,
-            authfile=opts.authfile,
-            cache_dir=opts.cache_dir or run.work / "cache",
-            src_tls_verify=opts.tls_verify,
-            dest_tls_verify=opts.tls_verify,
-            retry_times=PUSH_RETRY_TIMES,
-            retry_delay_s=PUSH_RETRY_DELAY_S,
-        )
+    options = load_options(
+        run, MirrorToMirrorOptions, config=plan.plan_options.config, workspace=workspace, src_tls_verify=opts.tls_verify
     )
     reconciler = Reconciler.start(run)
     step(
         "mirroring images into the registry (oc-mirror mirror-to-mirror)",
-        f"mirroring {len(source.payload.images)} images into {run.target} with oc-mirror {tool.version or ''}".rstrip()
-        + f" (retries up to {options.retry_times} times per image, {options.retry_delay_s or 0:g} s apart)",
+        loading(run, tool, options, f"mirroring {len(source.payload.images)} images"),
     )
     result = mirror_to_mirror(tool, options, progress=opts.progress)
     raise_for_load(result)
@@ -251,7 +240,7 @@ def _mirror(run: Load, step: Steps, source: _Source) -> tuple[Manifest, tuple[Cl
     charts = copy_charts(working_dir, plan.output / layout.CHARTS_DIR)
     _, manifest = seal_payload(plan, Payload(images, frozenset(charts)), source.npm)
     step("checking the target's tags against the manifest")
-    reconciler.finish(run, manifest)
+    reconciler.finish(dataclasses.replace(run, manifest=manifest))  # its checks list is run's own
     return manifest, write_cluster_resources(run, result)
 
 
