@@ -23,14 +23,13 @@ from mirrorkit.bundle import layout
 from mirrorkit.bundle.limits import MAX_ENTRIES, MAX_MANIFEST_BYTES, loads_bounded
 from mirrorkit.bundle.safepath import check_relpath
 from mirrorkit.errors import BundleError
+from mirrorkit.oci.reference import is_repository_path
 
 FORMAT = "mirrorkit-bundle"
 FORMAT_VERSION = 1
 
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 _OCI_DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
-#: a repository path as the distribution spec allows it (lowercase components joined by / . _ -)
-_REPOSITORY = re.compile(r"^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$")
 _SRI = re.compile(r"^sha(256|384|512)-[A-Za-z0-9+/]+={0,2}$")
 
 
@@ -464,7 +463,7 @@ def _base_blobs(raw: dict[str, Any], check: _Check) -> tuple[BaseBlob, ...]:
         kind, size = check.text(item, "kind", ctx), item.get("size")
         if not _OCI_DIGEST.match(digest) or not isinstance(size, int) or isinstance(size, bool) or size < 0:
             raise check.bad(f"base blob {digest!r}: digest or size is malformed")
-        if kind not in BLOB_KINDS or not _REPOSITORY.match(repository):
+        if kind not in BLOB_KINDS or not is_repository_path(repository):
             raise check.bad(f"base blob {digest}: kind {kind!r} or repository {repository!r} is not valid")
         blobs.append(BaseBlob(digest, size, repository, kind))
     return tuple(blobs)

@@ -113,6 +113,12 @@ def last_path_element(ref: str) -> str:
     return ref.split("@", 1)[0].rsplit("/", 1)[-1].split(":", 1)[0]
 
 
+def is_repository_path(text: str) -> bool:
+    """True when *text* is a repository path as the distribution spec allows it (lowercase components
+    joined by ``/``, each ``.``, ``_``, ``__`` or ``-`` separated), without registry, tag or digest."""
+    return bool(_PATH_RE.match(text))
+
+
 def is_image_reference(text: str) -> bool:
     """True when *text* is a fully qualified image reference with a tag or digest.
 
