@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mirrorkit.bundle import layout
+from mirrorkit.bundle.limits import MAX_MANIFEST_BYTES, read_capped
 from mirrorkit.bundle.manifest import BaseRef, FileEntry, ImageEntry, Manifest, NpmPackage, PluginRef
 from mirrorkit.errors import CheckFailed, InputError
 
@@ -56,7 +57,7 @@ def load_base(path: Path) -> Base:
             f"--base {path}: no {layout.MANIFEST} there",
             hint="pass the earlier bundle's folder or its manifest.json",
         )
-    data = file.read_bytes()
+    data = read_capped(file, MAX_MANIFEST_BYTES, str(file))  # refused by its size before it is parsed
     return Base(Manifest.from_bytes(data, where=str(file)), hashlib.sha256(data).hexdigest())
 
 

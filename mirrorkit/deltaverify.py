@@ -16,14 +16,13 @@ Each left item gets one check, so the report says which base carries what, or wh
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from mirrorkit.bundle import layout
-from mirrorkit.bundle.limits import MAX_MANIFEST_BYTES, read_capped
 from mirrorkit.bundle.manifest import Manifest
+from mirrorkit.delta import load_base
 from mirrorkit.deltablobs import archived_blobs
 from mirrorkit.errors import MirrorkitError
 from mirrorkit.report.model import CheckItem, Report, Status
@@ -42,9 +41,9 @@ class GivenBase:
 
 
 def read_base(path: Path) -> GivenBase:
-    """The bundle folder *path* as a possible base (its manifest read once, hashed and parsed)."""
-    data = read_capped(path / layout.MANIFEST, MAX_MANIFEST_BYTES, str(path / layout.MANIFEST))
-    return GivenBase(path, Manifest.from_bytes(data, where=str(path / layout.MANIFEST)), hashlib.sha256(data).hexdigest())
+    """The bundle folder *path* as a possible base (read as pack reads ``--base``: :func:`load_base`)."""
+    base = load_base(path)
+    return GivenBase(path, base.manifest, base.sha256)
 
 
 def _left(manifest: Manifest) -> dict[str, str]:
