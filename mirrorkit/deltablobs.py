@@ -30,7 +30,7 @@ own cache; the target registry, which push checks by digest anyway, is where the
 from __future__ import annotations
 
 import datetime as _dt
-import hashlib
+import io
 import tarfile
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -39,7 +39,6 @@ from pathlib import Path
 from mirrorkit.bundle import layout
 from mirrorkit.bundle.archives import ArchiveScan, scan_archives
 from mirrorkit.bundle.manifest import BaseBlob, Manifest
-from mirrorkit.digests import CHUNK
 from mirrorkit.errors import MirrorError, MirrorkitError, RegistryError
 from mirrorkit.fsutil import atomic_write_text
 from mirrorkit.oci.client import OciClient
@@ -192,39 +191,6 @@ def _storage_name(digest: str) -> str:
     return f"{_STORAGE}blobs/sha256/{hex_[:2]}/{hex_}/data"
 
 
-class _Stream:
-    """A file-like view of chunks for ``tarfile.addfile``, which reads exactly ``size`` bytes in full
-    blocks: each read copies only what it returns (no re-slicing of a growing buffer)."""
-
-    def __init__(self, chunks: Iterator[bytes]) -> None:
-        self._chunks = chunks
-        self._chunk = b""
-        self._pos = 0
-
-    def read(self, size: int) -> bytes:
-        out = bytearray()
-        while len(out) < size:
-            if self._pos >= len(self._chunk):
-                self._chunk, self._pos = next(self._chunks, b""), 0
-                if not self._chunk:
-                    break
-            take = self._chunk[self._pos : self._pos + size - len(out)]
-            out += take
-            self._pos += len(take)
-        return bytes(out)
-
-
-def _manifest_chunks(client: OciClient, ref: str, blob: BaseBlob) -> Iterator[bytes]:
-    manifest = client.get_top_manifest(f"{ref}@{blob.digest}")  # verified against the digest by the client
-    yield manifest.raw
-
-
-def _blob_chunks(client: OciClient, ref: str, blob: BaseBlob) -> Iterator[bytes]:
-    with client.open_blob(ref, Descriptor("application/octet-stream", blob.digest, blob.size)) as reader:
-        while chunk := reader.read(CHUNK):
-            yield chunk
-
-
 def write_completion(folder: Path, blobs: Sequence[BaseBlob], client: OciClient, root: str) -> Path | None:
     """Write :data:`COMPLETION_CHUNK` into *folder*: every blob of *blobs* fetched from the target
     (*root* is ``host[:port][/prefix]``), each checked against its digest while written. The chunk is
@@ -251,31 +217,20 @@ def write_completion(folder: Path, blobs: Sequence[BaseBlob], client: OciClient,
 
 
 def _add_blob(tar: tarfile.TarFile, blob: BaseBlob, client: OciClient, ref: str) -> None:
-    """*blob* from the target repository *ref* into *tar* as registry storage, checked on the way."""
-    chunks = _manifest_chunks(client, ref, blob) if blob.kind == "manifest" else _blob_chunks(client, ref, blob)
-    checked = _checked(chunks, blob)
+    """*blob* from the target repository *ref* into *tar* as registry storage, checked on the way: a
+    layer streams through the client's verified reader (size and digest; ``drain`` runs the check
+    once tar has read its bytes), a manifest comes back from the client verified by its digest."""
     info = tarfile.TarInfo(_storage_name(blob.digest))
     info.size, info.mode = blob.size, 0o644
-    tar.addfile(info, _Stream(checked))  # type: ignore[arg-type]
-    for _extra in checked:  # run the digest check (and refuse bytes beyond the size)
-        pass
-
-
-def _checked(chunks: Iterator[bytes], blob: BaseBlob) -> Iterator[bytes]:
-    """*chunks* passed on while hashed; the wrong size or digest fails before the chunk is kept."""
-    digest, seen = hashlib.sha256(), 0
-    for chunk in chunks:
-        digest.update(chunk)
-        seen += len(chunk)
-        if seen > blob.size:
-            break
-        yield chunk
-    if seen != blob.size or f"sha256:{digest.hexdigest()}" != blob.digest:
-        raise RegistryError(
-            f"it served {seen} bytes hashing to sha256:{digest.hexdigest()[:16]}…",
-            f"the delta's manifest pins it as {blob.size} bytes",
-            REFETCH_HINT,
-        )
+    if blob.kind == "manifest":
+        raw = client.get_top_manifest(f"{ref}@{blob.digest}").raw
+        if len(raw) != blob.size:
+            raise RegistryError(f"it served {len(raw)} bytes", f"the delta's manifest pins it as {blob.size} bytes", REFETCH_HINT)
+        tar.addfile(info, io.BytesIO(raw))
+        return
+    with client.open_blob(ref, Descriptor("application/octet-stream", blob.digest, blob.size)) as reader:
+        tar.addfile(info, reader)
+        reader.drain()
 
 
 __all__ = [
