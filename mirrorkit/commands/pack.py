@@ -11,7 +11,7 @@ import click
 
 from mirrorkit.bundle.parts import parse_size
 from mirrorkit.bundle.signing import passphrase_from
-from mirrorkit.commands._args import CheckedCommand, Raw, exactly_one, http_url, outside
+from mirrorkit.commands._args import Check, CheckedCommand, Raw, exactly_one, http_url, outside
 from mirrorkit.commands._knobs import knob_check, knob_options, pop_knobs
 from mirrorkit.commands._shared import (
     DISCOVER_RENAMES,
@@ -43,15 +43,22 @@ def _signing(raw: Raw) -> Iterator[str]:
         yield "--sign-key and --unsigned contradict each other: pass one"
 
 
-def _output_folder(raw: Raw) -> Iterator[str]:
-    """The output folder is new, empty or an earlier bundle: checked before any catalog is read."""
-    from mirrorkit.pack import check_output
+def bundle_folder(below: str = "") -> Check:
+    """The output folder (or, for sync, its *below* folder, the release record) is new, empty or an
+    earlier bundle: checked before any catalog is read."""
 
-    if raw.get("output"):
-        try:
-            check_output(Path(str(raw["output"])).absolute())
-        except MirrorkitError as exc:
-            yield str(exc).rstrip(".")
+    def check(raw: Raw) -> Iterator[str]:
+        from mirrorkit.pack import check_output
+
+        if raw.get("output"):
+            folder = Path(str(raw["output"])).absolute()
+            try:
+                check_output(folder / below if below else folder)
+            except MirrorkitError as exc:
+                text = str(exc).rstrip(".")
+                yield text.replace("--output ", "--output's ", 1) if below else text
+
+    return check
 
 
 def source_options(params: Mapping[str, Any], **extra: Any) -> PackOptions:
@@ -105,7 +112,7 @@ CHECKS = (
     _signing,
     http_url("source_npm", "--source-npm"),
     outside("cache_dir", "--cache-dir", "output"),
-    _output_folder,
+    bundle_folder(),
     _split,
     _base_key_alone,
     outside("base", "--base", "output"),  # a delta written over its base would lose the base

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import click
 
-from mirrorkit.commands._args import CheckedCommand, Raw, exactly_one, http_url, registry_target
+from mirrorkit.commands._args import CheckedCommand, exactly_one, http_url, registry_target
 from mirrorkit.commands._knobs import knob_check, knob_options, pop_knobs
 from mirrorkit.commands._shared import (
     DISCOVER_RENAMES,
@@ -27,9 +26,8 @@ from mirrorkit.commands._shared import (
     tls_option,
 )
 from mirrorkit.commands.imageset import INSTALL_RENAMES
-from mirrorkit.commands.pack import source_options
+from mirrorkit.commands.pack import bundle_folder, source_options
 from mirrorkit.commands.push import target_side
-from mirrorkit.errors import MirrorkitError
 from mirrorkit.report.text import problem_lines
 from mirrorkit.sync import RECORD, SyncOptions
 from mirrorkit.sync import sync as sync_release
@@ -37,23 +35,12 @@ from mirrorkit.sync import sync as sync_release
 RENAMES = {**INSTALL_RENAMES, **DISCOVER_RENAMES, **TARGET_RENAMES, "--npm": ("--plugin",)}
 
 
-def _record_folder(raw: Raw) -> Iterator[str]:
-    """OUTPUT/release is sync's own record: a folder there that is something else is refused first."""
-    from mirrorkit.pack import check_output
-
-    if raw.get("output"):
-        try:
-            check_output(Path(str(raw["output"])).absolute() / RECORD)
-        except MirrorkitError as exc:
-            yield str(exc).rstrip(".").replace("--output ", "--output's ", 1)
-
-
 CHECKS = (
     exactly_one(("profile", "--profile"), ("config", "--config")),
     registry_target("target_registry", "--target-registry"),
     http_url("target_npm", "--target-npm"),
     http_url("source_npm", "--source-npm"),
-    _record_folder,
+    bundle_folder(RECORD),
     knob_check,
 )
 
