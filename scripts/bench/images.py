@@ -95,19 +95,21 @@ def push_file_blob(host: str, repo: str, layer: FileLayer) -> None:
     done.raise_for_status()
 
 
-def push_filler_image(host: str, repo: str, tag: str, filler_mb: int, workdir: Path, layers: Sequence[bytes] = ()) -> str:
-    """Push an OCI image whose first layer is *filler_mb* MiB of random bytes, then *layers*; returns its reference."""
-    workdir.mkdir(parents=True, exist_ok=True)
-    filler = write_random_layer(workdir / f"{repo.replace('/', '-')}-filler.tar.gz", filler_mb)
-    try:
-        push_file_blob(host, repo, filler)
-    finally:
-        filler.path.unlink()
-    diff_ids = [filler.diff_id, *(sha256_digest(gzip.decompress(layer)) for layer in layers)]
+def _push_image(
+    host: str, repo: str, tag: str, files: Sequence[FileLayer], layers: Sequence[bytes] = (), labels: dict[str, str] | None = None
+) -> str:
+    """Push the config and manifest of an OCI image of *files* (layers already pushed from disk) then
+    *layers* (pushed here); returns its reference."""
+    diff_ids = [f.diff_id for f in files] + [sha256_digest(gzip.decompress(layer)) for layer in layers]
     config = json.dumps(
-        {"architecture": "amd64", "os": "linux", "config": {"Labels": {}}, "rootfs": {"type": "layers", "diff_ids": diff_ids}}
+        {
+            "architecture": "amd64",
+            "os": "linux",
+            "config": {"Labels": labels or {}},
+            "rootfs": {"type": "layers", "diff_ids": diff_ids},
+        }
     ).encode()
-    descriptors = [{"mediaType": OCI_LAYER_GZIP, "digest": filler.digest, "size": filler.size}]
+    descriptors = [{"mediaType": OCI_LAYER_GZIP, "digest": f.digest, "size": f.size} for f in files]
     descriptors += [{"mediaType": OCI_LAYER_GZIP, "digest": push_blob(host, repo, layer), "size": len(layer)} for layer in layers]
     manifest = json.dumps(
         {
@@ -121,6 +123,17 @@ def push_filler_image(host: str, repo: str, tag: str, filler_mb: int, workdir: P
     return f"{host}/{repo}:{tag}"
 
 
+def push_filler_image(host: str, repo: str, tag: str, filler_mb: int, workdir: Path, layers: Sequence[bytes] = ()) -> str:
+    """Push an OCI image whose first layer is *filler_mb* MiB of random bytes, then *layers*; returns its reference."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    filler = write_random_layer(workdir / f"{repo.replace('/', '-')}-filler.tar.gz", filler_mb)
+    try:
+        push_file_blob(host, repo, filler)
+    finally:
+        filler.path.unlink()
+    return _push_image(host, repo, tag, [filler], layers)
+
+
 def push_layered_image(host: str, repo: str, tag: str, base: FileLayer, top_mb: int, workdir: Path) -> str:
     """Push an OCI image of the shared *base* layer (already on disk) and a new *top_mb* MiB random
     layer: two versions of one image, as an operator upgrade ships them, share their base layer."""
@@ -130,24 +143,7 @@ def push_layered_image(host: str, repo: str, tag: str, base: FileLayer, top_mb: 
             push_file_blob(host, repo, layer)
     finally:
         top.path.unlink()
-    config = json.dumps(
-        {
-            "architecture": "amd64",
-            "os": "linux",
-            "config": {"Labels": {"version": tag}},
-            "rootfs": {"type": "layers", "diff_ids": [base.diff_id, top.diff_id]},
-        }
-    ).encode()
-    manifest = json.dumps(
-        {
-            "schemaVersion": 2,
-            "mediaType": OCI_MANIFEST,
-            "config": {"mediaType": OCI_CONFIG, "digest": push_blob(host, repo, config), "size": len(config)},
-            "layers": [{"mediaType": OCI_LAYER_GZIP, "digest": layer.digest, "size": layer.size} for layer in (base, top)],
-        }
-    ).encode()
-    push_manifest(host, repo, tag, manifest, OCI_MANIFEST)
-    return f"{host}/{repo}:{tag}"
+    return _push_image(host, repo, tag, [base, top], labels={"version": tag})
 
 
 def push_bundle(host: str, filler_mb: int, workdir: Path) -> str:
