@@ -31,6 +31,7 @@ from tests.services.catalog import (
     unreachable_related_packages,
 )
 from tests.services.images import push_image
+from tests.services.process import free_port
 from tests.services.registry import LocalRegistry
 
 pytestmark = pytest.mark.integration
@@ -63,11 +64,12 @@ def broken(source: LocalRegistry, skopeo: str) -> BuiltCatalog:
 class Run:
     """One run of the double: exit code, output without colours, its working-dir."""
 
-    def __init__(self, proc: subprocess.CompletedProcess[str], working: Path) -> None:
+    def __init__(self, proc: subprocess.CompletedProcess[str], working: Path, cache: str) -> None:
         self.code = proc.returncode
         self.out = ANSI.sub("", proc.stdout + proc.stderr)
         self.raw = proc.stdout
         self.working = working
+        self.cache = cache  # the local cache registry this run served on, localhost:PORT
 
     def mapping(self) -> list[tuple[str, str]]:
         text = (self.working / "dry-run" / "mapping.txt").read_text()
@@ -96,6 +98,9 @@ def run(oc_mirror_double: Path, skopeo: str, tmp_path: Path) -> Callable[..., Ru
     def go(mirror: str, *args: str, name: str = "isc.yaml") -> Run:
         isc = tmp_path / name
         isc.write_text("apiVersion: mirror.openshift.io/v2alpha1\nkind: ImageSetConfiguration\nmirror:\n" + mirror)
+        # Never oc-mirror's default 55000: any other process on the host (or a registry a fixture started
+        # on an ephemeral port) may hold it, and the run would stop with "55000 is already bound".
+        port = free_port()
         proc = subprocess.run(
             [
                 str(oc_mirror_double),
@@ -104,6 +109,8 @@ def run(oc_mirror_double: Path, skopeo: str, tmp_path: Path) -> Callable[..., Ru
                 str(isc),
                 "--cache-dir",
                 str(tmp_path / "cache"),
+                "--port",
+                str(port),
                 "--src-tls-verify=false",
                 "--dest-tls-verify=false",
                 *args,
@@ -114,7 +121,7 @@ def run(oc_mirror_double: Path, skopeo: str, tmp_path: Path) -> Callable[..., Ru
             timeout=300,
         )
         folder = next((a for a in reversed(args) if a.startswith("file://")), "")
-        return Run(proc, Path(folder[len("file://") :]) / "working-dir")
+        return Run(proc, Path(folder[len("file://") :]) / "working-dir", f"localhost:{port}")
 
     return go
 
@@ -254,7 +261,7 @@ def test_full_without_packages_mirrors_the_original_catalog(run, catalog, tmp_pa
     assert result.code == 0, result.out
     assert not list(result.working.glob("operator-catalogs/*/*/filtered-catalogs/*"))
     pairs = dict(result.mapping())
-    assert pairs[f"docker://{catalog.by_digest}"] == f"docker://localhost:55000/{INDEX}:v4.19"
+    assert pairs[f"docker://{catalog.by_digest}"] == f"docker://{result.cache}/{INDEX}:v4.19"
     every = {f"docker://{image}" for image in catalog.all_images()}
     assert every <= set(pairs)
 
@@ -334,11 +341,11 @@ def test_dry_run_mapping_lists_bundles_related_and_catalog(run, catalog, tmp_pat
 
     def cached(image: str) -> str:
         repo, digest = image.split("/", 1)[1].split("@")
-        return f"docker://localhost:55000/{repo}:{digest.replace(':', '-')}"
+        return f"docker://{result.cache}/{repo}:{digest.replace(':', '-')}"
 
     expected = [(f"docker://{image}", cached(image)) for image in logic.related]
     expected += [(f"docker://{logic.image}", cached(logic.image))]
-    expected += [(f"docker://{catalog.by_digest}", f"docker://localhost:55000/{INDEX}:v4.19")]
+    expected += [(f"docker://{catalog.by_digest}", f"docker://{result.cache}/{INDEX}:v4.19")]
     assert result.mapping() == expected  # copy order: related, bundles, catalogs
     assert [s for s, _ in result.mapping()] == (result.working / "dry-run" / "missing.txt").read_text().replace(
         "=", "\n"
