@@ -258,7 +258,6 @@ def test_old_oc_mirror_exit_0_still_fails(
 
 
 def test_wrong_target_unreachable_registry(tool: OcMirror, images: dict[str, PushedImage], tmp_path: Path) -> None:
-    from tests.services.process import free_port
 
     result = mirror_to_mirror(
         tool,
@@ -286,7 +285,9 @@ def test_unparseable_config(tool: OcMirror, oc_mirror_double: Path, tmp_path: Pa
         mirror_to_disk(tool, MirrorToDiskOptions(archive_dir=tmp_path / "a", config=broken), progress=False)
     # The double refuses it the way oc-mirror does (generic error, exit 1).
     proc = subprocess.run(
-        [str(oc_mirror_double), "--v2", "-c", str(broken), f"file://{tmp_path / 'b'}"], capture_output=True, text=True
+        [str(oc_mirror_double), "--v2", "-c", str(broken), "--port", str(free_port()), f"file://{tmp_path / 'b'}"],
+        capture_output=True,
+        text=True,
     )
     # Before working-dir/logs exists oc-mirror's log (Go's log package) still writes to stderr.
     assert proc.returncode == 1 and "[ERROR]" in proc.stderr and "imagesetconfig" in proc.stderr
@@ -514,6 +515,8 @@ def test_oc_mirror_cache_env_is_dropped_when_cache_dir_is_given(
             str(isc),
             "--cache-dir",
             str(tmp_path / "c"),
+            "--port",
+            str(free_port()),
             "--dry-run",
             f"file://{tmp_path / 'x'}",
         ],
