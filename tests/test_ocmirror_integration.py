@@ -258,7 +258,6 @@ def test_old_oc_mirror_exit_0_still_fails(
 
 
 def test_wrong_target_unreachable_registry(tool: OcMirror, images: dict[str, PushedImage], tmp_path: Path) -> None:
-
     result = mirror_to_mirror(
         tool,
         MirrorToMirrorOptions(
