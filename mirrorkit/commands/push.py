@@ -25,7 +25,7 @@ from mirrorkit.commands._shared import (
     target_options,
     tls_option,
 )
-from mirrorkit.push import PushOptions
+from mirrorkit.push import PushOptions, PushResult
 from mirrorkit.push import push as push_bundle
 from mirrorkit.report.text import problem_lines
 
@@ -118,24 +118,28 @@ def push(
         ocmirror_knobs=pop_knobs(knobs),
     )
     result = push_bundle(opts, say=say_for("push", quiet))
+    preflight_failed = any(i.failed and i.category == "preflight" for i in result.report.items)
+    untouched = "a target failed the pre-flight" if preflight_failed else "the bundle did not verify"
+    return echo_outcome(result, as_json, f"{untouched}: nothing was pushed")
+
+
+def echo_outcome(result: PushResult, as_json: bool, untouched: str) -> int:
+    """What push and sync print when they end, and their exit code: the result as JSON, or the first
+    problems (the report holds all), *untouched* when no target was written, the files written, the
+    summary and the report's path."""
     if as_json:
         click.echo(json.dumps(result.to_dict(), indent=2, sort_keys=True))
-    else:
-        for line in problem_lines(result.report, warnings=False):  # the first 20; the report holds all
-            click.echo(line)
-        if not result.touched_targets:
-            preflight_failed = any(i.failed and i.category == "preflight" for i in result.report.items)
-            click.echo(
-                "a target failed the pre-flight: nothing was pushed"
-                if preflight_failed
-                else "the bundle did not verify: nothing was pushed"
-            )
-        for path in result.written:
-            click.echo(f"wrote {path}")
-        s = result.report.summary
-        click.echo(f"{'OK' if result.ok else 'FAILED'}: {s.passed} passed, {s.failed} failed, {s.warnings} warnings")
-        click.echo(f"report: {result.report_paths['html']}")
+        return 0 if result.ok else 1
+    for line in problem_lines(result.report, warnings=False):  # the first 20; the report holds all
+        click.echo(line)
+    if not result.touched_targets:
+        click.echo(untouched)
+    for path in result.written:
+        click.echo(f"wrote {path}")
+    s = result.report.summary
+    click.echo(f"{'OK' if result.ok else 'FAILED'}: {s.passed} passed, {s.failed} failed, {s.warnings} warnings")
+    click.echo(f"report: {result.report_paths['html']}")
     return 0 if result.ok else 1
 
 
-__all__ = ["push"]
+__all__ = ["echo_outcome", "push", "target_side"]

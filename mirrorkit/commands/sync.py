@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -27,8 +26,7 @@ from mirrorkit.commands._shared import (
 )
 from mirrorkit.commands.imageset import INSTALL_RENAMES
 from mirrorkit.commands.pack import bundle_folder, source_options
-from mirrorkit.commands.push import target_side
-from mirrorkit.report.text import problem_lines
+from mirrorkit.commands.push import echo_outcome, target_side
 from mirrorkit.sync import RECORD, SyncOptions
 from mirrorkit.sync import sync as sync_release
 
@@ -106,19 +104,7 @@ def sync(
     target = target_side(params, bundle=output, allow_unsigned=True, progress=shown, ocmirror_knobs=knobs_set)
     opts = SyncOptions(source, target)
     result = sync_release(opts, say=say_for("sync", quiet))
-    if as_json:
-        click.echo(json.dumps(result.to_dict(), indent=2, sort_keys=True))
-        return 0 if result.ok else 1
-    for line in problem_lines(result.report, warnings=False):
-        click.echo(line)
-    if not result.touched_targets:
-        click.echo("a target failed the pre-flight: nothing was mirrored")
-    for path in result.written:
-        click.echo(f"wrote {path}")
-    s = result.report.summary
-    click.echo(f"{'OK' if result.ok else 'FAILED'}: {s.passed} passed, {s.failed} failed, {s.warnings} warnings")
-    click.echo(f"report: {result.report_paths['html']}")
-    return 0 if result.ok else 1
+    return echo_outcome(result, as_json, "a target failed the pre-flight: nothing was mirrored")
 
 
 __all__ = ["sync"]
