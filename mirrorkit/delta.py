@@ -48,9 +48,11 @@ class Base:
         return frozenset(own | {f.sha256 for f in (self.manifest.base.charts if self.manifest.base else ())})
 
 
-def load_base(path: Path) -> Base:
+def load_base(path: Path, check: Callable[[Path, bytes], None] | None = None) -> Base:
     """The base named by ``--base``: a bundle folder or its manifest.json (the file alone is enough:
-    the delta needs only what the base listed, and its sha256)."""
+    the delta needs only what the base listed, and its sha256). *check* sees the manifest's path and
+    bytes before they are parsed (pack checks the base's signature there): the bytes are read once,
+    so the sha256 a delta records is that of the bytes checked."""
     file = path / layout.MANIFEST if path.is_dir() else path
     if not file.is_file():
         raise InputError(
@@ -58,6 +60,8 @@ def load_base(path: Path) -> Base:
             hint="pass the earlier bundle's folder or its manifest.json",
         )
     data = read_capped(file, MAX_MANIFEST_BYTES, str(file))  # refused by its size before it is parsed
+    if check is not None:
+        check(file, data)
     return Base(Manifest.from_bytes(data, where=str(file)), hashlib.sha256(data).hexdigest())
 
 

@@ -13,16 +13,15 @@ could carry a catalog pointing at images neither bundle holds. A delta therefore
 from __future__ import annotations
 
 import dataclasses
-import hashlib
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from mirrorkit.bundle import layout
-from mirrorkit.bundle.limits import MAX_MANIFEST_BYTES, read_capped
-from mirrorkit.bundle.manifest import BaseRef, ImageEntry, Manifest, NpmPackage, PluginRef
+from mirrorkit.bundle.manifest import BaseRef, ImageEntry, NpmPackage, PluginRef
 from mirrorkit.bundle.signing import load_private_key, load_public_key, verify_signature
-from mirrorkit.delta import Base, plan_delta
+from mirrorkit.delta import Base, load_base, plan_delta
 from mirrorkit.errors import BundleError, CheckFailed, InputError
 from mirrorkit.imageset import ImageSetConfig
 from mirrorkit.oci.reference import ImageReference
@@ -46,18 +45,9 @@ class BaseKey:
 
 
 def open_base(path: Path, key: BaseKey | None) -> Base:
-    """The base named by ``--base`` (a bundle folder or its manifest.json), its signature checked
-    with *key* when one is given; the manifest bytes are read once, hashed and parsed from the same
-    bytes, so the sha256 the delta records is the one that was verified."""
-    file = path / layout.MANIFEST if path.is_dir() else path
-    if not file.is_file():
-        raise InputError(
-            f"--base {path}: no {layout.MANIFEST} there", hint="pass the earlier bundle's folder or its manifest.json"
-        )
-    data = read_capped(file, MAX_MANIFEST_BYTES, str(file))
-    if key is not None:
-        _check_signature(file, data, key)
-    return Base(Manifest.from_bytes(data, where=str(file)), hashlib.sha256(data).hexdigest())
+    """The base named by ``--base`` (:func:`~mirrorkit.delta.load_base`), its signature checked with
+    *key* when one is given, on the very bytes whose sha256 the delta records."""
+    return load_base(path, None if key is None else functools.partial(_check_signature, key=key))
 
 
 def _check_signature(file: Path, data: bytes, key: BaseKey) -> None:
