@@ -330,6 +330,16 @@ def _check_image_platforms(platforms: Sequence[PlatformTarget] | None, path: str
         _check_not_empty(target.architecture, join(where, "architecture"), issues)
 
 
+def _check_chart_images(
+    image_paths: Sequence[str] | None, platforms: Sequence[PlatformTarget] | None, path: str, issues: list[Issue]
+) -> None:
+    """A chart's (a repository's or a local one) imagePaths and platforms, at *path*: no empty path,
+    and each platform filter as :func:`_check_image_platforms` wants it."""
+    for index, image_path in enumerate(image_paths or ()):
+        _check_not_empty(image_path, join(join(path, "imagePaths"), index), issues)
+    _check_image_platforms(platforms, join(path, "platforms"), issues)
+
+
 def _check_additional_images(images: Sequence[AdditionalImage], path: str, issues: list[Issue]) -> None:
     sources: list[str | None] = []
     targets: list[str | None] = []
@@ -384,9 +394,7 @@ def _check_helm(helm: Helm, path: str, issues: list[Issue]) -> None:
             cpath = join(charts_path, cindex)
             _check_not_empty(chart.name, join(cpath, "name"), issues)
             _check_not_empty(chart.version, join(cpath, "version"), issues)
-            for ipath_index, image_path in enumerate(chart.image_paths or ()):
-                _check_not_empty(image_path, join(join(cpath, "imagePaths"), ipath_index), issues)
-            _check_image_platforms(chart.platforms, join(cpath, "platforms"), issues)
+            _check_chart_images(chart.image_paths, chart.platforms, cpath, issues)
         _check_duplicates(repo.charts or (), charts_path, "name", lambda c: (c.name, c.version), issues)
     _check_duplicates(helm.repositories or (), repos_path, "name", lambda r: r.name, issues)
     _check_duplicates(helm.repositories or (), repos_path, "url", lambda r: (r.url or "").rstrip("/") or None, issues)
@@ -395,7 +403,5 @@ def _check_helm(helm: Helm, path: str, issues: list[Issue]) -> None:
         where = join(local_path, index)
         _check_not_empty(local.name, join(where, "name"), issues)
         _check_not_empty(local.path, join(where, "path"), issues)
-        for ipath_index, image_path in enumerate(local.image_paths or ()):
-            _check_not_empty(image_path, join(join(where, "imagePaths"), ipath_index), issues)
-        _check_image_platforms(local.platforms, join(where, "platforms"), issues)
+        _check_chart_images(local.image_paths, local.platforms, where, issues)
     _check_duplicates(helm.local or (), local_path, "name", lambda c: c.name, issues)
