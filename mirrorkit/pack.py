@@ -34,6 +34,7 @@ from mirrorkit import __version__
 from mirrorkit.bundle import layout
 from mirrorkit.bundle.build import check_free_space, hash_payload, scan, seal_bundle
 from mirrorkit.bundle.hashcache import HashCache, default_cache_file
+from mirrorkit.bundle.hashing import FileHash
 from mirrorkit.bundle.manifest import (
     BaseBlob,
     BaseRef,
@@ -307,9 +308,18 @@ def _archives_reusable(
         if not path.is_file() or path.is_symlink() or path.stat().st_size != entry.size:
             return False
         sizes[entry.path] = entry.size
+    hashes = _hash_through_cache(output, sizes)
+    return all(hashes[e.path].sha256 == e.sha256 for e in archived)
+
+
+def _hash_through_cache(output: Path, sizes: dict[str, int]) -> dict[str, FileHash]:
+    """Hash the files *sizes* names in the bundle at *output* through the resume cache that sealing
+    reads, and save what was hashed there: sealing then does not hash them a second time."""
     cache = HashCache.load(default_cache_file(output))
     hashes = hash_payload(output, sizes, cache=cache, progress=False)
-    return all(hashes[e.path].sha256 == e.sha256 for e in archived)
+    cache.entries.update(hashes)
+    cache.save()
+    return hashes
 
 
 def _move_archives(source: Path, images_dir: Path) -> list[str]:
@@ -374,13 +384,7 @@ def _record_archives(output: Path, work: Path, isc_text: str, payload: Payload, 
     that sealing reads, so nothing is hashed twice) so a run interrupted before sealing can reuse
     them instead of running mirror-to-disk again; a delta's record names its base and the blobs the
     archives leave to it."""
-    archives = set(payload.archives)
-    cache = HashCache.load(default_cache_file(output))
-    hashes = hash_payload(
-        output, {name: (output / name).stat().st_size for name in sorted(archives)}, cache=cache, progress=False
-    )
-    cache.entries.update(hashes)
-    cache.save()
+    hashes = _hash_through_cache(output, {name: (output / name).stat().st_size for name in sorted(set(payload.archives))})
     record = Manifest(
         created=utc_now(),
         mirrorkit_version=__version__,
