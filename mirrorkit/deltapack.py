@@ -70,7 +70,7 @@ def _check_signature(file: Path, data: bytes, key: BaseKey) -> None:
 class DeltaSplit:
     """The release split for pack: the images the delta's archives carry, the reduced ISC oc-mirror
     is given (and the bundle carries, so push's disk-to-mirror asks for what the archives hold), and
-    the ``base`` entry for the manifest (completed with npm by :func:`with_npm`)."""
+    the ``base`` entry for the manifest (pack completes it with the npm packages and blobs left to the base)."""
 
     carried: tuple[ImageEntry, ...]
     config: ImageSetConfig
@@ -121,11 +121,6 @@ def split_npm(base: Base, packages: Sequence[NpmPackage]) -> tuple[tuple[NpmPack
     return plan.new_npm, plan.base_npm
 
 
-def with_npm(split: DeltaSplit, left: Sequence[PluginRef]) -> BaseRef:
-    """The manifest's ``base`` entry: the images and plugins left to the base (charts are carried)."""
-    return dataclasses.replace(split.base_ref, npm=tuple(left))
-
-
 __all__ = [
     "CARRIED_IN_FULL",
     "BaseKey",
@@ -135,5 +130,4 @@ __all__ = [
     "refuse_empty",
     "split_npm",
     "split_release",
-    "with_npm",
 ]

@@ -51,7 +51,15 @@ from mirrorkit.catalog import Plan as CatalogPlan
 from mirrorkit.catalog import compare_mapping
 from mirrorkit.delta import Base
 from mirrorkit.deltablobs import BaseBlobs, base_blobs, left_out, write_history
-from mirrorkit.deltapack import BaseKey, DeltaSplit, carries_images, open_base, refuse_empty, split_release, with_npm
+from mirrorkit.deltapack import (
+    BaseKey,
+    DeltaSplit,
+    carries_images,
+    open_base,
+    refuse_empty,
+    split_npm,
+    split_release,
+)
 from mirrorkit.errors import InputError, MirrorError, MirrorkitError, NpmError
 from mirrorkit.fsutil import atomic_write_bytes, atomic_write_text
 from mirrorkit.imageset import ImageSetConfig
@@ -495,7 +503,7 @@ def _base_ref(split: DeltaSplit | None, npm: NpmPayload, payload: Payload) -> Ba
     """The delta manifest's ``base``: the images, plugins and blobs this bundle leaves to its base."""
     if split is None:
         return None
-    return dataclasses.replace(with_npm(split, npm.left), blobs=payload.left_blobs)
+    return dataclasses.replace(split.base_ref, npm=npm.left, blobs=payload.left_blobs)
 
 
 def _base_blobs(run: PackRun, base: Base, given: Path) -> BaseBlobs:
@@ -672,14 +680,13 @@ def pull_npm(run: PackRun, base: Base | None = None) -> NpmPayload:
     if not pulled.ok:
         detail = "; ".join(f"{r.spec}: {r.reason}" for r in pulled.failed)
         raise NpmError(f"{len(pulled.failed)} npm package(s) could not be pulled", detail, "fix the cause and run pack again")
-    wanted = [r.entry for r in pulled.results if r.entry is not None]
-    carried_by_base = base.plugins if base is not None else frozenset()
-    left = tuple(ref for e in wanted if (ref := PluginRef(e.name, e.version, e.integrity)) in carried_by_base)
-    wanted = [e for e in wanted if PluginRef(e.name, e.version, e.integrity) not in carried_by_base]
-    write_index(NpmIndex(npm_dir, tuple(wanted)))  # only this run's packages: no stale entries
-    keep = {f"{layout.NPM_DIR}/{INDEX_NAME}"} | {f"{layout.NPM_DIR}/{e.path}" for e in wanted}
-    entries = [NpmPackage(e.name, e.version, e.integrity, f"{layout.NPM_DIR}/{e.path}") for e in wanted]
-    return NpmPayload(frozenset(keep), tuple(entries), left)
+    pulled_entries = [r.entry for r in pulled.results if r.entry is not None]
+    packages = tuple(NpmPackage(e.name, e.version, e.integrity, f"{layout.NPM_DIR}/{e.path}") for e in pulled_entries)
+    carried, left = split_npm(base, packages) if base is not None else (packages, ())
+    paths = {p.file for p in carried}
+    wanted = tuple(e for e in pulled_entries if f"{layout.NPM_DIR}/{e.path}" in paths)
+    write_index(NpmIndex(npm_dir, wanted))  # only this run's packages: no stale entries
+    return NpmPayload(frozenset({f"{layout.NPM_DIR}/{INDEX_NAME}"} | paths), carried, left)
 
 
 def seal_payload(
