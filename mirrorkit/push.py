@@ -49,7 +49,7 @@ from mirrorkit.bundle.reconcile import RegistryLister, Snapshot, expected_tags, 
 from mirrorkit.bundle.snapshot import archive_entries, remove_archives, snapshot_archives
 from mirrorkit.bundle.targets import image_checker, npm_checker, target_root
 from mirrorkit.bundle.trust import enforce
-from mirrorkit.bundle.verify import reassemble, target_items, verify_bundle
+from mirrorkit.bundle.verify import Checker, reassemble, target_items, verify_bundle
 from mirrorkit.delta import release_view
 from mirrorkit.deltablobs import write_completion
 from mirrorkit.deltapush import require_base_on_target, with_base_plugins
@@ -433,7 +433,7 @@ def _complete_archives(run: Load, step: Steps, archives: Path) -> None:
         "fetching the blobs the delta leaves to its base from the target (nothing pushed yet)",
         f"fetching {len(blobs)} blob(s), {human(need)}, that the delta leaves to its base from {run.target}",
     )
-    client = OciClient(run.opts.authfile, tls_verify=run.opts.tls_verify, policy=TARGET_CHECK_POLICY)
+    client = _target_client(run.opts)
     with room_for(archives, need, "completing the delta's archives"):
         write_completion(archives, blobs, client, target_root(run.opts.registry))
 
@@ -510,8 +510,8 @@ class Reconciler:
     @classmethod
     def start(cls, run: Load) -> Reconciler:
         opts = run.opts
-        client = OciClient(opts.authfile, tls_verify=opts.tls_verify, policy=TARGET_CHECK_POLICY)
-        host = target_root(opts.registry).split("/", 1)[0]
+        client = _target_client(opts)
+        host = run.target.registry
         lister = RegistryLister(client, host)
         repositories = expected_tags(run.manifest, opts.registry).repositories
         return cls(lister, repositories, take_snapshot(lister, repositories), host)
@@ -626,12 +626,30 @@ def _mirrored_plugins(run: Load) -> tuple[tuple[MirroredPlugin, ...], str | None
         ) from None
 
 
+def _target_client(opts: PushOptions) -> OciClient:
+    """The client of every lookup push makes on the target registry: its credentials, its TLS
+    setting and the target-check retry policy."""
+    return OciClient(opts.authfile, tls_verify=opts.tls_verify, policy=TARGET_CHECK_POLICY)
+
+
+def _target_checkers(run: Load) -> tuple[Checker, Checker]:
+    """The image checker (by digest, where the cluster's mirror sets send it) and npm checker of the
+    target: a delta's base check and the final target check use these very checkers."""
+    opts = run.opts
+    images = image_checker(
+        str(run.target),
+        mirror_sets=mirror_sets_in(run.output / CLUSTER_RESOURCES),
+        authfile=opts.authfile,
+        tls_verify=opts.tls_verify,
+        policy=TARGET_CHECK_POLICY,
+    )
+    return images, npm_checker(opts.npm_registry, token=opts.npm_token, npmrc=opts.npmrc)
+
+
 def _require_base(run: Load) -> None:
     """A delta refuses (exit 1, before writing) unless the target holds what it leaves to its base:
     its images and plugins, and the blobs its archives leave out (looked up where push will fetch them)."""
-    opts = run.opts
-    client = OciClient(opts.authfile, tls_verify=opts.tls_verify, policy=TARGET_CHECK_POLICY)
-    root = target_root(opts.registry)
+    client, root = _target_client(run.opts), target_root(run.opts.registry)
 
     def has_blob(blob: BaseBlob) -> bool:
         ref = f"{root}/{blob.repository}"
@@ -644,14 +662,7 @@ def _require_base(run: Load) -> None:
 
     require_base_on_target(
         run.manifest,
-        image_checker(
-            str(run.target),
-            mirror_sets=mirror_sets_in(run.output / CLUSTER_RESOURCES),
-            authfile=opts.authfile,
-            tls_verify=opts.tls_verify,
-            policy=TARGET_CHECK_POLICY,
-        ),
-        npm_checker(opts.npm_registry, token=opts.npm_token, npmrc=opts.npmrc),
+        *_target_checkers(run),
         has_blob,
     )
 
@@ -659,18 +670,8 @@ def _require_base(run: Load) -> None:
 def verify_targets(run: Load, first: Report) -> Report:
     """The final report: the bundle's own checks were done (and passed) before anything was pushed,
     so it carries those items and adds the target checks, instead of hashing every byte a second time."""
-    opts = run.opts
-    targets = target_items(
-        run.manifest,
-        image_checker=image_checker(
-            str(run.target),
-            mirror_sets=mirror_sets_in(run.output / CLUSTER_RESOURCES),
-            authfile=opts.authfile,
-            tls_verify=opts.tls_verify,
-            policy=TARGET_CHECK_POLICY,
-        ),
-        npm_checker=npm_checker(opts.npm_registry, token=opts.npm_token, npmrc=opts.npmrc),
-    )
+    images, npm = _target_checkers(run)
+    targets = target_items(run.manifest, image_checker=images, npm_checker=npm)
     items = first.items + tuple(run.checks) + tuple(targets)
     return dataclasses.replace(first, title="mirrorkit push: bundle and target verification", items=items)
 
