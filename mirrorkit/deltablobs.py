@@ -36,9 +36,9 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from mirrorkit.bundle import layout
 from mirrorkit.bundle.archives import ArchiveScan, scan_archives
 from mirrorkit.bundle.manifest import BaseBlob, Manifest
+from mirrorkit.bundle.snapshot import archive_entries
 from mirrorkit.errors import MirrorError, MirrorkitError, RegistryError
 from mirrorkit.fsutil import atomic_write_text
 from mirrorkit.oci.client import OciClient
@@ -101,8 +101,7 @@ def base_blobs(base_manifest: Manifest, base_dir: Path | None) -> BaseBlobs:
     from the archives and walked (an index to its platforms, each to its config and layers); each blob
     is placed in the repository the image was loaded into."""
     inherited = {b.digest: b for b in (base_manifest.base.blobs if base_manifest.base else ())}
-    archives = [e.path for e in base_manifest.files if e.path.startswith(layout.IMAGES_DIR + "/") and e.path.endswith(".tar")]
-    paths = [base_dir / p for p in archives] if base_dir is not None else []
+    paths = [base_dir / e.path for e in archive_entries(base_manifest)] if base_dir is not None else []
     if not paths or not all(p.is_file() for p in paths):
         return BaseBlobs(inherited, read_archives=False)
     loaded = {i.digest: i for i in base_manifest.images}

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from mirrorkit.bundle import layout
 from mirrorkit.bundle.manifest import Manifest
+from mirrorkit.bundle.snapshot import archive_entries
 from mirrorkit.delta import load_base
 from mirrorkit.deltablobs import archived_blobs
 from mirrorkit.errors import MirrorkitError
@@ -65,9 +66,7 @@ def _carried(base: GivenBase) -> tuple[set[str], bool]:
     own = {f"image {i.digest}" for i in manifest.images}
     own |= {f"npm {p.name}@{p.version} {p.integrity}" for p in manifest.npm}
     own |= {f"chart {f.sha256}" for f in manifest.files if f.path.startswith(layout.CHARTS_DIR + "/")}
-    archives = [
-        base.path / f.path for f in manifest.files if f.path.startswith(layout.IMAGES_DIR + "/") and f.path.endswith(".tar")
-    ]
+    archives = [base.path / f.path for f in archive_entries(manifest)]
     if archives and not all(a.is_file() for a in archives):
         return own, False
     own |= {f"blob {digest}" for digest in archived_blobs(archives)} if archives else set()

@@ -36,6 +36,7 @@ from pathlib import Path
 from mirrorkit.bundle import layout
 from mirrorkit.bundle.limits import MAX_MANIFEST_BYTES
 from mirrorkit.bundle.manifest import ImageEntry, Manifest
+from mirrorkit.bundle.snapshot import archive_entries
 from mirrorkit.digests import CHUNK
 from mirrorkit.errors import MirrorkitError
 from mirrorkit.oci.reference import ImageReference
@@ -150,14 +151,6 @@ def _hash_member(tar: tarfile.TarFile, member: tarfile.TarInfo) -> tuple[int, st
                 digest.update(chunk)
                 size += len(chunk)
     return size, digest.hexdigest()
-
-
-def _archive_paths(manifest: Manifest) -> list[str]:
-    return sorted(
-        f.path
-        for f in manifest.files
-        if f.path.startswith(layout.IMAGES_DIR + "/") and Path(f.path).name.startswith("mirror_") and f.path.endswith(".tar")
-    )
 
 
 def _repositories(image: ImageEntry) -> set[str]:
@@ -298,8 +291,9 @@ def archive_consistency_items(root: Path, manifest: Manifest, present: set[str])
     """The checks of this module for the bundle tree at *root* (archives that are *present* only:
     a bundle carried as parts is checked once reassembled). An archive that is not a tar at all is
     left to oc-mirror (its bytes are pinned by the signed manifest): its images are not cross-checked."""
-    archives = [p for p in _archive_paths(manifest) if p in present]
-    if not archives or len(archives) < len(_archive_paths(manifest)):
+    pinned = sorted(e.path for e in archive_entries(manifest))
+    archives = [p for p in pinned if p in present]
+    if not archives or len(archives) < len(pinned):
         return []  # no archive here (parts only) or some missing: the file checks already failed
     paths = {root / p: p for p in archives}
     scan = scan_archives(paths, paths, wanted={image.digest for image in manifest.images})
