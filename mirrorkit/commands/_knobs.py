@@ -14,12 +14,10 @@ from typing import Any, TypeVar
 import click
 
 from mirrorkit.commands._args import Raw
+from mirrorkit.commands._shared import stack_options
 from mirrorkit.ocmirror.knobs import KNOB_NAMES, Knobs, problems
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-#: The click parameter names the decorator adds (removed from the command's kwargs by :func:`pop_knobs`).
-NAMES = KNOB_NAMES
 
 
 def knob_options(*, since: bool) -> Callable[[F], F]:
@@ -65,9 +63,7 @@ def knob_options(*, since: bool) -> Callable[[F], F]:
                     help="oc-mirror's --since: leave out of the archive what its history archived before this date.",
                 )
             )
-        for option in reversed(options):
-            func = option(func)
-        return func
+        return stack_options(func, options)
 
     return apply
 
@@ -79,8 +75,8 @@ def knob_check(raw: Raw) -> Iterable[str]:
 
 def pop_knobs(kwargs: dict[str, Any]) -> Knobs:
     """Take the knobs out of a command's *kwargs* and read them (already checked, so this does not fail)."""
-    raw: Mapping[str, Any] = {name: kwargs.pop(name, None) for name in NAMES}
+    raw: Mapping[str, Any] = {name: kwargs.pop(name, None) for name in KNOB_NAMES}  # the parameters knob_options adds
     return Knobs.from_raw(raw)
 
 
-__all__ = ["NAMES", "knob_check", "knob_options", "pop_knobs"]
+__all__ = ["knob_check", "knob_options", "pop_knobs"]

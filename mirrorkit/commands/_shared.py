@@ -8,7 +8,7 @@ README in agreement.
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
@@ -25,7 +25,8 @@ NPM_TOKEN_RENAMES = {"--token": ("--npm-token",)}
 DISCOVER_RENAMES = {"--inspect-bundles": ("--discover",), "--no-inspect-bundles": ("--no-discover",)}
 
 
-def _stack(func: F, options: list[Callable[[F], F]]) -> F:
+def stack_options(func: F, options: Sequence[Callable[[Any], Any]]) -> F:
+    """*func* decorated with *options*, added in reverse so that --help lists them in this order."""
     for option in reversed(options):
         func = option(func)
     return func
@@ -51,7 +52,7 @@ def output_options(
             ),
             click.option("--json", "as_json", is_flag=True, help=json_help),
         ]
-        return _stack(func, options)
+        return stack_options(func, options)
 
     return apply
 
@@ -122,7 +123,7 @@ def release_options(func: F) -> F:
     ``profile, config, ocp, install, extra_images, discover, plugins, source_npm``)."""
     from mirrorkit.commands.imageset import install_option  # imageset imports this module
 
-    return _stack(
+    return stack_options(
         func,
         [
             click.option(
@@ -149,7 +150,7 @@ def release_options(func: F) -> F:
 
 def target_options(func: F) -> F:
     """Where the release goes, for push and sync alike: ``--target-registry`` and ``--target-npm`` (required)."""
-    return _stack(
+    return stack_options(
         func,
         [
             click.option(
@@ -162,7 +163,7 @@ def target_options(func: F) -> F:
 
 def install_files_options(func: F) -> F:
     """How push and sync write the install files: ``--values-in`` and ``--upgrade-from``."""
-    return _stack(
+    return stack_options(
         func,
         [
             click.option(

@@ -7,7 +7,6 @@ even when oc-mirror itself exited 0 (oc-mirror before 4.19 does that).
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -17,7 +16,7 @@ import click
 
 from mirrorkit.commands._args import CheckedGroup, registry_target
 from mirrorkit.commands._knobs import knob_check, knob_options, pop_knobs
-from mirrorkit.commands._shared import output_options, show_progress, tls_option
+from mirrorkit.commands._shared import output_options, show_progress, stack_options, tls_option
 from mirrorkit.ocmirror import (
     DiskToMirrorOptions,
     DryRunResult,
@@ -85,17 +84,14 @@ def _common_options(func: Callable[..., Any]) -> Callable[..., Any]:
         ),
         output_options(),
     ]
-    for option in reversed(options):
-        func = option(func)
-    return func
+    return stack_options(func, options)
 
 
 def _shared(kwargs: dict[str, Any]) -> dict[str, Any]:
-    """The workflow options every command shares, the oc-mirror knobs included (``since`` is to-disk's own)."""
-    knobs = dataclasses.asdict(pop_knobs(kwargs))
-    knobs.pop("since")
+    """The workflow options every command shares (the oc-mirror knobs are laid over them with
+    :meth:`~mirrorkit.ocmirror.knobs.Knobs.apply`, as pack and push do; ``since`` is to-disk's own)."""
     shared = {k: kwargs[k] for k in ("config", "authfile", "cache_dir", "log_level")}
-    return {**shared, **knobs, "src_tls_verify": kwargs["tls_verify"], "dest_tls_verify": kwargs["tls_verify"]}
+    return {**shared, "src_tls_verify": kwargs["tls_verify"], "dest_tls_verify": kwargs["tls_verify"]}
 
 
 def _progress(kwargs: dict[str, Any]) -> bool:
@@ -137,7 +133,7 @@ def mirror() -> None:
 def to_disk(archive_dir: Path, since: str | None, dry_run: bool, oc_mirror: str | None, as_json: bool, **kwargs: Any) -> None:
     """Mirror images from their registries into archives on disk."""
     show = _progress(kwargs)
-    options = MirrorToDiskOptions(archive_dir=archive_dir, since=since, **_shared(kwargs))
+    options = pop_knobs(kwargs).apply(MirrorToDiskOptions(archive_dir=archive_dir, since=since, **_shared(kwargs)))
     tool = find_oc_mirror(oc_mirror)
     if dry_run:
         _report(plan_dry_run(tool, options, show), as_json)
@@ -158,7 +154,9 @@ def to_disk(archive_dir: Path, since: str | None, dry_run: bool, oc_mirror: str 
 def to_mirror(archive_dir: Path, target_registry: str, oc_mirror: str | None, as_json: bool, **kwargs: Any) -> None:
     """Push archives from disk into the target registry and write cluster resources."""
     show = _progress(kwargs)
-    options = DiskToMirrorOptions(archive_dir=archive_dir, target=Target.parse(target_registry), **_shared(kwargs))
+    options = pop_knobs(kwargs).apply(
+        DiskToMirrorOptions(archive_dir=archive_dir, target=Target.parse(target_registry), **_shared(kwargs))
+    )
     tool = find_oc_mirror(oc_mirror)
     _report(disk_to_mirror(tool, options, progress=show), as_json)
 
@@ -176,7 +174,9 @@ def to_mirror(archive_dir: Path, target_registry: str, oc_mirror: str | None, as
 def direct(workspace: Path, target_registry: str, dry_run: bool, oc_mirror: str | None, as_json: bool, **kwargs: Any) -> None:
     """Mirror images straight into the target registry (mirror to mirror)."""
     show = _progress(kwargs)
-    options = MirrorToMirrorOptions(workspace=workspace, target=Target.parse(target_registry), **_shared(kwargs))
+    options = pop_knobs(kwargs).apply(
+        MirrorToMirrorOptions(workspace=workspace, target=Target.parse(target_registry), **_shared(kwargs))
+    )
     tool = find_oc_mirror(oc_mirror)
     if dry_run:
         _report(plan_dry_run(tool, options, show), as_json)

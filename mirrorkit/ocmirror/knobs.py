@@ -161,15 +161,6 @@ class Knobs:
         changes = {k: v for k, v in dataclasses.asdict(self).items() if v is not None and k in fields}
         return dataclasses.replace(options, **changes)  # type: ignore[type-var]
 
-    def describe(self) -> tuple[str, ...]:
-        """The knobs set, as the user spelled them (for step messages and reports)."""
-        out = []
-        for name, value in dataclasses.asdict(self).items():
-            if value is not None:
-                shown = go_duration(value) if name.endswith("_s") else value
-                out.append(f"{_flag(name)} {shown}")
-        return tuple(out)
-
 
 def _flag(name: str) -> str:
     return "--" + name.removesuffix("_s").replace("_", "-")
