@@ -158,7 +158,7 @@ class _Tree:
 def _payload_tree(run: Load, say: Callable[[str], None]) -> _Tree:
     """The directory holding the payload files: the bundle itself, or its parts reassembled."""
     bundle, opts = Path(run.opts.bundle), run.opts
-    if all((bundle / f.path).is_file() for f in run.manifest.files):
+    if not run.parts_only():
         return _Tree(bundle, private=False)
     tree = run.work / "bundle"
     if tree.is_dir():
@@ -296,6 +296,12 @@ class Load:
     checks: list[CheckItem] = field(default_factory=list)  # made after the load (the target's tags)
     command: str = "push"  # which mirrorkit command wrote the install files (INSTALL.md names it)
 
+    def parts_only(self) -> bool:
+        """Whether some payload file is not in the bundle's folder (it came as parts: push
+        reassembles them, and the pre-flight counts the room that takes)."""
+        bundle = Path(self.opts.bundle)
+        return not all((bundle / f.path).is_file() for f in self.manifest.files)
+
 
 def _start(opts: PushOptions) -> tuple[Path, Path, Target]:
     """The bundle, the output folder (created) and the target registry: a malformed --registry or
@@ -339,8 +345,7 @@ def preflight_targets(opts: PushOptions, output: Path, work: Path, parts_only: b
 
 def add_preflight(run: Load, first: Report) -> Report:
     """*first* with the pre-flight items added: every target answers, accepts the credentials and has room."""
-    parts_only = not all((Path(run.opts.bundle) / f.path).is_file() for f in run.manifest.files)
-    checks = preflight(run.manifest, preflight_targets(run.opts, run.output, run.work, parts_only))
+    checks = preflight(run.manifest, preflight_targets(run.opts, run.output, run.work, run.parts_only()))
     return dataclasses.replace(first, items=first.items + tuple(checks))
 
 

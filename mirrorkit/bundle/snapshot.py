@@ -165,13 +165,13 @@ def snapshot_archives(
     """Every oc-mirror archive of the verified manifest copied into *dest_dir* (same file names) while
     hashed; earlier copies there are removed first so oc-mirror sees exactly this bundle's archives."""
     dest_dir.mkdir(parents=True, exist_ok=True)
-    for stale in dest_dir.glob("mirror_*.tar"):
-        stale.unlink()
+    remove_archives(dest_dir)
     return tuple(snapshot_verified(root, e, dest_dir / Path(e.path).name, advance) for e in archive_entries(manifest))
 
 
 def remove_archives(dest_dir: Path) -> None:
-    """Drop the archive copies once oc-mirror has unpacked them (they are as large as the bundle)."""
+    """Drop the archive copies in *dest_dir*: before a snapshot (oc-mirror must see this bundle's
+    archives only) and once oc-mirror has unpacked them (they are as large as the bundle)."""
     for copy in dest_dir.glob("mirror_*.tar"):
         copy.unlink(missing_ok=True)
 
