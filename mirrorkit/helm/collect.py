@@ -112,8 +112,9 @@ def _charts(
         found.append((source, Path(local.path or "")))
     for r_index, repo in enumerate(section.repositories or ()):
         url = repo.url or ""
+        added = url.rstrip("/") + "/index.yaml"
         try:  # oc-mirror first adds every repository with Helm, which fetches its index or gives up on it
-            _read_index(url.rstrip("/") + "/index.yaml", tls_verify, f"invalid chart repository {url!r}")
+            entries = _read_index(added, tls_verify, f"invalid chart repository {url!r}")
         except ChartError as exc:
             unpredicted.append(f"helm.repositories[{r_index}] ({repo.name}): {exc}")
             continue
@@ -121,7 +122,7 @@ def _charts(
             try:
                 wanted = [
                     ChartSource(f"helm.repositories[{r_index}]", name, version, url)
-                    for name, version in _index_charts(url, tls_verify)
+                    for name, version in _index_charts(url, tls_verify, (added, entries))
                 ]
             except ChartError as exc:
                 unpredicted.append(f"helm.repositories[{r_index}] ({repo.name}): {exc}")
@@ -157,13 +158,16 @@ def _pull(helm: Helm, home: Path, source: ChartSource, tls_verify: bool) -> Path
     return pulled[0]
 
 
-def _index_charts(url: str, tls_verify: bool) -> list[tuple[str, str]]:
-    """(name, version) of every non-library chart version in the repository's index, as oc-mirror lists them."""
+def _index_charts(url: str, tls_verify: bool, read: tuple[str, dict[str, Any]]) -> list[tuple[str, str]]:
+    """(name, version) of every non-library chart version in the repository's index, as oc-mirror lists them.
+    *read* is the index already fetched when the repository was added (its URL, its entries): it is
+    fetched again only when oc-mirror's own index URL is another one."""
     # oc-mirror appends "index.yaml" literally unless the URL already ends with it: a URL without its
     # trailing "/" fails there, so it fails here too, with the reason
     index_url = url if url.endswith("/index.yaml") else url + "index.yaml"
     hint = None if url.endswith("/") else "oc-mirror appends index.yaml to the URL as written: end the URL with '/'"
-    entries = _read_index(index_url, tls_verify, f"cannot read {index_url}", hint)
+    read_url, read_entries = read
+    entries = read_entries if read_url == index_url else _read_index(index_url, tls_verify, f"cannot read {index_url}", hint)
     charts = []
     for name, versions in sorted(entries.items()):
         for version in versions or ():
