@@ -15,6 +15,7 @@ rebuilt catalog that whites out `/configs` and adds a new one reads as the new o
 
 from __future__ import annotations
 
+import functools
 import io
 import logging
 import posixpath
@@ -59,10 +60,13 @@ class PackageFbc:
     deprecations: tuple[Deprecation, ...] = ()
 
     def bundle(self, name: str) -> BundleDef | None:
-        for bundle in self.bundles:
-            if bundle.name == name:
-                return bundle
-        return None
+        return self._by_name.get(name)
+
+    @functools.cached_property
+    def _by_name(self) -> dict[str, BundleDef]:
+        """The bundles by name, built once: selection looks up every bundle it keeps (the reader
+        refuses duplicate names; were there any, the first would win, as a scan finds it)."""
+        return {b.name: b for b in reversed(self.bundles)}
 
 
 @dataclass(frozen=True)
