@@ -30,7 +30,6 @@ class ChartError(MirrorkitError):
 
 #: A chart is configuration, not content: 64 MiB unpacked is far beyond any published chart.
 MAX_CHART_BYTES = 64 * 1024 * 1024
-MAX_SUBCHART_DEPTH = 8
 
 
 @dataclass(frozen=True)
@@ -103,10 +102,9 @@ def _yaml_map(data: bytes | None, name: str, source: str) -> dict[str, Any]:
     return doc
 
 
-def subchart_names(chart: ChartFiles, depth: int = 0) -> set[str]:
-    """The names of the subcharts present in ``charts/`` (folders or archives), as Helm matches them."""
-    if depth > MAX_SUBCHART_DEPTH:
-        raise ChartError(f"chart {chart.source}: subcharts nested more than {MAX_SUBCHART_DEPTH} deep")
+def subchart_names(chart: ChartFiles) -> set[str]:
+    """The names of the subcharts present in ``charts/`` (folders or archives), as Helm matches them:
+    one level only, the level whose dependencies oc_mirror_patches compares."""
     names: set[str] = set()
     for rel, data in chart.files.items():
         parts = rel.split("/")
