@@ -24,7 +24,7 @@ from mirrorkit.install.charts import (
     infra_values,
     read_chart_values,
 )
-from mirrorkit.install.resources import npmrc_text, write_helm_npmrc, write_operator_resources
+from mirrorkit.install.resources import HELM_NPMRC_FILE, npmrc_text, write_helm_npmrc, write_operator_resources
 from mirrorkit.install.runbook import (
     HELM_RELEASE,
     INFRA_CHART_MARK,
@@ -137,7 +137,7 @@ def install_context(
         infra_values_file=INFRA_VALUES if INFRA_VALUES in files else "",
         infra_namespaces=_infra_namespaces(infra) if infra and infra.is_file() else (),
         operator_resources=tuple(sorted(f for f in files if f.startswith("operator/"))),
-        helm_npmrc_file=next((f for f in files if f == "dynamic-plugins-npmrc.yaml"), ""),
+        helm_npmrc_file=HELM_NPMRC_FILE if HELM_NPMRC_FILE in files else "",
         upgrade_from=upgrade_from,
         bundle=str(Path(bundle).resolve()) if bundle else "",
         verify_key=str(Path(verify_key).resolve()) if verify_key else "",

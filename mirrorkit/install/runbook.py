@@ -17,6 +17,8 @@ import json
 import shlex
 from dataclasses import dataclass
 
+from mirrorkit.install.resources import OPERATOR_FILES
+
 #: Where the RHDH docs install each operator the profiles mirror; others get a namespace of their name.
 OPERATOR_NAMESPACES = {
     "serverless-operator": "openshift-serverless",
@@ -370,21 +372,23 @@ def _operator_flow(ctx: InstallContext, step: int) -> list[str]:
     return out + _operator_resources(ctx)
 
 
-def _resource(ctx: InstallContext, suffix: str) -> str:
-    return next((f for f in ctx.operator_resources if f.endswith(suffix)), "")
+def _resource(ctx: InstallContext, name: str) -> str:
+    """*name* (one of :data:`OPERATOR_FILES`, as handout wrote it) when this install has it, else ""."""
+    return name if name in ctx.operator_resources else ""
 
 
 def _operator_resources(ctx: InstallContext) -> list[str]:
     configmap = ctx.configmap_file or "dynamic-plugins.yaml"
-    knative = _resource(ctx, "/knative.yaml")
+    files = OPERATOR_FILES
+    knative = _resource(ctx, files.knative)
     namespaced = [
         f
         for f in (
             configmap,
-            _resource(ctx, "/app-config-rhdh.yaml"),
-            _resource(ctx, "/backend-auth-secret.yaml"),
-            _resource(ctx, "/dynamic-plugins-npmrc.yaml"),
-            _resource(ctx, "/backstage.yaml"),
+            _resource(ctx, files.app_config),
+            _resource(ctx, files.backend_secret),
+            _resource(ctx, files.npmrc_secret),
+            _resource(ctx, files.backstage),
         )
         if f
     ]
