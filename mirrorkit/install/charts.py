@@ -28,6 +28,7 @@ import yaml
 
 from mirrorkit import yamlgo
 from mirrorkit.errors import ConfigError
+from mirrorkit.install.values import package_name
 
 #: A chart's values.yaml larger than this is not a chart mirrorkit hands out (the published ones are ~30 KiB).
 MAX_VALUES_BYTES = 4 * 1024 * 1024
@@ -165,13 +166,11 @@ def _version_of(package: str, name: str) -> str:
 
 def chart_plugin_versions(values: Mapping[str, Any]) -> dict[str, str]:
     """npm name -> version of every ``orchestrator.plugins`` entry the chart's defaults name."""
-    from mirrorkit.install.values import _package_name
-
     plugins = _get(values, ("orchestrator", "plugins"))
     found: dict[str, str] = {}
     for item in plugins if isinstance(plugins, list) else ():
         package = str(item.get("package", "")) if isinstance(item, dict) else ""
-        name = _package_name(package) if package else None
+        name = package_name(package) if package else None
         version = _version_of(package, name) if name else ""
         if name and version:
             found[name] = version

@@ -77,15 +77,17 @@ def newest_entries(index: NpmIndex) -> list[IndexEntry]:
     return [best[name] for name in sorted(best)]
 
 
-def plugin_entries(index: NpmIndex, npm_url: str) -> list[dict[str, Any]]:
-    """`[{disabled: false, package: <tarball URL>, integrity: sha512-...}]` in the docs' key order."""
+def _newest_plugins(index: NpmIndex, npm_url: str) -> list[tuple[IndexEntry, dict[str, Any]]]:
+    """Each of :func:`newest_entries` with its plugin entry `{disabled: false, package: <tarball URL>,
+    integrity: sha512-...}` (the docs' key order), for the values and the ConfigMap to add to."""
     registry = normalise_registry(npm_url)
     return [
-        {"disabled": False, "package": e.package.tarball_path(registry), "integrity": e.integrity} for e in newest_entries(index)
+        (e, {"disabled": False, "package": e.package.tarball_path(registry), "integrity": e.integrity})
+        for e in newest_entries(index)
     ]
 
 
-def _package_name(package: str) -> str | None:
+def package_name(package: str) -> str | None:
     """The npm name a plugin entry refers to: a tarball URL (`.../@s/n/-/n-1.tgz`) or a spec (`@s/n@1`)."""
     if "/-/" in package:
         path = package.split("/-/", 1)[0]
@@ -103,11 +105,11 @@ def merge_plugins(existing: list[Any], ours: list[dict[str, Any]]) -> list[Any]:
     A replaced entry takes our `disabled`/`package`/`integrity`; its other keys (a `pluginConfig` the
     user wrote) win over our defaults.
     """
-    by_name = {_package_name(p["package"]): p for p in ours}
+    by_name = {package_name(p["package"]): p for p in ours}
     merged: list[Any] = []
     used: set[str | None] = set()
     for item in existing:
-        name = _package_name(str(item.get("package", ""))) if isinstance(item, dict) else None
+        name = package_name(str(item.get("package", ""))) if isinstance(item, dict) else None
         if name in by_name and name not in used:
             mine = by_name[name]
             theirs = {k: v for k, v in item.items() if k not in _OURS}
@@ -138,7 +140,7 @@ def _load_values(path: Path) -> dict[str, Any]:
 def helm_plugin_entries(index: NpmIndex, npm_url: str, *, plugin_config: bool = True) -> list[dict[str, Any]]:
     """The `orchestrator.plugins` entries: the docs' keys, plus the chart's `pluginConfig` when asked."""
     out = []
-    for entry, item in zip(newest_entries(index), plugin_entries(index, npm_url), strict=False):
+    for entry, item in _newest_plugins(index, npm_url):
         if plugin_config:
             extras = orchestrator_plugin_extras(entry.name, data_index_url=HELM_DATA_INDEX_URL)
             item.update({k: v for k, v in extras.items() if k == "pluginConfig"})  # `dependencies` is Operator-only
@@ -305,7 +307,7 @@ def build_dynamic_plugins_configmap(
 ) -> dict[str, Any]:
     plugins: list[dict[str, Any]] = []
     if index is not None:
-        for entry, item in zip(newest_entries(index), plugin_entries(index, npm_url), strict=False):
+        for entry, item in _newest_plugins(index, npm_url):
             plugin = {"package": item["package"], "integrity": item["integrity"], "disabled": False}
             if plugin_config:
                 plugin.update(orchestrator_plugin_extras(entry.name))
