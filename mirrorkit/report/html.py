@@ -62,9 +62,9 @@ def _cause(rc: RootCause) -> str:
     i = rc.item
     subs = [f"<li>consequence: {_e(c.category)} {_e(c.subject)}: {_e(c.actual)} ({_e(c.detail)})</li>" for c in rc.consequences]
     if rc.not_checked:
-        named = ", ".join(c.subject for c in rc.not_checked[:NAMED])
-        more = f" and {len(rc.not_checked) - NAMED} more" if len(rc.not_checked) > NAMED else ""
-        subs.append(f"<li>{len(rc.not_checked)} not checked because of it: {_e(named)}{_e(more)}</li>")
+        names, more = rc.named_not_checked(NAMED)
+        rest = f" and {more} more" if more else ""
+        subs.append(f"<li>{len(rc.not_checked)} not checked because of it: {_e(', '.join(names))}{rest}</li>")
     detail = f"<br>{_e(i.detail)}" if i.detail else ""
     sub = f"<ul>{''.join(subs)}</ul>" if subs else ""
     return (
@@ -102,7 +102,7 @@ def _carried(report: Report) -> str:
 def _groups(report: Report) -> str:
     groups = "\n".join(
         f'<tr class="{"passed" if g.ok and not g.not_checked else "failed"}"><td>{_e(name)}</td><td>{g.passed}</td>'
-        f"<td>{g.failed + g.consequences}</td><td>{g.not_checked}</td><td>{g.warnings}</td></tr>"
+        f"<td>{g.all_failed}</td><td>{g.not_checked}</td><td>{g.warnings}</td></tr>"
         for name, g in report.group_summaries()
     )
     if not groups:

@@ -79,7 +79,7 @@ def to_dict(report: Report) -> dict[str, Any]:
             {
                 "group": name,
                 "passed": g.passed,
-                "failed": g.failed + g.consequences,
+                "failed": g.all_failed,
                 "warnings": g.warnings,
                 "not_checked": g.not_checked,
             }

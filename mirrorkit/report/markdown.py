@@ -47,9 +47,9 @@ def _cause(n: int, rc: RootCause) -> list[str]:
         for c in rc.consequences
     ]
     if rc.not_checked:
-        named = ", ".join(_cell(c.subject) for c in rc.not_checked[:NAMED])
-        more = f" and {len(rc.not_checked) - NAMED} more" if len(rc.not_checked) > NAMED else ""
-        lines.append(f"   - {len(rc.not_checked)} not checked because of it: {named}{more}")
+        names, more = rc.named_not_checked(NAMED)
+        rest = f" and {more} more" if more else ""
+        lines.append(f"   - {len(rc.not_checked)} not checked because of it: {', '.join(map(_cell, names))}{rest}")
     return lines
 
 
@@ -80,9 +80,7 @@ def _groups(report: Report) -> list[str]:
     if not groups:
         return []
     lines = ["## By kind and package", "", "| Group | Passed | Failed | Not checked | Warnings |", "|---|---|---|---|---|"]
-    lines += [
-        f"| {_cell(name)} | {g.passed} | {g.failed + g.consequences} | {g.not_checked} | {g.warnings} |" for name, g in groups
-    ]
+    lines += [f"| {_cell(name)} | {g.passed} | {g.all_failed} | {g.not_checked} | {g.warnings} |" for name, g in groups]
     return [*lines, ""]
 
 

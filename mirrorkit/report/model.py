@@ -103,6 +103,11 @@ class Summary:
         return self.failed == 0 and self.consequences == 0
 
     @property
+    def all_failed(self) -> int:
+        """Every failed check, root causes and consequences (a group table's one "failed" column)."""
+        return self.failed + self.consequences
+
+    @property
     def text(self) -> str:
         """The one line of counts every rendering shows, word for word."""
         more = f" (and {self.consequences} consequent failures)" if self.consequences else ""
@@ -120,6 +125,11 @@ class RootCause:
     item: CheckItem
     consequences: tuple[CheckItem, ...] = ()
     not_checked: tuple[CheckItem, ...] = ()
+
+    def named_not_checked(self, limit: int) -> tuple[tuple[str, ...], int]:
+        """The subjects of the first *limit* checks that could not run because of it, and how many
+        more there are (each rendering names the same ones, escaped its own way)."""
+        return tuple(c.subject for c in self.not_checked[:limit]), max(0, len(self.not_checked) - limit)
 
 
 def summarize(items: tuple[CheckItem, ...]) -> Summary:
