@@ -82,8 +82,28 @@ class InstallContext:
         return self.command == "sync"
 
     @property
+    def infra_charts(self) -> list[str]:
+        """The orchestrator-infra charts (installed first: they bring the Serverless operators)."""
+        return [c for c in self.charts if INFRA_CHART_MARK in c]
+
+    @property
+    def hub_charts(self) -> list[str]:
+        """The redhat-developer-hub charts."""
+        return [c for c in self.charts if chart_name(c) == RHDH_CHART]
+
+    @property
+    def serverless_operators(self) -> tuple[OperatorInstall, ...]:
+        """The operators the infra chart subscribes to (every one but RHDH's own)."""
+        return tuple(op for op in self.operators if op.package != "rhdh")
+
+    @property
+    def configmap(self) -> str:
+        """The dynamic-plugins ConfigMap's file (its usual name when this install wrote none)."""
+        return self.configmap_file or "dynamic-plugins.yaml"
+
+    @property
     def helm_flow(self) -> bool:
-        return any(chart_name(c) == RHDH_CHART or INFRA_CHART_MARK in c for c in self.charts)
+        return bool(self.infra_charts or self.hub_charts)
 
     @property
     def operator_flow(self) -> bool:
@@ -268,10 +288,6 @@ def _stem(path: str) -> str:
     return path.rsplit("/", 1)[-1].rsplit(".", 1)[0]
 
 
-def _infra_namespaces(ctx: InstallContext) -> dict[str, str]:
-    return dict(ctx.infra_namespaces)
-
-
 def _infra_text(ctx: InstallContext) -> list[str]:
     source = f" `{_stem(ctx.catalog_sources[0])}`" if ctx.catalog_sources else ""
     if not ctx.infra_values_file:
@@ -317,17 +333,15 @@ def _hub_text(ctx: InstallContext) -> list[str]:
 
 
 def _helm_flow(ctx: InstallContext, step: int) -> list[str]:
-    infra = [c for c in ctx.charts if INFRA_CHART_MARK in c]
-    hub = [c for c in ctx.charts if chart_name(c) == RHDH_CHART]
+    infra, hub, serverless = ctx.infra_charts, ctx.hub_charts, ctx.serverless_operators
     others = [c for c in ctx.charts if c not in infra and c not in hub]
     out = [f"## {step}. Helm flow: install the charts from this folder", ""]
-    serverless = tuple(op for op in ctx.operators if op.package != "rhdh")
     for chart in infra:
         values = f" -f {shlex.quote(ctx.infra_values_file)}" if ctx.infra_values_file else ""
         out += _infra_text(ctx)
         out += _code(f'helm install {INFRA_RELEASE} {shlex.quote(chart)} -n "$RHDH_NAMESPACE"{values}')
         if serverless:
-            out += _approve(serverless, _infra_namespaces(ctx))
+            out += _approve(serverless, dict(ctx.infra_namespaces))
     for chart in hub:
         out += _hub_text(ctx) + _hub_install(ctx, chart, "install")
     for chart in others:
@@ -338,10 +352,8 @@ def _helm_flow(ctx: InstallContext, step: int) -> list[str]:
 def _helm_upgrade(ctx: InstallContext, step: int) -> list[str]:
     """helm upgrade of both releases: the infra values carry the new channels and CSVs, so Helm
     patches the Subscriptions in place and only the new install plans need approving."""
-    infra = [c for c in ctx.charts if INFRA_CHART_MARK in c]
-    hub = [c for c in ctx.charts if chart_name(c) == RHDH_CHART]
+    infra, hub, serverless = ctx.infra_charts, ctx.hub_charts, ctx.serverless_operators
     out = [f"## {step}. Helm flow: upgrade from {ctx.upgrade_from}", ""]
-    serverless = tuple(op for op in ctx.operators if op.package != "rhdh")
     for chart in infra:
         values = f" -f {shlex.quote(ctx.infra_values_file)}" if ctx.infra_values_file else ""
         out += [
@@ -351,7 +363,7 @@ def _helm_upgrade(ctx: InstallContext, step: int) -> list[str]:
         ]
         out += _code(f'helm upgrade {INFRA_RELEASE} {shlex.quote(chart)} -n "$RHDH_NAMESPACE"{values}')
         if serverless:
-            out += _approve(serverless, _infra_namespaces(ctx))
+            out += _approve(serverless, dict(ctx.infra_namespaces))
     for chart in hub:
         out += ["Then the hub, with the plugin versions of the new chart:", ""]
         out += _hub_install(ctx, chart, "upgrade")
@@ -378,7 +390,7 @@ def _resource(ctx: InstallContext, name: str) -> str:
 
 
 def _operator_resources(ctx: InstallContext) -> list[str]:
-    configmap = ctx.configmap_file or "dynamic-plugins.yaml"
+    configmap = ctx.configmap
     files = OPERATOR_FILES
     knative = _resource(ctx, files.knative)
     namespaced = [
@@ -427,7 +439,7 @@ def _operator_upgrade(ctx: InstallContext, step: int) -> list[str]:
             f'oc patch subscription "$SUB" -n {ns} --type merge -p {shlex.quote(patch_json)}',
         ]
     out += _code(*body) + _approve(ctx.operators)
-    configmap = ctx.configmap_file or "dynamic-plugins.yaml"
+    configmap = ctx.configmap
     out += [
         "Then the plugins: the dynamic-plugins ConfigMap names the new plugin versions (the docs set 1.8.2 for "
         "1.8); applying it replaces the old one, and the operator restarts RHDH:",
