@@ -57,10 +57,10 @@ HISTORY_PREFIX = ".history-"
 _STORAGE = "docker/registry/v2/"
 
 
-def _scan(paths: Sequence[Path], wanted: Iterable[str] = ()) -> ArchiveScan:
-    """:func:`~mirrorkit.bundle.archives.scan_archives` over *paths*, the *wanted* manifests' bytes kept;
-    an archive that cannot be read fails here, naming it."""
-    scan = scan_archives(paths, {p: str(p) for p in paths}, wanted, keep=True)
+def read_archives(paths: Sequence[Path], wanted: Iterable[str] = (), *, keep: bool = True) -> ArchiveScan:
+    """:func:`~mirrorkit.bundle.archives.scan_archives` over *paths*, the *wanted* manifests hashed
+    (and their bytes kept, with *keep*); an archive that cannot be read fails here, naming it."""
+    scan = scan_archives(paths, {p: str(p) for p in paths}, wanted, keep=keep)
     if scan.errors:
         name, why = scan.errors[0]
         raise MirrorError(f"cannot read the oc-mirror archive {name}", why, "check the bundle with mirrorkit verify")
@@ -77,7 +77,7 @@ def missing_blobs(scan: ArchiveScan) -> dict[str, tuple[str, str]]:
 
 def archived_blobs(paths: Sequence[Path]) -> frozenset[str]:
     """The blobs whose data the archives at *paths* carry."""
-    return frozenset(_scan(paths).blob_sizes)
+    return frozenset(read_archives(paths).blob_sizes)
 
 
 @dataclass(frozen=True)
@@ -105,10 +105,10 @@ def base_blobs(base_manifest: Manifest, base_dir: Path | None) -> BaseBlobs:
     if not paths or not all(p.is_file() for p in paths):
         return BaseBlobs(inherited, read_archives=False)
     loaded = {i.digest: i for i in base_manifest.images}
-    scan = _scan(paths, loaded)
+    scan = read_archives(paths, loaded)
     children = {c.digest for d in loaded if (m := _parsed(scan.kept, d)) is not None for c in m.manifests}
     if children - set(scan.kept):  # an index's platform manifests: read in a second walk
-        scan.kept |= _scan(paths, children - set(scan.kept)).kept
+        scan.kept |= read_archives(paths, children - set(scan.kept)).kept
     repositories: dict[str, set[str]] = {}
     for repo, digests in scan.revisions.items():
         for digest in digests:
@@ -166,10 +166,11 @@ def write_history(working_dir: Path, digests: Iterable[str], now: _dt.datetime |
     return path
 
 
-def left_out(archives: Sequence[Path], base: BaseBlobs) -> tuple[BaseBlob, ...]:
-    """The blobs the new *archives* link but do not carry, each one the base put in the target;
-    a missing blob the base does not account for fails (the archives could not be loaded)."""
-    missing = missing_blobs(_scan(archives))
+def left_out(scan: ArchiveScan, base: BaseBlobs) -> tuple[BaseBlob, ...]:
+    """The blobs the new archives (read into *scan* by :func:`read_archives`) link but do not carry,
+    each one the base put in the target; a missing blob the base does not account for fails (the
+    archives could not be loaded)."""
+    missing = missing_blobs(scan)
     unknown = sorted(d for d in missing if d not in base.blobs)
     if unknown:
         repo, kind = missing[unknown[0]]
@@ -239,6 +240,7 @@ __all__ = [
     "base_blobs",
     "left_out",
     "missing_blobs",
+    "read_archives",
     "write_completion",
     "write_history",
 ]

@@ -32,6 +32,7 @@ from pathlib import Path
 
 from mirrorkit import __version__
 from mirrorkit.bundle import layout
+from mirrorkit.bundle.archives import ArchiveScan
 from mirrorkit.bundle.build import check_free_space, hash_payload, scan, seal_bundle
 from mirrorkit.bundle.hashcache import HashCache, default_cache_file
 from mirrorkit.bundle.hashing import FileHash
@@ -50,7 +51,7 @@ from mirrorkit.bundle.signing import fingerprint, load_private_key
 from mirrorkit.catalog import Plan as CatalogPlan
 from mirrorkit.catalog import compare_mapping
 from mirrorkit.delta import Base
-from mirrorkit.deltablobs import BaseBlobs, base_blobs, left_out, write_history
+from mirrorkit.deltablobs import BaseBlobs, base_blobs, left_out, read_archives, write_history
 from mirrorkit.deltapack import (
     BaseKey,
     DeltaSplit,
@@ -481,9 +482,12 @@ def _pack(opts: PackOptions, say: Callable[[str], None], step: Steps) -> PackRes
         blobs = _base_blobs(run, base, opts.base) if base is not None and opts.base is not None else None
         step("mirroring images to disk (oc-mirror mirror-to-disk)")
         images, working_dir = _mirror_to_disk(run, images, blobs)
-        left = left_out(sorted((work / "archive").glob("mirror_*.tar")), blobs) if blobs is not None else ()
+        archives = sorted((work / "archive").glob("mirror_*.tar"))
+        # a delta's archives are read once, for the blobs they leave to the base and for the pins
+        scan = read_archives(archives, {i.digest for i in images}, keep=False) if blobs is not None else None
+        left = left_out(scan, blobs) if scan is not None and blobs is not None else ()
         step("checking that the archives hold the pinned images")
-        _reconcile(run, images, tag_pins(mapping, images), frozenset(b.digest for b in left))
+        _reconcile(run, archives, images, tag_pins(mapping, images), frozenset(b.digest for b in left), scan)
         step("moving the archives into the bundle")
         payload = _move_into_bundle(run, Payload(images, frozenset(), left), working_dir, split)
 
@@ -650,12 +654,18 @@ def forget_earlier_runs(working_dir: Path) -> None:
             shutil.rmtree(stale)
 
 
-def _reconcile(run: PackRun, images: Sequence[ImageEntry], pins: Sequence[TagPin], left: frozenset[str] = frozenset()) -> None:
-    """Refuse to seal archives that hold other images than pinned (a tag moved at the source between
+def _reconcile(
+    run: PackRun,
+    archives: Sequence[Path],
+    images: Sequence[ImageEntry],
+    pins: Sequence[TagPin],
+    left: frozenset[str],
+    scan: ArchiveScan | None,
+) -> None:
+    """Refuse to seal *archives* that hold other images than pinned (a tag moved at the source between
     the plan and mirror-to-disk) or lack any (see :mod:`mirrorkit.pinning`); the archives stay in the
     work folder, the bundle stays unsealed."""
-    archives = sorted((run.work / "archive").glob("mirror_*.tar"))
-    warning = reconcile_archives(archives, images, pins, left)
+    warning = reconcile_archives(archives, images, pins, left, scan)
     if warning:
         run.say(f"warning: {warning}")
 

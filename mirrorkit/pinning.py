@@ -82,12 +82,17 @@ def moved_tags(pins: Iterable[TagPin], scan: ArchiveScan) -> tuple[Moved, ...]:
 
 
 def reconcile_archives(
-    archives: Sequence[Path], images: Sequence[ImageEntry], pins: Sequence[TagPin], left: frozenset[str] = frozenset()
+    archives: Sequence[Path],
+    images: Sequence[ImageEntry],
+    pins: Sequence[TagPin],
+    left: frozenset[str] = frozenset(),
+    scan: ArchiveScan | None = None,
 ) -> str | None:
     """Refuse (:class:`CheckFailed`) archives that do not hold exactly the pinned images; returns a
     warning when they cannot be reconciled (no registry layout), else None. *left*: the blobs a delta
     leaves to its base (:mod:`mirrorkit.deltablobs`), which the archives rightly lack."""
-    scan = scan_archives(archives, wanted={image.digest for image in images})
+    if scan is None:  # a delta's pack read them already (with the images wanted), for its left-out blobs
+        scan = scan_archives(archives, wanted={image.digest for image in images})
     if scan.errors:
         unreadable = "; ".join(f"{name}: {why}" for name, why in scan.errors)
         raise CheckFailed("pack refused to seal: an oc-mirror archive is not a readable tar", unreadable, MISSING_HINT)

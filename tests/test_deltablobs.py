@@ -16,7 +16,7 @@ import pytest
 
 from mirrorkit.bundle.archives import scan_archives
 from mirrorkit.bundle.manifest import BaseBlob, BaseRef, Manifest
-from mirrorkit.deltablobs import BaseBlobs, base_blobs, left_out, missing_blobs, write_history
+from mirrorkit.deltablobs import BaseBlobs, base_blobs, left_out, missing_blobs, read_archives, write_history
 from mirrorkit.deltapush import require_base_on_target
 from mirrorkit.errors import BundleError, CheckFailed, MirrorError
 
@@ -110,9 +110,10 @@ def test_an_archive_may_lack_only_what_the_base_put_in_the_target(tmp_path: Path
     _archive(tmp_path / "mirror_000001.tar", "rhdh/hub", [b"shared", b"new"], carry=carried)
     assert set(missing_blobs(scan_archives([tmp_path / "mirror_000001.tar"]))) == {shared}
     base = BaseBlobs({shared: BaseBlob(shared, 6, "rhdh/hub")}, read_archives=True)
-    assert left_out([tmp_path / "mirror_000001.tar"], base) == (BaseBlob(shared, 6, "rhdh/hub"),)
+    scan = read_archives([tmp_path / "mirror_000001.tar"])
+    assert left_out(scan, base) == (BaseBlob(shared, 6, "rhdh/hub"),)
     with pytest.raises(MirrorError, match="lacks 1 blob"):
-        left_out([tmp_path / "mirror_000001.tar"], BaseBlobs({}, read_archives=True))
+        left_out(scan, BaseBlobs({}, read_archives=True))
 
 
 def test_push_refuses_a_delta_whose_left_blob_the_target_lacks() -> None:
