@@ -38,6 +38,7 @@ from mirrorkit.errors import ConfigError
 from mirrorkit.fsutil import atomic_write_text
 from mirrorkit.npm.index import IndexEntry, NpmIndex
 from mirrorkit.npm.npmrc import normalise_registry
+from mirrorkit.plugins.catalog_index import NOT_CONFIG_KEYS
 from mirrorkit.semver import Version
 
 if TYPE_CHECKING:
@@ -205,7 +206,7 @@ def oci_plugin_entries(plugins: Sequence[MirroredPlugin]) -> list[dict[str, Any]
 
 def _index_keys(plugin: MirroredPlugin) -> dict[str, Any]:
     """The catalog index's keys for *plugin*, never overriding what we decide (package, enabled)."""
-    return {k: v for k, v in plugin.config.items() if k not in ("package", "disabled", "enabled", "integrity")}
+    return {k: v for k, v in plugin.config.items() if k not in NOT_CONFIG_KEYS}
 
 
 def _merge_oci_values(

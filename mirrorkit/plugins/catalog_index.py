@@ -30,7 +30,7 @@ from mirrorkit.plugins.reference import OCI_PREFIX, PluginRef
 DEFAULTS_FILE = "dynamic-plugins.default.yaml"
 _LIMITS = FileLimits(max_file_bytes=8 * 1024 * 1024, max_total_bytes=8 * 1024 * 1024)
 #: The keys of an index entry that say *whether* and *what* to install; the rest is configuration.
-_NOT_CONFIG = frozenset({"package", "disabled", "enabled", "integrity"})
+NOT_CONFIG_KEYS = frozenset({"package", "disabled", "enabled", "integrity"})
 
 
 @dataclass(frozen=True)
@@ -101,7 +101,7 @@ def read_index_at(client: Any, image: ImageReference) -> tuple[IndexedPlugin, ..
     for entry in entries if isinstance(entries, list) else []:
         package = entry.get("package") if isinstance(entry, dict) else None
         if isinstance(package, str) and package.startswith(OCI_PREFIX) and "!" in package:
-            config = {str(k): v for k, v in entry.items() if k not in _NOT_CONFIG}
+            config = {str(k): v for k, v in entry.items() if k not in NOT_CONFIG_KEYS}
             found.append(IndexedPlugin(package.rsplit("!", 1)[1], package, config))
     return tuple(found)
 
