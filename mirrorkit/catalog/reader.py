@@ -211,9 +211,8 @@ class _Overlay:
                     if not is_fbc_file(path):
                         continue
                     folder = self._folder(path)
-                    if folder is not None and self.wanted is not None and folder not in self.wanted:
-                        self.skipped += 1
-                        continue  # another package: not decoded at all
+                    if self._other_package(folder):
+                        continue
                     data = self.raw.get(path)
                     added[path] = self._decode(tar.open(member) if data is None else io.BytesIO(data), path, folder)
                 inflated.finish()  # the rest of the blob, so its digest is checked
@@ -238,6 +237,14 @@ class _Overlay:
         self.paths |= added_paths
         self.parsed.update(added)
 
+    def _other_package(self, folder: str | None) -> bool:
+        """True (and counted in *skipped*) for a file in the folder of a package nobody asked for:
+        it is not decoded at all."""
+        if folder is not None and self.wanted is not None and folder not in self.wanted:
+            self.skipped += 1
+            return True
+        return False
+
     def _hard_link(self, path: str, linkname: str, added_paths: set[str], added: dict[str, list[FbcObject]], what: str) -> None:
         """A hard link reads as its target, an earlier member of this layer or a file of the layers
         below (how a runtime unpacks it). A wanted link whose target was skipped asks for a full read."""
@@ -245,8 +252,7 @@ class _Overlay:
         if not is_fbc_file(path):
             return
         folder = self._folder(path)
-        if folder is not None and self.wanted is not None and folder not in self.wanted:
-            self.skipped += 1
+        if self._other_package(folder):
             return
         target = normalise_member(linkname) or ""
         if target in added:
