@@ -128,6 +128,23 @@ def _code_blocks(text: str) -> list[str]:
     return re.findall(r"```sh\n(.*?)```", text, flags=re.S)
 
 
+def _runbook(out: Path, operator: bool, resources, written, **extra) -> str:
+    """INSTALL.md for the demo release (the Operator or the Helm flow) written into *out*, checked to
+    paste as is."""
+    ctx = install_context(
+        _manifest(operator),
+        output=out,
+        registry="mirror.local:5000",
+        npm_registry=NPM,
+        resources=resources,
+        written=written,
+        **extra,
+    )
+    text = render_runbook(ctx)
+    _pastes_as_is(text)
+    return text
+
+
 def _pastes_as_is(text: str) -> None:
     """Every shell block parses (bash -n) and holds no `<placeholder>` a value mirrorkit knows could fill."""
     for block in _code_blocks(text):
@@ -204,12 +221,7 @@ def test_helm_flow_everything_rendered_points_at_the_mirror_and_validates(tmp_pa
     assert backend["pluginConfig"]["orchestrator"]["dataIndexService"]["url"].endswith(".rhdh")  # tpl ran
     schemas.validate_all(d for d in hub if d["kind"] in ("ConfigMap", "SonataFlowPlatform"))
 
-    text = render_runbook(
-        install_context(
-            _manifest(False), output=out, registry="mirror.local:5000", npm_registry=NPM, resources=resources, written=written
-        )
-    )
-    _pastes_as_is(text)
+    text = _runbook(out, False, resources, written)
     schemas.validate_all(_applied(out, text))
     infra_at = text.index("helm install orchestrator-infra charts/redhat-developer-hub-orchestrator-infra-1.8.0.tgz")
     assert "-f infra-values.yaml" in text[infra_at : infra_at + 200]
@@ -244,11 +256,7 @@ def test_operator_flow_applies_only_objects_that_validate_and_keeps_the_secret_p
         out, _manifest(True), charts=(), resources=resources, index=index, npm_registry=NPM, npm_token=TOKEN
     )
     written += extras
-    ctx = install_context(
-        _manifest(True), output=out, registry="mirror.local:5000", npm_registry=NPM, resources=resources, written=written
-    )
-    text = render_runbook(ctx)
-    _pastes_as_is(text)
+    text = _runbook(out, True, resources, written)
     objects = _applied(out, text)
     _schemas(out).validate_all(objects)
     kinds = [o["kind"] for o in objects]
@@ -302,17 +310,7 @@ def test_operator_upgrade_from_a_1_7_install_patches_the_subscriptions_it_finds(
     index = _index(tmp_path, "1.8.2")
     written = [write_dynamic_plugins_configmap(index, NPM, out / "dynamic-plugins.yaml")]
     written += write_install_extras(out, _manifest(True), charts=(), resources=resources, index=index, npm_registry=NPM)
-    ctx = install_context(
-        _manifest(True),
-        output=out,
-        registry="mirror.local:5000",
-        npm_registry=NPM,
-        resources=resources,
-        written=written,
-        upgrade_from="1.7",
-    )
-    text = render_runbook(ctx)
-    _pastes_as_is(text)
+    text = _runbook(out, True, resources, written, upgrade_from="1.7")
     assert "kind: Subscription" not in text and "an existing 1.7 install" in text
     patches = re.findall(r"oc patch subscription \"\$SUB\" -n (\S+) --type merge -p '(.*?)'", text)
     assert [ns for ns, _ in patches] == ["openshift-serverless-logic", "openshift-serverless", "rhdh-operator"]
@@ -350,17 +348,7 @@ def test_helm_upgrade_from_1_7_upgrades_both_releases_in_place(tmp_path, helm_bi
     index = _index(tmp_path, "1.8.2")
     written = [write_values(index, NPM, out / "values.yaml"), *charts]
     written += write_install_extras(out, _manifest(False), charts=charts, resources=resources, index=index, npm_registry=NPM)
-    ctx = install_context(
-        _manifest(False),
-        output=out,
-        registry="mirror.local:5000",
-        npm_registry=NPM,
-        resources=resources,
-        written=written,
-        upgrade_from="1.7",
-    )
-    text = render_runbook(ctx)
-    _pastes_as_is(text)
+    text = _runbook(out, False, resources, written, upgrade_from="1.7")
     assert "helm install" not in text
     order = [
         text.index("helm upgrade orchestrator-infra charts/redhat-developer-hub-orchestrator-infra-1.8.0.tgz"),
